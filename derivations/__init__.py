@@ -1,0 +1,1 @@
+"""Executable, checked, step-by-step derivations: one module per result."""

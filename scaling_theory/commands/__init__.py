@@ -1,0 +1,8 @@
+"""One module per ``scaling-theory`` subcommand.
+
+Each module defines ``register(subparsers)``, which adds its parser and sets ``func`` to a
+callable ``run(args) -> int``. Heavy imports happen inside ``run`` so ``--help`` stays fast.
+"""
+
+# order shown in ``scaling-theory --help``
+COMMANDS = ("bounds", "derive", "allocate", "latex", "check", "simulate", "fit", "reproduce", "bench")

@@ -1,0 +1,14 @@
+"""`scaling-theory latex` (not implemented yet)."""
+
+from __future__ import annotations
+
+from theory.errors import UserInputError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("latex", help="(not implemented yet)")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    raise UserInputError("'latex' is not implemented yet")

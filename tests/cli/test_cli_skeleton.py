@@ -1,0 +1,29 @@
+"""The CLI shell: version, help, one-line argparse errors."""
+
+import subprocess
+import sys
+
+import pytest
+
+from scaling_theory.cli import main
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert "scaling-theory" in capsys.readouterr().out
+
+
+def test_unknown_subcommand_is_one_line_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["no-such-command"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error" in err
+
+
+def test_module_entry_point_runs():
+    out = subprocess.run([sys.executable, "-m", "scaling_theory", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    assert "derive" in out.stdout

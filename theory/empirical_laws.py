@@ -1,0 +1,5 @@
+"""Empirical scaling laws (Chinchilla, Kaplan) as :class:`theory.laws.Law` objects."""
+
+from __future__ import annotations
+
+LAWS: list = []

@@ -1,0 +1,145 @@
+"""Scaling laws as SymPy objects, and the registry of named laws.
+
+A :class:`Law` is an expression for the (reducible) error ``L(model, data)`` with positive constants,
+a compute-cost expression, named parameter sets with published values, and a domain for each
+constant.  Nothing downstream needs to know where a law came from.
+
+Built-in laws live in :mod:`theory.empirical_laws` (Chinchilla, Kaplan) and
+:mod:`theory.jeon_van_roy` (the information-theoretic bound); each exposes a module-level ``LAWS``
+list that :func:`registry` loads on first use.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import sympy as sp
+
+from theory.errors import UserInputError
+
+__all__ = ["Law", "register", "get_law", "law_names", "registry"]
+
+# modules that define built-in laws in a module-level list ``LAWS``
+_BUILTIN_MODULES = ("theory.empirical_laws", "theory.jeon_van_roy")
+
+
+@dataclass(frozen=True)
+class Law:
+    """An error law ``L(model, data)`` with a compute cost.
+
+    Parameters
+    ----------
+    name : registry name, e.g. ``"chinchilla"``.
+    expr : SymPy expression of the loss in ``model``, ``data`` and the constants.
+    model, data : positive symbols for model size and data size.
+    cost : compute as an expression of ``model``, ``data`` (and constants), e.g. ``6*N*D``.
+    constants : the remaining (positive) symbols of ``expr``/``cost``, in display order.
+    parameter_sets : ``{set name: {constant name: value}}``; values are numbers or exact strings.
+    default_set : the parameter set used when the user names none (or ``None``).
+    domain : ``{constant name: sympy Set}`` of admissible values (default: positive reals).
+    description, citation : one-line human text.
+    latex_names : ``{symbol name: LaTeX}`` overrides for the printer (e.g. ``{"N_c": "N_c"}``).
+
+    Examples
+    --------
+    >>> N, D, A = sp.symbols("N D A", positive=True)
+    >>> law = Law("toy", A/N + 1/D, N, D, N*D, (A,))
+    >>> law.symbols["A"] is A
+    True
+    """
+
+    name: str
+    expr: sp.Expr
+    model: sp.Symbol
+    data: sp.Symbol
+    cost: sp.Expr
+    constants: tuple[sp.Symbol, ...] = ()
+    parameter_sets: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    default_set: str | None = None
+    domain: Mapping[str, sp.Set] = field(default_factory=dict)
+    description: str = ""
+    citation: str = ""
+    latex_names: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def symbols(self) -> dict[str, sp.Symbol]:
+        """All symbols of the law by name: model, data and constants."""
+        out = {self.model.name: self.model, self.data.name: self.data}
+        out.update({c.name: c for c in self.constants})
+        return out
+
+    def admissible(self, name: str) -> sp.Set:
+        """The admissible set of a constant (positive reals unless the law says otherwise)."""
+        return self.domain.get(name, sp.Interval.open(0, sp.oo))
+
+    def parameters(self, set_name: str | None = None, overrides: Mapping[str, object] | None = None
+                   ) -> dict[sp.Symbol, object]:
+        """Resolve a parameter set plus ``name=value`` overrides to ``{symbol: value}``.
+
+        Raises :class:`UserInputError` for an unknown set, an unknown constant, or a value outside
+        the constant's domain. Constants left without a value are simply absent from the result.
+        """
+        values: dict[str, object] = {}
+        chosen = set_name if set_name is not None else self.default_set
+        if chosen is not None:
+            if chosen not in self.parameter_sets:
+                known = ", ".join(sorted(self.parameter_sets)) or "none"
+                raise UserInputError(
+                    f"law {self.name!r} has no parameter set {chosen!r} (known: {known})")
+            values.update(self.parameter_sets[chosen])
+        for key, value in (overrides or {}).items():
+            values[key] = value
+        by_name = {c.name: c for c in self.constants}
+        out: dict[sp.Symbol, object] = {}
+        for key, value in values.items():
+            if key not in by_name:
+                known = ", ".join(by_name) or "none"
+                raise UserInputError(f"law {self.name!r} has no constant {key!r} (constants: {known})")
+            number = sp.Rational(value) if isinstance(value, str) else sp.nsimplify(value, rational=True)
+            if not number.is_finite or self.admissible(key).contains(number) is not sp.true:
+                raise UserInputError(
+                    f"{key}={value} is outside the domain of law {self.name!r}: {key} must lie in "
+                    f"{sp.sstr(self.admissible(key))}")
+            out[by_name[key]] = number
+        return out
+
+
+_REGISTRY: dict[str, Law] = {}
+_LOADED = False
+
+
+def register(law: Law, *, replace: bool = False) -> Law:
+    """Add a law to the registry (a user's own laws too); returns it."""
+    if law.name in _REGISTRY and not replace:
+        raise UserInputError(f"a law named {law.name!r} is already registered")
+    _REGISTRY[law.name] = law
+    return law
+
+
+def registry() -> dict[str, Law]:
+    """All registered laws by name (built-ins loaded on first call)."""
+    global _LOADED
+    if not _LOADED:
+        _LOADED = True
+        for module in _BUILTIN_MODULES:
+            for law in importlib.import_module(module).LAWS:
+                _REGISTRY.setdefault(law.name, law)
+    return dict(_REGISTRY)
+
+
+def law_names() -> list[str]:
+    """Names of the registered laws, sorted."""
+    return sorted(registry())
+
+
+def get_law(name: str) -> Law:
+    """The registered law called ``name``; a :class:`UserInputError` naming close matches otherwise."""
+    laws = registry()
+    if name in laws:
+        return laws[name]
+    close = difflib.get_close_matches(name, list(laws), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; known laws: {', '.join(sorted(laws))}"
+    raise UserInputError(f"unknown law {name!r}{hint}")
