@@ -1,14 +1,69 @@
-"""`scaling-theory fit` (not implemented yet)."""
+"""`scaling-theory fit`: fit compute-optimal scaling laws (Chinchilla approaches 1-3) to losses."""
 
 from __future__ import annotations
 
-from theory.errors import UserInputError
+from scaling_theory.commands._common import add_json_flag, emit, positive_float
+
+
+def _nonnegative_int(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("fit", help="(not implemented yet)")
+    parser = subparsers.add_parser(
+        "fit", help="fit scaling laws to a CSV of losses or a result store",
+        description="Fit L(N, D) and the compute-optimal exponents N* ~ C^a, D* ~ C^b by "
+                    "Chinchilla's approaches 1 (lower envelope), 2 (IsoFLOP parabolas) and "
+                    "3 (parametric Huber fit), with bootstrap 95% intervals.")
+    parser.add_argument("csv", nargs="?", metavar="FILE.csv",
+                        help="CSV with columns N, D (or C) and loss")
+    parser.add_argument("--store", metavar="PATH", help="a result store written by 'simulate'")
+    parser.add_argument("--approach", choices=("1", "2", "3", "all"), default="all")
+    parser.add_argument("--bootstrap", type=_nonnegative_int, default=200, metavar="N",
+                        help="bootstrap resamples for the intervals (default 200; 0: none)")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument("--cost", type=positive_float, default=None, metavar="c",
+                        help="CSV compute per N*D unit, C = c*N*D (default 6)")
+    parser.add_argument("--no-irreducible", action="store_true",
+                        help="fix E = 0 in approach 3 (default for a store: reducible error)")
+    add_json_flag(parser)
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    raise UserInputError("'fit' is not implemented yet")
+    from numeric.fit import fit, from_store, load_csv, split_groups
+    from theory.errors import UserInputError
+
+    if (args.csv is None) == (args.store is None):
+        raise UserInputError("give exactly one of FILE.csv or --store PATH")
+    if args.store is not None:
+        if args.cost is not None:
+            raise UserInputError("--cost applies to CSV input; a store records its own compute")
+        data = from_store(args.store)
+        irreducible = False  # reducible error has no irreducible term
+    else:
+        data = load_csv(args.csv, cost=args.cost if args.cost is not None else 6.0)
+        irreducible = not args.no_irreducible
+    groups = split_groups(data)
+    if len(groups) == 1:
+        result = fit(data, args.approach, bootstrap=args.bootstrap, seed=args.seed,
+                     irreducible=irreducible)
+        emit(result.to_json(), result.summary(), args.json)
+        return 0
+    # a store with several teachers (d, K, kind): one fit per teacher setting
+    payload, text = {"source": data.source, "groups": []}, []
+    for (d, K, kind), part in groups.items():
+        result = fit(part, args.approach, bootstrap=args.bootstrap, seed=args.seed,
+                     irreducible=irreducible)
+        payload["groups"].append({"d": int(d), "K": int(K), "kind": str(kind), **result.to_json()})
+        text.append(f"[d={d}, K={K}, {kind}] " + result.summary())
+    emit(payload, "\n".join(text), args.json)
+    return 0
