@@ -19,7 +19,7 @@ Examples
 >>> b = ProxyBound(estimation_error=c*n*sp.log(T)/T, misspecification_error=1/n, model=n, data=T,
 ...                cost=n*T, constants=(c,))
 >>> b.bound
-c*n*log(T)/T + 1/n
+1/n + c*n*log(T)/T
 >>> law = b.to_law("my-bound", parameter_sets={"one": {"c": 1}}, default_set="one")
 >>> law.name, law.cost
 ('my-bound', T*n)
