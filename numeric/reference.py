@@ -140,6 +140,7 @@ class _State:
     def active(self) -> bool:
         return self.status == "done" and self.seen < self.T
 
+    @np.errstate(all="ignore")
     def step(self) -> None:
         """Apply the accumulated minibatch (``self.filled`` samples)."""
         cfg, m = self.config, self.filled
@@ -169,7 +170,8 @@ class _State:
         pos = 0
         while pos < rows:
             end = min(rows, pos + B - self.filled)
-            GW, Gv, loss = loss_gradients(self.W, self.v, X[pos:end], y[pos:end])
+            with np.errstate(all="ignore"):  # a diverging student is stopped by the rule, not a warning
+                GW, Gv, loss = loss_gradients(self.W, self.v, X[pos:end], y[pos:end])
             self.GW += GW
             self.Gv += Gv
             chunk_loss += loss

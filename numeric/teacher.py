@@ -39,6 +39,7 @@ __all__ = [
     "sample_teacher",
     "teacher_logits",
     "data_chunks",
+    "input_chunks",
     "sigmoid",
     "expected_distinct_atoms",
     "DEFAULT_CHUNK",
@@ -229,6 +230,27 @@ def data_chunks(teacher: Teacher, T: int, *, seed: int, chunk_size: int = DEFAUL
         if m < chunk_size:
             X, y = np.ascontiguousarray(X[:m]), np.ascontiguousarray(y[:m])
         yield X, y
+
+
+def input_chunks(d: int, N: int, *, seed: int, chunk_size: int = DEFAULT_CHUNK,
+                 stream: int = EVAL_STREAM) -> Iterator[np.ndarray]:
+    """Yield only the inputs ``X`` of the stream (same draws as :func:`data_chunks`, no labels).
+
+    Examples
+    --------
+    >>> t = sample_teacher(3, 2, seed=0)
+    >>> X1 = next(input_chunks(3, 5, seed=2, chunk_size=4))
+    >>> X2, _ = next(data_chunks(t, 5, seed=2, chunk_size=4, stream=EVAL_STREAM))
+    >>> bool(np.array_equal(X1, X2))
+    True
+    """
+    N = int(N)
+    chunk_size = _positive_int(chunk_size, "chunk_size")
+    for c in range(-(-N // chunk_size)):
+        rng = np.random.default_rng([int(seed), int(stream), int(c)])
+        X = rng.standard_normal((chunk_size, d))
+        m = min(chunk_size, N - c * chunk_size)
+        yield X if m == chunk_size else np.ascontiguousarray(X[:m])
 
 
 def chunk(teacher: Teacher, index: int, *, seed: int, chunk_size: int = DEFAULT_CHUNK,

@@ -1,0 +1,279 @@
+"""Numba CPU trainer: the algorithm of :mod:`numeric.reference`, compiled, threads over students.
+
+All students of one call share each data chunk; one parallel kernel call per chunk runs
+``prange`` over the students (largest first, one student per task, so the 2 cores balance), and
+each student's loop is plain compiled scalar code that LLVM vectorises over the input dimension
+(row-major ``W``, so ``W[i, :]`` and ``x`` are contiguous).  No BLAS is called inside the kernel,
+so there is no nested BLAS threading to oversubscribe the cores.
+
+Floating-point: the kernels use the LLVM fast-math flags ``reassoc``, ``contract``, ``nsz`` and
+``arcp`` (reordered, fused sums) but *not* ``nnan``/``ninf``, so non-finite values still propagate
+and the divergence rule still sees them.  Results therefore match the NumPy reference to rounding
+(about 1e-12 relative after 10^4 steps in the tests), and a seeded run is bit-for-bit reproducible
+on one machine (every student is computed by one thread in a fixed order).
+
+Performance notes: a sample costs about ``4 p`` flops (forward ``2 p``, fused gradient and update
+``2 p``); units with ``h_i <= 0`` skip the backward row entirely (their gradient is exactly zero).
+For ``B > 1`` the gradient is accumulated into a buffer and applied once per step.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Sequence
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from numeric.teacher import DEFAULT_CHUNK, Teacher, data_chunks
+from numeric.training import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPTIMIZERS, SCHEDULES,
+                              StudentConfig, TrainResult, init_params)
+from numeric.reference import divergence_reason
+
+__all__ = ["train_cpu"]
+
+_FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+
+
+@njit(cache=True, inline="always")
+def _softplus(f):
+    # log(1 + e^f) without overflow
+    if f > 0.0:
+        return f + math.log1p(math.exp(-f))
+    return math.log1p(math.exp(f))
+
+
+@njit(cache=True, inline="always")
+def _sigmoid(f):
+    if f >= 0.0:
+        return 1.0 / (1.0 + math.exp(-f))
+    e = math.exp(f)
+    return e / (1.0 + e)
+
+
+@njit(cache=True, inline="always")
+def _lr(sch, lr0, t0, t):
+    if sch == 0:
+        return lr0
+    if sch == 1:
+        return lr0 / (1.0 + t / t0)
+    return lr0 / math.sqrt(1.0 + t / t0)
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _apply_step(W, v, GW, Gv, MW, Mv, VW, Vv, m, lr, opt, k):
+    """Apply the mean of the accumulated gradient (m samples) and clear the accumulators."""
+    n, d = W.shape
+    if opt == 0:
+        c = lr / m
+        for i in range(n):
+            for j in range(d):
+                W[i, j] -= c * GW[i, j]
+                GW[i, j] = 0.0
+            v[i] -= c * Gv[i]
+            Gv[i] = 0.0
+    else:
+        b1, b2 = ADAM_BETA1, ADAM_BETA2
+        bc1 = 1.0 - b1 ** k
+        bc2 = 1.0 - b2 ** k
+        inv_m = 1.0 / m
+        for i in range(n):
+            for j in range(d):
+                g = GW[i, j] * inv_m
+                MW[i, j] = b1 * MW[i, j] + (1.0 - b1) * g
+                VW[i, j] = b2 * VW[i, j] + (1.0 - b2) * g * g
+                W[i, j] -= lr * (MW[i, j] / bc1) / (math.sqrt(VW[i, j] / bc2) + ADAM_EPS)
+                GW[i, j] = 0.0
+            g = Gv[i] * inv_m
+            Mv[i] = b1 * Mv[i] + (1.0 - b1) * g
+            Vv[i] = b2 * Vv[i] + (1.0 - b2) * g * g
+            v[i] -= lr * (Mv[i] / bc1) / (math.sqrt(Vv[i] / bc2) + ADAM_EPS)
+            Gv[i] = 0.0
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _online_sgd(W, v, h, X, y, rows, seen, sch, lr0, t0):
+    """B = 1 plain SGD: fused forward, gradient and update per sample. Returns summed loss."""
+    n, d = W.shape
+    loss = 0.0
+    for t in range(rows):
+        x = X[t]
+        f = 0.0
+        for i in range(n):
+            acc = 0.0
+            for j in range(d):
+                acc += W[i, j] * x[j]
+            h[i] = acc
+            if acc > 0.0:
+                f += v[i] * acc
+        yt = y[t]
+        loss += _softplus(f) - yt * f
+        c = _lr(sch, lr0, t0, float(seen + t)) * (_sigmoid(f) - yt)
+        for i in range(n):
+            hi = h[i]
+            if hi > 0.0:
+                ci = c * v[i]
+                v[i] -= c * hi
+                for j in range(d):
+                    W[i, j] -= ci * x[j]
+    return loss
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _minibatch(W, v, h, GW, Gv, MW, Mv, VW, Vv, X, y, rows, state, T, B, opt, sch, lr0, t0):
+    """General case: accumulate per-sample gradients, step every B samples (or at the end).
+
+    ``state`` = [seen, filled, steps] is updated in place. Returns summed loss.
+    """
+    n, d = W.shape
+    seen, filled, steps = state[0], state[1], state[2]
+    loss = 0.0
+    for t in range(rows):
+        x = X[t]
+        f = 0.0
+        for i in range(n):
+            acc = 0.0
+            for j in range(d):
+                acc += W[i, j] * x[j]
+            h[i] = acc
+            if acc > 0.0:
+                f += v[i] * acc
+        yt = y[t]
+        loss += _softplus(f) - yt * f
+        g = _sigmoid(f) - yt
+        for i in range(n):
+            hi = h[i]
+            if hi > 0.0:
+                gi = g * v[i]
+                Gv[i] += g * hi
+                for j in range(d):
+                    GW[i, j] += gi * x[j]
+        filled += 1
+        seen += 1
+        if filled == B or seen == T:
+            steps += 1
+            lr = _lr(sch, lr0, t0, float(seen - filled))
+            _apply_step(W, v, GW, Gv, MW, Mv, VW, Vv, filled, lr, opt, steps)
+            filled = 0
+    state[0], state[1], state[2] = seen, filled, steps
+    return loss
+
+
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+def _train_chunk(X, y, order, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf,
+                 hf, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows):
+    """One data chunk for all active students, ``prange`` over students (in ``order``)."""
+    for q in prange(order.shape[0]):
+        s = order[q]
+        if not active[s]:
+            chunk_rows[s] = 0
+            chunk_loss[s] = 0.0
+            continue
+        n = width[s]
+        W = Wf[woff[s]:woff[s] + n * d].reshape((n, d))
+        v = vf[voff[s]:voff[s] + n]
+        h = hf[voff[s]:voff[s] + n]
+        rows = min(X.shape[0], T[s] - state[s, 0])
+        chunk_rows[s] = rows
+        if B[s] == 1 and opt[s] == 0:
+            chunk_loss[s] = _online_sgd(W, v, h, X, y, rows, state[s, 0], sch[s], lr0[s], t0[s])
+            state[s, 0] += rows
+            state[s, 2] += rows
+        else:
+            GW = GWf[woff[s]:woff[s] + n * d].reshape((n, d))
+            MW = MWf[woff[s]:woff[s] + n * d].reshape((n, d))
+            VW = VWf[woff[s]:woff[s] + n * d].reshape((n, d))
+            chunk_loss[s] = _minibatch(W, v, h, GW, Gvf[voff[s]:voff[s] + n], MW,
+                                       Mvf[voff[s]:voff[s] + n], VW, Vvf[voff[s]:voff[s] + n],
+                                       X, y, rows, state[s], T[s], B[s], opt[s], sch[s],
+                                       lr0[s], t0[s])
+
+
+def train_cpu(teacher: Teacher, students: Sequence[StudentConfig], Ts: Sequence[int], *,
+              data_seed: int, chunk_size: int = DEFAULT_CHUNK, progress: bool = False
+              ) -> list[TrainResult]:
+    """Train students with the Numba kernels; same contract as :func:`numeric.reference.train_reference`.
+
+    Use :func:`numeric.training.train` with ``device="cpu"``.
+
+    Examples
+    --------
+    >>> from numeric.teacher import sample_teacher
+    >>> t = sample_teacher(3, 2, seed=0)
+    >>> [r] = train_cpu(t, [StudentConfig(2, batch_size=4)], [10], data_seed=1, chunk_size=4)
+    >>> r.status, r.samples_seen, r.device
+    ('done', 10, 'cpu')
+    """
+    start = time.perf_counter()
+    d = teacher.d
+    S = len(students)
+    width = np.array([c.width for c in students], dtype=np.int64)
+    woff = np.zeros(S, dtype=np.int64)
+    voff = np.zeros(S, dtype=np.int64)
+    woff[1:] = np.cumsum(width * d)[:-1]
+    voff[1:] = np.cumsum(width)[:-1]
+    Wf = np.empty(int(width.sum()) * d)
+    vf = np.empty(int(width.sum()))
+    for s, cfg in enumerate(students):
+        W, v = init_params(cfg, d)
+        Wf[woff[s]:woff[s] + W.size] = W.ravel()
+        vf[voff[s]:voff[s] + v.size] = v
+    zeros_w = lambda: np.zeros_like(Wf)  # noqa: E731 - four identical buffers
+    zeros_v = lambda: np.zeros_like(vf)  # noqa: E731
+    GWf, MWf, VWf = zeros_w(), zeros_w(), zeros_w()
+    Gvf, Mvf, Vvf, hf = zeros_v(), zeros_v(), zeros_v(), zeros_v()
+    state = np.zeros((S, 3), dtype=np.int64)          # seen, filled, steps
+    T = np.array(Ts, dtype=np.int64)
+    B = np.array([c.batch_size for c in students], dtype=np.int64)
+    opt = np.array([OPTIMIZERS.index(c.optimizer) for c in students], dtype=np.int64)
+    sch = np.array([SCHEDULES.index(c.schedule) for c in students], dtype=np.int64)
+    lr0 = np.array([c.lr for c in students], dtype=np.float64)
+    t0 = np.array([c.t0 for c in students], dtype=np.float64)
+    # largest students first so the two threads finish together
+    order = np.argsort(-(width * T), kind="stable").astype(np.int64)
+    active = T > 0
+    status = ["done"] * S
+    reasons: list[str | None] = [None] * S
+    loss_total = np.zeros(S)
+    chunk_loss = np.zeros(S)
+    chunk_rows = np.zeros(S, dtype=np.int64)
+    T_max = int(T.max()) if S else 0
+    chunks = data_chunks(teacher, T_max, seed=data_seed, chunk_size=chunk_size)
+    if progress:
+        from tqdm import tqdm
+        chunks = tqdm(chunks, total=-(-T_max // chunk_size), desc="train (cpu)", unit="chunk",
+                      file=sys.stderr)
+    old_chunk = numba.get_parallel_chunksize()
+    numba.set_parallel_chunksize(1)  # one student per task: dynamic balance across threads
+    try:
+        for X, y in chunks:
+            _train_chunk(X, y, order, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
+                         VWf, Vvf, hf, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows)
+            for s in np.flatnonzero(active):
+                loss_total[s] += chunk_loss[s]
+                n = width[s]
+                reason = divergence_reason(Wf[woff[s]:woff[s] + n * d], vf[voff[s]:voff[s] + n],
+                                           chunk_loss[s], int(chunk_rows[s]), int(state[s, 0]),
+                                           students[s].max_loss)
+                if reason is not None:
+                    status[s], reasons[s] = "diverged", reason
+                    active[s] = False
+                elif state[s, 0] >= T[s]:
+                    active[s] = False
+            if not active.any():
+                break
+    finally:
+        numba.set_parallel_chunksize(old_chunk)
+    seconds = time.perf_counter() - start
+    results = []
+    for s, cfg in enumerate(students):
+        n = int(width[s])
+        W = Wf[woff[s]:woff[s] + n * d].reshape(n, d).copy()
+        v = vf[voff[s]:voff[s] + n].copy()
+        seen = int(state[s, 0])
+        results.append(TrainResult(cfg, W, v, status[s], reasons[s], seen, seconds,
+                                   loss_total[s] / seen if seen else float("nan"), "cpu"))
+    return results
