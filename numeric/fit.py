@@ -316,7 +316,8 @@ def from_store(path: str | os.PathLike) -> FitData:
     from numeric.store import Store  # the sweep engineer's store; imported late (optional module)
 
     try:
-        rows = Store(name).rows()
+        with Store(name) as store:
+            rows = store.rows()
     except UserInputError:
         raise
     except (sqlite3.Error, KeyError) as err:
@@ -328,20 +329,30 @@ def _from_rows(rows: Iterable[Mapping[str, Any]], name: str) -> FitData:
     done = [r for r in rows if r.get("status") == "done" and r.get("error") is not None]
     if not done:
         raise UserInputError(f"{name}: the store has no finished runs (status 'done') to fit")
+    # seeds of one configuration (optimiser settings included) -> one mean
     cells: dict[tuple, list[Mapping[str, Any]]] = {}
     for r in done:
-        key = (r.get("d"), r.get("K"), r.get("kind"), float(r["compute"]), int(r["width"]))
+        key = (r.get("d"), r.get("K"), r.get("kind"), float(r["compute"]), int(r["width"]),
+               r.get("lr"), r.get("optimizer"), r.get("batch_size"))
         cells.setdefault(key, []).append(r)
-    N, D, loss, C, se, gd, gk, gkind = [], [], [], [], [], [], [], []
-    for (d, K, kind, compute, _width), rs in sorted(cells.items(), key=lambda kv: tuple(map(str, kv[0]))):
+    # several optimiser settings of one (teacher, budget, width): keep the best-tuned one
+    best: dict[tuple, tuple[float, float, list]] = {}
+    for key, rs in cells.items():
         errs = np.array([float(r["error"]) for r in rs])
         if not np.all(np.isfinite(errs)) or np.mean(errs) <= 0:
             continue
+        mean = float(np.mean(errs))
+        se = (float(np.std(errs, ddof=1) / math.sqrt(len(errs))) if len(errs) > 1
+              else float(rs[0].get("error_se") or 0.0))
+        if key[:5] not in best or mean < best[key[:5]][0]:
+            best[key[:5]] = (mean, se, rs)
+    N, D, loss, C, se_, gd, gk, gkind = [], [], [], [], [], [], [], []
+    for (d, K, kind, compute, _w), (mean, se, rs) in sorted(
+            best.items(), key=lambda kv: tuple(map(str, kv[0]))):
         N.append(float(np.mean([float(r["params"]) for r in rs])))
         D.append(float(np.mean([float(r["samples"]) for r in rs])))
-        loss.append(float(np.mean(errs)))
-        se.append(float(np.std(errs, ddof=1) / math.sqrt(len(errs))) if len(errs) > 1
-                  else float(rs[0].get("error_se") or 0.0))
+        loss.append(mean)
+        se_.append(se)
         C.append(compute)
         gd.append(d if d is not None else 0)
         gk.append(K if K is not None else 0)
@@ -352,7 +363,7 @@ def _from_rows(rows: Iterable[Mapping[str, Any]], name: str) -> FitData:
     cost = float(np.median(C_ / (N_ * D_)))
     return _make(N_, D_, loss, C_, cost=cost, source=name, budget=C_,
                  groups={"d": np.array(gd), "K": np.array(gk), "kind": np.array(gkind, dtype=object)},
-                 loss_se=np.array(se))
+                 loss_se=np.array(se_))
 
 
 def split_groups(data: FitData, keys: Sequence[str] = ("d", "K", "kind")) -> dict[tuple, FitData]:
