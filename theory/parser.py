@@ -276,10 +276,10 @@ class _Lexer:
             whole, frac, exp = "", m.group(4), m.group(5)
         digits = (whole + frac).lstrip("0") or "0"
         if len(digits) > MAX_DIGITS or (exp is not None and len(exp.lstrip("+-").lstrip("0")) > 6):
-            raise self.error(f"number {_show(text[i:j])} is too long (at most {MAX_DIGITS} digits)", col)
+            raise self.error(f"number {_show(text[i:j])} has too many digits (at most {MAX_DIGITS})", col)
         scale = (int(exp) if exp is not None else 0) - len(frac)
         # digits of the integer value (scale >= 0) or of the denominator (scale < 0)
-        size = len(digits) + scale if scale >= 0 else -scale
+        size = len(digits) + scale if scale >= 0 else 1 - scale
         if digits != "0" and size > MAX_DIGITS:
             raise self.error(f"number {_show(text[i:j])} has too many digits (at most {MAX_DIGITS})", col)
         p = int(digits)
