@@ -1,0 +1,585 @@
+r"""Compute-optimal allocation of a law: minimise ``L(model, data)`` subject to ``cost(model, data) = C``.
+
+The derivation follows the textbook route (Hoffmann et al. 2022, Appendix D.2 for Chinchilla):
+
+1. solve the budget constraint ``cost = C`` for the data size, ``D = g(N, C)``;
+2. drop what does not move the minimiser: additive constants (``E``), positive constant factors and
+   monotone increasing outer maps (Kaplan's ``u**alpha_D``, ``log``, ``exp``);
+3. write the stationarity condition ``d/dN L(N, g(N, C)) = 0`` as a sum of terms
+   ``c(C) N**k log(N)**r`` and solve it
+
+   * two power terms (every power law): the *power-law balance*
+     ``N* = (-c_2/c_1)**(1/(k_1 - k_2))``;
+   * a power term against ``(a + b log N) N**k``: Lambert W, both real branches, keeping the one
+     where the second derivative is positive;
+   * anything else: the implicit equation, plus its leading-order asymptotic solution
+     ``N* ~ kappa C**a (log C)**m`` as ``C -> oo`` by dominant balance (every factor replaced by
+     its leading behaviour as ``N -> oo``, ``log N ~ a log C``);
+4. check the second-order condition, and refuse laws without an interior minimum.
+
+The exponents are ``a = lim d ln N*/d ln C`` and ``b = lim d ln D*/d ln C``, read off the dominant
+balance (exact for power laws).
+
+Examples
+--------
+>>> from theory.laws import get_law
+>>> alloc = compute_optimal_allocation(get_law("chinchilla"))
+>>> alloc.model_exponent, alloc.data_exponent
+(beta/(alpha + beta), alpha/(alpha + beta))
+>>> alloc.closed_form, alloc.is_minimum
+(True, True)
+
+References
+----------
+.. [1] J. Hoffmann et al., arXiv:2203.15556 (2022), Eq. (4) and Appendix D.2.
+.. [2] R. M. Corless et al., "On the Lambert W function", Adv. Comput. Math. 5 (1996).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import sympy as sp
+
+from theory.errors import UserInputError
+from theory.laws import Law
+
+__all__ = ["Allocation", "compute_optimal_allocation", "budget_symbol"]
+
+_SAMPLE_BUDGET = sp.Integer(10) ** 30      # "large C" at which branches and signs are checked numerically
+_SAMPLE_VALUES = [sp.Rational(v) for v in ("1.3", "0.7", "2.3", "0.45", "3.1", "1.9", "0.6", "2.7")]
+_CACHE: dict = {}
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """The compute-optimal allocation of a law (symbolic in the budget ``compute``).
+
+    ``model_optimal``/``data_optimal`` are exact when ``closed_form`` is true; otherwise they are the
+    leading-order asymptotic solution of ``implicit_equation`` as ``compute -> oo``.
+    ``steps`` lists ``(description, SymPy expression)`` pairs recording the derivation.
+    """
+
+    law_name: str
+    model: sp.Symbol
+    data: sp.Symbol
+    compute: sp.Symbol
+    bound: sp.Expr
+    cost: sp.Expr
+    model_optimal: sp.Expr
+    data_optimal: sp.Expr
+    optimal_loss: sp.Expr
+    ratio: sp.Expr
+    model_exponent: sp.Expr | None
+    data_exponent: sp.Expr | None
+    closed_form: bool
+    implicit_equation: sp.Eq | None
+    asymptotic_model: sp.Expr | None
+    asymptotic_data: sp.Expr | None
+    is_minimum: bool
+    method: str
+    data_on_budget: sp.Expr
+    objective: sp.Expr
+    stationarity: sp.Expr
+    steps: tuple = ()
+    params: Mapping = field(default_factory=dict)
+    latex_names: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """JSON-ready dict: every expression as a SymPy-readable string (``sympy.sstr``)."""
+        def s(x):
+            return None if x is None else sp.sstr(x)
+        return {
+            "law": self.law_name,
+            "model": self.model.name,
+            "data": self.data.name,
+            "compute": self.compute.name,
+            "bound": s(self.bound),
+            "cost": s(self.cost),
+            "model_optimal": s(self.model_optimal),
+            "data_optimal": s(self.data_optimal),
+            "model_exponent": s(self.model_exponent),
+            "data_exponent": s(self.data_exponent),
+            "optimal_loss": s(self.optimal_loss),
+            "ratio": s(self.ratio),
+            "closed_form": self.closed_form,
+            "method": self.method,
+            "implicit_equation": s(self.implicit_equation),
+            "asymptotic_model": s(self.asymptotic_model),
+            "asymptotic_data": s(self.asymptotic_data),
+            "is_minimum": self.is_minimum,
+            "params": {k.name if isinstance(k, sp.Symbol) else str(k): s(v) for k, v in self.params.items()},
+            "steps": [{"description": d, "expr": s(e)} for d, e in self.steps],
+        }
+
+
+def budget_symbol(law: Law) -> sp.Symbol:
+    """The positive budget symbol ``C`` (renamed ``C_budget`` if the law already uses ``C``)."""
+    names = {str(x) for x in law.expr.free_symbols | law.cost.free_symbols}
+    return sp.Symbol("C" if "C" not in names else "C_budget", positive=True)
+
+
+def compute_optimal_allocation(law: Law, params: Mapping | None = None) -> Allocation:
+    r"""Minimise ``law.expr`` along the budget curve ``law.cost = C``.
+
+    Parameters
+    ----------
+    law : the :class:`~theory.laws.Law` (built-in or from :func:`theory.user_law.law_from_formula`).
+    params : optional ``{constant (Symbol or name): value}`` substituted before deriving; values
+        may be numbers, exact decimal strings or SymPy numbers.
+
+    Returns
+    -------
+    Allocation
+        closed form where one exists, else the implicit equation and its asymptotic solution.
+
+    Raises
+    ------
+    UserInputError
+        if the cost does not fix the data size, or the law has no interior minimum.
+
+    Examples
+    --------
+    >>> N, D, A, B = sp.symbols("N D A B", positive=True)
+    >>> law = Law("toy", A/N + B/D, N, D, N*D, (A, B))
+    >>> compute_optimal_allocation(law).model_optimal
+    sqrt(A)*sqrt(C)/sqrt(B)
+    >>> compute_optimal_allocation(Law("flat", A/N + B*D, N, D, N*D, (A, B)))
+    Traceback (most recent call last):
+    ...
+    theory.errors.UserInputError: law 'flat' has no interior compute-optimal point: along the budget curve N*D = C the loss decreases in N everywhere (no trade-off between the model and data terms)
+
+    References
+    ----------
+    Hoffmann et al. (2022), arXiv:2203.15556, Eq. (4).
+    """
+    subs = _resolve_params(law, params)
+    key = (law.name, law.expr, law.cost, law.model, law.data, tuple(sorted((k.name, v) for k, v in subs.items())))
+    if key not in _CACHE:
+        _CACHE[key] = _derive(law, subs)
+    return _CACHE[key]
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+def _resolve_params(law: Law, params: Mapping | None) -> dict[sp.Symbol, sp.Expr]:
+    """``{Symbol: exact SymPy number}`` from user params keyed by symbol or name."""
+    out: dict[sp.Symbol, sp.Expr] = {}
+    by_name = {c.name: c for c in law.constants}
+    for k, v in (params or {}).items():
+        name = k.name if isinstance(k, sp.Symbol) else str(k)
+        if name not in by_name:
+            raise UserInputError(f"law {law.name!r} has no constant {name!r}")
+        if isinstance(v, sp.Basic):
+            value = v
+        elif isinstance(v, str):
+            try:
+                value = sp.Rational(v)
+            except (TypeError, ValueError):
+                raise UserInputError(f"{name}={v!r} is not a number") from None
+        else:
+            value = sp.Rational(str(v))  # exact decimal of the shortest float repr
+        out[by_name[name]] = value
+    return out
+
+
+def _sample(law: Law, symbols, subs) -> dict[sp.Symbol, sp.Expr]:
+    """Representative values for the constants left symbolic (default set, else generic)."""
+    values: dict[sp.Symbol, sp.Expr] = {}
+    defaults = law.parameter_sets.get(law.default_set, {}) if law.default_set else {}
+    generic = itertools.cycle(_SAMPLE_VALUES)
+    for i, s in enumerate(sorted(symbols, key=str)):
+        if s in subs:
+            continue
+        if s.name in defaults:
+            v = defaults[s.name]
+            values[s] = sp.Rational(v) if isinstance(v, str) else sp.nsimplify(v, rational=True)
+        elif s.is_integer:
+            values[s] = sp.Integer(3 + 2 * i)
+        else:
+            values[s] = next(generic)
+    return values
+
+
+def _sign(expr: sp.Expr, sample: Mapping) -> int:
+    """Sign of ``expr`` from assumptions, else numerically at the sample point (0 if unknown)."""
+    if expr.is_zero:
+        return 0
+    if expr.is_positive:
+        return 1
+    if expr.is_negative:
+        return -1
+    try:
+        val = sp.N(expr.xreplace(sample), 30)
+    except (TypeError, ValueError, ZeroDivisionError):  # pragma: no cover - exotic expressions
+        return 0
+    if not val.is_real or not val.is_finite:
+        return 0
+    return 1 if val > 0 else (-1 if val < 0 else 0)
+
+
+def _sign_at(expr: sp.Expr, x: sp.Symbol, point: sp.Expr, sample) -> int:
+    """Numerical sign of ``expr`` at ``x = point`` and the sample constants."""
+    value = sp.N(point.xreplace(sample), 40)
+    if not value.is_real or not value.is_finite:
+        return 0
+    return _sign(expr.xreplace({x: value}), sample)
+
+
+def _solve_budget(law: Law, cost: sp.Expr, C: sp.Symbol) -> sp.Expr:
+    """The data size on the budget curve, ``cost(N, D) = C`` solved for ``D``."""
+    N, D = law.model, law.data
+    if not cost.has(N) or not cost.has(D):
+        raise UserInputError(f"cost {sp.sstr(cost)} of law {law.name!r} must involve both "
+                             f"{N.name} and {D.name}")
+    rest, dep = cost.as_independent(D, as_Add=False)
+    if dep == D or (dep.is_Pow and dep.base == D and not dep.exp.has(N, D)):
+        # cost = rest * D**e: no need for the general solver
+        return C / rest if dep == D else (C / rest) ** (1 / dep.exp)
+    try:
+        sols = sp.solve(sp.Eq(cost, C), D)
+    except NotImplementedError:
+        sols = []
+    good = [s for s in sols if s.is_positive is not False and s.is_real is not False]
+    if len(good) != 1:
+        raise UserInputError(f"cannot solve the cost {sp.sstr(cost)} = C uniquely for {D.name} "
+                             f"(found {len(good)} positive solutions)")
+    return good[0]
+
+
+def _reduce(expr: sp.Expr, N: sp.Symbol, D: sp.Symbol) -> tuple[sp.Expr, list[str]]:
+    """Strip transformations that do not move the minimiser; returns the inner objective."""
+    notes: list[str] = []
+    while True:
+        if expr.is_Add:
+            const, dep = expr.as_independent(N, D, as_Add=True)
+            if const == 0:
+                break
+            notes.append(f"drop the additive constant {sp.sstr(const)}")
+            expr = dep
+        elif expr.is_Mul:
+            const, dep = expr.as_independent(N, D, as_Add=False)
+            if const == 1 or not const.is_positive:
+                break
+            notes.append(f"drop the positive factor {sp.sstr(const)}")
+            expr = dep
+        elif expr.is_Pow and not expr.exp.has(N, D) and expr.exp.is_positive and expr.base.is_positive:
+            notes.append(f"L = u**{sp.sstr(expr.exp)} is increasing in u > 0: minimise u")
+            expr = expr.base
+        elif isinstance(expr, sp.log) and expr.args[0].is_positive:
+            notes.append("log is increasing: minimise its argument")
+            expr = expr.args[0]
+        elif isinstance(expr, sp.exp):
+            notes.append("exp is increasing: minimise its exponent")
+            expr = expr.args[0]
+        else:
+            break
+    return expr, notes
+
+
+def _split(term: sp.Expr, x: sp.Symbol):
+    """``term = c * x**k * log(x)**r`` with ``c`` free of ``x``: ``(c, k, r)`` or ``None``."""
+    c, k, r = sp.Integer(1), sp.Integer(0), 0
+    logx = sp.log(x)
+    for f in sp.Mul.make_args(term):
+        if not f.has(x):
+            c *= f
+        elif f == x:
+            k += 1
+        elif f.is_Pow and f.base == x and not f.exp.has(x):
+            k += f.exp
+        elif f == logx:
+            r += 1
+        elif f.is_Pow and f.base == logx and f.exp.is_Integer and f.exp > 0:
+            r += int(f.exp)
+        else:
+            return None
+    return c, sp.expand(k), r
+
+
+def _expand(expr: sp.Expr) -> sp.Expr:
+    return sp.expand(expr, power_base=True, power_exp=True, log=True, mul=True, multinomial=True)
+
+
+def _terms(F: sp.Expr, x: sp.Symbol):
+    """Group the expanded ``F`` as ``{(k, r): coefficient}``; ``None`` if a term does not split."""
+    groups: dict = {}
+    for term in sp.Add.make_args(_expand(F)):
+        parts = _split(term, x)
+        if parts is None:
+            return None
+        c, k, r = parts
+        groups[(k, r)] = groups.get((k, r), 0) + c
+    return {key: c for key, c in groups.items() if c != 0}
+
+
+def _leading_at_infinity(f: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """Leading behaviour of a factor as ``x -> oo`` (e.g. ``log(x+1) -> log(x)``, ``x/(x+1) -> 1``)."""
+    if isinstance(f, sp.log):
+        return sp.expand_log(sp.log(sp.factor_terms(_leading_at_infinity(f.args[0], x))))
+    if f.is_Pow and not f.exp.has(x):
+        return _leading_at_infinity(f.base, x) ** f.exp
+    if _split(f, x) is not None:
+        return f
+    t = sp.Dummy("t", positive=True)
+    lead = sp.cancel(sp.together(f.subs(x, 1 / t))).as_leading_term(t).subs(t, 1 / x)
+    return sp.expand_log(sp.powsimp(lead))
+
+
+def _asymptotic_form(F: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """Replace every factor that is not ``c x**k log(x)**r`` by its leading behaviour at ``x -> oo``."""
+    out = []
+    for term in sp.Add.make_args(_expand(F)):
+        if _split(term, x) is not None:
+            out.append(term)
+            continue
+        factors = []
+        for f in sp.Mul.make_args(term):
+            factors.append(f if _split(f, x) is not None else _leading_at_infinity(f, x))
+        out.append(sp.Mul(*factors))
+    return _expand(sp.Add(*out))
+
+
+def _cmp(a: sp.Expr, b: sp.Expr, sample) -> int:
+    return _sign(sp.expand(a - b), sample)
+
+
+def _dominant_balance(F: sp.Expr, N: sp.Symbol, C: sp.Symbol, sample):
+    """Leading-order root of ``F(N, C) = 0`` as ``C -> oo``: ``(kappa, a, m)`` with
+    ``N* ~ kappa C**a log(C)**m`` (``a > 0``), or ``None``."""
+    groups = _terms(_asymptotic_form(F, N), N)
+    if groups is None:
+        return None
+    flat = []  # (c, k, r, q, s): c N**k log(N)**r C**q log(C)**s
+    for (k, r), coeff in groups.items():
+        sub = _terms(coeff, C)
+        if sub is None:
+            return None
+        for (q, s), c in sub.items():
+            flat.append((c, k, r, q, s))
+    cands = []
+    for (c1, k1, _r1, q1, _s1), (c2, k2, _r2, q2, _s2) in itertools.combinations(flat, 2):
+        if _cmp(k1, k2, sample) == 0:
+            continue
+        a = sp.cancel((q2 - q1) / (k1 - k2))
+        if _sign(a, sample) > 0 and all(_cmp(a, b, sample) != 0 for b in cands):
+            cands.append(a)
+    for a in cands:
+        ex = [sp.expand(k * a + q) for _c, k, _r, q, _s in flat]
+        top = max(ex, key=lambda e: sp.N(e.xreplace(sample), 30))
+        chosen = [t for t, e in zip(flat, ex) if _cmp(e, top, sample) == 0]
+        res = _log_balance(chosen, a, sample)
+        if res is not None:
+            kappa, m = res
+            return kappa, a, m
+    return None
+
+
+def _log_balance(terms, a, sample):
+    """Within the top power of ``C``, balance the powers of ``log C``; returns ``(kappa, m)``."""
+    groups: dict = {}
+    for c, k, r, _q, s in terms:
+        key = (k, r + s)
+        groups[key] = groups.get(key, 0) + c * a**r   # log N ~ a log C
+    groups = {key: sp.expand(c) for key, c in groups.items() if sp.expand(c) != 0}
+    keys = list(groups)
+    ms = [sp.Integer(0)]
+    for (k1, e1), (k2, e2) in itertools.combinations(keys, 2):
+        if _cmp(k1, k2, sample) != 0:
+            ms.append(sp.cancel((e2 - e1) / (k1 - k2)))
+    for m in ms:
+        ex = {key: sp.expand(key[0] * m + key[1]) for key in keys}
+        top = max(ex.values(), key=lambda e: sp.N(e.xreplace(sample), 30))
+        by_k: dict = {}
+        for key, e in ex.items():
+            if _cmp(e, top, sample) == 0:
+                by_k[key[0]] = by_k.get(key[0], 0) + groups[key]
+        if len(by_k) != 2:
+            continue
+        (k1, s1), (k2, s2) = by_k.items()
+        if _sign(s1, sample) * _sign(s2, sample) >= 0:
+            continue
+        kappa = _power_root(s1, k1, s2, k2, sample)
+        return kappa, m
+    return None
+
+
+def _power_root(c1, k1, c2, k2, sample) -> sp.Expr:
+    """Positive root of ``c1 x**k1 + c2 x**k2 = 0``: ``(-c2/c1)**(1/(k1 - k2))``, outer exponent > 0."""
+    if _sign(sp.expand(k1 - k2), sample) < 0:
+        (k1, c1), (k2, c2) = (k2, c2), (k1, c1)
+    return sp.powsimp(sp.cancel(-c2 / c1)) ** sp.cancel(1 / (k1 - k2))
+
+
+def _powsimp(expr: sp.Expr) -> sp.Expr:
+    return sp.powsimp(sp.expand_power_base(expr), combine="exp")
+
+
+def _no_optimum(law: Law, cost, direction: str) -> UserInputError:
+    return UserInputError(
+        f"law {law.name!r} has no interior compute-optimal point: along the budget curve "
+        f"{sp.sstr(cost)} = C the loss {direction} in {law.model.name} everywhere "
+        f"(no trade-off between the model and data terms)")
+
+
+def _derive(law: Law, subs: Mapping[sp.Symbol, sp.Expr]) -> Allocation:
+    N, D = law.model, law.data
+    C = budget_symbol(law)
+    expr, cost = law.expr.subs(subs), law.cost.subs(subs)
+    sample = _sample(law, (expr.free_symbols | cost.free_symbols) - {N, D}, subs)
+    sample[C] = _SAMPLE_BUDGET
+    steps: list[tuple[str, sp.Expr]] = [("loss", sp.Eq(sp.Symbol("L"), expr, evaluate=False)),
+                                        ("compute budget", sp.Eq(cost, C, evaluate=False))]
+
+    data_on_budget = _solve_budget(law, cost, C)
+    steps.append(("data size on the budget curve", sp.Eq(D, data_on_budget, evaluate=False)))
+    inner, notes = _reduce(expr, N, D)
+    if not inner.has(N) and not inner.has(D):
+        raise UserInputError(f"law {law.name!r} depends on neither {N.name} nor {D.name}")
+    if notes:
+        steps.append(("same minimiser: " + "; ".join(notes), inner))
+    h = inner.subs(D, data_on_budget)
+    steps.append((f"objective along the budget curve, as a function of {N.name}", h))
+    F = sp.diff(h, N)
+    steps.append((f"stationarity d/d{N.name} = 0", sp.Eq(F, 0, evaluate=False)))
+
+    direction = _monotone(F, N, sample)
+    if direction:
+        raise _no_optimum(law, cost, direction)
+
+    groups = _terms(F, N)
+    candidates, method = _closed_forms(groups, N, sample)
+    closed = bool(candidates)
+    N_star = None
+    is_min = False
+    d2 = sp.diff(F, N)
+    for cand, structural_sign in candidates:
+        sign = structural_sign if structural_sign is not None else _sign_at(d2, N, cand, sample)
+        if sign > 0:
+            N_star, is_min = cand, True
+            break
+    if closed and N_star is None:
+        raise UserInputError(f"law {law.name!r} has no interior compute-optimal point: the stationary "
+                             f"point of the loss along the budget curve is not a minimum")
+
+    balance = _dominant_balance(F, N, C, sample)
+    asym_N = asym_D = a = b = None
+    if balance is not None:
+        kappa, a, m = balance
+        asym_N = kappa * C**a * sp.log(C) ** m
+        asym_D, b = _data_asymptotics(data_on_budget, N, C, kappa, a, m)
+    if N_star is None:
+        # implicit: the stationarity condition has no closed-form root
+        if asym_N is None:
+            raise UserInputError(f"law {law.name!r}: cannot solve the stationarity condition nor find "
+                                 f"its leading-order behaviour as C -> oo")
+        method = "implicit equation + leading-order asymptotics (dominant balance)"
+        is_min = _sign_at(d2, N, asym_N, sample) > 0
+        if not is_min:
+            raise UserInputError(f"law {law.name!r}: the asymptotic stationary point is not a minimum")
+        N_star = asym_N
+        steps.append(("implicit equation for the optimum (no closed form)", sp.Eq(F, 0, evaluate=False)))
+    else:
+        steps.append((f"solution ({method})", sp.Eq(N, N_star, evaluate=False)))
+    D_star = data_on_budget.subs(N, N_star)
+    steps.append(("data optimum", sp.Eq(D, D_star, evaluate=False)))
+    steps.append(("second-order condition: d2/dN2 > 0 at the optimum", sp.GreaterThan(d2.subs(N, N_star), 0, evaluate=False)))
+    if asym_N is not None:
+        steps.append(("leading order as C -> oo", sp.Eq(N, asym_N, evaluate=False)))
+    if a is not None:
+        a, b = sp.factor(a), (sp.factor(b) if b is not None else None)
+        steps.append(("exponents a = lim d ln N*/d ln C, b = lim d ln D*/d ln C",
+                      sp.Tuple(a, b if b is not None else sp.nan)))
+    loss = expr.subs({N: N_star, D: D_star})
+    ratio = _powsimp(N_star / D_star)
+    return Allocation(
+        law_name=law.name, model=N, data=D, compute=C, bound=expr, cost=cost,
+        model_optimal=N_star, data_optimal=D_star, optimal_loss=loss, ratio=ratio,
+        model_exponent=a, data_exponent=b, closed_form=closed,
+        implicit_equation=None if closed else sp.Eq(F, 0, evaluate=False),
+        asymptotic_model=asym_N, asymptotic_data=asym_D, is_minimum=is_min, method=method,
+        data_on_budget=data_on_budget, objective=h, stationarity=F, steps=tuple(steps),
+        params=dict(subs), latex_names=dict(law.latex_names))
+
+
+def _monotone(F: sp.Expr, N: sp.Symbol, sample) -> str | None:
+    """``'decreases'``/``'increases'`` if every term of ``dL/dN`` has one sign, else ``None``."""
+    signs = set()
+    for term in sp.Add.make_args(_expand(F)):
+        if term.is_positive:
+            signs.add(1)
+        elif term.is_negative:
+            signs.add(-1)
+        else:
+            return None
+    if signs == {1}:
+        return "increases"
+    if signs == {-1}:
+        return "decreases"
+    return None
+
+
+def _closed_forms(groups, N, sample):
+    """Closed-form roots of the grouped stationarity condition: ``([(root, sign or None)], method)``."""
+    if groups is None:
+        return [], ""
+    ks = {}
+    for (k, r), c in groups.items():
+        ks.setdefault(k, {})[r] = c
+    if len(ks) == 2 and all(set(v) == {0} for v in ks.values()):
+        (k1, v1), (k2, v2) = ks.items()
+        c1, c2 = v1[0], v2[0]
+        if _sign(c1, sample) * _sign(c2, sample) >= 0:
+            return [], ""
+        root = _power_root(c1, k1, c2, k2, sample)
+        # at a root of c1 N**k1 + c2 N**k2, N**(1-k1) * F' = c1 (k1 - k2)
+        return [(root, _sign(sp.expand(c1 * (k1 - k2)), sample))], "power-law balance"
+    if len(ks) == 2:
+        (k1, v1), (k2, v2) = ks.items()
+        if 1 in v2 and 1 not in v1:
+            (k1, v1), (k2, v2) = (k2, v2), (k1, v1)
+        if set(v1) <= {0, 1} and 1 in v1 and set(v2) == {0}:
+            # (a + b log N) N**k1 + c N**k2 = 0  ->  N = exp(W(z)/k - a/b), k = k1 - k2
+            a, b, c, k = v1.get(0, 0), v1[1], v2[0], k1 - k2
+            shift = sp.expand(sp.cancel(a / b))
+            z = sp.cancel(-(c * k / b)) * _exp(k * shift)
+            roots = [(_exp(sp.LambertW(z) / k - shift), None)]
+            zval = sp.N(z.xreplace(sample), 30)
+            if zval.is_real and -sp.exp(-1) < zval < 0:
+                roots.append((_exp(sp.LambertW(z, -1) / k - shift), None))
+            return [(r, s) for r, s in roots if _is_real_positive(r, sample)], "Lambert W"
+    if len(ks) == 1:
+        (k1, v1), = ks.items()
+        if set(v1) == {0, 1}:
+            return [(sp.exp(-v1[0] / v1[1]), None)], "log balance"
+    return [], ""
+
+
+def _exp(arg: sp.Expr) -> sp.Expr:
+    """``exp(arg)``, split into powers (``exp(2 log C) -> C**2``) when that is shorter."""
+    whole = sp.exp(arg)
+    split = sp.expand_power_exp(whole)
+    exps = [f for f in sp.Mul.make_args(split) if isinstance(f, sp.exp) and not f.is_number]
+    return split if len(exps) <= 1 else whole
+
+
+def _is_real_positive(expr, sample) -> bool:
+    val = sp.N(expr.xreplace(sample), 30)
+    return bool(val.is_real and val > 0)
+
+
+def _data_asymptotics(data_on_budget, N, C, kappa, a, m):
+    """Leading order of ``D*`` and its exponent ``b`` given ``N* ~ kappa C**a log(C)**m``."""
+    parts = _split(_expand(data_on_budget), N)
+    if parts is not None and parts[2] == 0:
+        g, u, _ = parts
+        gparts = _split(_expand(g), C)
+        if gparts is not None and gparts[2] == 0:
+            g0, v, _ = gparts
+            D_asym = _powsimp(g0 * kappa**u * C ** sp.expand(u * a + v) * sp.log(C) ** sp.expand(u * m))
+            return D_asym, sp.expand(u * a + v)
+    D_asym = data_on_budget.subs(N, kappa * C**a * sp.log(C) ** m)
+    b = sp.limit(C * sp.diff(sp.log(D_asym), C), C, sp.oo)
+    return D_asym, b
