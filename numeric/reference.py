@@ -53,7 +53,7 @@ chunk's mean loss exceeds ``max_loss`` (reason ``"mean log-loss ... > max_loss .
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -61,7 +61,7 @@ from numeric.teacher import DEFAULT_CHUNK, Teacher, data_chunks, sigmoid
 from numeric.training import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, StudentConfig, TrainResult,
                               init_params, learning_rate)
 
-__all__ = ["train_reference", "log_loss", "loss_gradients", "divergence_reason"]
+__all__ = ["train_reference", "train_chunks_reference", "log_loss", "loss_gradients", "divergence_reason"]
 
 
 def log_loss(W: np.ndarray, v: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
@@ -202,14 +202,20 @@ def train_reference(teacher: Teacher, students: Sequence[StudentConfig], Ts: Seq
     >>> [(r.status, r.samples_seen) for r in rs]
     [('done', 10), ('done', 7)]
     """
-    start = time.perf_counter()
-    states = [_State(cfg, teacher.d, int(T)) for cfg, T in zip(students, Ts)]
-    T_max = max((s.T for s in states), default=0)
+    T_max = max((int(T) for T in Ts), default=0)
     chunks = data_chunks(teacher, T_max, seed=data_seed, chunk_size=chunk_size)
     if progress:
         from tqdm import tqdm
         chunks = tqdm(chunks, total=-(-T_max // chunk_size), desc="train (numpy)", unit="chunk",
                       file=__import__("sys").stderr)
+    return train_chunks_reference(teacher.d, students, Ts, chunks)
+
+
+def train_chunks_reference(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
+                           chunks: Iterable[tuple[np.ndarray, np.ndarray]]) -> list[TrainResult]:
+    """Train on given data chunks ``(X, y)``: the driver of :func:`train_reference`."""
+    start = time.perf_counter()
+    states = [_State(cfg, d, int(T)) for cfg, T in zip(students, Ts)]
     for X, y in chunks:
         for s in states:
             if not s.active:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numba
 import numpy as np
@@ -33,7 +33,7 @@ from numeric.training import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPTIMIZERS, SCHE
                               StudentConfig, TrainResult, init_params)
 from numeric.reference import divergence_reason
 
-__all__ = ["train_cpu"]
+__all__ = ["train_cpu", "train_chunks"]
 
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
@@ -208,7 +208,27 @@ def train_cpu(teacher: Teacher, students: Sequence[StudentConfig], Ts: Sequence[
     ('done', 10, 'cpu')
     """
     start = time.perf_counter()
-    d = teacher.d
+    T_max = max((int(T) for T in Ts), default=0)
+    chunks = data_chunks(teacher, T_max, seed=data_seed, chunk_size=chunk_size)
+    if progress:
+        from tqdm import tqdm
+        chunks = tqdm(chunks, total=-(-T_max // chunk_size), desc="train (cpu)", unit="chunk",
+                      file=sys.stderr)
+    results = train_chunks(teacher.d, students, Ts, chunks)
+    seconds = time.perf_counter() - start
+    for r in results:
+        r.seconds = seconds
+    return results
+
+
+def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
+                 chunks: Iterable[tuple[np.ndarray, np.ndarray]]) -> list[TrainResult]:
+    """Train on given data chunks ``(X, y)`` (C-contiguous float64); the driver of :func:`train_cpu`.
+
+    The benchmark feeds the same pre-generated chunks to every implementation through this.
+    ``seconds`` in the results is the time spent here.
+    """
+    start = time.perf_counter()
     S = len(students)
     width = np.array([c.width for c in students], dtype=np.int64)
     woff = np.zeros(S, dtype=np.int64)
@@ -240,12 +260,6 @@ def train_cpu(teacher: Teacher, students: Sequence[StudentConfig], Ts: Sequence[
     loss_total = np.zeros(S)
     chunk_loss = np.zeros(S)
     chunk_rows = np.zeros(S, dtype=np.int64)
-    T_max = int(T.max()) if S else 0
-    chunks = data_chunks(teacher, T_max, seed=data_seed, chunk_size=chunk_size)
-    if progress:
-        from tqdm import tqdm
-        chunks = tqdm(chunks, total=-(-T_max // chunk_size), desc="train (cpu)", unit="chunk",
-                      file=sys.stderr)
     old_chunk = numba.get_parallel_chunksize()
     numba.set_parallel_chunksize(1)  # one student per task: dynamic balance across threads
     try:
