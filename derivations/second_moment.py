@@ -1,0 +1,88 @@
+"""``E[V^2]`` and ``E[V]`` of the teacher's Maurey scale ``V = sum_k |a_k| ||w_k||`` in closed form (ours).
+
+With ``a_k ~ N(0,1)`` and ``w_k ~ N(0, I_d)`` independent: ``E|a| = sqrt(2/pi)``, ``E a^2 = 1``,
+``E||w||^2 = d`` and ``E||w|| = m_d = sqrt(2) Gamma((d+1)/2)/Gamma(d/2)`` (chi mean), so
+``E[V^2] = K d + K (K-1) (2/pi) m_d^2`` and ``E[V] = K sqrt(2/pi) m_d``.  Also ``d - 1 <= m_d^2 <= d``.
+
+References
+----------
+NOTES.md "Ours"; Gautschi's inequality for the Gamma ratio.
+"""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from derivations.core import Derivation, expectation, identity, inequality, numeric_values
+from numeric.verify import Box, check_identity
+from theory.jeon_van_roy import K, d, first_moment, m_d, second_moment
+
+__all__ = ["derivation"]
+
+a = sp.Symbol("a", real=True)
+_DK = {d: Box(1, 300, integer=True), K: Box(1, 64, integer=True)}
+
+
+def _abs_normal_exact(step, digits):
+    integral = 2 * sp.integrate(a * sp.exp(-a**2 / 2) / sp.sqrt(2 * sp.pi), (a, 0, sp.oo))
+    return check_identity(integral, sp.sqrt(2 / sp.pi), {}, digits=digits)
+
+
+def _chi_mean_pairs(dps):
+    r = sp.Symbol("r", positive=True)
+    out = []
+    for dim in (1, 2, 3, 7):
+        density = r ** (dim - 1) * sp.exp(-r**2 / 2) / (2 ** (sp.Rational(dim, 2) - 1) * sp.gamma(sp.Rational(dim, 2)))
+        exact = sp.integrate(r * density, (r, 0, sp.oo))  # SymPy's own integral of the chi density
+        out.append((sp.N(exact, dps), sp.N(m_d(sp.Integer(dim)), dps)))
+    return out
+
+
+def _V_sampler(dim, k, power):
+    def sample(rng, m):
+        a_ = rng.standard_normal((m, k))
+        w = np.linalg.norm(rng.standard_normal((m, k, dim)), axis=2)
+        return np.sum(np.abs(a_) * w, axis=1) ** power
+    return sample
+
+
+def _num(expr, **vals):
+    return float(expr.subs({d: vals["d"], K: vals["K"]}).evalf(30))
+
+
+def derivation() -> Derivation:
+    md = m_d(d)
+    steps = (
+        expectation("abs-normal-mean", sp.Symbol("E|a|"), sp.sqrt(2 / sp.pi),
+                    "2 int_0^oo a phi(a) da = sqrt(2/pi): exact integral plus Monte Carlo.",
+                    sampler=lambda rng, m: np.abs(rng.standard_normal(m)), value=lambda: float(np.sqrt(2 / np.pi)),
+                    exact=_abs_normal_exact),
+        numeric_values("chi-mean", "identity", sp.Symbol("E||w||"), md,
+                       "||w|| is chi-distributed with d degrees of freedom; its mean is sqrt(2) Gamma((d+1)/2)/"
+                       "Gamma(d/2). Checked against SymPy's exact integral of the chi density, d in {1, 2, 3, 7}.",
+                       pairs=_chi_mean_pairs, method="exact-integral"),
+        identity("second-moment-expansion", K * 1 * d + K * (K - 1) * (sp.sqrt(2 / sp.pi) * md) ** 2,
+                 second_moment(), _DK,
+                 "E[V^2] = sum_k E[a_k^2] E||w_k||^2 + sum_{k != l} E|a_k| E||w_k|| E|a_l| E||w_l|| "
+                 "(independence) = K d + K(K-1)(2/pi) m_d^2 (ours).", ours=True),
+        expectation("second-moment-mc", sp.Symbol("E[V^2]"), second_moment().subs({d: 16, K: 4}),
+                    "Monte Carlo of V^2 for d = 16, K = 4 (ours).", sampler=_V_sampler(16, 4, 2),
+                    value=lambda: _num(second_moment(), d=16, K=4), ours=True, samples=100_000, seed=4),
+        expectation("first-moment-mc", sp.Symbol("E[V]"), first_moment().subs({d: 16, K: 4}),
+                    "E[V] = K E|a| E||w|| = K sqrt(2/pi) m_d; Monte Carlo for d = 16, K = 4 (ours).",
+                    sampler=_V_sampler(16, 4, 1), value=lambda: _num(first_moment(), d=16, K=4), ours=True,
+                    samples=100_000, seed=5),
+        inequality("chi-mean-upper", md**2, d, {d: Box(1, 2000, integer=True, log=True)},
+                   "Jensen: (E||w||)^2 <= E||w||^2 = d."),
+        inequality("chi-mean-lower", d - 1, md**2, {d: Box(1, 2000, integer=True, log=True)},
+                   "Gautschi: x^(1/2) <= Gamma(x+1)/Gamma(x+1/2) with x = (d-1)/2 gives m_d^2 >= d - 1."),
+        inequality("variance-nonnegative", first_moment() ** 2, second_moment(), _DK,
+                   "S - M^2 = K (d - (2/pi) m_d^2) >= 0 by the upper chi bound: the moments are consistent.",
+                   ours=True),
+    )
+    return Derivation("second-moment", "Closed-form moments of the Maurey scale V",
+                      "E[V^2] = K d + K(K-1)(2/pi) m_d^2 and E[V] = K sqrt(2/pi) m_d with m_d the chi mean.",
+                      steps, conclusion={"E[V^2]": sp.Eq(sp.Symbol("E[V^2]"), second_moment()),
+                                         "E[V]": sp.Eq(sp.Symbol("E[V]"), first_moment())})
