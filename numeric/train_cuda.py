@@ -44,9 +44,15 @@ from typing import Iterable, Iterator, Sequence
 import numba
 import numpy as np
 from numba import cuda
-from numba.cuda.random import xoroshiro128p_dtype, xoroshiro128p_uniform_float64
+
+with warnings.catch_warnings():
+    # under the simulator numba.cuda.random declares its functions with a deprecated jit keyword
+    warnings.simplefilter("ignore", numba.NumbaDeprecationWarning)
+    from numba.cuda.random import xoroshiro128p_dtype, xoroshiro128p_uniform_float64
 
 from theory.errors import UserInputError
+from numeric.teacher import DEFAULT_CHUNK as _DEFAULT_CHUNK, EVAL_STREAM, TRAIN_STREAM
+from numeric.training import ADAM_BETA1 as _B1, ADAM_BETA2 as _B2, ADAM_EPS as _EPS
 
 __all__ = ["backend", "gpu_available", "data_chunks", "train", "reducible_error",
            "reducible_errors", "SIMULATOR"]
@@ -57,10 +63,8 @@ SIMULATOR = bool(numba.config.ENABLE_CUDASIM)
 _TWO_PI = 2.0 * math.pi
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _CUDA_TAG = 0xC0DA  # mixed into device-stream seeds so they never coincide with other seeded draws
-_DEFAULT_CHUNK = 8192
-_EVAL_CHUNK = 1 << 16
+_EVAL_CHUNK = _DEFAULT_CHUNK  # numeric.error's default, so the host inputs coincide
 _ERROR_THREADS = 128
-_B1, _B2, _EPS = 0.9, 0.999, 1e-8  # Adam, as numeric.training.ADAM_* (checked by the tests)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -113,8 +117,10 @@ def _launch_pace():
     sys.setswitchinterval(1e-4)  # measured ~14x faster syncthreads than the default 5 ms
     try:
         with warnings.catch_warnings():
-            # the simulator runs xoroshiro's uint64 arithmetic on NumPy scalars, which warn on wrap-around
-            warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
+            # simulated kernels compute on NumPy scalars, which warn where a GPU silently wraps
+            # (xoroshiro's uint64 arithmetic) or yields inf/nan (a diverging student, caught by the rule)
+            warnings.filterwarnings("ignore", "(overflow|invalid value|divide by zero) encountered",
+                                    RuntimeWarning)
             yield
     finally:
         sys.setswitchinterval(old)
@@ -246,8 +252,8 @@ def _device_chunks(teacher, T: int, *, seed: int, chunk_size: int, stream: int,
         start += rows
 
 
-def data_chunks(teacher, T: int, *, seed: int, chunk_size: int = _DEFAULT_CHUNK, stream: int = 0,
-                with_logits: bool = False) -> Iterator[tuple[np.ndarray, ...]]:
+def data_chunks(teacher, T: int, *, seed: int, chunk_size: int = _DEFAULT_CHUNK,
+                stream: int = TRAIN_STREAM, with_logits: bool = False) -> Iterator[tuple[np.ndarray, ...]]:
     """Yield the first ``T`` samples of the teacher's device stream as host ``(X, y)`` chunks.
 
     Row ``t`` is drawn from its own xoroshiro128+ state (see :func:`_row_states`): ``d`` standard
@@ -358,14 +364,12 @@ def _pack_students(params: Sequence[tuple[np.ndarray, np.ndarray]], d: int):
 
 
 def reducible_errors(teacher, params: Sequence[tuple[np.ndarray, np.ndarray]], *,
-                     n_samples: int = 1 << 16, seed: int = 0, inputs: Iterable[np.ndarray] | None = None,
-                     chunk_size: int = _EVAL_CHUNK, threads: int | None = None
-                     ) -> list[tuple[float, float]]:
+                     n_samples: int = 1 << 16, seed: int = 0, data: str = "host",
+                     inputs: Iterable[np.ndarray] | None = None, chunk_size: int = _EVAL_CHUNK,
+                     threads: int | None = None) -> list[tuple[float, float]]:
     """Reducible error of several students on the same fresh inputs: ``[(mean, stderr), ...]``.
 
-    See :func:`reducible_error`; ``params`` is a list of ``(W, v)`` pairs.  ``inputs`` (an iterable
-    of host ``(m, d)`` arrays) replaces the device draws, e.g. to compare with the NumPy estimator on
-    identical inputs; then ``n_samples`` is ignored.
+    See :func:`reducible_error`; ``params`` is a list of ``(W, v)`` pairs.
 
     Examples
     --------
@@ -382,6 +386,8 @@ def reducible_errors(teacher, params: Sequence[tuple[np.ndarray, np.ndarray]], *
     S = SW.shape[0]
     if S == 0:
         return []
+    if data not in ("host", "device"):
+        raise UserInputError(f"data must be 'host' or 'device', got {data!r}")
     nt = int(threads) if threads else (32 if SIMULATOR else _ERROR_THREADS)
     if nt < 1 or nt > _ERROR_THREADS or nt & (nt - 1):
         raise UserInputError(f"threads must be a power of two <= {_ERROR_THREADS}, got {threads!r}")
@@ -391,7 +397,7 @@ def reducible_errors(teacher, params: Sequence[tuple[np.ndarray, np.ndarray]], *
     total_sq = np.zeros(S)
     count = 0
 
-    def blocks_of(X_dev, rows):
+    def add_blocks(X_dev, rows):
         nonlocal count
         nb = (rows + nt - 1) // nt
         ps = cuda.device_array((S, nb), dtype=np.float64)
@@ -402,47 +408,53 @@ def reducible_errors(teacher, params: Sequence[tuple[np.ndarray, np.ndarray]], *
         total_sq[:] += pq.copy_to_host().sum(axis=1)
         count += rows
 
-    if inputs is not None:
+    if inputs is None and data == "device":
+        n_samples = _positive_int(n_samples, "n_samples")
+        chunk_size = _positive_int(chunk_size, "chunk_size")
+        for X_dev, _, _, rows in _device_chunks(teacher, n_samples, seed=seed, chunk_size=chunk_size,
+                                                stream=EVAL_STREAM, teacher_dev=(a_dev, W_dev)):
+            add_blocks(X_dev, rows)
+    else:
+        if inputs is None:
+            from numeric.teacher import input_chunks
+            n_samples = _positive_int(n_samples, "n_samples")
+            inputs = input_chunks(d, n_samples, seed=seed, chunk_size=_positive_int(
+                chunk_size, "chunk_size"), stream=EVAL_STREAM)
         for X in inputs:
             X = np.ascontiguousarray(X, dtype=np.float64)
             if X.ndim != 2 or X.shape[1] != d:
                 raise UserInputError(f"input chunks must have shape (m, {d}), got {X.shape}")
             if X.shape[0]:
-                blocks_of(cuda.to_device(X), X.shape[0])
-    else:
-        n_samples = _positive_int(n_samples, "n_samples")
-        chunk_size = _positive_int(chunk_size, "chunk_size")
-        for X_dev, _, _, rows in _device_chunks(teacher, n_samples, seed=seed, chunk_size=chunk_size,
-                                                stream=1, teacher_dev=(a_dev, W_dev)):
-            blocks_of(X_dev, rows)
-    if count == 0:
-        raise UserInputError("the reducible error needs at least one input")
+                add_blocks(cuda.to_device(X), X.shape[0])
+    if count < 2:
+        raise UserInputError(f"the reducible error needs at least 2 inputs, got {count}")
     mean = total / count
-    if count > 1:
-        var = np.maximum(total_sq - count * mean * mean, 0.0) / (count - 1)
-        se = np.sqrt(var / count)
-    else:
-        se = np.full(S, np.nan)
+    var = np.maximum(total_sq / count - mean * mean, 0.0) * count / (count - 1)
+    se = np.sqrt(var / count)
     return [(float(m), float(e)) for m, e in zip(mean, se)]
 
 
 def reducible_error(teacher, W: np.ndarray, v: np.ndarray, *, n_samples: int = 1 << 16, seed: int = 0,
-                    inputs: Iterable[np.ndarray] | None = None, chunk_size: int = _EVAL_CHUNK
-                    ) -> tuple[float, float]:
+                    data: str = "host", inputs: Iterable[np.ndarray] | None = None,
+                    chunk_size: int = _EVAL_CHUNK) -> tuple[float, float]:
     """Reducible error ``E_X[KL(Bern(sigma(F(X))) || Bern(sigma(f(X))))]`` and its standard error.
 
-    Exact in ``Y`` (the Bernoulli KL in closed form, via stable softplus), Monte Carlo over
-    ``n_samples`` fresh inputs of the device stream ``(seed, stream=1)`` (NOTES.md, "Empirical
-    check"); the same quantity as :func:`numeric.error.reducible_error`, with another generator.
+    Exact in ``Y`` (the Bernoulli KL ``softplus(f) - softplus(F) - sigma(F) (f - F)``, clipped at 0
+    against rounding) and Monte Carlo over ``n_samples`` fresh inputs (NOTES.md, "Empirical check");
+    the estimator of :func:`numeric.error.reducible_error`, evaluated on the GPU.
 
     Parameters
     ----------
     teacher : the teacher ``F``.
     W, v : the student, ``(n, d)`` and ``(n,)``; its logit is ``f(x) = v . ReLU(W x)``.
-    n_samples : number of Monte Carlo inputs.
+    n_samples : number of Monte Carlo inputs (>= 2).
     seed : seed of the evaluation stream.
-    inputs : optional iterable of host input chunks to use instead of device draws.
-    chunk_size : inputs per kernel launch.
+    data : ``"host"`` (default): the inputs of :func:`numeric.teacher.input_chunks` (evaluation
+        stream), so the estimate equals :func:`numeric.error.reducible_error` up to rounding;
+        ``"device"``: inputs drawn on the GPU (this module's stream 1).
+    inputs : optional iterable of host ``(m, d)`` input chunks; overrides ``data`` and ``n_samples``.
+    chunk_size : inputs per kernel launch (for ``"host"``, part of the stream's definition as in
+        :mod:`numeric.error`; pass the same value to compare).
 
     Returns
     -------
@@ -455,8 +467,8 @@ def reducible_error(teacher, W: np.ndarray, v: np.ndarray, *, n_samples: int = 1
     >>> reducible_error(t, t.W, t.a, n_samples=32)
     (0.0, 0.0)
     """
-    return reducible_errors(teacher, [(W, v)], n_samples=n_samples, seed=seed, inputs=inputs,
-                            chunk_size=chunk_size)[0]
+    return reducible_errors(teacher, [(W, v)], n_samples=n_samples, seed=seed, data=data,
+                            inputs=inputs, chunk_size=chunk_size)[0]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -560,8 +572,12 @@ def _sgd_kernel(X, y, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, widths, batch, 
                 if on:
                     gs += gvu * X[r, j]
                 if do_step:
-                    p, M, V = _step_param(SW[s, j, u], gs, fl, lr, adam, MW[s, j, u], VW[s, j, u],
-                                          bc1, bc2)
+                    M = 0.0
+                    V = 0.0
+                    if adam:  # the moment arrays are 1-element dummies when no student uses Adam
+                        M = MW[s, j, u]
+                        V = VW[s, j, u]
+                    p, M, V = _step_param(SW[s, j, u], gs, fl, lr, adam, M, V, bc1, bc2)
                     SW[s, j, u] = p
                     if adam:
                         MW[s, j, u] = M
@@ -573,7 +589,12 @@ def _sgd_kernel(X, y, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, widths, batch, 
             if on:
                 gs += g * h
             if do_step:
-                p, M, V = _step_param(Sv[s, u], gs, fl, lr, adam, Mv[s, u], Vv[s, u], bc1, bc2)
+                M = 0.0
+                V = 0.0
+                if adam:
+                    M = Mv[s, u]
+                    V = Vv[s, u]
+                p, M, V = _step_param(Sv[s, u], gs, fl, lr, adam, M, V, bc1, bc2)
                 Sv[s, u] = p
                 if adam:
                     Mv[s, u] = M
@@ -618,8 +639,10 @@ def _budgets(T, count: int) -> list[int]:
         Ts = [int(T)] * count
     else:
         try:
+            if isinstance(T, (str, bytes)):
+                raise TypeError
             Ts = [int(t) for t in T]
-        except TypeError:
+        except (TypeError, ValueError):
             raise UserInputError(f"T must be an integer or one integer per student, got {T!r}") from None
         if len(Ts) != count:
             raise UserInputError(f"got {len(Ts)} sample budgets for {count} students")
@@ -772,7 +795,7 @@ def _chunk_source(teacher, T_max: int, *, data_seed: int, chunk_size: int, data:
     d = int(teacher.d)
     if chunks is None and data == "device":
         for X_dev, y_dev, _, rows in _device_chunks(teacher, T_max, seed=data_seed,
-                                                    chunk_size=chunk_size, stream=0):
+                                                    chunk_size=chunk_size, stream=TRAIN_STREAM):
             yield X_dev, y_dev, rows
         return
     if chunks is None:
