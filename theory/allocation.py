@@ -149,7 +149,7 @@ def compute_optimal_allocation(law: Law, params: Mapping | None = None) -> Alloc
     >>> compute_optimal_allocation(Law("flat", A/N + B*D, N, D, N*D, (A, B)))
     Traceback (most recent call last):
     ...
-    theory.errors.UserInputError: law 'flat' has no interior compute-optimal point: along the budget curve N*D = C the loss decreases in N everywhere (no trade-off between the model and data terms)
+    theory.errors.UserInputError: law 'flat' has no interior compute-optimal point: along the budget curve D*N = C the loss decreases in N everywhere (no trade-off between the model and data terms)
 
     References
     ----------
@@ -413,6 +413,12 @@ def _power_root(c1, k1, c2, k2, sample) -> sp.Expr:
     return sp.powsimp(sp.cancel(-c2 / c1)) ** sp.cancel(1 / (k1 - k2))
 
 
+def _tidy_exponents(expr: sp.Expr) -> sp.Expr:
+    """Write symbolic exponents over a common denominator (``2*b/(a+b) - 1 -> (b-a)/(a+b)``)."""
+    return expr.replace(lambda e: e.is_Pow and not e.exp.is_number and e.exp.is_Add,
+                        lambda e: sp.Pow(e.base, sp.factor(e.exp)))
+
+
 def _powsimp(expr: sp.Expr) -> sp.Expr:
     return sp.powsimp(sp.expand_power_base(expr), combine="exp")
 
@@ -494,6 +500,8 @@ def _derive(law: Law, subs: Mapping[sp.Symbol, sp.Expr]) -> Allocation:
                       sp.Tuple(a, b if b is not None else sp.nan)))
     loss = expr.subs({N: N_star, D: D_star})
     ratio = _powsimp(N_star / D_star)
+    if method == "power-law balance":
+        ratio = _tidy_exponents(ratio)
     return Allocation(
         law_name=law.name, model=N, data=D, compute=C, bound=expr, cost=cost,
         model_optimal=N_star, data_optimal=D_star, optimal_loss=loss, ratio=ratio,
@@ -559,10 +567,14 @@ def _closed_forms(groups, N, sample):
 
 def _exp(arg: sp.Expr) -> sp.Expr:
     """``exp(arg)``, split into powers (``exp(2 log C) -> C**2``) when that is shorter."""
-    whole = sp.exp(arg)
-    split = sp.expand_power_exp(whole)
-    exps = [f for f in sp.Mul.make_args(split) if isinstance(f, sp.exp) and not f.is_number]
-    return split if len(exps) <= 1 else whole
+    powers, rest = [], []
+    for term in sp.Add.make_args(arg):
+        c, f = term.as_coeff_Mul()
+        if isinstance(f, sp.log):
+            powers.append(f.args[0] ** c)
+        else:
+            rest.append(term)
+    return sp.Mul(*powers) * sp.exp(sp.Add(*rest))
 
 
 def _is_real_positive(expr, sample) -> bool:
@@ -578,8 +590,8 @@ def _data_asymptotics(data_on_budget, N, C, kappa, a, m):
         gparts = _split(_expand(g), C)
         if gparts is not None and gparts[2] == 0:
             g0, v, _ = gparts
-            D_asym = _powsimp(g0 * kappa**u * C ** sp.expand(u * a + v) * sp.log(C) ** sp.expand(u * m))
-            return D_asym, sp.expand(u * a + v)
+            b = sp.factor(u * a + v)
+            return g0 * kappa**u * C**b * sp.log(C) ** sp.expand(u * m), b
     D_asym = data_on_budget.subs(N, kappa * C**a * sp.log(C) ** m)
     b = sp.limit(C * sp.diff(sp.log(D_asym), C), C, sp.oo)
     return D_asym, b

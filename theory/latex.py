@@ -1,0 +1,133 @@
+r"""LaTeX export of laws and their compute-optimal allocations (SymPy's printer, paper symbol names).
+
+Symbols print as a paper writes them: ``alpha`` as ``\alpha``, ``N_c`` as ``N_{c}``, ``alpha_N`` as
+``\alpha_{N}``; a law's ``latex_names`` override the default.
+
+Examples
+--------
+>>> from theory.laws import get_law
+>>> law_latex(get_law("chinchilla"))
+'L(N, D) = E + \\frac{A}{N^{\\alpha}} + \\frac{B}{D^{\\beta}}'
+>>> from theory.allocation import compute_optimal_allocation
+>>> allocation_latex(compute_optimal_allocation(get_law("chinchilla")))["model_exponent"]
+'\\frac{\\beta}{\\alpha + \\beta}'
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+from theory.allocation import Allocation
+from theory.laws import Law
+
+__all__ = ["law_latex", "allocation_latex", "law_document", "to_latex"]
+
+_KEYS = ("bound", "cost", "model_optimal", "data_optimal", "model_exponent", "data_exponent",
+         "optimal_loss", "ratio", "implicit_equation", "asymptotic_model", "asymptotic_data")
+
+
+def to_latex(expr, names: Mapping[str, str] | None = None) -> str:
+    """``sympy.latex`` with ``{symbol name: LaTeX}`` overrides for the symbols of ``expr``."""
+    names = names or {}
+    symbol_names = {s: names[s.name] for s in getattr(expr, "free_symbols", ()) if
+                    isinstance(s, sp.Symbol) and s.name in names}
+    return _PaperPrinter({"symbol_names": symbol_names}).doprint(expr)
+
+
+def _negative_power(f) -> bool:
+    return f.is_Pow and not f.exp.is_number and f.exp.could_extract_minus_sign()
+
+
+class _PaperPrinter(LatexPrinter):
+    """SymPy's LaTeX printer, but ``A*N**(-alpha)`` prints as ``\\frac{A}{N^{\\alpha}}``."""
+
+    def _print_Mul(self, expr):
+        if not any(_negative_power(f) for f in expr.args):
+            return super()._print_Mul(expr)
+        coeff, rest = expr.as_coeff_Mul()
+        sign = "- " if coeff.is_negative else ""
+        coeff = abs(coeff)
+        num = [sp.Integer(coeff.p)] if coeff.is_Rational else [coeff]
+        den = [sp.Integer(coeff.q)] if coeff.is_Rational else []
+        for f in sp.Mul.make_args(rest):
+            if _negative_power(f):
+                den.append(sp.Pow(f.base, -f.exp))
+            elif f.is_Pow and f.exp.is_number and f.exp.is_negative:
+                den.append(sp.Pow(f.base, -f.exp))
+            else:
+                num.append(f)
+        n = sp.Mul(*num, evaluate=False) if len(num) > 1 else num[0]
+        if len(num) > 1 and num[0] == 1:
+            n = sp.Mul(*num[1:]) if len(num) > 2 else num[1]
+        d = sp.Mul(*den)
+        return sign + r"\frac{%s}{%s}" % (self._print(n), self._print(d))
+
+    def _print_Pow(self, expr, *args, **kwargs):
+        if _negative_power(expr):
+            return r"\frac{1}{%s}" % self._print(sp.Pow(expr.base, -expr.exp))
+        return super()._print_Pow(expr, *args, **kwargs)
+
+
+def _lhs(law_or_alloc) -> str:
+    return f"L({to_latex(law_or_alloc.model)}, {to_latex(law_or_alloc.data)})"
+
+
+def law_latex(law: Law) -> str:
+    """``L(model, data) = ...`` for a law, in LaTeX (Hoffmann et al. 2022, Eq. (2) for Chinchilla)."""
+    return f"{_lhs(law)} = {to_latex(law.expr, law.latex_names)}"
+
+
+def allocation_latex(allocation: Allocation) -> dict[str, str | None]:
+    """LaTeX of each result of an allocation, keyed like :meth:`Allocation.to_json` (None if absent)."""
+    out: dict[str, str | None] = {}
+    for key in _KEYS:
+        value = getattr(allocation, key)
+        out[key] = None if value is None else to_latex(value, allocation.latex_names)
+    return out
+
+
+def _text(s: str) -> str:
+    """Escape plain text for LaTeX."""
+    table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+    return "".join(table.get(ch, ch) for ch in s)
+
+
+def law_document(law: Law, allocation: Allocation) -> str:
+    """A complete LaTeX document: the law, the derivation steps, the optimum and the exponents."""
+    names = allocation.latex_names
+    tex = allocation_latex(allocation)
+    C = to_latex(allocation.compute)
+    N, D = to_latex(allocation.model), to_latex(allocation.data)
+    lines = [
+        r"\documentclass{article}",
+        r"\usepackage{amsmath,amssymb}",
+        r"\allowdisplaybreaks",
+        r"\begin{document}",
+        rf"\section*{{Compute-optimal allocation: {_text(law.name)}}}",
+        _text(law.description) + (r"\\" if law.description else ""),
+        (r"\emph{Source:} " + _text(law.citation)) if law.citation else "",
+        r"\begin{equation*}", law_latex(law), r"\end{equation*}",
+        rf"minimised subject to the compute budget ${tex['cost']} = {C}$.",
+        r"\subsection*{Derivation}",
+        r"\begin{enumerate}",
+    ]
+    for description, expr in allocation.steps:
+        lines.append(rf"\item {_text(description)}: \[ {to_latex(expr, names)} \]")
+    lines += [r"\end{enumerate}", r"\subsection*{Result}", r"\begin{align*}"]
+    kind = "" if allocation.closed_form else r"\quad\text{(leading order as } " + C + r" \to \infty)"
+    lines.append(rf"{N}^* &= {tex['model_optimal']}{kind} \\")
+    lines.append(rf"{D}^* &= {tex['data_optimal']}{kind} \\")
+    lines.append(rf"{N}^*/{D}^* &= {tex['ratio']}")
+    if tex["model_exponent"] is not None:
+        lines[-1] += r" \\"
+        lines.append(rf"a &= \lim_{{{C}\to\infty}} \frac{{d\ln {N}^*}}{{d\ln {C}}} = {tex['model_exponent']} \\")
+        lines.append(rf"b &= \lim_{{{C}\to\infty}} \frac{{d\ln {D}^*}}{{d\ln {C}}} = {tex['data_exponent']}")
+    lines.append(r"\end{align*}")
+    if tex["implicit_equation"] is not None:
+        lines += [r"The optimum solves the implicit equation", r"\[", tex["implicit_equation"], r"\]"]
+    lines.append(r"\end{document}")
+    return "\n".join(line for line in lines if line != "") + "\n"
