@@ -1,14 +1,43 @@
-"""`scaling-theory reproduce` (not implemented yet)."""
+"""`scaling-theory reproduce`: the whole study (theory, simulation, fits, comparison, report)."""
 
 from __future__ import annotations
 
-from theory.errors import UserInputError
+from scaling_theory.commands._common import add_json_flag, emit, positive_int
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("reproduce", help="(not implemented yet)")
+    parser = subparsers.add_parser(
+        "reproduce", help="run the whole study and write a report",
+        description="Derive and check the theory, simulate the teacher-student sweep, fit the "
+                    "compute-optimal frontier, compare with the derived bound, and write "
+                    "DIR/report.md, DIR/report.tex, DIR/figures/*.png and DIR/results.sqlite. "
+                    "A rerun resumes the sweep from DIR/results.sqlite.")
+    parser.add_argument("--quick", action="store_true", help="a tiny sweep (under a minute)")
+    parser.add_argument("--out", metavar="DIR", default=None,
+                        help="output directory (default ./reproduce-out)")
+    parser.add_argument("--bootstrap", type=positive_int, default=None, metavar="N",
+                        help="bootstrap resamples for the intervals (default 200; quick 50)")
+    parser.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                        help="sweep worker processes (default: all cores)")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    add_json_flag(parser)
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    raise UserInputError("'reproduce' is not implemented yet")
+    from scaling_theory.reproduce import DEFAULT_OUT, reproduce
+
+    result = reproduce(args.out or DEFAULT_OUT, quick=args.quick, progress=not args.quiet,
+                       bootstrap=args.bootstrap, workers=args.workers)
+    lines = [f"wrote {result.report_md}", f"wrote {result.report_tex}",
+             f"store {result.store}"] + [f"figure {f}" for f in result.figures]
+    lines.append(f"checks: {result.checks['message']}")
+    for row in result.comparison["exponents"]:
+        if row["approach"] == 2:
+            lines.append(f"approach 2, {row['exponent']}: {row['value'] if row['value'] is None else round(row['value'], 4)}"
+                         f" {[round(x, 4) for x in row['ci']] if row['ci'] else ''} vs bound "
+                         f"{row['theory_local'] if row['theory_local'] is None else round(row['theory_local'], 4)}: "
+                         f"{row['verdict_local']}")
+    lines.append(f"total {result.seconds:.1f} s")
+    emit(result.to_json(), "\n".join(lines), args.json)
+    return 0
