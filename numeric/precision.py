@@ -81,7 +81,7 @@ class NumericAllocation:
             return _decimal(x, self.digits)
         return {
             "law": self.law, "model_symbol": self.model_symbol, "data_symbol": self.data_symbol,
-            "compute": s(self.compute), "model": s(self.model), "data": s(self.data),
+            "compute": _decimal(self.compute, self.digits, strip_zeros=True), "model": s(self.model), "data": s(self.data),
             "loss": s(self.loss), "ratio": s(self.ratio), "digits": self.digits,
             "verified": self.verified, "model_check": s(self.model_check),
             "loss_check": s(self.loss_check),
@@ -91,9 +91,9 @@ class NumericAllocation:
         }
 
 
-def _decimal(x, digits: int) -> str:
+def _decimal(x, digits: int, strip_zeros: bool = False) -> str:
     with mp.workdps(digits + _GUARD):
-        return mpmath.nstr(x, digits, strip_zeros=False, min_fixed=-4, max_fixed=digits)
+        return mpmath.nstr(x, digits, strip_zeros=strip_zeros, min_fixed=-4, max_fixed=16)
 
 
 def exact_number(value, what: str = "compute") -> sp.Rational:
@@ -229,7 +229,8 @@ def _evaluate(law, alloc: Allocation, env, C_exact, digits, param_set, values) -
         loss=loss, ratio=N_val / D_val, digits=digits, verified=verified, model_check=N_check,
         loss_check=loss_check, relative_agreement=rel, agreement_digits=agree, method=method,
         closed_form=alloc.closed_form, param_set=param_set,
-        params={k.name: str(v) for k, v in sorted(values.items(), key=lambda kv: kv[0].name)})
+        params={k.name: _decimal(_mpf(v), digits, strip_zeros=True)
+                for k, v in sorted(values.items(), key=lambda kv: kv[0].name)})
 
 
 def _closed_form_value(alloc, consts, N, L_of_N):
@@ -264,8 +265,10 @@ def _real(v):
 
 def _independent_minimum(L_x, dL_dx, C) -> mpmath.mpf:
     """Minimiser of ``L(x)`` in ``x = ln N``: grid scan, then a bracketing root of ``dL/dx``."""
-    lo, hi = mpmath.mpf(-12), mp.log(C) + 12
-    n = int(min(4000, max(200, 4 * (hi - lo))))
+    # wide enough for tiny constants: the optimum may lie far below N = 1
+    span = abs(mp.log(C)) + 100
+    lo, hi = -span, span
+    n = int(min(8000, max(400, 4 * (hi - lo))))
     xs = [lo + (hi - lo) * i / n for i in range(n + 1)]
     # signs of dL/dx (no cancellation against constant terms such as E, even at C = 1e300)
     with mp.workdps(30):

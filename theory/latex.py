@@ -96,8 +96,12 @@ def _text(s: str) -> str:
     return "".join(table.get(ch, ch) for ch in s)
 
 
-def law_document(law: Law, allocation: Allocation) -> str:
-    """A complete LaTeX document: the law, the derivation steps, the optimum and the exponents."""
+def law_document(law: Law, allocation: Allocation, fmt: str = "latex") -> str:
+    """A complete LaTeX (or Markdown) document: the law, the derivation steps, the optimum, exponents."""
+    if fmt == "markdown":
+        return _markdown(law, allocation)
+    if fmt != "latex":
+        raise ValueError(f"unknown format {fmt!r}")
     names = allocation.latex_names
     tex = allocation_latex(allocation)
     C = to_latex(allocation.compute)
@@ -131,3 +135,26 @@ def law_document(law: Law, allocation: Allocation) -> str:
         lines += [r"The optimum solves the implicit equation", r"\[", tex["implicit_equation"], r"\]"]
     lines.append(r"\end{document}")
     return "\n".join(line for line in lines if line != "") + "\n"
+
+
+def _markdown(law: Law, allocation: Allocation) -> str:
+    """Markdown with ``$$`` display math (renders on GitHub and in Jupyter)."""
+    names = allocation.latex_names
+    tex = allocation_latex(allocation)
+    C = to_latex(allocation.compute)
+    N, D = to_latex(allocation.model), to_latex(allocation.data)
+    out = [f"# Compute-optimal allocation: {law.name}", ""]
+    if law.description:
+        out += [law.description, ""]
+    if law.citation:
+        out += [f"*Source:* {law.citation}", ""]
+    out += ["$$", law_latex(law), "$$", "", f"minimised subject to ${tex['cost']} = {C}$.", "",
+            "## Derivation", ""]
+    for i, (description, expr) in enumerate(allocation.steps, 1):
+        out += [f"{i}. {description}:", "", "   $$", "   " + to_latex(expr, names), "   $$", ""]
+    kind = "" if allocation.closed_form else f" (leading order as ${C} \\to \\infty$)"
+    out += ["## Result", "", f"Optimum{kind}:", "", "$$",
+            f"{N}^* = {tex['model_optimal']}, \\qquad {D}^* = {tex['data_optimal']}", "$$", ""]
+    if tex["model_exponent"] is not None:
+        out += ["$$", f"a = {tex['model_exponent']}, \\qquad b = {tex['data_exponent']}", "$$", ""]
+    return "\n".join(out)

@@ -1,14 +1,109 @@
-"""`scaling-theory latex` (not implemented yet)."""
+"""`scaling-theory latex`: LaTeX of a law and its optimum, or a derivation's document."""
 
 from __future__ import annotations
 
-from theory.errors import UserInputError
+import os
+import tempfile
+
+from scaling_theory.commands._common import add_json_flag, emit
+from scaling_theory.commands.derive import add_law_arguments, law_from_args
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("latex", help="(not implemented yet)")
+    parser = subparsers.add_parser(
+        "latex", help="LaTeX of a law, its optimum and exponents (or a derivation document)",
+        description="LaTeX (SymPy's printer, paper symbol names) of a law and its compute-optimal "
+                    "allocation; --document gives a complete document (for a derivation name: its "
+                    "checked steps).")
+    add_law_arguments(parser)
+    parser.add_argument("--document", action="store_true", help="a complete document")
+    parser.add_argument("--format", choices=("latex", "markdown"), default="latex",
+                        help="document format (default latex)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically)")
+    add_json_flag(parser)
     parser.set_defaults(func=run)
 
 
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and ``os.replace``: never half-written."""
+    from theory.errors import UserInputError
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UserInputError(f"cannot write {path!r}: folder {folder!r} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _derivation_names() -> list[str]:
+    try:
+        from derivations.registry import derivation_names
+    except ImportError:
+        return []
+    return list(derivation_names())
+
+
 def run(args) -> int:
-    raise UserInputError("'latex' is not implemented yet")
+    from theory.errors import UserInputError
+    from theory.laws import law_names
+
+    name = args.name
+    is_law = args.expr is not None or name in law_names()
+    if not is_law and name is not None:
+        derivs = _derivation_names()
+        if name in derivs or name == "all":
+            from derivations.render import render_document
+
+            text = render_document(name, args.format)
+            payload = {"name": name, "format": args.format, "document": text}
+            return _output(args, payload, text)
+        if not derivs:
+            law_from_args(args)  # raises the registry's "unknown law" message
+        raise UserInputError(f"unknown law or derivation {name!r} (laws: {', '.join(law_names())}; "
+                             f"derivations: {', '.join(derivs)})")
+    from theory.allocation import compute_optimal_allocation
+    from theory.latex import allocation_latex, law_document, law_latex
+
+    law = law_from_args(args)
+    alloc = compute_optimal_allocation(law)
+    tex = allocation_latex(alloc)
+    if args.document:
+        text = law_document(law, alloc, fmt=args.format)
+    else:
+        N, D = tex_symbol(alloc.model, alloc), tex_symbol(alloc.data, alloc)
+        lines = [law_latex(law), f"{tex['cost']} = {tex_symbol(alloc.compute, alloc)}",
+                 f"{N}^* = {tex['model_optimal']}", f"{D}^* = {tex['data_optimal']}",
+                 f"{N}^*/{D}^* = {tex['ratio']}", f"L^* = {tex['optimal_loss']}"]
+        if tex["model_exponent"] is not None:
+            lines += [f"a = {tex['model_exponent']}", f"b = {tex['data_exponent']}"]
+        if tex["implicit_equation"] is not None:
+            lines.append(f"{tex['implicit_equation']}")
+        text = "\n".join(lines)
+    payload = {"name": law.name, "law": law_latex(law), "latex": tex}
+    if args.document:
+        payload.update(format=args.format, document=text)
+    return _output(args, payload, text)
+
+
+def tex_symbol(sym, alloc) -> str:
+    from theory.latex import to_latex
+
+    return to_latex(sym, alloc.latex_names)
+
+
+def _output(args, payload: dict, text: str) -> int:
+    if args.output:
+        write_atomic(args.output, text.rstrip("\n") + "\n")
+        emit({**payload, "output": args.output}, f"wrote {args.output}", args.json)
+    else:
+        emit(payload, text, args.json)
+    return 0
