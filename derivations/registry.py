@@ -1,0 +1,64 @@
+"""Registry of the checked derivations, in reading order, plus document aliases.
+
+Examples
+--------
+>>> derivation_names()[:3]
+['framework', 'kl-lemma', 'maurey']
+>>> get_derivation("chinchilla").title
+"Chinchilla's closed-form allocation"
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib
+
+from theory.errors import UserInputError
+
+__all__ = ["derivation_names", "get_derivation", "resolve", "ALIASES"]
+
+_MODULES = {
+    "framework": "derivations.framework_identities",
+    "kl-lemma": "derivations.kl_lemma",
+    "maurey": "derivations.maurey",
+    "second-moment": "derivations.second_moment",
+    "entropy-count": "derivations.entropy_count",
+    "jeon-van-roy-bound": "derivations.assembled_bound",
+    "jeon-van-roy-allocation": "derivations.allocation",
+    "d-K-sensitivity": "derivations.sensitivity",
+    "dp-atoms": "derivations.dp_atoms",
+    "chinchilla": "derivations.chinchilla",
+}
+
+ALIASES = {
+    # law names -> the chain of derivations behind them
+    "jeon-van-roy": ("framework", "kl-lemma", "maurey", "second-moment", "entropy-count", "jeon-van-roy-bound",
+                     "jeon-van-roy-allocation", "d-K-sensitivity"),
+    "jeon-van-roy-dp": ("dp-atoms", "jeon-van-roy-bound", "jeon-van-roy-allocation"),
+    "all": tuple(_MODULES),
+}
+
+
+def derivation_names() -> list[str]:
+    """Names of all derivations, in reading order."""
+    return list(_MODULES)
+
+
+@functools.lru_cache(maxsize=None)
+def get_derivation(name: str):
+    """The :class:`derivations.core.Derivation` called ``name``; one-line :class:`UserInputError` if unknown."""
+    if name not in _MODULES:
+        known = list(_MODULES) + [a for a in ALIASES if a != "all"]
+        close = difflib.get_close_matches(name, known, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(_MODULES)}"
+        raise UserInputError(f"unknown derivation {name!r}{hint}")
+    return importlib.import_module(_MODULES[name]).derivation()
+
+
+def resolve(name: str) -> tuple[str, ...]:
+    """Derivation names behind ``name``: itself, or the chain of an alias (``all``, a law name)."""
+    if name in ALIASES:
+        return ALIASES[name]
+    get_derivation(name)  # raises for an unknown name
+    return (name,)
