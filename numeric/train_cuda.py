@@ -1,7 +1,7 @@
 """numba.cuda kernels: teacher data, batched single-pass SGD and the reducible error (issue 5).
 
-The CUDA counterpart of :mod:`numeric.train_cpu` with the same algorithm, specified once in plain NumPy
-by :mod:`numeric.reference` (NOTES.md, "Empirical check"):
+The CUDA counterpart of :mod:`numeric.train_cpu` with the same algorithm, specified once in plain
+NumPy by :mod:`numeric.reference` (NOTES.md, "Empirical check"):
 
 * :func:`data_chunks` draws ``X ~ N(0, I_d)`` and ``y ~ Bernoulli(sigma(F(X)))`` on the device, one
   thread per sample, chunk by chunk (a ``T x d`` array is never built).  Each row ``t`` of stream
@@ -15,15 +15,18 @@ by :mod:`numeric.reference` (NOTES.md, "Empirical check"):
   ``data="device"`` uses :func:`data_chunks` instead, and ``chunks=`` feeds given ``(X, y)`` chunks.
 * :func:`reducible_error` estimates ``E_X[KL(Bern(sigma(F(X))) || Bern(sigma(f(X))))]`` exactly in
   ``Y`` and by Monte Carlo over fresh inputs, with the stable softplus form, one thread per input,
-  per-block partial sums in a fixed order; it returns the mean and its standard error.
+  per-block partial sums in a fixed order; it returns the mean and its standard error.  By default
+  the inputs are those of :func:`numeric.error.reducible_error` (host evaluation stream), so the
+  two agree to rounding; ``data="device"`` draws them on the GPU.
 
 Backends: a real GPU is used only when one is present (:func:`backend` is ``"gpu"``); with
 ``NUMBA_ENABLE_CUDASIM=1`` (set before Numba is imported) the same kernels run in numba-cuda's
 simulator, which is how they are tested (tiny sizes: it runs one Python thread per CUDA thread).
 Without either, the entry points raise :class:`theory.errors.UserInputError`.
 
-All arithmetic is float64.  A GPU run reproduces itself bit for bit for a fixed launch shape; it
-can differ from the simulator or the CPU in the last bits (fused multiply-add, libdevice ``exp``).
+All arithmetic is float64.  The kernels use no atomics and sum in a fixed order, so a run is
+reproducible bit for bit for a fixed launch shape (tested under the simulator; on a GPU it can
+differ from the simulator or the CPU in the last bits: fused multiply-add, libdevice ``exp``).
 
 References
 ----------
@@ -53,6 +56,8 @@ with warnings.catch_warnings():
 from theory.errors import UserInputError
 from numeric.teacher import DEFAULT_CHUNK as _DEFAULT_CHUNK, EVAL_STREAM, TRAIN_STREAM
 from numeric.training import ADAM_BETA1 as _B1, ADAM_BETA2 as _B2, ADAM_EPS as _EPS
+from numeric.training import StudentConfig, TrainResult, init_params
+from numeric.reference import divergence_reason
 
 __all__ = ["backend", "gpu_available", "data_chunks", "train", "reducible_error",
            "reducible_errors", "SIMULATOR"]
@@ -513,7 +518,7 @@ def _sgd_kernel(X, y, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, widths, batch, 
     (or the budget is reached), applies the step to its units.  ``SW`` and the other ``(S, d, n)``
     arrays keep the unit index fastest, so a warp's accesses are contiguous.
     """
-    red = cuda.shared.array(_MAX_THREADS, dtype=numba.float64)
+    red = cuda.shared.array((2, _MAX_THREADS), dtype=numba.float64)
     s = cuda.blockIdx.x
     tid = cuda.threadIdx.x
     nt = cuda.blockDim.x
@@ -537,16 +542,16 @@ def _sgd_kernel(X, y, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, widths, batch, 
             H[s, u] = h
             if h > 0.0:
                 part += Sv[s, u] * h
-        red[tid] = part
+        buf = r & 1  # alternate buffers: red[buf, 0] is not overwritten before all have read it
+        red[buf, tid] = part
         cuda.syncthreads()
         half = nt // 2
         while half > 0:
             if tid < half:
-                red[tid] += red[tid + half]
+                red[buf, tid] += red[buf, tid + half]
             cuda.syncthreads()
             half //= 2
-        f = red[0]
-        cuda.syncthreads()  # red[0] is read by all before the next sample overwrites it
+        f = red[buf, 0]
         yr = y[r]
         closs += _softplus(f) - yr * f
         g = _sigmoid(f) - yr
@@ -654,14 +659,13 @@ def _budgets(T, count: int) -> list[int]:
 
 def _reason(finite: bool, chunk_loss: float, rows: int, seen: int, max_loss: float) -> str | None:
     """The reference's divergence rule, fed the device's finiteness flag."""
-    from numeric.reference import divergence_reason
     marker = np.zeros((1, 1)) if finite else np.full((1, 1), np.nan)  # stands for "W, v all finite"
     return divergence_reason(marker, np.zeros(1), chunk_loss, rows, seen, max_loss)
 
 
-def train(teacher, students: Sequence, T, *, data_seed: int, chunk_size: int = _DEFAULT_CHUNK,
-          progress: bool = False, data: str = "host", chunks: Iterable | None = None,
-          threads: int | None = None) -> list:
+def train(teacher, students: Sequence[StudentConfig], T, *, data_seed: int,
+          chunk_size: int = _DEFAULT_CHUNK, progress: bool = False, data: str = "host",
+          chunks: Iterable | None = None, threads: int | None = None) -> list[TrainResult]:
     """Train students by single-pass SGD on the GPU (or simulator): :func:`numeric.training.train`.
 
     The algorithm is :mod:`numeric.reference`'s (initialisation :func:`numeric.training.init_params`,
@@ -696,8 +700,6 @@ def train(teacher, students: Sequence, T, *, data_seed: int, chunk_size: int = _
     >>> r.status, r.samples_seen, r.W.shape, r.device
     ('done', 6, (2, 3), 'cuda')
     """
-    from numeric.training import StudentConfig, TrainResult, init_params
-
     _require_backend()
     start = time.perf_counter()
     students = list(students)
