@@ -144,8 +144,9 @@ class _DaskExecutor(_Base):
             import distributed
         except ImportError:  # pragma: no cover - a declared dependency
             raise UserInputError("--executor dask needs the 'distributed' package (pip install distributed)") from None
-        self._distributed = distributed
         self._cluster = None
+        self._distributed = distributed
+        self._completed = None
         if scheduler is not None:
             address = scheduler.strip()
             if not address:
@@ -169,11 +170,18 @@ class _DaskExecutor(_Base):
             self.description = f"Dask LocalCluster ({n} worker processes)"
 
     def submit(self, fn: Callable, *args):
-        return self._client.submit(fn, *args, pure=False)
+        future = self._client.submit(fn, *args, pure=False)
+        if self._completed is None:
+            # our client's loop: we never register a global default client
+            self._completed = self._distributed.as_completed([future], loop=self._client.loop)
+        else:
+            self._completed.add(future)
+        return future
 
     def wait(self, futures: Iterable) -> tuple[set, set]:
-        result = self._distributed.wait(list(futures), return_when="FIRST_COMPLETED")
-        return set(result.done), set(result.not_done)
+        # every submitted future is in self._completed; hand back all that are done now
+        done = {next(self._completed), *self._completed.next_batch(block=False)}
+        return done, set(futures) - done
 
     def result(self, future) -> Any:
         return future.result()

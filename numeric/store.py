@@ -130,21 +130,33 @@ class Store:
             if not os.access(path.parent, os.W_OK):
                 raise StoreError(f"cannot create store {path}: directory {path.parent} is not writable")
         writable = os.access(path.parent, os.W_OK) and (not exists or os.access(path, os.W_OK))
+        self.readonly = not writable
+        conn = None
         try:
             conn = self._connect(writable)
-            if not writable:
-                self.readonly = True
             self._check_or_init(conn, create=create)
+            if writable:
+                # only now, so a refused file is left untouched
+                conn.execute("PRAGMA journal_mode=WAL")
+                # FULL: a commit that returned survives a crash (kill -9, power loss) of this process
+                conn.execute("PRAGMA synchronous=FULL")
+        except sqlite3.OperationalError as err:
+            if conn is not None:
+                conn.close()
+            raise StoreError(f"cannot open store {path} ({_describe(err)})") from None
         except sqlite3.DatabaseError as err:
+            if conn is not None:
+                conn.close()
             raise StoreError(f"{path} is not a readable result store ({_describe(err)})") from None
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
         return conn
 
     def _connect(self, writable: bool) -> sqlite3.Connection:
         if writable:
             conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            # FULL: a commit that returned survives a crash (kill -9, power loss) of this process
-            conn.execute("PRAGMA synchronous=FULL")
         else:
             # a read-only directory: WAL needs its -shm file, so read the file as immutable
             uri = f"{self.path.resolve().as_uri()}?mode=ro&immutable=1"

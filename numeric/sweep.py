@@ -736,11 +736,11 @@ def _drive(ex, tasks, runner, store: Store, summary: SweepSummary, progress: boo
     queue = list(reversed(tasks))
     in_flight: dict[Any, list[RunSpec]] = {}
     total_cost = sum(_cost(t) for t in tasks)
-    bar = tqdm(total=total_cost, disable=not progress, file=sys.stderr, unit="", unit_scale=True,
-               bar_format="{l_bar}{bar}| {postfix} [{elapsed}<{remaining}]", desc="simulate",
-               dynamic_ncols=True, mininterval=0.5)
+    # the bar advances by estimated work (not run count), so its ETA is fair to uneven runs
+    bar = tqdm(total=total_cost, disable=not progress, file=sys.stderr,
+               bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
+               desc=f"simulate: 0/{summary.remaining} runs", dynamic_ncols=True, mininterval=0.5)
     ran = 0
-    bar.set_postfix_str(f"0/{summary.remaining} runs")
     try:
         while queue or in_flight:
             while queue and len(in_flight) < window:
@@ -778,7 +778,7 @@ def _drive(ex, tasks, runner, store: Store, summary: SweepSummary, progress: boo
                         if status == "failed" and len(summary.failures) < 5:
                             summary.failures.append(f"{_describe_run(run)}: {res.get('reason')}")
                 bar.update(_cost(task))
-                bar.set_postfix_str(f"{ran}/{ran + summary.remaining} runs")
+                bar.set_description_str(f"simulate: {ran}/{ran + summary.remaining} runs", refresh=False)
     except KeyboardInterrupt:
         summary.interrupted = True
         summary.store_counts = store.counts()
