@@ -122,7 +122,7 @@ def _expectation_checker(step: Step, digits: int) -> VerifyResult:
     exact = opts.get("exact")
     if exact is not None:  # an exact (quadrature/symbolic) evaluation of the same expectation
         sym = exact(step, digits)
-        result = VerifyResult(f"{sym.method}+monte-carlo", sym.digits, max(sym.max_rel_error, 0.0),
+        result = VerifyResult(f"{sym.method}+monte-carlo", sym.digits, max(sym.max_rel_error, result.max_rel_error),
                               sym.ok and result.ok, f"{sym.detail}; {result.detail}", sym.points + result.points)
     return result
 
