@@ -7,10 +7,12 @@ NumPy by :mod:`numeric.reference` (NOTES.md, "Empirical check"):
   thread per sample, chunk by chunk (a ``T x d`` array is never built).  Each row ``t`` of stream
   ``(seed, stream)`` has its own xoroshiro128+ state (``numba.cuda.random``), seeded by SplitMix64
   from ``(seed, stream, t)``, so the rows do not depend on the chunk size or the launch shape.
-* :func:`train` trains many students in one call: one thread block per student, the block's threads
-  over the student's hidden units (forward pass, gradient, update), the logit reduced in shared
-  memory in a fixed order.  Initialisation, learning-rate schedule, minibatch semantics, Adam and the
-  divergence rule are those of :mod:`numeric.reference`.  By default the students train on the
+* :func:`train` trains many students in one call: one thread block per student; within a block the
+  threads run over (sample, hidden unit) pairs of a minibatch segment for the forward pass, over
+  its samples for the logits and losses, and over the parameters for the gradient sums and the
+  step, every sum in a fixed order (so the launch shape changes no bit).  Initialisation,
+  learning-rate schedule, minibatch semantics, Adam and the divergence rule are those of
+  :mod:`numeric.reference`.  By default the students train on the
   host stream :func:`numeric.teacher.data_chunks` (the same samples as every other trainer);
   ``data="device"`` uses :func:`data_chunks` instead, and ``chunks=`` feeds given ``(X, y)`` chunks.
 * :func:`reducible_error` estimates ``E_X[KL(Bern(sigma(F(X))) || Bern(sigma(f(X))))]`` exactly in
@@ -480,6 +482,7 @@ def reducible_error(teacher, W: np.ndarray, v: np.ndarray, *, n_samples: int = 1
 # batched single-pass SGD: one block per student
 
 _MAX_THREADS = 256
+_SEGMENT = 64  # samples per kernel segment (phases 1-3); bounds the H, G, L scratch
 _OPT_CODES = {"sgd": 0, "adam": 1}
 _SCHED_CODES = {"constant": 0, "inverse": 1, "inverse_sqrt": 2}
 
@@ -508,17 +511,25 @@ def _step_param(p, gsum, m, lr, adam, M, V, bc1, bc2):
 
 
 @cuda.jit(cache=True)
-def _sgd_kernel(X, y, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, widths, batch, budget, opt, sched,
-                lr0, t0, active, filled, seen, steps, chunk_loss, chunk_rows, finite):
+def _sgd_kernel(X, y, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, G, L, Vn, widths, batch, budget,
+                opt, sched, lr0, t0, active, filled, seen, steps, chunk_loss, chunk_rows, finite):
     """Train student ``blockIdx.x`` on rows ``[0, n_rows)`` of one chunk (numeric.reference order).
 
-    The block's threads own hidden units ``u = tid, tid + blockDim, ...``: each computes its units'
-    pre-activations into ``H``, the logit is a shared-memory tree sum (fixed order), then each
-    thread folds the sample's gradient into its units' accumulators and, when the minibatch is full
-    (or the budget is reached), applies the step to its units.  ``SW`` and the other ``(S, d, n)``
-    arrays keep the unit index fastest, so a warp's accesses are contiguous.
+    The chunk is cut into segments: runs of at most ``H.shape[1]`` consecutive samples that lie in
+    one minibatch.  Per segment, three phases separated by barriers, each spread over the block:
+
+    1. threads over (sample, unit) pairs: pre-activations ``H[s, i, u] = W_u . x_i``;
+    2. threads over samples: logit ``f_i`` (units summed in order), ``G[s, i] = sigma(f_i) - y_i``
+       and the loss ``L[s, i]``;
+    3. threads over parameters ``(j, u)`` (``j = d`` is ``v_u``): the segment's gradient terms are
+       added to the accumulator in stream order and, if the segment ends the minibatch (or the
+       budget), the step is applied (the new ``v`` is parked in ``Vn``: others still read ``v``);
+    4. after a barrier, threads over units copy ``Vn`` into ``v``.
+
+    All samples of a minibatch are thus evaluated at the parameters before its step, and every sum
+    runs in a fixed order, so the result does not depend on the launch shape.  The ``(S, d, n)``
+    arrays keep the unit index fastest, so consecutive threads touch consecutive addresses.
     """
-    red = cuda.shared.array((2, _MAX_THREADS), dtype=numba.float64)
     s = cuda.blockIdx.x
     tid = cuda.threadIdx.x
     nt = cuda.blockDim.x
@@ -529,35 +540,35 @@ def _sgd_kernel(X, y, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, widths, batch, 
     B = batch[s]
     adam = opt[s] == 1
     rows = min(n_rows, budget[s] - seen[s])
+    cap = H.shape[1]
     fl = filled[s]
     sn = seen[s]
     k = steps[s]
     closs = 0.0
-    for r in range(rows):
-        part = 0.0
-        for u in range(tid, n, nt):
+    pos = 0
+    while pos < rows:
+        seg = min(rows - pos, B - fl, cap)
+        for idx in range(tid, seg * n, nt):  # phase 1
+            i = idx // n
+            u = idx - i * n
             h = 0.0
             for j in range(d):
-                h += SW[s, j, u] * X[r, j]
-            H[s, u] = h
-            if h > 0.0:
-                part += Sv[s, u] * h
-        buf = r & 1  # alternate buffers: red[buf, 0] is not overwritten before all have read it
-        red[buf, tid] = part
+                h += SW[s, j, u] * X[pos + i, j]
+            H[s, i, u] = h
         cuda.syncthreads()
-        half = nt // 2
-        while half > 0:
-            if tid < half:
-                red[buf, tid] += red[buf, tid + half]
-            cuda.syncthreads()
-            half //= 2
-        f = red[buf, 0]
-        yr = y[r]
-        closs += _softplus(f) - yr * f
-        g = _sigmoid(f) - yr
-        first = fl == 0  # accumulators are zero: skip reading them
-        fl += 1
-        sn += 1
+        for i in range(tid, seg, nt):  # phase 2
+            f = 0.0
+            for u in range(n):
+                h = H[s, i, u]
+                if h > 0.0:
+                    f += Sv[s, u] * h
+            yi = y[pos + i]
+            G[s, i] = _sigmoid(f) - yi
+            L[s, i] = _softplus(f) - yi * f
+        cuda.syncthreads()
+        first = fl == 0  # accumulators hold zeros: do not read them
+        fl += seg
+        sn += seg
         do_step = fl == B or sn == budget[s]
         lr = 0.0
         bc1 = 1.0
@@ -568,17 +579,18 @@ def _sgd_kernel(X, y, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, widths, batch, 
             if adam:
                 bc1 = 1.0 - _B1 ** k
                 bc2 = 1.0 - _B2 ** k
-        for u in range(tid, n, nt):
-            h = H[s, u]
-            gvu = g * Sv[s, u]  # uses v before this step, as the reference
-            on = h > 0.0
-            for j in range(d):
+        for idx in range(tid, (d + 1) * n, nt):  # phase 3
+            j = idx // n
+            u = idx - j * n
+            vu = Sv[s, u]  # v before this step: the W gradient uses it, as in the reference
+            M = 0.0
+            V = 0.0
+            if j < d:
                 gs = 0.0 if first else GW[s, j, u]
-                if on:
-                    gs += gvu * X[r, j]
+                for i in range(seg):
+                    if H[s, i, u] > 0.0:
+                        gs += G[s, i] * vu * X[pos + i, j]
                 if do_step:
-                    M = 0.0
-                    V = 0.0
                     if adam:  # the moment arrays are 1-element dummies when no student uses Adam
                         M = MW[s, j, u]
                         V = VW[s, j, u]
@@ -590,32 +602,41 @@ def _sgd_kernel(X, y, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, widths, batch, 
                     GW[s, j, u] = 0.0
                 else:
                     GW[s, j, u] = gs
-            gs = 0.0 if first else Gv[s, u]
-            if on:
-                gs += g * h
-            if do_step:
-                M = 0.0
-                V = 0.0
-                if adam:
-                    M = Mv[s, u]
-                    V = Vv[s, u]
-                p, M, V = _step_param(Sv[s, u], gs, fl, lr, adam, M, V, bc1, bc2)
-                Sv[s, u] = p
-                if adam:
-                    Mv[s, u] = M
-                    Vv[s, u] = V
-                Gv[s, u] = 0.0
             else:
-                Gv[s, u] = gs
-        if do_step:
+                gs = 0.0 if first else Gv[s, u]
+                for i in range(seg):
+                    h = H[s, i, u]
+                    if h > 0.0:
+                        gs += G[s, i] * h
+                if do_step:
+                    if adam:
+                        M = Mv[s, u]
+                        V = Vv[s, u]
+                    p, M, V = _step_param(vu, gs, fl, lr, adam, M, V, bc1, bc2)
+                    Vn[s, u] = p  # written to v after the barrier: other threads still read v_u
+                    if adam:
+                        Mv[s, u] = M
+                        Vv[s, u] = V
+                    Gv[s, u] = 0.0
+                else:
+                    Gv[s, u] = gs
+        if tid == 0:
+            for i in range(seg):  # progressive loss, summed in stream order
+                closs += L[s, i]
+        cuda.syncthreads()  # phase 3 is over: v can change, H, G and L can be reused
+        if do_step:  # phase 4 (no barrier needed after it: v is next read in phase 2)
+            for u in range(tid, n, nt):
+                Sv[s, u] = Vn[s, u]
             fl = 0
+        pos += seg
     ok = 1
-    for u in range(tid, n, nt):
+    for idx in range(tid, d * n, nt):  # W was written before the last barrier
+        j = idx // n
+        if not math.isfinite(SW[s, j, idx - j * n]):
+            ok = 0
+    for u in range(tid, n, nt):  # v by the threads that wrote it in phase 4
         if not math.isfinite(Sv[s, u]):
             ok = 0
-        for j in range(d):
-            if not math.isfinite(SW[s, j, u]):
-                ok = 0
     ok = cuda.syncthreads_and(ok)
     if tid == 0:
         filled[s] = fl
@@ -626,17 +647,19 @@ def _sgd_kernel(X, y, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, widths, batch, 
         finite[s] = ok
 
 
-def _threads_for(n_max: int, threads: int | None) -> int:
+def _threads_for(work: int, threads: int | None) -> int:
+    """Threads per block: given, or enough for ``work`` parameters (a warp to 256) on a GPU."""
     if threads is not None:
         nt = _positive_int(threads, "threads")
-        if nt > _MAX_THREADS or nt & (nt - 1):
-            raise UserInputError(f"threads must be a power of two <= {_MAX_THREADS}, got {threads!r}")
+        if nt > _MAX_THREADS:
+            raise UserInputError(f"threads must be at most {_MAX_THREADS}, got {threads!r}")
         return nt
-    nt = 1
-    while nt < n_max:
+    if SIMULATOR:
+        return 4  # the simulator runs one Python thread per CUDA thread: few keep it fast
+    nt = 32
+    while nt < work and nt < _MAX_THREADS:
         nt *= 2
-    # the simulator runs one Python thread per CUDA thread: few threads keep it fast
-    return min(nt, 4) if SIMULATOR else max(32, min(nt, 128))
+    return nt
 
 
 def _budgets(T, count: int) -> list[int]:
@@ -685,7 +708,8 @@ def train(teacher, students: Sequence[StudentConfig], T, *, data_seed: int,
         sees; ``"device"``: this module's :func:`data_chunks`, drawn on the GPU (another stream).
     chunks : optional iterable of host ``(X, y)`` chunks to train on instead (at least ``max(T)``
         rows in total); overrides ``data``.
-    threads : threads per block (a power of two <= 256); default 32..128 on a GPU, <= 4 simulated.
+    threads : threads per block (<= 256); default: a warp up to 256 by the parameter count on a GPU,
+        4 under the simulator.  The result does not depend on it.
 
     Returns
     -------
@@ -717,7 +741,8 @@ def train(teacher, students: Sequence[StudentConfig], T, *, data_seed: int,
     inits = [init_params(cfg, d) for cfg in students]
     SW, Sv, widths = _pack_students(inits, d)
     n_max = SW.shape[2]
-    nt = _threads_for(n_max, threads)
+    nt = _threads_for((d + 1) * n_max, threads)
+    seg = min(_SEGMENT, max(cfg.batch_size for cfg in students))
     any_adam = any(cfg.optimizer == "adam" for cfg in students)
     moment_shape = SW.shape if any_adam else (1, 1, 1)
 
@@ -726,7 +751,8 @@ def train(teacher, students: Sequence[StudentConfig], T, *, data_seed: int,
         "MW": np.zeros(moment_shape), "VW": np.zeros(moment_shape),
         "Mv": np.zeros(moment_shape[:1] + moment_shape[2:]),
         "Vv": np.zeros(moment_shape[:1] + moment_shape[2:]),
-        "H": np.zeros_like(Sv), "widths": widths,
+        "H": np.zeros((S, seg, n_max)), "G": np.zeros((S, seg)), "L": np.zeros((S, seg)),
+        "Vn": np.zeros_like(Sv), "widths": widths,
         "batch": np.array([cfg.batch_size for cfg in students], dtype=np.int64),
         "budget": np.array(Ts, dtype=np.int64),
         "opt": np.array([_OPT_CODES[cfg.optimizer] for cfg in students], dtype=np.int64),
@@ -756,7 +782,8 @@ def train(teacher, students: Sequence[StudentConfig], T, *, data_seed: int,
         active_dev = cuda.to_device(active)
         with _launch_pace():
             _sgd_kernel[S, nt](X_dev, y_dev, rows, dev["SW"], dev["Sv"], dev["GW"], dev["Gv"],
-                               dev["MW"], dev["Mv"], dev["VW"], dev["Vv"], dev["H"], dev["widths"],
+                               dev["MW"], dev["Mv"], dev["VW"], dev["Vv"], dev["H"], dev["G"],
+                               dev["L"], dev["Vn"], dev["widths"],
                                dev["batch"], dev["budget"], dev["opt"], dev["sched"], dev["lr0"],
                                dev["t0"], active_dev, dev["filled"], dev["seen"], dev["steps"],
                                dev["chunk_loss"], dev["chunk_rows"], dev["finite"])
