@@ -15,8 +15,8 @@ Examples
 >>> res = allocate("chinchilla", "5.76e23", digits=30)
 >>> res.verified, res.digits
 (True, 30)
->>> str(res.to_json()["model"])[:6]
-'3.2978'
+>>> res.to_json()["model"]
+'32189859151.3681902489913229397'
 
 References
 ----------

@@ -37,6 +37,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -315,6 +316,7 @@ def _terms(F: sp.Expr, x: sp.Symbol):
     return {key: c for key, c in groups.items() if c != 0}
 
 
+@functools.lru_cache(maxsize=512)
 def _leading_at_infinity(f: sp.Expr, x: sp.Symbol) -> sp.Expr:
     """Leading behaviour of a factor as ``x -> oo`` (e.g. ``log(x+1) -> log(x)``, ``x/(x+1) -> 1``)."""
     if isinstance(f, sp.log):
@@ -446,7 +448,7 @@ def _derive(law: Law, subs: Mapping[sp.Symbol, sp.Expr]) -> Allocation:
         raise UserInputError(f"law {law.name!r} depends on neither {N.name} nor {D.name}")
     if notes:
         steps.append(("same minimiser: " + "; ".join(notes), inner))
-    h = inner.subs(D, data_on_budget)
+    h = inner.xreplace({D: data_on_budget})
     steps.append((f"objective along the budget curve, as a function of {N.name}", h))
     F = sp.diff(h, N)
     steps.append((f"stationarity d/d{N.name} = 0", sp.Eq(F, 0, evaluate=False)))
@@ -489,16 +491,16 @@ def _derive(law: Law, subs: Mapping[sp.Symbol, sp.Expr]) -> Allocation:
         steps.append(("implicit equation for the optimum (no closed form)", sp.Eq(F, 0, evaluate=False)))
     else:
         steps.append((f"solution ({method})", sp.Eq(N, N_star, evaluate=False)))
-    D_star = data_on_budget.subs(N, N_star)
+    D_star = data_on_budget.xreplace({N: N_star})
     steps.append(("data optimum", sp.Eq(D, D_star, evaluate=False)))
-    steps.append(("second-order condition: d2/dN2 > 0 at the optimum", sp.GreaterThan(d2.subs(N, N_star), 0, evaluate=False)))
+    steps.append(("second-order condition: d2/dN2 > 0 at the optimum", sp.GreaterThan(d2.xreplace({N: N_star}), 0, evaluate=False)))
     if asym_N is not None:
         steps.append(("leading order as C -> oo", sp.Eq(N, asym_N, evaluate=False)))
     if a is not None:
         a, b = sp.factor(a), (sp.factor(b) if b is not None else None)
         steps.append(("exponents a = lim d ln N*/d ln C, b = lim d ln D*/d ln C",
                       sp.Tuple(a, b if b is not None else sp.nan)))
-    loss = expr.subs({N: N_star, D: D_star})
+    loss = expr.xreplace({N: N_star, D: D_star})
     ratio = _powsimp(N_star / D_star)
     if method == "power-law balance":
         ratio = _tidy_exponents(ratio)
@@ -551,8 +553,9 @@ def _closed_forms(groups, N, sample):
         if set(v1) <= {0, 1} and 1 in v1 and set(v2) == {0}:
             # (a + b log N) N**k1 + c N**k2 = 0  ->  N = exp(W(z)/k - a/b), k = k1 - k2
             a, b, c, k = v1.get(0, 0), v1[1], v2[0], k1 - k2
-            shift = sp.expand(sp.cancel(a / b))
-            z = sp.cancel(-(c * k / b)) * _exp(k * shift)
+            b = sp.together(b)   # one fraction, so that common factors (1/C) cancel term by term
+            shift = sp.expand(a / b)
+            z = -(c * k / b) * _exp(k * shift)
             roots = [(_exp(sp.LambertW(z) / k - shift), None)]
             zval = sp.N(z.xreplace(sample), 30)
             if zval.is_real and -sp.exp(-1) < zval < 0:
@@ -574,7 +577,10 @@ def _exp(arg: sp.Expr) -> sp.Expr:
             powers.append(f.args[0] ** c)
         else:
             rest.append(term)
-    return sp.Mul(*powers) * sp.exp(sp.Add(*rest))
+    rest_sum = sp.Add(*rest)
+    # exp's automatic evaluation is slow on long sums and finds nothing there
+    outer = sp.exp(rest_sum) if len(rest) <= 3 else sp.exp(rest_sum, evaluate=False)
+    return sp.Mul(*powers) * outer
 
 
 def _is_real_positive(expr, sample) -> bool:

@@ -7,7 +7,7 @@ Examples
 --------
 >>> from theory.laws import get_law
 >>> law_latex(get_law("chinchilla"))
-'L(N, D) = E + \\frac{A}{N^{\\alpha}} + \\frac{B}{D^{\\beta}}'
+'L(N, D) = \\frac{A}{N^{\\alpha}} + \\frac{B}{D^{\\beta}} + E'
 >>> from theory.allocation import compute_optimal_allocation
 >>> allocation_latex(compute_optimal_allocation(get_law("chinchilla")))["model_exponent"]
 '\\frac{\\beta}{\\alpha + \\beta}'

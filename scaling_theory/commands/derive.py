@@ -56,8 +56,11 @@ def run(args) -> int:
 
     law = law_from_args(args)
     alloc = compute_optimal_allocation(law)
-    payload = alloc.to_json()
-    payload["latex"] = allocation_latex(alloc)
+    if args.json:   # printing every step is costly for big laws: only when asked
+        payload = alloc.to_json()
+        payload["latex"] = allocation_latex(alloc)
+        emit(payload, "", True)
+        return 0
     N, D, C = alloc.model.name, alloc.data.name, alloc.compute.name
     kind = "closed form" if alloc.closed_form else f"leading order as {C} -> oo"
     lines = [f"law {law.name}: L({N}, {D}) = {sp.sstr(alloc.bound)}",
@@ -75,5 +78,5 @@ def run(args) -> int:
         lines.append(f"exponents: {N}* ~ {C}^a, {D}* ~ {C}^b with a = {sp.sstr(alloc.model_exponent)}, "
                      f"b = {sp.sstr(alloc.data_exponent)}")
     lines.append("second-order condition: " + ("minimum" if alloc.is_minimum else "NOT a minimum"))
-    emit(payload, "\n".join(lines), args.json)
+    emit({}, "\n".join(lines), False)
     return 0
