@@ -33,6 +33,7 @@ from mpmath import mp
 from derivations.core import Derivation, asymptotic, identity, numeric_values, value_inequalities
 from numeric.verify import Box, optimum_on_budget
 from theory.jeon_van_roy import K, K_dp, T, VALIDITY_T, d, large_T_coefficients, p, second_moment
+from theory.errors import UserInputError
 from theory.laws import get_law
 
 __all__ = ["derivation", "optimal_allocation", "dp_optimum", "closed_form", "C", "GRID_SETS"]
@@ -53,6 +54,7 @@ def _coefficients(dv: int, Kv: int, dps: int) -> tuple:
 def optimal_allocation(dv: int, Kv: int, compute, dps: int = 50) -> dict:
     """Closed-form optimum of ``jeon-van-roy`` at ``d = dv``, ``K = Kv``, budget ``compute`` (mpf values).
 
+    Raises :class:`UserInputError` for ``d``/``K`` outside the law's domain or a non-positive budget.
     Returns ``p``, ``T``, ``n`` (= p/(d+1)), ``y``, ``lam``, ``A``, ``beta``, ``share`` (= p/T) and the
     local exponents ``a``, ``b``.  Raises ``ValueError`` if the budget is too small for an interior minimum.
 
@@ -62,9 +64,12 @@ def optimal_allocation(dv: int, Kv: int, compute, dps: int = 50) -> dict:
     >>> mpmath.nstr(r["p"], 8), mpmath.nstr(r["a"], 4)
     ('580065.7', '0.4916')
     """
+    get_law("jeon-van-roy").parameters(None, {"d": dv, "K": Kv})  # UserInputError outside d >= 1, K >= 1
     with mp.workdps(dps + 10):
-        A, B, beta = _coefficients(dv, Kv, dps + 10)
+        A, B, beta = _coefficients(int(dv), int(Kv), dps + 10)
         Cm = mpmath.mpf(compute)
+        if not (mpmath.isfinite(Cm) and Cm > 0):
+            raise UserInputError(f"compute must be a positive finite number, got {compute}")
         lam = (beta - Kv) / 2
         cprime = B + Kv - beta + beta * mpmath.log(Cm) - lam * mpmath.log(A * Cm)
         if lam == 0:
@@ -248,10 +253,12 @@ def derivation() -> Derivation:
         steps,
         conclusion={"p*": sp.Eq(sp.Symbol("p^*"), cf["p*"]), "T*": sp.Eq(sp.Symbol("T^*"), cf["T*"]),
                     "y*": sp.Eq(sp.Symbol("y^*"), cf["y*"]),
-                    "p* leading": sp.Eq(sp.Symbol("p^*"), lead_p), "T* leading": sp.Eq(sp.Symbol("T^*"), cf["T* (leading)"]),
+                    "p* leading": sp.Eq(sp.Symbol("p^*"), lead_p),
+                    "T* leading": sp.Eq(sp.Symbol("T^*"), cf["T* (leading)"]),
                     "model exponent": sp.Eq(sp.Symbol("a"), sp.Rational(1, 2)),
                     "data exponent": sp.Eq(sp.Symbol("b"), sp.Rational(1, 2)),
-                    "DP p* leading": sp.Eq(sp.Symbol("p^*_{DP}"), sp.sqrt(8 * A_ * C / (K * (d + 2) * sp.log(C) ** 2)))},
+                    "DP p* leading": sp.Eq(sp.Symbol("p^*_{DP}"),
+                                           sp.sqrt(8 * A_ * C / (K * (d + 2) * sp.log(C) ** 2)))},
         notes=("A, B, beta are the registered law's coefficients: A = (d+1) E[V^2]/16, beta = (Kd+1)/2 (ours).",
                "Branch: lambda = (beta - K)/2 = (K(d-2) + 1)/4 > 0 whenever d >= 2 (W_{-1}); d = 1 gives "
                "lambda = (1 - K)/4 <= 0 (W_0, or y* = c' at K = 1)."))

@@ -15,8 +15,8 @@ from typing import Callable, Mapping
 
 import sympy as sp
 
-from numeric.verify import (Box, VerifyResult, check_expectation, check_identity, check_inequality,
-                            check_limit, check_values)
+from numeric.verify import (GUARD_DIGITS, Box, VerifyResult, check_expectation, check_identity,
+                            check_inequality, check_limit, check_values)
 
 __all__ = ["Step", "Derivation", "identity", "inequality", "expectation", "asymptotic", "numeric_values",
            "value_inequalities", "KINDS"]
@@ -170,9 +170,9 @@ def _value_ineq_checker(step: Step, digits: int) -> VerifyResult:
 
     worst, ok, count = 0.0, True, 0
     for dps in (digits, 2 * digits):
-        with mp.workdps(dps):
+        with mp.workdps(dps + GUARD_DIGITS):
             tol = mpmath.mpf(10) ** (-int(0.6 * dps))
-            for small, big in step.options["pairs"](dps):
+            for small, big in step.options["pairs"](dps + GUARD_DIGITS):
                 count += 1
                 small, big = mpmath.mpf(small), mpmath.mpf(big)
                 scale = max(abs(small), abs(big), tol)

@@ -5,9 +5,9 @@ Numbers are computed with mpmath inside ``with mp.workdps(n):`` only, at random 
 (exact rationals, so the same point is evaluated at every precision) and the domain's edge points.
 
 Precision escalation: a numeric identity must hold to ``10**(-0.6*digits)`` at ``digits`` *and* to
-``10**(-0.6*2*digits)`` at twice the digits, so a claim that is only approximately true (a mutated
-constant, a rounding coincidence) fails at the higher precision even if it slipped through at the
-lower one.
+``10**(-0.6*2*digits)`` at twice the digits (each evaluated with ``GUARD_DIGITS`` extra digits), so a
+claim that is only approximately true (a mutated constant, a rounding coincidence) fails at the higher
+precision even if it slipped through at the lower one.
 
 Monte Carlo checks (expectation claims) are seeded and pass when the claim lies inside a
 ``z``-standard-error band (``z = 5``: two-sided coverage ``1 - 5.7e-7`` under normality).
@@ -32,10 +32,13 @@ from mpmath import mp
 
 __all__ = ["VerifyResult", "Box", "check_identity", "check_inequality", "check_expectation",
            "check_limit", "check_values", "check_nonnegative", "sample_points", "to_mpmath",
-           "optimum_on_budget", "MC_Z", "TOL_FRACTION"]
+           "optimum_on_budget", "MC_Z", "TOL_FRACTION", "GUARD_DIGITS"]
 
 TOL_FRACTION = 0.6
 """A numeric identity at ``dps`` working digits must hold to ``10**(-TOL_FRACTION*dps)`` (guard for cancellation)."""
+
+GUARD_DIGITS = 20
+"""Extra digits carried in every evaluation, so cancellation in a claim's formula cannot eat the tolerance."""
 
 MC_Z = 5.0
 """Width of the Monte Carlo acceptance band in standard errors."""
@@ -136,7 +139,7 @@ def _tol(dps: int):
 
 def _numeric_identity(f: Callable, g: Callable, pts, dps: int) -> tuple[float, bool]:
     worst = mpmath.mpf(0)
-    with mp.workdps(dps):
+    with mp.workdps(dps + GUARD_DIGITS):
         for pt in pts:
             args = [_mpf(v) for v in pt.values()]
             a, b = f(*args), g(*args)
@@ -218,7 +221,7 @@ def check_inequality(lhs: sp.Expr, rhs: sp.Expr, domain: Mapping[sp.Symbol, Box]
     worst_violation = 0.0
     ok = True
     for dps in (digits, 2 * digits):
-        with mp.workdps(dps):
+        with mp.workdps(dps + GUARD_DIGITS):
             for pt in pts:
                 args = [_mpf(v) for v in pt.values()]
                 a, b = mpmath.re(f(*args)), mpmath.re(g(*args))
@@ -303,7 +306,7 @@ def check_values(pairs: Callable[[int], Sequence[tuple[object, object]]], *, dig
                  method: str = "numeric", tol_fraction: float = TOL_FRACTION) -> VerifyResult:
     """Check computed values against expected ones at ``digits`` and ``2*digits``.
 
-    ``pairs(dps)`` is called inside ``mp.workdps(dps)`` and returns ``[(computed, expected), ...]``.
+    ``pairs(dps)`` is called inside ``mp.workdps(dps + GUARD_DIGITS)`` and returns ``[(computed, expected), ...]``.
 
     Examples
     --------
@@ -312,9 +315,9 @@ def check_values(pairs: Callable[[int], Sequence[tuple[object, object]]], *, dig
     """
     worst, ok, count = 0.0, True, 0
     for dps in (digits, 2 * digits):
-        with mp.workdps(dps):
+        with mp.workdps(dps + GUARD_DIGITS):
             tol = mpmath.mpf(10) ** (-int(tol_fraction * dps))
-            for a, b in pairs(dps):
+            for a, b in pairs(dps + GUARD_DIGITS):
                 count += 1
                 err = _rel(mpmath.mpf(a), mpmath.mpf(b))
                 ok = ok and bool(err <= tol)
@@ -362,7 +365,8 @@ def optimum_on_budget(loss: sp.Expr, model: sp.Symbol, data: sp.Symbol, compute,
                         lo_ = mid
                     else:
                         hi_ = mid
-                root = mpmath.findroot(lambda x: mpmath.re(dfun(x, Cm)), ((lo_ + hi_) / 2), tol=mpmath.mpf(10) ** (-dps - 5))
+                root = mpmath.findroot(lambda x: mpmath.re(dfun(x, Cm)), (lo_ + hi_) / 2,
+                                       tol=mpmath.mpf(10) ** (-dps - 5))
                 value = mpmath.re(lfun(root, Cm))
                 if best is None or value < best[1]:
                     best = (root, value)

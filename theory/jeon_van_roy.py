@@ -42,7 +42,8 @@ import sympy as sp
 from theory.laws import Law
 
 __all__ = ["LAWS", "p", "T", "d", "K", "K_dp", "n_of_p", "m_d", "second_moment", "first_moment",
-           "exact_bound", "large_T_coefficients", "large_T_bound", "dp_bound", "expected_atoms", "atoms_upper", "VALIDITY_T"]
+           "exact_bound", "large_T_coefficients", "large_T_bound", "dp_bound", "expected_atoms", "atoms_upper",
+           "VALIDITY_T"]
 
 # -- symbols -------------------------------------------------------------------------------------
 p = sp.Symbol("p", positive=True)            # student parameter count p = n (d + 1)

@@ -1,0 +1,105 @@
+"""run_checks and the `check` command: verification passes, a mutated step fails, bad input is one line."""
+
+import dataclasses
+import json
+
+import pytest
+import sympy as sp
+
+from derivations.check import check_derivation, run_checks, validate_digits
+from derivations.core import Derivation
+from derivations.registry import get_derivation
+from scaling_theory.cli import main
+from theory.errors import UserInputError
+
+
+def test_run_checks_small_derivations_verify():
+    report = run_checks(["kl-lemma", "entropy-count"], digits=30)
+    assert report.ok and report.failed == 0
+    assert report.steps_verified == len(report.steps) >= 12
+    payload = report.to_json()
+    assert {"steps_verified", "failed", "steps"} <= set(payload)
+    assert all({"step", "method", "digits", "max_rel_error", "status"} <= set(s) for s in payload["steps"])
+
+
+def _mutated(derivation: Derivation, step_name: str, **changes) -> Derivation:
+    steps = tuple(dataclasses.replace(s, **changes) if s.name == step_name else s for s in derivation.steps)
+    return dataclasses.replace(derivation, steps=steps)
+
+
+MUTATIONS = {
+    # (derivation, step): mutation of one constant
+    ("maurey", "misspecification-maurey"): lambda s: {"rhs": s.rhs.subs(sp.Rational(1, 16), sp.Rational(1, 15))},
+    ("second-moment", "second-moment-expansion"): lambda s: {"rhs": s.rhs.subs(sp.pi, sp.Rational(22, 7))},
+    ("jeon-van-roy-bound", "assemble"): lambda s: {"rhs": s.rhs.subs(sp.Rational(1, 64), sp.Rational(1, 63))},
+    ("entropy-count", "delta-balance"): lambda s: {"rhs": s.rhs.subs(2, 3)},
+}
+
+
+@pytest.mark.parametrize("key", list(MUTATIONS))
+def test_mutated_constant_is_caught(key):
+    name, step_name = key
+    der = get_derivation(name)
+    step = der.step(step_name)
+    bad = _mutated(der, step_name, **MUTATIONS[key](step))
+    assert bad.step(step_name).rhs != step.rhs
+    rows = {r["step"]: r for r in check_derivation(bad, digits=20)}
+    assert rows[step_name]["status"] == "FAILED"
+    assert sum(r["status"] == "FAILED" for r in rows.values()) == 1
+
+
+def test_mutated_expectation_value_is_caught():
+    der = get_derivation("second-moment")
+    step = der.step("second-moment-mc")
+    wrong = dataclasses.replace(step, options={**step.options, "value": lambda: 1.03 * step.options["value"]()})
+    assert not wrong.verify(20).ok
+    assert step.verify(20).ok
+
+
+def test_tiny_error_slips_through_50_digits_but_not_100():
+    # a claim true to 1e-40 passes the 50-digit tolerance alone but fails the escalation to 100 digits
+    der = get_derivation("chinchilla")
+    step = der.step("data-exponent")
+    wrong = dataclasses.replace(step, rhs=step.rhs * (1 + sp.Rational(1, 10**40)),
+                                options={**step.options, "symbolic": False})
+    result = wrong.verify(50)
+    assert not result.ok
+    assert "at 50 digits" in result.detail and result.max_rel_error > 1e-45
+
+
+@pytest.mark.parametrize("digits", [14, 0, -3, 5001, 10**6])
+def test_digits_out_of_range(digits):
+    with pytest.raises(UserInputError, match="digits"):
+        validate_digits(digits)
+
+
+def test_unknown_derivation_suggests():
+    with pytest.raises(UserInputError, match="did you mean"):
+        run_checks(["chinchila"])
+
+
+def test_cli_check_json(capsys):
+    assert main(["check", "kl-lemma", "--json", "--digits", "20"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["failed"] == 0 and payload["steps_verified"] == len(payload["steps"]) == 4
+
+
+def test_cli_check_table(capsys):
+    assert main(["check", "dp-atoms", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "max rel err" in out and "dp-atoms/atoms-upper-bound" in out and "4 steps verified, 0 failed" in out
+
+
+@pytest.mark.parametrize("argv", [["check", "nope"], ["check", "--digits", "10"], ["check", "--digits", "6000"],
+                                  ["check", "kl-lemma", "--all"]])
+def test_cli_check_bad_input_one_line(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error" in err
+
+
+def test_cli_check_non_integer_digits(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "--digits", "many"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.count("\n") == 1
