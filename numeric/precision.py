@@ -25,6 +25,7 @@ References
 
 from __future__ import annotations
 
+import decimal
 import math
 import re
 from dataclasses import dataclass, field
@@ -94,6 +95,24 @@ class NumericAllocation:
 def _decimal(x, digits: int, strip_zeros: bool = False) -> str:
     with mp.workdps(digits + _GUARD):
         return mpmath.nstr(x, digits, strip_zeros=strip_zeros, min_fixed=-4, max_fixed=16)
+
+
+def _exact_str(r, digits: int) -> str:
+    """An exact rational as a plain decimal when it has one (``406.4``, ``88000000000000``)."""
+    r = sp.Rational(r)
+    q = int(r.q)
+    while q % 2 == 0:
+        q //= 2
+    while q % 5 == 0:
+        q //= 5
+    if q == 1:
+        with decimal.localcontext() as ctx:
+            ctx.prec = max(len(str(r.p)) + len(str(r.q)) + 5, 28)
+            text = format(decimal.Decimal(int(r.p)) / decimal.Decimal(int(r.q)), "f")
+        text = text.rstrip("0").rstrip(".") if "." in text else text
+        if len(text) <= 24:
+            return text
+    return _decimal(_mpf(r), digits, strip_zeros=True)
 
 
 def exact_number(value, what: str = "compute") -> sp.Rational:
@@ -229,8 +248,7 @@ def _evaluate(law, alloc: Allocation, env, C_exact, digits, param_set, values) -
         loss=loss, ratio=N_val / D_val, digits=digits, verified=verified, model_check=N_check,
         loss_check=loss_check, relative_agreement=rel, agreement_digits=agree, method=method,
         closed_form=alloc.closed_form, param_set=param_set,
-        params={k.name: _decimal(_mpf(v), digits, strip_zeros=True)
-                for k, v in sorted(values.items(), key=lambda kv: kv[0].name)})
+        params={k.name: _exact_str(v, digits) for k, v in sorted(values.items(), key=lambda kv: kv[0].name)})
 
 
 def _closed_form_value(alloc, consts, N, L_of_N):
