@@ -30,6 +30,13 @@ All arithmetic is float64.  The kernels use no atomics and sum in a fixed order,
 reproducible bit for bit for a fixed launch shape (tested under the simulator; on a GPU it can
 differ from the simulator or the CPU in the last bits: fused multiply-add, libdevice ``exp``).
 
+Running on a GPU: install the CUDA libraries numba-cuda needs (``pip install "numba-cuda[cu13]"``,
+or ``[cu12]`` for an older driver), make sure ``NUMBA_ENABLE_CUDASIM`` is unset or ``0``, and check
+``python -c "from numeric import train_cuda; print(train_cuda.backend())"`` prints ``gpu``; then
+``numeric.training.train(..., device="cuda")`` runs here.  The first call compiles the kernels
+(seconds; cached on disk afterwards).  Blocks are per student, so a call should train many students
+(at least as many as the GPU has multiprocessors) to fill the device.
+
 References
 ----------
 NOTES.md, "Ours" (teacher and student) and "Empirical check" (single-pass SGD, reducible error);

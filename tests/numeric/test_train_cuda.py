@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from numeric import train_cuda
 from numeric.error import reducible_error_reference
@@ -49,6 +50,8 @@ def test_device_stream_moments_and_labels_match_the_teacher_law():
     C = np.cov(X.T)
     assert np.all(np.abs(C[np.triu_indices(3, 1)]) < 5 / math.sqrt(N))
     assert abs(np.mean(X ** 4) - 3) < 5 * math.sqrt(96 / N / 3)
+    # the whole law, not just moments: Kolmogorov-Smirnov against N(0, 1) on all coordinates
+    assert stats.kstest(X.ravel(), "norm").pvalue > 1e-4
     # the device logits are the teacher's, and labels follow Bernoulli(sigma(F)) exactly in law
     np.testing.assert_allclose(F, teacher_logits(t, X), rtol=1e-12, atol=1e-12)
     assert set(np.unique(y).tolist()) <= {0.0, 1.0}
