@@ -62,7 +62,7 @@ def optimal_allocation(dv: int, Kv: int, compute, dps: int = 50) -> dict:
     --------
     >>> r = optimal_allocation(16, 4, 10**12, dps=30)
     >>> mpmath.nstr(r["p"], 8), mpmath.nstr(r["a"], 4)
-    ('580065.7', '0.4916')
+    ('580065.7', '0.4838')
     """
     get_law("jeon-van-roy").parameters(None, {"d": dv, "K": Kv})  # UserInputError outside d >= 1, K >= 1
     with mp.workdps(dps + 10):

@@ -121,7 +121,7 @@ def claims_summary(fmt: str = "markdown") -> str:
         "and the exact finite-C optimum is increasing in d and K on the whole grid checked. Qualifications (ours, "
         "not the paper's): the share p*/T* also decays like 1/ln C, so p* and T* differ by a factor (ln C) -- the "
         "allocation is linear only up to that logarithm, and at finite C the local exponent a(C) < 1/2 < b(C) "
-        "(e.g. a = 0.492 at C = 1e12 for d = 16, K = 4); the DP variant has a larger log correction (1/ln C for p*). "
+        "(a = 0.484, b = 0.516 at C = 1e12 for d = 16, K = 4); the DP variant has a larger log correction (1/ln C for p*). "
         "With our constants p*/T* exceeds 1 for large d and K (e.g. d = 16, K = 16 or d = 128, K = 1 at "
         "C = 1e12); the paper's own "
         "constants are not at hand, so absolute shares are not comparable with it.")
