@@ -783,9 +783,10 @@ def train(teacher, students: Sequence[StudentConfig], T, *, data_seed: int,
         from tqdm import tqdm
         source = tqdm(source, total=-(-T_max // chunk_size) if chunks is None else None,
                       desc="train (cuda)", unit="chunk", file=sys.stderr)
-    for X_dev, y_dev, rows in source:
-        if not active.any():
-            break
+    chunk_iter = iter(source)
+    item = next(chunk_iter, None)
+    while item is not None and active.any():
+        X_dev, y_dev, rows = item
         active_dev = cuda.to_device(active)
         with _launch_pace():
             _sgd_kernel[S, nt](X_dev, y_dev, rows, dev["SW"], dev["Sv"], dev["GW"], dev["Gv"],
@@ -794,6 +795,9 @@ def train(teacher, students: Sequence[StudentConfig], T, *, data_seed: int,
                                dev["batch"], dev["budget"], dev["opt"], dev["sched"], dev["lr0"],
                                dev["t0"], active_dev, dev["filled"], dev["seen"], dev["steps"],
                                dev["chunk_loss"], dev["chunk_rows"], dev["finite"])
+        # launches are asynchronous: the host draws the next chunk while this one trains (a device
+        # stream reuses its buffers, but in stream order, after this kernel)
+        item = next(chunk_iter, None)
         closs = dev["chunk_loss"].copy_to_host()
         crows = dev["chunk_rows"].copy_to_host()
         fin = dev["finite"].copy_to_host()
