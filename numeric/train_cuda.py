@@ -812,9 +812,9 @@ def train(teacher, students: Sequence[StudentConfig], T, *, data_seed: int,
             elif seen[s] >= Ts[s]:
                 active[s] = 0
     if active.any():
-        short = int(np.min(seen[active.astype(bool)]))
-        raise UserInputError(f"the data chunks ended after {short} samples, fewer than the "
-                             f"{T_max} requested")
+        s = int(np.flatnonzero(active)[0])
+        raise UserInputError(f"the data chunks ended after {int(seen[s])} samples, fewer than the "
+                             f"{Ts[s]} requested")
     SW = dev["SW"].copy_to_host()
     Sv = dev["Sv"].copy_to_host()
     seconds = time.perf_counter() - start
