@@ -95,7 +95,8 @@ def dp_optimum(dv: int, Kv, compute, dps: int = 50):
     Kq = sp.nsimplify(Kv, rational=True)
     expr = law.expr.subs({d: dv, K_dp: Kq})
     t0 = 8 * mpmath.pi**2 / mpmath.mpf(Kv) ** 2 + 6 / mpmath.mpf(Kv)
-    return optimum_on_budget(expr, p, T, compute, lo=dv + 1, hi=mpmath.mpf(compute) / t0, dps=dps)
+    lo = (dv + 1) * max(1, mpmath.mpf(Kv))   # validity: n >= max(1, K)
+    return optimum_on_budget(expr, p, T, compute, lo=lo, hi=mpmath.mpf(compute) / t0, dps=dps)
 
 
 def closed_form() -> dict[str, sp.Expr]:

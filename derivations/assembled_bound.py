@@ -119,11 +119,12 @@ def derivation() -> Derivation:
                   K: Box(1, 64, integer=True)},
                  "The registry's jeon-van-roy law is this bound, with model p = n(d+1) and cost p*T."),
         inequality("dp-relaxation", dp_general, dp_bound().subs(p, n * (d + 1)),
-                   {d: Box(1, 300, integer=True), K_dp: Box(0.5, 50), n: Box(1, 1e12, log=True),
+                   {d: Box(1, 300, integer=True), K_dp: Box(0.5, 50), n: Box(50, 1e12, log=True),
                     T: Box(330, 1e15, log=True)},
                    "Dirichlet-process teacher: the n draws hit N distinct atoms, E N = sum_{i<n} K/(K+i) <= "
-                   "1 + K ln(1 + n/K); H(N) <= ln n; delta^2 = 8d/(S T); large-T logs as above (valid for T >= "
-                   "8 pi^2/K^2 + 6/K). The registered jeon-van-roy-dp law dominates the DP bound (ours).",
+                   "1 + K ln(1 + n/K) <= 1 + K ln(2n/K) (n >= K); H(N) <= ln n; delta^2 = 8d/(S T); large-T "
+                   "logs as above (valid for T >= 8 pi^2/K^2 + 6/K). The registered jeon-van-roy-dp law "
+                   "dominates the DP bound for n >= max(1, K) (ours).",
                    ours=True, points=30),
     )
     return Derivation(

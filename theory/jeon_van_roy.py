@@ -114,12 +114,13 @@ def dp_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K_
     """Large-``T`` bound for the Dirichlet-process teacher (ours).
 
     The ``K`` atoms of the finite count become the ``N`` distinct atoms hit by the ``n`` Maurey draws
-    (``E N <= 1 + K ln(1 + n/K)``), plus ``H(N) <= ln n``; ``delta^2 = 8 d/(S T)``; ``V`` is assumed to
-    have the finite teacher's moments ``S``, ``M``.  Valid for ``n >= 1`` and
-    ``T >= 8 pi^2/K^2 + 6/K``.
+    (``E N <= 1 + K ln(1 + n/K) <= 1 + K ln(2n/K)`` for ``n >= K``), plus ``H(N) <= ln n``;
+    ``delta^2 = 8 d/(S T)``; ``V`` is assumed to have the finite teacher's moments ``S``, ``M``.
+    Valid for ``n >= max(1, K)`` and ``T >= 8 pi^2/K^2 + 6/K``.  Only logs of ``p`` and ``T`` appear,
+    so the allocation engine's dominant balance applies.
     """
     S, M, n = second_moment(d_, K_), first_moment(d_, K_), n_of_p(p_, d_)
-    atoms = atoms_upper(n, K_)
+    atoms = 1 + K_ * sp.log(2 * n / K_)   # >= atoms_upper(n, K) for n >= K (ln(1+x) <= ln 2x, x >= 1)
     per_atom = (d_ * sp.log(2) + d_ / 2 * sp.log(S * T_ / (2 * d_)) + 2 * sp.log(2) + sp.log(n))
     estimation = (d_ / 2 + atoms * per_atom + sp.log(n) + sp.log(M) + sp.log(T_) / 2
                   - sp.Rational(3, 2) * sp.log(2) + sp.Rational(3, 2)) / T_
@@ -142,6 +143,7 @@ LAWS: list[Law] = [
     Law(name="jeon-van-roy-dp", expr=dp_bound(), model=p, data=T, cost=p * T, constants=(d, K_dp),
         parameter_sets=_SETS, default_set="d16-K4", domain=_DP_DOMAIN,
         description=("Dirichlet-process (infinite-width) teacher with concentration K; K atoms replaced "
-                     "by 1 + K ln(1 + n/K) expected distinct atoms; compute p*T; valid for T >= 8pi^2/K^2+6/K"),
+                     "by 1 + K ln(2n/K) >= expected distinct atoms; compute p*T; valid for n >= max(1, K), "
+                     "T >= 8pi^2/K^2+6/K"),
         citation=_CITATION),
 ]

@@ -86,3 +86,18 @@ def test_engine_agrees_with_derivation():
         mine_lead = mpmath.sqrt(2 * A / (beta + 4))
     assert abs(engine_p / mine["p"] - 1) < 1e-20
     assert abs(mpmath.mpf(str(lead_ratio)) / mine_lead - 1) < 1e-20
+
+
+def test_engine_dp_leading_order_matches_derivation():
+    allocation = pytest.importorskip("theory.allocation")
+    from theory.jeon_van_roy import K_dp, d
+    from theory.laws import get_law
+
+    alloc = allocation.compute_optimal_allocation(get_law("jeon-van-roy-dp"), {d: 16, K_dp: 4})
+    assert alloc.model_exponent == sp.Rational(1, 2) and alloc.data_exponent == sp.Rational(1, 2)
+    C = alloc.compute
+    mine = get_derivation("jeon-van-roy-allocation").conclusion["DP p* leading"].rhs
+    A = sp.Symbol("A", positive=True)
+    from theory.jeon_van_roy import second_moment
+    mine = mine.subs({A: 17 * second_moment(16, 4) / 16, sp.Symbol("K", positive=True, integer=True): 4, d: 16})
+    assert abs(float(sp.N((alloc.asymptotic_model / mine).subs(C, 10**30), 30)) - 1) < 1e-20
