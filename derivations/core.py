@@ -88,6 +88,15 @@ class Derivation:
 
 # -- step factories --------------------------------------------------------------------------------
 
+def _expr(value) -> sp.Basic:
+    """A claim side written in code (never user text): SymPy objects pass, Python ints become Integers."""
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return sp.Integer(value)
+    raise TypeError(f"a claim side must be a SymPy expression or an int, got {type(value).__name__}")
+
+
 def _identity_checker(step: Step, digits: int) -> VerifyResult:
     return check_identity(step.lhs, step.rhs, step.domain, digits=digits,
                           points=int(step.options.get("points", 10)), seed=int(step.options.get("seed", 0)),
@@ -97,7 +106,7 @@ def _identity_checker(step: Step, digits: int) -> VerifyResult:
 def identity(name: str, lhs, rhs, domain, justification: str, *, ours: bool = False, symbolic: bool = True,
              points: int = 10) -> Step:
     """A step ``lhs = rhs``: symbolic simplification (if ``symbolic``) and numeric escalation."""
-    return Step(name, "identity", sp.sympify(lhs), sp.sympify(rhs), "=", justification, _identity_checker,
+    return Step(name, "identity", _expr(lhs), _expr(rhs), "=", justification, _identity_checker,
                 ours, dict(domain), {"symbolic": symbolic, "points": points})
 
 
@@ -111,7 +120,7 @@ def _inequality_checker(step: Step, digits: int) -> VerifyResult:
 def inequality(name: str, lhs, rhs, domain, justification: str, *, relation: str = "<=", ours: bool = False,
                certificate: sp.Expr | None = None, points: int = 24) -> Step:
     """A step ``lhs <= rhs`` on ``domain``; ``certificate`` is a manifestly nonnegative ``rhs - lhs``."""
-    return Step(name, "inequality", sp.sympify(lhs), sp.sympify(rhs), relation, justification,
+    return Step(name, "inequality", _expr(lhs), _expr(rhs), relation, justification,
                 _inequality_checker, ours, dict(domain), {"certificate": certificate, "points": points})
 
 
@@ -133,7 +142,7 @@ def expectation(name: str, lhs, rhs, justification: str, *, sampler, value, rela
 
     ``exact(step, digits) -> VerifyResult`` optionally adds an exact high-precision check.
     """
-    return Step(name, "expectation", sp.sympify(lhs), sp.sympify(rhs), relation, justification,
+    return Step(name, "expectation", _expr(lhs), _expr(rhs), relation, justification,
                 _expectation_checker, ours, {},
                 {"sampler": sampler, "value": value, "samples": samples, "seed": seed, "exact": exact})
 
@@ -147,7 +156,7 @@ def _limit_checker(step: Step, digits: int) -> VerifyResult:
 def asymptotic(name: str, lhs, rhs, justification: str, *, exact, leading, exponents, ours: bool = False,
                tolerance: float = 0.05, tail: int = 4) -> Step:
     """``lhs ~ rhs`` as ``C -> oo``: ``exact(C)/leading(C) -> 1`` over ``C = 10**k``, monotone in the tail."""
-    return Step(name, "asymptotic", sp.sympify(lhs), sp.sympify(rhs), "~", justification, _limit_checker, ours,
+    return Step(name, "asymptotic", _expr(lhs), _expr(rhs), "~", justification, _limit_checker, ours,
                 {}, {"exact": exact, "leading": leading, "exponents": list(exponents), "tolerance": tolerance,
                      "tail": tail})
 
@@ -160,7 +169,7 @@ def _values_checker(step: Step, digits: int) -> VerifyResult:
 def numeric_values(name: str, kind: str, lhs, rhs, justification: str, *, pairs, ours: bool = False,
                    method: str = "numeric", tol_fraction: float = 0.6) -> Step:
     """A claim checked by ``pairs(dps) -> [(computed, expected), ...]`` at ``digits`` and ``2*digits``."""
-    return Step(name, kind, sp.sympify(lhs), sp.sympify(rhs), "=", justification, _values_checker, ours, {},
+    return Step(name, kind, _expr(lhs), _expr(rhs), "=", justification, _values_checker, ours, {},
                 {"pairs": pairs, "method": method, "tol_fraction": tol_fraction})
 
 
@@ -188,5 +197,5 @@ def _value_ineq_checker(step: Step, digits: int) -> VerifyResult:
 def value_inequalities(name: str, lhs, rhs, justification: str, *, pairs, relation: str = "<=",
                        ours: bool = False, method: str = "numeric", kind: str = "inequality") -> Step:
     """An inequality checked on cases ``pairs(dps) -> [(smaller, larger), ...]`` at two precisions."""
-    return Step(name, kind, sp.sympify(lhs), sp.sympify(rhs), relation, justification, _value_ineq_checker,
+    return Step(name, kind, _expr(lhs), _expr(rhs), relation, justification, _value_ineq_checker,
                 ours, {}, {"pairs": pairs, "method": method})

@@ -121,7 +121,7 @@ class ProxyBound:
 
     def __post_init__(self):
         allowed = {self.model, self.data, *self.constants}
-        stray = (self.bound.free_symbols | sp.sympify(self.cost).free_symbols) - allowed
+        stray = (self.bound.free_symbols | getattr(self.cost, "free_symbols", set())) - allowed
         if stray:
             names = ", ".join(sorted(s.name for s in stray))
             raise UserInputError(f"bound uses symbols that are neither model, data nor constants: {names}")
