@@ -30,7 +30,7 @@ import math
 import os
 import sqlite3
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -298,13 +298,14 @@ def load_csv(path: str | os.PathLike, *, cost: float = 6.0) -> FitData:
     return _make(N, D, loss, C, cost=cost, source=name)
 
 
-def from_store(path: str | os.PathLike) -> FitData:
+def from_store(path: str | os.PathLike, *, config_hashes: Collection[str] | None = None) -> FitData:
     """Our own runs from a result store (:class:`numeric.store.Store`), seeds averaged.
 
     Model size is the student's parameter count ``p``, data size the number of samples ``T`` and
     the loss the reducible error. Only runs with status ``done`` count; the mean over seeds of each
     configuration (d, K, teacher kind, compute, width) is one point, with its standard error in
-    ``loss_se``. ``groups`` carries ``d``, ``K`` and ``kind`` per point.
+    ``loss_se``. ``groups`` carries ``d``, ``K`` and ``kind`` per point. ``config_hashes``, if
+    given, keeps only those runs (e.g. one sweep's runs in a store that holds several).
     """
     name = os.fspath(path)
     if not os.path.exists(name):
@@ -327,6 +328,9 @@ def from_store(path: str | os.PathLike) -> FitData:
         raise
     except (sqlite3.Error, KeyError) as err:
         raise UserInputError(f"{name}: not a scaling-theory result store ({err})") from None
+    if config_hashes is not None:
+        wanted = set(config_hashes)
+        rows = [r for r in rows if r.get("config_hash") in wanted]
     return _from_rows(rows, name)
 
 
@@ -507,7 +511,7 @@ def _fit_lse(x, y, logL, with_e, starts, delta=HUBER_DELTA):
     from scipy.optimize import minimize
 
     lo_e = float(np.min(logL)) - 40.0  # E below e^-40 of the smallest loss is indistinguishable from 0
-    bounds = [(None, None), (1e-4, 5.0), (None, None), (1e-4, 5.0)] + ([(lo_e, None)] if with_e else [])
+    bounds = [(None, None), _EXPONENT_BOUNDS, (None, None), _EXPONENT_BOUNDS] + ([(lo_e, None)] if with_e else [])
     best = None
     for start in starts:
         start = np.array(start, float)
@@ -521,16 +525,27 @@ def _fit_lse(x, y, logL, with_e, starts, delta=HUBER_DELTA):
     return best
 
 
+def _exp(x: float) -> float:
+    """``exp`` that gives ``inf`` instead of raising (degenerate bootstrap resamples)."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
 def _law_from_theta(theta, with_e, cost):
     a, alpha, b, beta = (float(t) for t in theta[:4])
-    E = math.exp(float(theta[4])) if with_e else 0.0
-    A, B = math.exp(a), math.exp(b)
+    E = _exp(float(theta[4])) if with_e else 0.0
+    A, B = _exp(a), _exp(b)
     ea, eb = beta / (alpha + beta), alpha / (alpha + beta)
     # N* = G (C/cost)^ea, D* = (C/cost)^eb / G   (Hoffmann et al. 2022, eq. 4)
     lnG = (math.log(alpha) + a - math.log(beta) - b) / (alpha + beta)
-    k_N = math.exp(lnG - ea * math.log(cost))
-    k_D = math.exp(-lnG - eb * math.log(cost))
+    k_N = _exp(lnG - ea * math.log(cost))
+    k_D = _exp(-lnG - eb * math.log(cost))
     return {"E": E, "A": A, "B": B, "alpha": alpha, "beta": beta}, ea, eb, {"k_N": k_N, "k_D": k_D}
+
+
+_EXPONENT_BOUNDS = (1e-4, 5.0)
 
 
 def _approach3(data: FitData, bootstrap: int, rng, irreducible: bool) -> ApproachResult:
@@ -549,8 +564,14 @@ def _approach3(data: FitData, bootstrap: int, rng, irreducible: bool) -> Approac
                               n_points=len(data))
     params, ea, eb, coef = _law_from_theta(res.x, irreducible, data.cost)
     params["objective"] = float(res.fun) * HUBER_DELTA
-    out = ApproachResult(3, True, "" if irreducible else "E fixed at 0 (reducible error)", ea, eb,
-                         coef, params, n_points=len(data), bootstrap=bootstrap)
+    notes = [] if irreducible else ["E fixed at 0 (reducible error)"]
+    for name in ("alpha", "beta"):
+        if min(abs(params[name] - b) for b in _EXPONENT_BOUNDS) < 1e-6:
+            notes.append(f"{name} at its bound {params[name]:g}: the data do not determine it")
+    if not all(math.isfinite(v) for v in list(params.values()) + list(coef.values())):
+        notes.append("some fitted constants overflow: the data do not determine them")
+    out = ApproachResult(3, True, "; ".join(notes), ea, eb, coef, params, n_points=len(data),
+                         bootstrap=bootstrap)
     if bootstrap:
         keys = ["E", "A", "B", "alpha", "beta", "a", "b"]
         draws = {k: [] for k in keys}
@@ -572,7 +593,10 @@ def _approach3(data: FitData, bootstrap: int, rng, irreducible: bool) -> Approac
 
 
 def _budget_optima(data: FitData, parabola: bool):
-    """Per budget ``(C, N_opt, D_opt, loss_opt, edge, coeffs)``; skipped budgets with reasons."""
+    """Per budget ``C, N_opt, D_opt, loss_opt, parabola``; skipped budgets with reasons.
+
+    A budget whose optimum is not inside its sampled model sizes is skipped, not extrapolated.
+    """
     points, skipped = [], []
     for C in np.unique(data.budget):
         m = data.budget == C
@@ -593,15 +617,21 @@ def _budget_optima(data: FitData, parabola: bool):
                 continue
             n_opt = math.exp(xv)
             l_opt = math.exp(c0 + c1 * xv + c2 * xv * xv)
-            edge = False
             coeffs = [float(c2), float(c1), float(c0)]
         else:
+            if np.unique(N).size < _MIN_BUDGET_POINTS:
+                skipped.append((float(C), f"fewer than {_MIN_BUDGET_POINTS} model sizes"))
+                continue
             i = int(np.argmin(L))
+            if N[i] == N.min() or N[i] == N.max():
+                # the best sampled size is the smallest/largest: the optimum may lie beyond the grid
+                which = "smallest" if N[i] == N.min() else "largest"
+                skipped.append((float(C), f"best at the {which} sampled model size"))
+                continue
             n_opt, l_opt = float(N[i]), float(L[i])
-            edge = bool(N.size > 1 and (N[i] == N.min() or N[i] == N.max()))
             coeffs = []
         points.append({"C": float(C), "N_opt": n_opt, "D_opt": float(C) / (cost_here * n_opt),
-                       "loss_opt": l_opt, "edge": edge, "parabola": coeffs})
+                       "loss_opt": l_opt, "parabola": coeffs})
     return points, skipped
 
 
@@ -621,10 +651,7 @@ def _approach12(data: FitData, k: int, bootstrap: int, rng) -> ApproachResult:
     Cs = np.array([p["C"] for p in points])
     kN, a = _power_fit(Cs, np.array([p["N_opt"] for p in points]))
     kD, b = _power_fit(Cs, np.array([p["D_opt"] for p in points]))
-    edges = sum(p["edge"] for p in points)
     msgs = [note] if note else []
-    if edges:
-        msgs.append(f"{edges} of {len(points)} budget optima at the edge of the sampled sizes")
     if len(points) == 2:
         msgs.append("only 2 budgets: the power law passes through both")
     out = ApproachResult(k, True, "; ".join(msgs), a, b, {"k_N": kN, "k_D": kD}, {},

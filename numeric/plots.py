@@ -156,7 +156,12 @@ def frontier(C: Sequence[float], N_opt: Sequence[float], D_opt: Sequence[float],
             ax.plot(grid, k * grid**e, linestyle=styles[i % len(styles)], lw=1.6,
                     label=f"{name}: exponent {e:.3f}")
         for name, (Cd, Nd, Dd) in (derived or {}).items():
-            ax.plot(Cd, Nd if which == 0 else Dd, "--", color="tab:red", lw=1.6, label=name)
+            yd = np.asarray(Nd if which == 0 else Dd, float)
+            Cd = np.asarray(Cd, float)
+            text = name
+            if Cd.size >= 2:  # the derived curve's mean log-log slope over its range
+                text += f": exponent {np.polyfit(np.log(Cd), np.log(yd), 1)[0]:.3f}"
+            ax.plot(Cd, yd, "--", color="tab:red", lw=1.6, label=text)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("compute C")
@@ -208,7 +213,8 @@ def model_share(x: Sequence[float], share: Sequence[float], path, *, xlabel: str
 def law_contours(params: Mapping[str, float], path, *, N_range: tuple[float, float],
                  D_range: tuple[float, float], cost: float = 6.0,
                  points: tuple[Sequence[float], Sequence[float]] | None = None,
-                 title: str | None = None) -> str:
+                 title: str | None = None, xlabel: str = "model size N",
+                 ylabel: str = "data size D") -> str:
     """Contours of ``L = E + A/N^alpha + B/D^beta`` with iso-compute lines and the efficient frontier.
 
     Parameters
@@ -251,8 +257,8 @@ def law_contours(params: Mapping[str, float], path, *, N_range: tuple[float, flo
     ax.set_ylim(*D_range)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("model size N")
-    ax.set_ylabel("data size D")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title or "Fitted law (white: iso-compute lines)")
     ax.legend(fontsize=8, loc="upper right")
     return _save(plt, fig, path)

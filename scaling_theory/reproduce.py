@@ -50,6 +50,7 @@ class ReproduceResult:
     fits: list[dict[str, Any]]
     comparison: dict[str, Any]
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    main_data: Any = None
 
     def to_json(self) -> dict[str, Any]:
         return {"out_dir": str(self.out_dir), "report_md": str(self.report_md),
@@ -324,7 +325,8 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     # 3. fit each teacher setting
     t0 = time.perf_counter()
     _log(progress, f"fitting (bootstrap {n_boot}) ...")
-    data = from_store(store_path)
+    # only this sweep's runs: the store may also hold runs of other sweep configurations
+    data = from_store(store_path, config_hashes={r.config_hash for r in config.expand()[0]})
     groups = split_groups(data)
     fits = {key: fit(part, "all", bootstrap=n_boot, seed=0, irreducible=False)
             for key, part in groups.items()}
@@ -356,7 +358,9 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     fit_json = [{"d": int(k[0]), "K": int(k[1]), "kind": str(k[2]), **r.to_json()}
                 for k, r in fits.items()]
     result = ReproduceResult(out, out / "report.md", out / "report.tex", store_path, figures,
-                             stages["total"], checks, sweep, fit_json, comparison, stages)
+                             stages["total"], checks, sweep, fit_json, comparison, stages,
+                             groups[main_key])
+    comparison["best_sampled"] = _best_sampled(groups[main_key])
     _write_atomic(result.report_md, _markdown(result, fits, theory, main_key, quick, out))
     _write_atomic(result.report_tex, _latex(result, fits, theory, main_key, quick, out))
     result.seconds = time.perf_counter() - started
@@ -414,7 +418,8 @@ def _figures(plots, groups, fits, theory, comparison, main_key, folder: Path) ->
     pts = r2.points if r2.ok else (ref.points if ref.ok else [])
     if pts:
         fitted = {f"approach {k}": (r.coefficients["k_N"], r.a, r.coefficients["k_D"], r.b)
-                  for k, r in sorted(res.approaches.items()) if r.ok}
+                  for k, r in sorted(res.approaches.items())
+                  if r.ok and all(math.isfinite(v) for v in r.coefficients.values())}
         th = theory.get(main_key, {})
         derived = {}
         if "N_opt" in th:
@@ -437,16 +442,31 @@ def _figures(plots, groups, fits, theory, comparison, main_key, folder: Path) ->
             title=f"p*/T* against {name} at C = {C:.3g} ({'K' if name == 'd' else 'd'} = "
                   f"{list(trend['fixed'].values())[0]})")))
     r3 = res.approaches[3]
-    if r3.ok:
+    if r3.ok and all(math.isfinite(v) for v in r3.params.values()):
         figs.append(Path(plots.law_contours(
             r3.params, folder / "law_contours.png", N_range=(data.N.min() / 3, data.N.max() * 3),
             D_range=(data.D.min() / 3, data.D.max() * 3), cost=res.cost, points=(data.N, data.D),
-            title=f"Approach-3 fit, {_label(main_key)}")))
+            title=f"Approach-3 fit, {_label(main_key)}", xlabel="model size p (parameters)",
+            ylabel="data size T (samples)")))
     return figs
 
 
 # --------------------------------------------------------------------------------------------
 # report text
+
+
+def _best_sampled(data) -> list[dict[str, Any]]:
+    rows = []
+    for C in sorted(set(data.budget.tolist())):
+        m = np.flatnonzero(data.budget == C)
+        i = m[int(np.argmin(data.loss[m]))]
+        N = data.N[m]
+        where = ("smallest sampled size" if data.N[i] == N.min() else
+                 "largest sampled size" if data.N[i] == N.max() else "interior")
+        rows.append({"C": C, "p": float(data.N[i]), "T": float(data.D[i]), "loss": float(data.loss[i]),
+                     "se": float(data.loss_se[i]) if data.loss_se is not None else None,
+                     "p_min": float(N.min()), "p_max": float(N.max()), "where": where})
+    return rows
 
 
 def _fit_table_md(fits) -> list[str]:
@@ -493,7 +513,17 @@ def _markdown(result: ReproduceResult, fits, theory, main_key, quick, out: Path)
           "(Monte-Carlo KL), mean over seeds; compute C = p T.", "",
           "## 3. Fits (Chinchilla approaches; E fixed at 0 for reducible error)", ""]
     L += _fit_table_md(fits)
-    L += ["", f"## 4. Theory against experiment ({_label(main_key)})", ""]
+    L += ["", f"## 4. Theory against experiment ({_label(main_key)})", "",
+          "Best sampled configuration per budget (lowest mean reducible error over seeds):", "",
+          "| C | best p (sampled range) | T | reducible error | where |", "|---|---|---|---|---|"]
+    for row in _best_sampled(result.main_data):
+        L.append(f"| {row['C']:.3g} | {row['p']:.4g} ({row['p_min']:.4g} to {row['p_max']:.4g}) | "
+                 f"{row['T']:.4g} | {_fmt(row['loss'])} +/- {_fmt(row['se'], 2)} | {row['where']} |")
+    th_row = theory.get(main_key, {})
+    if "N_opt" in th_row:
+        L += ["", "Optimum of the derived bound at the same budgets: " + ", ".join(
+            f"C = {C:.3g}: p* = {N:.4g}, T* = {D:.4g}" for C, N, D in
+            zip(th_row["C"], th_row["N_opt"], th_row["D_opt"])) + ".", ""]
     if cmp.get("theory_error"):
         L.append(f"Theory optimum unavailable: {cmp['theory_error']}")
     L += ["| approach | exponent | measured [95% CI] | bound, local | verdict | bound, asymptotic | verdict |",
