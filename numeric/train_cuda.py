@@ -488,7 +488,7 @@ def reducible_error(teacher, W: np.ndarray, v: np.ndarray, *, n_samples: int = 1
 # --------------------------------------------------------------------------------------------------
 # batched single-pass SGD: one block per student
 
-_MAX_THREADS = 256
+_MAX_THREADS = 256  # ptxas (sm_90): 121 registers per thread, so 256 threads fit any SM
 _SEGMENT = 64  # samples per kernel segment (phases 1-3); bounds the H, G, L scratch
 _OPT_CODES = {"sgd": 0, "adam": 1}
 _SCHED_CODES = {"constant": 0, "inverse": 1, "inverse_sqrt": 2}
