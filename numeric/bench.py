@@ -54,15 +54,19 @@ class BenchResult:
     machine: dict
     rows: list = field(default_factory=list)       # one dict per (workload, implementation)
     ratios: dict = field(default_factory=dict)
+    cpu_ratios: dict = field(default_factory=dict)
     peak_gflops: float = float("nan")
     results_agree: bool = False
     agreement: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    data_stream_samples_per_s: float = float("nan")
 
     def to_json(self) -> dict:
         out = dict(self.ratios)
         out["results_agree"] = bool(self.results_agree)
+        out.update(self.cpu_ratios)
         out["peak_gflops"] = self.peak_gflops
+        out["data_stream_samples_per_s"] = self.data_stream_samples_per_s
         out["quick"] = self.quick
         out["machine"] = self.machine
         out["rows"] = self.rows
@@ -73,14 +77,17 @@ class BenchResult:
     def to_text(self) -> str:
         lines = [f"machine: {self.machine['cpu']} ({self.machine['cores']} cores), "
                  f"{'quick' if self.quick else 'full'} run",
-                 f"{'workload':<22}{'implementation':<24}{'seconds':>9}{'samples*params/s':>18}"
-                 f"{'GFLOP/s':>9}"]
+                 f"{'workload':<21}{'implementation':<30}{'wall s':>8}{'cpu s':>8}"
+                 f"{'samples*params/s':>17}{'GFLOP/s':>9}"]
         for r in self.rows:
-            lines.append(f"{r['workload']:<22}{r['implementation']:<24}{r['seconds']:>9.3f}"
-                         f"{r['sample_params_per_s']:>18.3e}{r['gflops']:>9.2f}")
-        lines.append(f"peak (NumPy float64 matmul): {self.peak_gflops:.1f} GFLOP/s")
+            lines.append(f"{r['workload']:<21}{r['implementation']:<30}{r['seconds']:>8.3f}"
+                         f"{r['cpu_seconds']:>8.3f}{r['sample_params_per_s']:>17.3e}"
+                         f"{r['gflops']:>9.2f}")
+        lines.append(f"peak (NumPy float64 matmul, all cores): {self.peak_gflops:.1f} GFLOP/s; "
+                     f"data stream: {self.data_stream_samples_per_s:.3g} labelled samples/s")
         for k, v in self.ratios.items():
-            lines.append(f"{k}: {v:.3g}" if isinstance(v, float) else f"{k}: {v}")
+            cpu = self.cpu_ratios.get(k + "_cpu")
+            lines.append(f"{k}: {v:.3g}" + (f"   (on CPU time: {cpu:.3g})" if cpu else ""))
         lines.append(f"results_agree: {self.results_agree}  "
                      + ", ".join(f"{k}={v:.1e}" for k, v in self.agreement.items()))
         lines.extend(f"note: {n}" for n in self.notes)
@@ -102,21 +109,38 @@ def _machine() -> dict:
             "numpy": np.__version__, "numba": numba.__version__}
 
 
-def _row(workload, impl, seconds, samples, d, widths, B):
+def _row(workload, impl, seconds, cpu, samples, d, widths, B):
     sp = sum(samples * param_count(d, n) for n in widths)
     fl = sum(samples * flops_per_sample(d, n, B) for n in widths)
-    return {"workload": workload, "implementation": impl, "seconds": seconds,
+    return {"workload": workload, "implementation": impl, "seconds": seconds, "cpu_seconds": cpu,
             "sample_params_per_s": sp / seconds, "gflops": fl / seconds / 1e9}
 
 
-def _best(fn, repeat):
-    """Best wall time of ``repeat`` runs of ``fn()`` (noise only adds time); returns (s, result)."""
-    best, out = float("inf"), None
-    for _ in range(repeat):
+def _torch_threads(torch, fn):
+    """PyTorch at its best: time a short probe with 1 and 2 intra-op threads, keep the faster."""
+    best, best_threads = float("inf"), 2
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        fn()  # warm-up
         t = time.perf_counter()
+        fn()
+        t = time.perf_counter() - t
+        if t < best:
+            best, best_threads = t, threads
+    torch.set_num_threads(best_threads)
+    return best_threads
+
+
+def _best(fn, repeat):
+    """Best of ``repeat`` runs of ``fn()`` (noise only adds time): (wall s, process CPU s, result)."""
+    best, best_cpu, out = float("inf"), float("inf"), None
+    for _ in range(repeat):
+        t, c = time.perf_counter(), time.process_time()
         out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        if wall < best:
+            best, best_cpu = wall, cpu
+    return best, best_cpu, out
 
 
 def measure_peak(size: int = 2048, repeat: int = 3) -> float:
@@ -124,7 +148,7 @@ def measure_peak(size: int = 2048, repeat: int = 3) -> float:
     rng = np.random.default_rng(0)
     A, Bm = rng.standard_normal((size, size)), rng.standard_normal((size, size))
     A @ Bm
-    seconds, _ = _best(lambda: A @ Bm, repeat)
+    seconds, _, _ = _best(lambda: A @ Bm, repeat)
     return 2.0 * size ** 3 / seconds / 1e9
 
 
@@ -171,8 +195,8 @@ def _torch_batched(torch, X, y, W0s, v0s, lrs, B):
 
 
 # ----------------------------------------------------------------------------------- the bench
-def run_bench(*, quick: bool = False, repeat: int | None = None, progress: bool = False
-              ) -> BenchResult:
+def run_bench(*, quick: bool = False, repeat: int | None = None, progress: bool = False,
+              sizes: dict | None = None) -> BenchResult:
     """Run the online, batched and peak workloads and compare the implementations.
 
     Parameters
@@ -180,6 +204,12 @@ def run_bench(*, quick: bool = False, repeat: int | None = None, progress: bool 
     quick : smaller T (online 2^11, batched 2^13) for a fast smoke run.
     repeat : timing repetitions for the fast implementations (best is kept); default 3 (1 quick).
     progress : print a line per stage to stderr.
+    sizes : override ``{"T_online", "T_batched", "widths", "d"}`` (tests use tiny sizes).
+
+    Returns
+    -------
+    BenchResult (``to_json()`` has ``vs_torch``, ``vs_torch_batched``, ``vs_numpy``,
+    ``fraction_of_peak``, ``results_agree``, the same ratios on CPU time, and every row).
     """
     import sys
 
@@ -194,21 +224,20 @@ def run_bench(*, quick: bool = False, repeat: int | None = None, progress: bool 
     res = BenchResult(quick=quick, machine=_machine())
     try:
         import torch
-        torch.set_num_threads(2)
     except ImportError:
         torch = None
         res.notes.append("PyTorch is not installed (pip install 'scaling-theory[bench]'): "
                          "torch columns and vs_torch ratios skipped")
-    d = 32
+    sizes = dict(sizes or {})
+    d = int(sizes.get("d", 32))
     teacher = sample_teacher(d, 8, seed=0)
-    T_on = 1 << (11 if quick else 14)
-    T_ba = 1 << (13 if quick else 16)
+    T_on = int(sizes.get("T_online", 1 << (11 if quick else 14)))
+    T_ba = int(sizes.get("T_batched", 1 << (13 if quick else 16)))
+    widths = tuple(sizes.get("widths", (8, 32, 128)))
     gen_t = time.perf_counter()
     chunks = list(data_chunks(teacher, max(T_on, T_ba), seed=0))
     gen_t = time.perf_counter() - gen_t
-    res.rows.append({"workload": "data stream", "implementation": "numpy generator",
-                     "seconds": gen_t, "sample_params_per_s": float("nan"), "gflops": float("nan"),
-                     "samples_per_s": max(T_on, T_ba) / gen_t})
+    res.data_stream_samples_per_s = max(T_on, T_ba) / gen_t
     X_all = np.concatenate([X for X, _ in chunks])
     y_all = np.concatenate([y for _, y in chunks])
 
@@ -221,26 +250,36 @@ def run_bench(*, quick: bool = False, repeat: int | None = None, progress: bool 
             left -= X.shape[0]
         return [(np.ascontiguousarray(X), np.ascontiguousarray(yy)) for X, yy in out]
 
-    # warm-up: JIT (cached on disk after the first run) outside the timings
-    train_cpu.train_chunks(d, [StudentConfig(2), StudentConfig(2, batch_size=4)], [64, 64], prefix(64))
+    # warm-up: JIT (cached on disk after the first run) and both driver paths, outside the timings
+    warm = prefix(64)
+    train_cpu.train_chunks(d, [StudentConfig(2)], [64], warm)
+    train_cpu.train_chunks(d, [StudentConfig(2), StudentConfig(2, batch_size=4)], [64, 64], warm)
 
     # ---- online
-    say(f"online d={d} n=32 T={T_on}")
-    cfg = StudentConfig(32, lr=0.01, init_seed=1)
+    n_on = 32 if "widths" not in sizes else widths[0]
+    say(f"online d={d} n={n_on} T={T_on}")
+    cfg = StudentConfig(n_on, lr=0.01, init_seed=1)
     W0, v0 = init_params(cfg, d)
     on_chunks = prefix(T_on)
-    t_numba, [r_numba] = _best(lambda: train_cpu.train_chunks(d, [cfg], [T_on], on_chunks), repeat)
-    res.rows.append(_row("online", "numba-cpu", t_numba, T_on, d, [32], 1))
-    t_np, [r_np] = _best(lambda: reference.train_chunks_reference(d, [cfg], [T_on], on_chunks), 1)
-    res.rows.append(_row("online", "numpy-reference", t_np, T_on, d, [32], 1))
+    t_nb, c_nb, [r_numba] = _best(lambda: train_cpu.train_chunks(d, [cfg], [T_on], on_chunks),
+                                  repeat)
+    res.rows.append(_row("online", "numba-cpu", t_nb, c_nb, T_on, d, [n_on], 1))
+    t_np, c_np, [r_np] = _best(
+        lambda: reference.train_chunks_reference(d, [cfg], [T_on], on_chunks), 1)
+    res.rows.append(_row("online", "numpy-reference", t_np, c_np, T_on, d, [n_on], 1))
     dev = {"online numpy": _rel(r_numba.W, r_np.W)}
-    res.ratios["vs_numpy"] = t_np / t_numba
+    res.ratios["vs_numpy"] = t_np / t_nb
+    res.cpu_ratios["vs_numpy_cpu"] = c_np / c_nb
     if torch is not None:
-        _torch_online(torch, X_all[:64], y_all[:64], W0, v0, cfg.lr)  # warm-up
-        t_torch, (Wt, vt) = _best(lambda: _torch_online(torch, X_all[:T_on], y_all[:T_on], W0, v0,
-                                                         cfg.lr), 1)
-        res.rows.append(_row("online", "torch autograd+SGD", t_torch, T_on, d, [32], 1))
-        res.ratios["vs_torch"] = t_torch / t_numba
+        probe = min(T_on, 512)
+        threads = _torch_threads(torch, lambda: _torch_online(torch, X_all[:probe], y_all[:probe],
+                                                              W0, v0, cfg.lr))
+        t_to, c_to, (Wt, vt) = _best(lambda: _torch_online(torch, X_all[:T_on], y_all[:T_on], W0,
+                                                            v0, cfg.lr), 1)
+        res.rows.append(_row("online", f"torch autograd+SGD ({threads}t)", t_to, c_to, T_on, d,
+                             [n_on], 1))
+        res.ratios["vs_torch"] = t_to / t_nb
+        res.cpu_ratios["vs_torch_cpu"] = c_to / c_nb
         dev["online torch"] = _rel(r_numba.W, Wt)
     e_nb = reducible_error(teacher, r_numba.W, r_numba.v, n_samples=1 << 14)[0]
     e_np = reducible_error(teacher, r_np.W, r_np.v, n_samples=1 << 14)[0]
@@ -248,39 +287,44 @@ def run_bench(*, quick: bool = False, repeat: int | None = None, progress: bool 
 
     # ---- batched
     B = 32
-    widths = (8, 32, 128)
     ba_chunks = prefix(T_ba)
-    t_nb_total = t_torch_total = 0.0
+    totals = {"numba": [0.0, 0.0], "torch": [0.0, 0.0]}
     for n in widths:
         say(f"batched d={d} n={n} T={T_ba} B={B} x8 students")
         cfgs = [StudentConfig(n, lr=0.02 * (1 + s / 4), batch_size=B, init_seed=100 + s)
                 for s in range(8)]
-        t_nb, rs = _best(lambda: train_cpu.train_chunks(d, cfgs, [T_ba] * 8, ba_chunks), repeat)
-        res.rows.append(_row(f"batched n={n}", "numba-cpu (8 students)", t_nb, T_ba, d, [n] * 8, B))
-        t_nb_total += t_nb
+        t_nb, c_nb, rs = _best(lambda: train_cpu.train_chunks(d, cfgs, [T_ba] * 8, ba_chunks),
+                               repeat)
+        res.rows.append(_row(f"batched n={n}", "numba-cpu (8 students)", t_nb, c_nb, T_ba, d,
+                             [n] * 8, B))
+        totals["numba"][0] += t_nb
+        totals["numba"][1] += c_nb
         if torch is not None:
             inits = [init_params(c, d) for c in cfgs]
             args = ([w for w, _ in inits], [v for _, v in inits], [c.lr for c in cfgs], B)
-            _torch_batched(torch, X_all[:4 * B], y_all[:4 * B], *args)  # warm-up
-            t_to, (Wt, vt) = _best(lambda: _torch_batched(torch, X_all[:T_ba], y_all[:T_ba],
-                                                           *args), 1)
-            res.rows.append(_row(f"batched n={n}", "torch bmm (8 students)", t_to, T_ba, d,
-                                 [n] * 8, B))
-            t_torch_total += t_to
+            probe = min(T_ba, 64 * B)
+            threads = _torch_threads(torch, lambda: _torch_batched(torch, X_all[:probe],
+                                                                   y_all[:probe], *args))
+            t_to, c_to, (Wt, vt) = _best(lambda: _torch_batched(torch, X_all[:T_ba],
+                                                                 y_all[:T_ba], *args), 1)
+            res.rows.append(_row(f"batched n={n}", f"torch bmm (8 students, {threads}t)", t_to,
+                                 c_to, T_ba, d, [n] * 8, B))
+            totals["torch"][0] += t_to
+            totals["torch"][1] += c_to
             dev[f"batched n={n} torch"] = max(_rel(r.W, Wt[i]) for i, r in enumerate(rs))
     flops = sum(8 * T_ba * flops_per_sample(d, n, B) for n in widths)
     sp = sum(8 * T_ba * param_count(d, n) for n in widths)
-    res.rows.append({"workload": "batched (all widths)", "implementation": "numba-cpu",
-                     "seconds": t_nb_total, "sample_params_per_s": sp / t_nb_total,
-                     "gflops": flops / t_nb_total / 1e9})
+    for impl in ("numba", "torch") if torch is not None else ("numba",):
+        wall, cpu = totals[impl]
+        res.rows.append({"workload": "batched (all widths)", "implementation": impl,
+                         "seconds": wall, "cpu_seconds": cpu, "sample_params_per_s": sp / wall,
+                         "gflops": flops / wall / 1e9})
     if torch is not None:
-        res.rows.append({"workload": "batched (all widths)", "implementation": "torch bmm",
-                         "seconds": t_torch_total, "sample_params_per_s": sp / t_torch_total,
-                         "gflops": flops / t_torch_total / 1e9})
-        res.ratios["vs_torch_batched"] = t_torch_total / t_nb_total
+        res.ratios["vs_torch_batched"] = totals["torch"][0] / totals["numba"][0]
+        res.cpu_ratios["vs_torch_batched_cpu"] = totals["torch"][1] / totals["numba"][1]
 
     # ---- batched agreement with the NumPy reference (one width, a prefix: the reference is slow)
-    n_chk, T_chk = 32, min(T_ba, 1 << 12)
+    n_chk, T_chk = widths[0], min(T_ba, 1 << 12)
     cfgs = [StudentConfig(n_chk, lr=0.02, batch_size=B, init_seed=7)]
     a = train_cpu.train_chunks(d, cfgs, [T_chk], prefix(T_chk))[0]
     b = reference.train_chunks_reference(d, cfgs, [T_chk], prefix(T_chk))[0]
@@ -288,14 +332,16 @@ def run_bench(*, quick: bool = False, repeat: int | None = None, progress: bool 
 
     # ---- peak
     say("peak matmul")
-    res.peak_gflops = measure_peak(1024 if quick else 2048, repeat=3)
-    res.ratios["fraction_of_peak"] = (flops / t_nb_total / 1e9) / res.peak_gflops
+    res.peak_gflops = measure_peak(int(sizes.get("peak_size", 1024 if quick else 2048)), repeat=3)
+    res.ratios["fraction_of_peak"] = (flops / totals["numba"][0] / 1e9) / res.peak_gflops
     res.agreement = dev
     res.results_agree = all(v < _AGREE_RTOL for v in dev.values())
-    res.notes.append("GFLOP/s use the nominal (4 + 2/B) p flops per sample for every implementation; "
-                     "the Numba kernel skips the zero gradient rows of inactive ReLU units")
-    res.notes.append("2 cores shared with other processes: timings are noisy, best of "
-                     f"{repeat} for numba, 1 run for the slow baselines")
+    res.notes.append("GFLOP/s use the nominal (4 + 2/B) p flops per sample for every "
+                     "implementation; ratios are wall-clock")
+    res.notes.append(f"timings: best of {repeat} for numba, 1 run for the slow baselines; torch "
+                     "runs with whichever of 1 or 2 intra-op threads was faster on a probe; "
+                     "cpu s > wall s means several busy threads, cpu s << wall s means waiting "
+                     "for cores taken by other processes")
     return res
 
 
