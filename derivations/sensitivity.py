@@ -31,6 +31,7 @@ __all__ = ["derivation", "share_table", "D_GRID", "K_GRID", "C_GRID"]
 C = sp.Symbol("C", positive=True)
 mu = sp.Function("mu")          # mu(d) = m_d^2, increasing in d
 S_, Sd, k, mu0, mup = sp.symbols("S S_d k mu mu'", positive=True)
+share = sp.Symbol("s", positive=True)   # p*/T*
 D_GRID = (1, 2, 4, 8, 16, 32, 64, 128)
 K_GRID = (1, 2, 4, 8, 16, 32)
 C_GRID = (12, 18, 24)
@@ -86,8 +87,9 @@ def derivation() -> Derivation:
                  {d: Box(1, 500, integer=True), K: Box(1, 64, integer=True), C: Box(1e6, 1e300, log=True)},
                  "p*/T* = A/y* with y* ~ (beta + K)/2 ln C (allocation derivation): R = (d+1) E[V^2]/(4(Kd+2K+1) "
                  "ln C) (ours)."),
-        identity("log-share", sp.log(sp.sqrt(S_ * C)) / sp.log(C), sp.Rational(1, 2) + sp.log(S_) / (2 * sp.log(C)),
-                 {S_: Box(1e-4, 1e4, log=True), C: Box(1e6, 1e300, log=True)},
+        identity("log-share", sp.log(sp.sqrt(share * C)) / sp.log(C),
+                 sp.Rational(1, 2) + sp.log(share) / (2 * sp.log(C)),
+                 {share: Box(1e-4, 1e4, log=True), C: Box(1e6, 1e300, log=True)},
                  "With p*/T* = s and p* T* = C, p* = sqrt(s C): ln p*/ln C = 1/2 + ln s/(2 ln C), increasing in s."),
         identity("chi-mean-derivative", sp.diff(m_d(d) ** 2, d),
                  m_d(d) ** 2 * (sp.digamma((d + 1) / 2) - sp.digamma(d / 2)), {d: Box(1, 1000, log=True)},
