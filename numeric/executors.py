@@ -122,7 +122,12 @@ class _PoolExecutor(_Base):
         return done, not_done
 
     def result(self, future) -> Any:
-        return future.result()
+        try:
+            return future.result()
+        except cf.process.BrokenProcessPool:
+            raise UserInputError(
+                "a sweep worker process died (killed, out of memory, or a calling script without an "
+                "'if __name__ == \"__main__\":' guard); finished runs are kept, rerun to resume") from None
 
     def close(self, abort: bool = False) -> None:
         if abort:
@@ -162,9 +167,11 @@ class _DaskExecutor(_Base):
             self.description = f"Dask scheduler {address} ({self.workers or '?'} workers)"
         else:
             n = workers or os.cpu_count() or 1
+            # one Numba thread per worker process, as in the local pool (no oversubscription)
+            env = {"NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS", "1")}
             self._cluster = distributed.LocalCluster(
                 n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                silence_logs=logging.ERROR)
+                silence_logs=logging.ERROR, env=env)
             self._client = distributed.Client(self._cluster, set_as_default=False)
             self.workers = n
             self.description = f"Dask LocalCluster ({n} worker processes)"

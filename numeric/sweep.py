@@ -270,15 +270,17 @@ class SweepConfig:
 
     @classmethod
     def default(cls) -> "SweepConfig":
-        """The study ``scaling-theory reproduce`` runs: IsoFLOPs over 2.5 decades of compute at
-        (d, K) = (8, 4), plus IsoFLOPs at two budgets for d in {4, 8, 16} and K in {1, 4, 16}
-        (the d- and K-trends of the model share), three teacher seeds each. About 4–5 minutes on
-        2 cores with the Numba trainer."""
+        """The study ``scaling-theory reproduce`` runs (finite teacher, single-pass SGD with
+        lr = 0.2/(1 + t/1000)): IsoFLOPs at (d, K) = (8, 32) for C in {1e5, 1e6, 1e7, 1e8, 3e8}
+        (3.5 decades), plus IsoFLOPs at C in {1e6, 1e7, 1e8} for d in {4, 8, 16} (K = 32) and
+        for K in {8, 32, 128} (d = 8), the d- and K-trends of the model share; 9 widths per budget
+        with p/sqrt(C) from 0.005 to 0.64 (around the measured optimum, which moves from
+        p*/sqrt(C) ~ 0.17 at C = 1e5 to ~ 0.04 at C = 3e8), 3 teacher seeds each: 435 runs."""
         return cls.from_dict(_DEFAULT)
 
     @classmethod
     def quick(cls) -> "SweepConfig":
-        """A tiny sweep (seconds): two budgets, four widths, one seed, one (d, K)."""
+        """A tiny sweep (seconds): (d, K) = (4, 8), C in {1e4, 1e5, 1e6}, 4–5 widths each, one seed."""
         return cls.from_dict(_QUICK)
 
     # -- expansion ---------------------------------------------------------------------------
@@ -470,19 +472,24 @@ def _grid(name: str, raw: Mapping[str, Any], source: str) -> Grid:
 
 # The built-in studies (TOML layout). Calibrated against the Numba trainer on 2 cores.
 _DEFAULT: dict[str, Any] = {
+    # K = 32 > the optimal widths, so the student stays misspecified (n < K) over the whole range;
+    # a 1/t learning-rate decay lets the error keep falling with T (constant-lr SGD stalls at its noise floor)
     "seeds": [0, 1, 2],
-    "lr": [0.05],
-    "widths_per_budget": 6,
-    "p_over_sqrt_c": [0.125, 8.0],
+    "lr": [0.2],
+    "schedule": ["inverse"],
+    "t0": [1000.0],
+    "widths_per_budget": 9,
+    "p_over_sqrt_c": [0.005, 0.64],
     "grid": [
-        {"name": "isoflop", "d": [8], "K": [4], "budgets": [1e5, 1e6, 1e7, 3e7]},
-        {"name": "d-trend", "d": [4, 16], "K": [4], "budgets": [1e6, 1e7]},
-        {"name": "K-trend", "d": [8], "K": [1, 16], "budgets": [1e6, 1e7]},
+        {"name": "isoflop", "d": [8], "K": [32], "budgets": [1e5, 1e6, 1e7, 1e8, 3e8]},
+        {"name": "d-trend", "d": [4, 8, 16], "K": [32], "budgets": [1e6, 1e7, 1e8]},
+        {"name": "K-trend", "d": [8], "K": [8, 32, 128], "budgets": [1e6, 1e7, 1e8]},
     ],
 }
 _QUICK: dict[str, Any] = {
-    "d": [4], "K": [2], "budgets": [1e4, 1e5], "widths": [1, 2, 4, 8], "seeds": [0],
-    "lr": [0.05], "eval_samples": 2000,
+    # the default's shape at toy size: 3 budgets x 4-5 widths, one seed (about a second of training)
+    "d": [4], "K": [8], "budgets": [1e4, 1e5, 1e6], "widths_per_budget": 5, "p_over_sqrt_c": [0.02, 0.64],
+    "seeds": [0], "lr": [0.2], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 2000,
 }
 
 
@@ -696,9 +703,9 @@ def run_sweep(config: SweepConfig, store_path: str | os.PathLike, *, executor: s
     >>> path = os.path.join(tempfile.mkdtemp(), "runs.sqlite")
     >>> s = run_sweep(SweepConfig.quick(), path, executor="serial", progress=False, runner=synthetic_runner)
     >>> (s.done, s.already, s.complete)
-    (8, 0, True)
+    (14, 0, True)
     >>> run_sweep(SweepConfig.quick(), path, executor="serial", progress=False, runner=synthetic_runner).already
-    8
+    14
     """
     from tqdm import tqdm
 

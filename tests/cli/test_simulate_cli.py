@@ -1,0 +1,130 @@
+"""`scaling-theory simulate`: summary, JSON, resume hint, one-line errors, Ctrl-C."""
+
+import functools
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+import numeric.sweep as sweep
+from scaling_theory.cli import main
+
+SMALL_TOML = 'd = 4\nK = 2\nbudgets = [1e4, 1e5]\nwidths = [1, 2, 4, 8]\nseeds = [0, 1]\n'
+
+
+def test_quick_sweep_with_the_real_trainer_then_resume(tmp_path, capsys):
+    store = tmp_path / "q.sqlite"
+    assert main(["simulate", "--quick", "--store", str(store), "--workers", "1", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["complete"] and first["done"] == first["total"] > 0 and first["failed"] == 0
+    assert main(["simulate", "--quick", "--store", str(store), "--workers", "1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert f"{first['total']} already in the store" in out and "this call: 0 done" in out
+    assert f"store: {store} ({first['total']} done" in out
+
+
+def test_failed_runs_give_exit_1_and_say_how_to_resume(tmp_path, capsys, monkeypatch):
+    config = tmp_path / "s.toml"
+    config.write_text(SMALL_TOML)
+    monkeypatch.setattr(sweep, "train_runs", functools.partial(sweep.synthetic_runner, fail_width=8))
+    argv = ["simulate", "--config", str(config), "--store", str(tmp_path / "r.sqlite"), "--workers", "1",
+            "--quiet"]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "failed" in out and "synthetic failure at width 8" in out
+    assert f"rerun to resume: scaling-theory simulate --config {config} --store {tmp_path / 'r.sqlite'}" in out
+    monkeypatch.setattr(sweep, "train_runs", sweep.synthetic_runner)
+    assert main(argv) == 0
+    assert "this call: 4 done" in capsys.readouterr().out
+
+
+def _foreign(tmp_path):
+    path = tmp_path / "foreign.sqlite"
+    path.write_text("not a database")
+    return str(path)
+
+
+def _bad_toml(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(SMALL_TOML + "colour = 'red'\n")
+    return str(path)
+
+
+BAD_ARGS = {
+    "zero workers": (lambda t: ["--quick", "--workers", "0"], "expected a positive integer"),
+    "text workers": (lambda t: ["--quick", "--workers", "many"], "expected a positive integer"),
+    "missing config": (lambda t: ["--config", str(t / "none.toml")], "does not exist"),
+    "unknown field": (lambda t: ["--config", _bad_toml(t)], "unknown field 'colour'"),
+    "config and quick": (lambda t: ["--quick", "--config", "x.toml"], "not allowed with argument"),
+    "unknown executor": (lambda t: ["--quick", "--executor", "mpi"], "invalid choice"),
+    "scheduler without dask": (lambda t: ["--quick", "--executor", "local", "--scheduler", "tcp://h:1"],
+                               "--scheduler needs --executor dask"),
+    "foreign store": (lambda t: ["--quick", "--store", _foreign(t)], "not an SQLite file"),
+    "directory store": (lambda t: ["--quick", "--store", str(t)], "is a directory"),
+    "unreachable scheduler": (lambda t: ["--quick", "--scheduler", "tcp://127.0.0.1:9"],
+                              "cannot reach the Dask scheduler at tcp://127.0.0.1:9"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_ARGS))
+def test_bad_arguments_are_one_line_errors(tmp_path, capsys, monkeypatch, name):
+    import numeric.executors
+    monkeypatch.setattr(numeric.executors, "DASK_CONNECT_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(sweep, "train_runs", sweep.synthetic_runner)
+    monkeypatch.chdir(tmp_path)
+    make, message = BAD_ARGS[name]
+    try:
+        code = main(["simulate", *make(tmp_path)])
+    except SystemExit as exc:  # argparse
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2 and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "results.sqlite").exists()  # nothing half-written
+
+
+_CTRL_C_SCRIPT = """
+import functools, sys
+import numeric.sweep as sweep
+sweep.train_runs = functools.partial(sweep.synthetic_runner, delay=0.05)
+from scaling_theory.cli import main
+sys.exit(main(["simulate", "--config", sys.argv[1], "--store", sys.argv[2], "--workers", sys.argv[3], "--quiet"]))
+"""
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_stops_cleanly_keeps_runs_and_says_how_to_resume(tmp_path, workers):
+    config = tmp_path / "s.toml"
+    config.write_text('d = 4\nK = 2\nbudgets = [1e4, 1e5]\nwidths = [1, 2, 3, 4, 5, 6]\nseeds = [0, 1, 2, 3, 4]\n')
+    store = tmp_path / "r.sqlite"
+    proc = subprocess.Popen([sys.executable, "-c", _CTRL_C_SCRIPT, str(config), str(store), workers],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    rows = 0
+    while rows < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()
+        try:
+            with sqlite3.connect(store) as conn:
+                rows = conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        except sqlite3.Error:
+            rows = 0
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert f"resume with: scaling-theory simulate --config {config} --store {store}" in err
+    with sqlite3.connect(store) as conn:
+        kept = conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    assert 5 <= kept < 60
+    resumed = subprocess.run([sys.executable, "-c", _CTRL_C_SCRIPT.replace("delay=0.05", "delay=0.0"),
+                              str(config), str(store), "1"], capture_output=True, text=True, timeout=60)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{kept} already in the store" in resumed.stdout
+    with sqlite3.connect(store) as conn:
+        hashes = [h for (h,) in conn.execute("SELECT config_hash FROM runs")]
+    assert len(hashes) == len(set(hashes)) == 60
