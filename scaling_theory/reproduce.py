@@ -99,34 +99,53 @@ def _law_params(law, d: int, K: int) -> dict[str, Any]:
     return {}
 
 
-def _numeric_optimum(law, params: Mapping[str, Any], C: float) -> tuple[float, float, float]:
-    """``(p*, T*, L*)`` minimising the law on ``cost = C`` numerically (bounded, in ln p)."""
+def _optimizer(law, params: Mapping[str, Any]) -> Callable[[float], tuple[float, float, float]]:
+    """``C -> (p*, T*, L*)`` minimising the law on ``cost = C`` numerically (bounded, in ln p)."""
     import sympy as sp
     from scipy.optimize import minimize_scalar
 
     subs = law.parameters(None, params)  # default set, overridden by (d, K)
     expr = law.expr.subs(subs)
-    cost = law.cost.subs(subs)
-    Dsol = sp.solve(sp.Eq(cost, sp.Symbol("C_", positive=True)), law.data)
-    if len(Dsol) != 1:
+    budget = sp.Symbol("C_", positive=True)
+    solutions = sp.solve(sp.Eq(law.cost.subs(subs), budget), law.data)
+    if len(solutions) != 1:
         raise ValueError("cost not solvable for the data size")
-    data_of = sp.lambdify((law.model, sp.Symbol("C_", positive=True)), Dsol[0], "numpy")
-    loss_of = sp.lambdify((law.model, law.data), expr, "numpy")
-    lo = math.log(float(params.get("d", 0)) + 1) if "d" in params else 0.0  # n >= 1 hidden unit
+    data_of = sp.lambdify((law.model, budget), solutions[0], "math")
+    loss_of = sp.lambdify((law.model, law.data), expr, "math")
+    lo = math.log(float(params["d"]) + 1) if "d" in params else 0.0  # n >= 1 hidden unit
 
-    def f(x):
-        N = math.exp(x)
-        return float(loss_of(N, float(data_of(N, C))))
+    def optimum(C: float) -> tuple[float, float, float]:
+        res = minimize_scalar(lambda x: float(loss_of(math.exp(x), data_of(math.exp(x), C))),
+                              bounds=(lo, math.log(C)), method="bounded",
+                              options={"xatol": 1e-10, "maxiter": 500})
+        N = math.exp(res.x)
+        return N, float(data_of(N, C)), float(res.fun)
 
-    res = minimize_scalar(f, bounds=(lo, math.log(C)), method="bounded",
-                          options={"xatol": 1e-10, "maxiter": 500})
-    N = math.exp(res.x)
-    return N, float(data_of(N, C)), float(res.fun)
+    return optimum
 
 
-def _theory_curve(law, params: Mapping[str, Any], budgets: Sequence[float]) -> dict[str, Any]:
-    """The derived optimum at each budget, plus the local exponent over the budgets' range."""
+def _theory_curve(law, params: Mapping[str, Any], budgets: Sequence[float], *,
+                  cross_check: bool = False) -> dict[str, Any]:
+    """The derived optimum at each budget, plus the local exponent over the budgets' range.
+
+    With ``cross_check`` also the symbolic asymptotic exponents (``compute_optimal_allocation``)
+    and the engine's high-precision optimum at the largest budget (``numeric.precision.allocate``).
+    """
     out: dict[str, Any] = {"law": law.name, "params": dict(params)}
+    optimum = _optimizer(law, params)
+    Ns, Ds, Ls = [], [], []
+    for C in budgets:
+        N, D, L = optimum(float(C))
+        Ns.append(N)
+        Ds.append(D)
+        Ls.append(L)
+    out.update(C=list(map(float, budgets)), N_opt=Ns, D_opt=Ds, loss_opt=Ls)
+    out["optimum_method"] = "scipy bounded minimisation in ln p"
+    if len(budgets) >= 2:
+        out["a_local"] = float(np.polyfit(np.log(budgets), np.log(Ns), 1)[0])
+        out["b_local"] = float(np.polyfit(np.log(budgets), np.log(Ds), 1)[0])
+    if not cross_check:
+        return out
     try:
         from theory.allocation import compute_optimal_allocation
 
@@ -134,21 +153,24 @@ def _theory_curve(law, params: Mapping[str, Any], budgets: Sequence[float]) -> d
         out["asymptotic_model_exponent"] = _to_float(alloc.model_exponent)
         out["asymptotic_data_exponent"] = _to_float(alloc.data_exponent)
         out["closed_form"] = bool(alloc.closed_form)
-        out["method"] = "theory.allocation.compute_optimal_allocation + numeric minimisation"
+        out["method"] = "theory.allocation.compute_optimal_allocation"
     except ImportError:
-        out["method"] = "numeric minimisation (theory.allocation not available)"
+        out["method"] = "theory.allocation not available"
     except UserInputError as err:
-        out["method"] = f"numeric minimisation (allocation: {err})"
-    Ns, Ds, Ls = [], [], []
-    for C in budgets:
-        N, D, L = _numeric_optimum(law, params, float(C))
-        Ns.append(N)
-        Ds.append(D)
-        Ls.append(L)
-    out.update(C=list(map(float, budgets)), N_opt=Ns, D_opt=Ds, loss_opt=Ls)
-    if len(budgets) >= 2:
-        out["a_local"] = float(np.polyfit(np.log(budgets), np.log(Ns), 1)[0])
-        out["b_local"] = float(np.polyfit(np.log(budgets), np.log(Ds), 1)[0])
+        out["method"] = f"theory.allocation failed: {err}"
+    if budgets:
+        try:
+            from numeric.precision import allocate
+
+            r = allocate(law, float(budgets[-1]), params=params or None, digits=15)
+            rel = abs(float(r.model) - Ns[-1]) / float(r.model)
+            out["optimum_method"] += (f"; cross-checked at C = {float(budgets[-1]):.3g} against "
+                                      f"numeric.precision.allocate (verified: {r.verified}, relative "
+                                      f"difference in p* {rel:.1e})")
+        except ImportError:
+            out["optimum_method"] += "; numeric.precision.allocate not available for a cross-check"
+        except (UserInputError, ArithmeticError, ValueError) as err:
+            out["optimum_method"] += f"; numeric.precision.allocate failed: {err}"
     return out
 
 
@@ -335,15 +357,16 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     # 4. compare with the derived bound's optimum at the same budgets
     t0 = time.perf_counter()
     _log(progress, f"comparing with law {law.name!r} ...")
+    main_key = max(fits, key=lambda k: (fits[k].n_budgets, fits[k].n_points))
     theory: dict[tuple, dict[str, Any]] = {}
     for key, part in groups.items():
         d, K, _kind = key
         budgets = sorted(set(part.budget.tolist()))
         try:
-            theory[key] = _theory_curve(law, _law_params(law, int(d), int(K)), budgets)
+            theory[key] = _theory_curve(law, _law_params(law, int(d), int(K)), budgets,
+                                        cross_check=key == main_key)
         except (ValueError, ArithmeticError, UserInputError) as err:
             theory[key] = {"law": law.name, "error": f"no derived optimum ({err})"}
-    main_key = max(fits, key=lambda k: (fits[k].n_budgets, fits[k].n_points))
     comparison = _compare(fits, theory, main_key, law_note)
     stages["compare"] = time.perf_counter() - t0
 
@@ -500,7 +523,8 @@ def _markdown(result: ReproduceResult, fits, theory, main_key, quick, out: Path)
                  f"theory.allocation, closed form: {th.get('closed_form')}).")
     if th.get("a_local") is not None:
         L.append(f"- At the sweep's budgets ({_label(main_key)}), the bound's optimum has local "
-                 f"exponents a = {_fmt(th['a_local'])}, b = {_fmt(th['b_local'])} (log factors included).")
+                 f"exponents a = {_fmt(th['a_local'])}, b = {_fmt(th['b_local'])} (log factors included; "
+                 f"optimum from {th.get('optimum_method')}).")
     if th.get("error"):
         L.append(f"- {th['error']}")
     L += ["", "## 2. Simulation", "",

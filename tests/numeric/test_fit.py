@@ -162,3 +162,22 @@ def test_store_rows_average_seeds_and_keep_only_done_runs():
         _from_rows([_row(0, None, status="diverged")], "store")
     with pytest.raises(UserInputError, match="no finished runs"):
         _from_rows([], "store")
+
+
+def test_store_rows_keep_the_best_tuned_optimiser_setting():
+    rows = [dict(_row(0, 0.30), lr=0.1, config_hash="a"), dict(_row(1, 0.34), lr=0.1, config_hash="b"),
+            dict(_row(0, 0.10), lr=0.01, config_hash="c"), dict(_row(1, 0.14), lr=0.01, config_hash="d")]
+    data = _from_rows(rows, "store")
+    assert data.loss.tolist() == pytest.approx([0.12])  # lr = 0.01 is better: its seed mean
+
+
+def test_from_store_filters_by_config_hash(tmp_path):
+    sweep = pytest.importorskip("numeric.sweep")
+    store = tmp_path / "runs.sqlite"
+    one = sweep.SweepConfig.from_dict({"d": 4, "K": 2, "budgets": [1e4, 1e5], "widths": [1, 2, 4]})
+    two = sweep.SweepConfig.from_dict({"d": 8, "K": 2, "budgets": [1e4, 1e5], "widths": [1, 2, 4]})
+    for cfg in (one, two):
+        sweep.run_sweep(cfg, store, executor="serial", progress=False, runner=sweep.synthetic_runner)
+    assert set(from_store(store).groups["d"].tolist()) == {4, 8}
+    only = from_store(store, config_hashes={r.config_hash for r in one.expand()[0]})
+    assert set(only.groups["d"].tolist()) == {4} and len(only) == 6
