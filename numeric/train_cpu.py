@@ -22,9 +22,11 @@ each load of a weight row) into a buffer and applied once per step.
 from __future__ import annotations
 
 import math
+import queue
 import sys
+import threading
 import time
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numba
 import numpy as np
@@ -274,7 +276,7 @@ def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, rows, state, T, B, opt, sc
     return loss
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(cache=True, fastmath=_FASTMATH, nogil=True)
 def _student_chunk(s, X, y, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf,
                    hf, hoff, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows):
     """Student ``s``'s share of one data chunk."""
@@ -302,7 +304,7 @@ def _student_chunk(s, X, y, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf,
                                    lr0[s], t0[s])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def _train_chunk(X, y, order, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf,
                  hf, hoff, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows):
     """One data chunk for all students, ``prange`` over students (in ``order``, largest first)."""
@@ -333,11 +335,51 @@ def train_cpu(teacher: Teacher, students: Sequence[StudentConfig], Ts: Sequence[
         from tqdm import tqdm
         chunks = tqdm(chunks, total=-(-T_max // chunk_size), desc="train (cpu)", unit="chunk",
                       file=sys.stderr)
-    results = train_chunks(teacher.d, students, Ts, chunks)
+    results = train_chunks(teacher.d, students, Ts, _prefetch(chunks))
     seconds = time.perf_counter() - start
     for r in results:
         r.seconds = seconds
     return results
+
+
+def _prefetch(iterator: Iterable, depth: int = 2) -> Iterator:
+    """Yield from ``iterator``, producing the next items in a background thread.
+
+    The data stream (NumPy's generator and matmul release the GIL) is then drawn on one core
+    while the kernels (``nogil``) train on the other; the items and their order are unchanged.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def work():
+        try:
+            for item in iterator:
+                if stop.is_set():
+                    return
+                q.put(item)
+            q.put(done)
+        except BaseException as err:  # handed to the consumer, re-raised there
+            q.put(err)
+
+    thread = threading.Thread(target=work, name="data-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                pass
+            thread.join(timeout=0.01)
 
 
 def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
