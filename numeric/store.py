@@ -111,6 +111,26 @@ class Store:
         self.readonly = False
         self._conn = self._open(create)
 
+    @staticmethod
+    def check_creatable(path: str | os.PathLike) -> None:
+        """Raise :class:`StoreError` if a new store could not be created at ``path`` (creates nothing).
+
+        Examples
+        ========
+        >>> import tempfile, os
+        >>> Store.check_creatable(os.path.join(tempfile.mkdtemp(), "sub", "new.sqlite"))
+        """
+        path = Path(path)
+        if path.is_dir():
+            raise StoreError(f"store path {path} is a directory, expected a .sqlite file")
+        parent = path.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise StoreError(f"cannot create store {path}: {parent} is not a directory")
+        if not os.access(parent, os.W_OK):
+            raise StoreError(f"cannot create store {path}: directory {parent} is not writable")
+
     # -- opening -------------------------------------------------------------------------------
 
     def _open(self, create: bool) -> sqlite3.Connection:

@@ -568,16 +568,33 @@ def synthetic_runner(runs: Sequence[RunSpec], *, delay: float = 0.0, diverge_bel
 
 
 def _execute(runner: Callable, runs: Sequence[RunSpec]) -> list[dict[str, Any]]:
-    # runs in a worker: any exception becomes a 'failed' result for the task's runs
+    # runs in a worker: an exception becomes a 'failed' result (retried on resume); if a row of
+    # several runs fails, each run is tried alone so one bad run does not fail its whole row
     try:
-        results = list(runner(runs))
-        if len(results) != len(runs):
-            raise RuntimeError(f"runner returned {len(results)} results for {len(runs)} runs")
-        return results
-    except Exception as err:  # noqa: BLE001 - recorded as the run's reason, retried on resume
-        reason = f"{type(err).__name__}: {' '.join(str(err).split())}"[:500]
-        return [{"status": "failed", "reason": reason, "error": None, "error_se": None,
-                 "seconds": None, "metrics": {}} for _ in runs]
+        return _checked(runner, runs)
+    except Exception as err:  # noqa: BLE001 - recorded as the run's reason
+        if len(runs) == 1:
+            return [_failure(err)]
+    out = []
+    for run in runs:
+        try:
+            out.extend(_checked(runner, [run]))
+        except Exception as err:  # noqa: BLE001
+            out.append(_failure(err))
+    return out
+
+
+def _checked(runner: Callable, runs: Sequence[RunSpec]) -> list[dict[str, Any]]:
+    results = list(runner(runs))
+    if len(results) != len(runs):
+        raise RuntimeError(f"runner returned {len(results)} results for {len(runs)} runs")
+    return results
+
+
+def _failure(err: BaseException) -> dict[str, Any]:
+    reason = f"{type(err).__name__}: {' '.join(str(err).split())}"[:500]
+    return {"status": "failed", "reason": reason, "error": None, "error_se": None, "seconds": None,
+            "metrics": {}}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -716,25 +733,35 @@ def run_sweep(config: SweepConfig, store_path: str | os.PathLike, *, executor: s
     runner = runner or train_runs
     started = time.perf_counter()
     runs, skipped = config.expand()
-    store = Store(store_path, create=True)
+    # an existing store is checked now; a new one is created only once the executor is up,
+    # so a bad --scheduler (or any start-up error) leaves no file behind
+    path = Path(store_path)
+    store = Store(path, create=True) if path.exists() else None  # (an empty file may be filled)
     try:
-        if store.readonly:
+        if store is None:
+            Store.check_creatable(path)
+        elif store.readonly:
             raise StoreError(f"cannot write store {store.path}: it or its directory is read-only")
-        finished = store.finished_hashes()
+        finished = store.finished_hashes() if store is not None else set()
         pending = [r for r in runs if r.config_hash not in finished]
-        summary = SweepSummary(store=str(store.path), executor=executor, total=len(runs),
+        summary = SweepSummary(store=str(path), executor=executor, total=len(runs),
                                already=len(runs) - len(pending), skipped=skipped,
                                remaining=len(pending), config_hash=config.config_hash)
         tasks = _group(pending)
         if tasks:
             with open_executor(executor, workers=workers, scheduler=scheduler) as ex:
                 summary.executor = ex.description
+                if store is None:
+                    store = Store(path, create=True)
                 _drive(ex, tasks, runner, store, summary, progress, tqdm)
+        elif store is None:
+            store = Store(path, create=True)
         summary.store_counts = store.counts()
         summary.seconds = time.perf_counter() - started
         return summary
     finally:
-        store.close()
+        if store is not None:
+            store.close()
 
 
 def _drive(ex, tasks, runner, store: Store, summary: SweepSummary, progress: bool, tqdm) -> None:

@@ -108,8 +108,10 @@ def test_ctrl_c_stops_cleanly_keeps_runs_and_says_how_to_resume(tmp_path, worker
     while rows < 5 and time.monotonic() < deadline:
         time.sleep(0.05)
         assert proc.poll() is None, proc.communicate()
+        if not store.exists():
+            continue
         try:
-            with sqlite3.connect(store) as conn:
+            with sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True) as conn:
                 rows = conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
         except sqlite3.Error:
             rows = 0
