@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from numeric import sweep
 from numeric.fit import synthetic
 from scaling_theory.cli import main
 
@@ -61,7 +62,6 @@ def test_fit_bad_option_value_is_argparse_error(capsys):
 
 
 def test_fit_store_with_several_teachers_fits_each(tmp_path, capsys):
-    sweep = pytest.importorskip("numeric.sweep")
     cfg = sweep.SweepConfig.from_dict({"d": [4, 8], "K": 2, "budgets": [1e4, 1e5, 1e6],
                                        "widths": [1, 2, 4, 8, 16], "seeds": [0, 1]})
     store = tmp_path / "runs.sqlite"

@@ -7,8 +7,6 @@ import pytest
 
 from scaling_theory.cli import main
 
-pytest.importorskip("numeric.sweep")  # the sweep engineer's module (the pipeline's simulate stage)
-
 
 def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     out = tmp_path / "study"

@@ -7,6 +7,7 @@ import sqlite3
 import numpy as np
 import pytest
 
+from numeric import sweep
 from numeric.fit import _from_rows, fit, from_store, load_csv, synthetic
 from theory.errors import UserInputError
 
@@ -137,7 +138,6 @@ def test_store_paths_that_are_not_stores(tmp_path):
 
 
 def test_foreign_sqlite_database_is_refused(tmp_path):
-    pytest.importorskip("numeric.store")
     path = tmp_path / "other.sqlite"
     with sqlite3.connect(path) as con:
         con.execute("CREATE TABLE things (x INTEGER)")
@@ -172,7 +172,6 @@ def test_store_rows_keep_the_best_tuned_optimiser_setting():
 
 
 def test_from_store_filters_by_config_hash(tmp_path):
-    sweep = pytest.importorskip("numeric.sweep")
     store = tmp_path / "runs.sqlite"
     one = sweep.SweepConfig.from_dict({"d": 4, "K": 2, "budgets": [1e4, 1e5], "widths": [1, 2, 4]})
     two = sweep.SweepConfig.from_dict({"d": 8, "K": 2, "budgets": [1e4, 1e5], "widths": [1, 2, 4]})
