@@ -40,6 +40,7 @@ from numeric.reference import divergence_reason
 __all__ = ["train_cpu", "train_chunks"]
 
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+_SCRATCH_ROWS = 256  # rows of a minibatch processed per block (bounds scratch memory for huge B)
 
 
 @njit(cache=True, inline="always")
@@ -248,25 +249,22 @@ def _batch_gradient(W, v, H, GW, Gv, X, y, start, m):
 def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, rows, state, T, B, opt, sch, lr0, t0):
     """General case: steps of B samples (the last may be shorter), any optimiser.
 
-    A step whose samples all lie in this chunk goes through the blocked :func:`_batch_gradient`;
-    a step straddling two chunks accumulates sample by sample.  ``state`` = [seen, filled, steps]
-    is updated in place.  Returns the summed loss.
+    Each step's samples go through the blocked :func:`_batch_gradient` in blocks of at most
+    ``H.shape[0]`` rows (a step straddling two chunks is finished in the next call); the gradient
+    accumulates in ``GW``, ``Gv`` until the step is applied.  ``state`` = [seen, filled, steps] is
+    updated in place.  Returns the summed loss.
     """
     seen, filled, steps = state[0], state[1], state[2]
+    hb = H.shape[0]
     loss = 0.0
     t = 0
     while t < rows:
-        m = min(B, T - seen)
-        if filled == 0 and m <= rows - t:
-            loss += _batch_gradient(W, v, H, GW, Gv, X, y, t, m)
-            t += m
-            seen += m
-            filled = m
-        else:
-            loss += _batch_gradient(W, v, H, GW, Gv, X, y, t, 1)
-            t += 1
-            seen += 1
-            filled += 1
+        # the largest block that stays inside this step, this chunk and the scratch rows
+        k = min(B - filled, T - seen, rows - t, hb)
+        loss += _batch_gradient(W, v, H, GW, Gv, X, y, t, k)
+        t += k
+        seen += k
+        filled += k
         if filled == B or seen == T:
             steps += 1
             lr = _lr(sch, lr0, t0, float(seen - filled))
@@ -297,7 +295,8 @@ def _student_chunk(s, X, y, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf,
         GW = GWf[woff[s]:woff[s] + n * d].reshape((n, d))
         MW = MWf[woff[s]:woff[s] + n * d].reshape((n, d))
         VW = VWf[woff[s]:woff[s] + n * d].reshape((n, d))
-        H = hf[hoff[s]:hoff[s] + B[s] * n].reshape((B[s], n))
+        hb = min(B[s], _SCRATCH_ROWS)
+        H = hf[hoff[s]:hoff[s] + hb * n].reshape((hb, n))
         chunk_loss[s] = _minibatch(W, v, H, GW, Gvf[voff[s]:voff[s] + n], MW,
                                    Mvf[voff[s]:voff[s] + n], VW, Vvf[voff[s]:voff[s] + n],
                                    X, y, rows, state[s], T[s], B[s], opt[s], sch[s],
@@ -407,9 +406,10 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
     GWf, MWf, VWf = zeros_w(), zeros_w(), zeros_w()
     Gvf, Mvf, Vvf = zeros_v(), zeros_v(), zeros_v()
     B = np.array([c.batch_size for c in students], dtype=np.int64)
-    hoff = np.zeros(S, dtype=np.int64)             # scratch: hidden pre-activations of a batch
-    hoff[1:] = np.cumsum(B * width)[:-1]
-    hf = np.zeros(int((B * width).sum()))
+    rows_h = np.minimum(B, _SCRATCH_ROWS)          # scratch: hidden pre-activations of a block
+    hoff = np.zeros(S, dtype=np.int64)
+    hoff[1:] = np.cumsum(rows_h * width)[:-1]
+    hf = np.zeros(int((rows_h * width).sum()))
     state = np.zeros((S, 3), dtype=np.int64)          # seen, filled, steps
     T = np.array(Ts, dtype=np.int64)
     opt = np.array([OPTIMIZERS.index(c.optimizer) for c in students], dtype=np.int64)

@@ -17,8 +17,9 @@ CONFIGS = [
     StudentConfig(2, lr=0.01, optimizer="adam", init_seed=3),             # online Adam
     StudentConfig(4, lr=1e7, init_seed=4),                                # diverges
     StudentConfig(4, lr=0.05, max_loss=0.01, init_seed=4),                # loss rule trips
+    StudentConfig(3, lr=0.5, batch_size=600, init_seed=5),                # batch > scratch rows
 ]
-BUDGETS = [1500, 1300, 1500, 700, 1000, 1500, 1500]
+BUDGETS = [1500, 1300, 1500, 700, 1000, 1500, 1500, 1500]
 
 
 def test_cpu_matches_numpy_reference():
@@ -33,7 +34,7 @@ def test_cpu_matches_numpy_reference():
             assert np.isclose(a.mean_loss, b.mean_loss, rtol=1e-10)
             ea, eb = (reducible_error(t, r.W, r.v, n_samples=2000) for r in (a, b))
             assert np.allclose(ea, eb, rtol=1e-8, atol=1e-12)
-    assert [r.status for r in cpu] == ["done"] * 5 + ["diverged"] * 2
+    assert [r.status for r in cpu] == ["done"] * 5 + ["diverged"] * 2 + ["done"]
 
 
 def test_seeded_cpu_run_is_bit_for_bit_reproducible():
@@ -70,3 +71,11 @@ def test_training_reduces_error():
 def _init(cfg, d):
     from numeric.training import init_params
     return init_params(cfg, d)
+
+
+def test_all_students_diverging_stops_the_stream_early():
+    t = sample_teacher(4, 2, seed=0)
+    cfgs = [StudentConfig(3, lr=1e9), StudentConfig(2, max_loss=1e-6)]
+    rs = train(t, cfgs, 10**9, data_seed=0, device="cpu", chunk_size=512)  # would take hours
+    assert [r.status for r in rs] == ["diverged", "diverged"]
+    assert all(r.samples_seen <= 1024 for r in rs)
