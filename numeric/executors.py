@@ -18,10 +18,12 @@ Examples
 from __future__ import annotations
 
 import concurrent.futures as cf
+import gc
 import logging
 import multiprocessing
 import os
 import signal
+import warnings
 from typing import Any, Callable, Iterable
 
 from theory.errors import UserInputError
@@ -99,10 +101,19 @@ class _SerialExecutor(_Base):
         pass
 
 
+def _main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
 def _worker_init() -> None:
     # Ctrl-C goes to the coordinator, which stops the pool; one Numba thread per worker process
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    # locks made here (Numba makes a multiprocessing RLock) then need no resource tracker, so a
+    # worker stopped by Ctrl-C leaves no 'leaked semaphore' warning; workers start no processes
+    if "fork" in multiprocessing.get_all_start_methods():
+        multiprocessing.set_start_method("fork", force=True)
 
 
 class _PoolExecutor(_Base):
@@ -133,12 +144,15 @@ class _PoolExecutor(_Base):
         if abort:
             # workers ignore SIGINT; stop runs in flight now (they were not recorded, so rerun later)
             processes = list((getattr(self._pool, "_processes", None) or {}).values())
-            self._pool.shutdown(wait=False, cancel_futures=True)
             for proc in processes:
                 if proc.is_alive():
                     proc.terminate()
             for proc in processes:
                 proc.join(timeout=5)
+            # the pool sees its workers gone, fails what was queued and releases its queues
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+            gc.collect()  # finalise the pool's semaphores now, not in a noisy resource-tracker warning
         else:
             self._pool.shutdown(wait=True)
 
@@ -169,9 +183,19 @@ class _DaskExecutor(_Base):
             n = workers or os.cpu_count() or 1
             # one Numba thread per worker process, as in the local pool (no oversubscription)
             env = {"NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS", "1")}
-            self._cluster = distributed.LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                silence_logs=logging.ERROR, env=env)
+            # worker processes start with SIGINT ignored (inherited through exec), so Ctrl-C reaches
+            # only this coordinator, which stops them; without it each worker prints a traceback
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+            try:
+                with warnings.catch_warnings():
+                    # its HTTP (health) server falls back to a free port when 8787 is taken
+                    warnings.filterwarnings("ignore", message=".*already in use")
+                    self._cluster = distributed.LocalCluster(
+                        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                        silence_logs=logging.ERROR, env=env)
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGINT, previous)
             self._client = distributed.Client(self._cluster, set_as_default=False)
             self.workers = n
             self.description = f"Dask LocalCluster ({n} worker processes)"
