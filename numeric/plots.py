@@ -122,7 +122,8 @@ def isoflop_curves(curves: Sequence[Mapping], path, *, xlabel: str = "model size
 def frontier(C: Sequence[float], N_opt: Sequence[float], D_opt: Sequence[float], path, *,
              fitted: Mapping[str, tuple[float, float, float, float]] | None = None,
              derived: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]] | None = None,
-             labels: tuple[str, str] = ("p*(C)", "T*(C)"), title: str | None = None) -> str:
+             labels: tuple[str, str] = ("p*(C)", "T*(C)"), title: str | None = None,
+             points_label: str = "per-budget optima") -> str:
     """The compute-optimal model and data sizes against compute, log-log, two panels.
 
     Parameters
@@ -150,7 +151,7 @@ def frontier(C: Sequence[float], N_opt: Sequence[float], D_opt: Sequence[float],
     grid = np.geomspace(lo, hi, 50)
     styles = ["-", "-.", ":", (0, (5, 1))]
     for ax, ys, label, which in ((axes[0], N_opt, labels[0], 0), (axes[1], D_opt, labels[1], 1)):
-        ax.plot(C, ys, "o", color="black", ms=5, label="per-budget optima")
+        ax.plot(C, ys, "o", color="black", ms=5, label=points_label)
         for i, (name, (kN, a, kD, b)) in enumerate((fitted or {}).items()):
             k, e = (kN, a) if which == 0 else (kD, b)
             ax.plot(grid, k * grid**e, linestyle=styles[i % len(styles)], lw=1.6,

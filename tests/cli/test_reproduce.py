@@ -6,6 +6,7 @@ import re
 import pytest
 
 from scaling_theory.cli import main
+from scaling_theory.reproduce import reproduce
 
 
 def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
@@ -29,12 +30,11 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     done = result["sweep"]["store_counts"]["done"]
     assert done > 0 and result["sweep"]["done"] == done
 
-    # a rerun resumes from the store: nothing run again, nothing duplicated
-    assert main(["reproduce", "--quick", "--out", str(out), "--quiet", "--bootstrap", "10",
-                 "--json"]) == 0
-    again = json.loads(capsys.readouterr().out)
+    # a rerun resumes from the store: nothing run again, nothing duplicated (checks skipped for time)
+    again = reproduce(out, quick=True, progress=False, bootstrap=10, checks=False).to_json()
     assert again["sweep"]["done"] == 0 and again["sweep"]["already"] == done
     assert again["sweep"]["store_counts"]["done"] == done
+    assert "checks skipped" in (out / "report.md").read_text()
 
 
 def test_reproduce_out_is_a_file_is_one_line_error(tmp_path, capsys):
