@@ -26,7 +26,10 @@ Grammar (``^`` is accepted as a synonym of ``**``, as mathematicians type it; it
   ``nan``/``inf``/``oo``/``zoo`` are refused.
 * Functions: ``log(x)``, ``log(x, base)``, ``ln(x)``, ``exp(x)``, ``sqrt(x)``, ``LambertW(x)`` (no
   ``W`` alias: ``W`` is an ordinary symbol), ``gamma(x)``, ``Abs(x)``, ``Min(a, b, ...)``,
-  ``Max(a, b, ...)``.  ``gamma`` is the Gamma function only when called; a bare ``gamma`` is a symbol.
+  ``Max(a, b, ...)`` (2 to 16 arguments).  ``gamma`` is the Gamma function only when called; a bare
+  ``gamma`` is a symbol.  Small ``Min``/``Max`` calls are simplified as SymPy does; large ones (more
+  than 40 tree nodes in their arguments) are kept unevaluated, because SymPy's pairwise comparison
+  of large arguments takes seconds.
 * Implicit multiplication (``2N``, ``N D``, ``(A)(B)``) is refused: write ``2*N``.
 * Whitespace: spaces, tabs and line breaks; every other control character and every non-ASCII
   character (including look-alikes such as Greek ``Ν``, U+039D) is refused.
@@ -45,6 +48,11 @@ from typing import Callable, Mapping
 
 import sympy as sp
 
+# SymPy imports these lazily on the first Add, log and Min/Max; loading them now keeps parsing free of
+# imports (the fuzz test's audit hook checks that nothing is imported, compiled or opened while parsing)
+import sympy.assumptions.wrapper  # noqa: F401,E402
+import sympy.sets.setexpr  # noqa: F401,E402
+import sympy.tensor.tensor  # noqa: F401,E402
 from theory.errors import UserInputError
 
 __all__ = ["parse_formula", "FormulaError", "FUNCTIONS", "MAX_LENGTH", "MAX_DEPTH", "MAX_DIGITS"]
@@ -74,10 +82,14 @@ FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int, int | None]] = {
     "LambertW": (sp.LambertW, 1, 1),
     "gamma": (sp.gamma, 1, 1),
     "Abs": (sp.Abs, 1, 1),
-    "Min": (sp.Min, 2, None),
-    "Max": (sp.Max, 2, None),
+    "Min": (sp.Min, 2, 16),
+    "Max": (sp.Max, 2, 16),
 }
 _BARE_OK = frozenset({"gamma"})  # function names that are also common symbol names
+# SymPy compares Min/Max arguments pairwise through the assumptions system (seconds for a few large
+# ones), so only small calls are simplified; larger ones are kept as written (evaluate=False)
+_MINMAX_EVAL_NODES = 40  # tree nodes of all arguments of one call
+_MINMAX_EVAL_BUDGET = 16  # arguments of simplified calls per formula
 
 _NUMBER_RE = re.compile(r"(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?|\.(\d+)(?:[eE]([+-]?\d+))?")
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -354,6 +366,109 @@ def _bad_value(e: sp.Basic) -> str | None:
     return None
 
 
+_INF = float("inf")
+_LN10 = math.log(10)
+_KNOWN = {sp.pi: (0.4971, 0.4972), sp.E: (0.4342, 0.4343)}
+
+
+def _log10_abs(r: sp.Rational) -> float:
+    return math.log10(abs(r.p)) - math.log10(r.q) if r.p else -_INF
+
+
+def _magnitude(e: sp.Basic, cache: dict) -> tuple[float, float] | None:
+    """Bounds ``(lo, hi)`` on ``log10|e|`` for an expression without symbols; None if it has symbols.
+
+    Conservative: ``hi`` may be ``inf`` (e.g. after dividing by a difference whose size is unknown).
+    Used to refuse numbers beyond ``10**MAX_DIGITS`` *before* SymPy tries to evaluate towers such as
+    ``exp(exp(exp(100)))``, whose numerical comparison (in Abs, Min, log, printing) never finishes.
+    """
+    if e in cache:
+        return cache[e]
+    if isinstance(e, sp.Symbol):
+        out = None
+    elif isinstance(e, sp.Rational):
+        out = (_log10_abs(e),) * 2
+    elif e in _KNOWN:
+        out = _KNOWN[e]
+    elif not e.args:
+        out = (-_INF, _INF)  # other numeric atoms: unknown size
+    else:
+        subs = [_magnitude(a, cache) for a in e.args]
+        if any(m is None for m in subs):
+            out = None
+        elif isinstance(e, sp.Add):
+            out = _add_magnitude(subs)
+        elif isinstance(e, sp.Mul):
+            out = (sum(m[0] for m in subs), sum(m[1] for m in subs))
+        elif isinstance(e, sp.Pow):
+            out = _pow_magnitude(subs[0], subs[1], e.exp)
+        elif isinstance(e, sp.exp):
+            out = _exp_magnitude(e.args[0], subs[0])
+        elif isinstance(e, sp.log):
+            out = _log_magnitude(e.args[0], subs[0])
+        elif isinstance(e, (sp.Abs, sp.Min, sp.Max)):
+            out = (min(m[0] for m in subs), max(m[1] for m in subs))
+        elif isinstance(e, sp.gamma):
+            x = _abs_value_bound(subs[0])
+            out = (-_INF, x * math.log10(x) if x > 10 else max(1.0, -subs[0][0]))
+        elif isinstance(e, sp.LambertW):
+            out = (-_INF, math.log10(1 + _LN10 * max(abs(subs[0][0]), abs(subs[0][1]), 1.0)))
+        else:
+            out = (-_INF, _INF)
+    cache[e] = out
+    return out
+
+
+def _add_magnitude(subs: list[tuple[float, float]]) -> tuple[float, float]:
+    """A sum is at most n times its largest term; it is bounded below when one term dominates."""
+    his = sorted(m[1] for m in subs)
+    hi = his[-1] + math.log10(len(subs))
+    top = max(subs, key=lambda m: m[0])
+    rest = sorted(m[1] for m in subs if m is not top)
+    lo = -_INF
+    if len(subs) == 1:
+        lo = top[0]
+    elif top[0] != -_INF:
+        gap = math.log10(len(rest)) + rest[-1] - top[0]
+        if gap < -0.001:
+            lo = top[0] + math.log10(1 - 10**gap)
+    return (lo, hi)
+
+
+def _exp_magnitude(arg: sp.Basic, m: tuple[float, float]) -> tuple[float, float]:
+    if isinstance(arg, sp.Rational):
+        v = float(arg) / _LN10 if abs(arg.p) < 10**300 * arg.q else math.copysign(_INF, arg.p)
+        return (v, v)
+    big = _abs_value_bound(m) / _LN10
+    return (-big, big)
+
+
+def _abs_value_bound(m: tuple[float, float]) -> float:
+    """Upper bound of ``|x|`` from bounds on ``log10|x|`` (inf when unknown or astronomically large)."""
+    return 10 ** m[1] if m[1] < 300 else _INF
+
+
+def _pow_magnitude(base: tuple[float, float], exp_m: tuple[float, float], exp: sp.Basic
+                   ) -> tuple[float, float]:
+    if isinstance(exp, sp.Rational):
+        k = float(exp) if abs(exp.p) < 10**300 else math.copysign(_INF, exp.p)
+        ends = [k * base[0] if base[0] != -_INF or k != 0 else 0.0, k * base[1] if k != 0 else 0.0]
+        ends = [0.0 if math.isnan(v) else v for v in ends]
+        return (min(ends), max(ends))
+    big = _abs_value_bound(exp_m) * max(abs(base[0]), abs(base[1]))
+    return (-big, big) if not math.isnan(big) else (-_INF, _INF)
+
+
+def _log_magnitude(arg: sp.Basic, m: tuple[float, float]) -> tuple[float, float]:
+    hi = math.log10(_LN10 * max(abs(m[0]), abs(m[1]), 1e-300))
+    if isinstance(arg, sp.Rational) and arg.p > 0:
+        ln = math.log(arg.p) - math.log(arg.q)
+        return (math.log10(abs(ln)) if ln else -_INF, hi)
+    if m[0] > 0.01 or m[1] < -0.01:
+        return (math.log10(_LN10 * min(abs(m[0]), abs(m[1]))), hi)
+    return (-_INF, hi)
+
+
 # --------------------------------------------------------------------------------------------
 # parser
 
@@ -365,6 +480,8 @@ class _Parser:
         self.symbols = symbols
         self.allow_new = allow_new
         self.depth = 0
+        self.minmax_budget = _MINMAX_EVAL_BUDGET
+        self.magnitudes: dict = {}
 
     def error(self, problem: str, col: int) -> FormulaError:
         return FormulaError(problem, col, self.text)
@@ -389,7 +506,26 @@ class _Parser:
         bad = _bad_value(value)
         if bad is not None:
             raise self.error(f"{what} {bad}", col)
+        return self.size_ok(what, col, value)
+
+    def size_ok(self, what: str, col: int, value: sp.Basic) -> sp.Basic:
+        """Refuse a symbol-free value provably beyond 10**MAX_DIGITS in magnitude."""
+        m = _magnitude(value, self.magnitudes)
+        if m is not None and m[1] != _INF and m[1] > MAX_DIGITS:
+            raise self.error(f"{what} gives a number of about 10**{_fmt(m[1])} (at most 10**{MAX_DIGITS})",
+                             col)
         return value
+
+    def escalation_ok(self, what: str, col: int, m: tuple[float, float] | None) -> None:
+        """Before exp, gamma or a power with |exponent| > 1 of a symbol-free value: its size must be bounded."""
+        if m is None:
+            return
+        if m[1] == _INF:
+            raise self.error(f"{what}: the size of this number cannot be bounded (at most 10**{MAX_DIGITS} "
+                             "is allowed)", col)
+        if m[1] > MAX_DIGITS:
+            raise self.error(f"{what} would produce a number of about 10**{_fmt(m[1])} "
+                             f"(at most 10**{MAX_DIGITS})", col)
 
     # formula := sum END
     def parse(self) -> sp.Expr:
@@ -423,7 +559,7 @@ class _Parser:
             return terms[0]
         if sum(_coeff_digits(t) for t in terms) > _WORK_DIGITS:  # bounds numerators and denominators
             raise self.error(f"the numbers in this sum are too large (more than {MAX_DIGITS} digits)", op_col)
-        return self._shallow_ok("'+'", op_col, self.build("'+'", op_col, sp.Add, *terms))
+        return self.size_ok("'+'", op_col, self._shallow_ok("'+'", op_col, self.build("'+'", op_col, sp.Add, *terms)))
 
     def product(self) -> sp.Basic:
         factors = [self.factor()]
@@ -449,7 +585,7 @@ class _Parser:
         if sum(_coeff_digits(f) for f in factors) > _WORK_DIGITS:
             raise self.error(f"the numbers in this product are too large (more than {MAX_DIGITS} digits)",
                              op_col)
-        return self._shallow_ok("'*'", op_col, self.build("'*'", op_col, sp.Mul, *factors))
+        return self.size_ok("'*'", op_col, self._shallow_ok("'*'", op_col, self.build("'*'", op_col, sp.Mul, *factors)))
 
     def _shallow_ok(self, what: str, col: int, value: sp.Basic) -> sp.Basic:
         if _coeff_digits(value) > MAX_DIGITS or any(_coeff_digits(a) > MAX_DIGITS for a in value.args):
@@ -484,6 +620,9 @@ class _Parser:
         if est is not None and est > MAX_DIGITS:
             raise self.error(f"{what} would produce a number with about {_fmt(est)} digits "
                              f"(at most {MAX_DIGITS})", col)
+        mb, me = _magnitude(base, self.magnitudes), _magnitude(exponent, self.magnitudes)
+        if mb is not None and me is not None and not (isinstance(exponent, sp.Rational) and abs(exponent.p) <= exponent.q):
+            self.escalation_ok(what, col, _pow_magnitude(mb, me, exponent))
         if base == 0 and isinstance(exponent, sp.Rational) and exponent < 0:
             raise self.error("division by zero" if what == "'/'" else f"{what}: zero to a negative power",
                              col)
@@ -562,18 +701,31 @@ class _Parser:
                                  sep.col)  # pragma: no cover
         self.depth -= 1
         if len(args) < lo or (hi is not None and len(args) > hi):
-            want = (f"{lo}" if lo == hi else f"{lo} or {hi}" if hi is not None else f"at least {lo}")
+            want = (f"{lo}" if lo == hi else f"{lo} or {hi}" if hi == lo + 1 else f"{lo} to {hi}")
             raise self.error(f"{name}() takes {want} argument{'s' if want != '1' else ''}, "
                              f"got {len(args)}", name_tok.col)
         what = f"{name}(...)"
         if name == "sqrt":
             return self.power_of(args[0], sp.S.Half, name_tok.col, what)
+        m = _magnitude(args[0], self.magnitudes)
         if name == "exp":
             self._exp_guard(args[0], name_tok.col, what)
+            if m is not None:
+                self.escalation_ok(what, name_tok.col, _exp_magnitude(args[0], m))
         if name == "gamma":
             self._gamma_guard(args[0], name_tok.col, what)
+            if m is not None:
+                x = _abs_value_bound(m)
+                self.escalation_ok(what, name_tok.col, (0.0, x * math.log10(x) if x > 10 else 0.0))
         if name in ("log", "ln") and args[0] == 0:
             raise self.error(f"{what}: logarithm of zero", name_tok.col)
+        if name in ("Min", "Max"):
+            nodes = sum(1 for a in args for _ in sp.preorder_traversal(a))
+            if nodes <= _MINMAX_EVAL_NODES and len(args) <= self.minmax_budget:
+                self.minmax_budget -= len(args)
+            else:
+                return self.size_ok(what, name_tok.col,
+                                    self.build(what, name_tok.col, lambda *a: fn(*a, evaluate=False), *args))
         return self.check(what, name_tok.col, self.build(what, name_tok.col, fn, *args))
 
     def _exp_guard(self, arg: sp.Basic, col: int, what: str) -> None:
