@@ -15,8 +15,9 @@ on one machine (every student is computed by one thread in a fixed order).
 Performance notes: a sample costs about ``4 p`` flops (forward ``2 p``, fused gradient and update
 ``2 p``).  The backward pass is branch-free: inactive units (``h_i <= 0``) get a zero update rather
 than a skipped row, because a data-dependent branch per unit mispredicts about half the time.
-For ``B > 1`` the step's gradient is computed by a register-blocked kernel (four samples share
-each load of a weight row) into a buffer and applied once per step.
+For ``B > 1`` the step's gradient is computed by register-blocked kernels (4 units x 4 samples:
+each load of a weight row serves four samples, each load of an input row four units); a plain
+SGD step that fits one block is written straight into ``W`` (no gradient buffer pass).
 """
 
 from __future__ import annotations
@@ -129,97 +130,128 @@ def _online_sgd(W, v, h, X, y, rows, seen, sch, lr0, t0):
 
 @njit(cache=True, fastmath=_FASTMATH)
 def _forward_block(W, X, H, start, m):
-    """``H[b, i] = X[start + b] . W[i]`` for ``b < m``, register-blocked 2 units x 4 samples."""
+    """``H[b, i] = X[start + b] . W[i]`` for ``b < m``, register-blocked 4 units x 4 samples."""
     n, d = W.shape
-    n2 = n - n % 2
-    b = 0
-    while b + 4 <= m:
+    n4 = n - n % 4
+    m4 = m - m % 4
+    for b in range(0, m4, 4):
         r = start + b
-        for i in range(0, n2, 2):
+        for i in range(0, n4, 4):
             a0 = 0.0
             a1 = 0.0
             a2 = 0.0
             a3 = 0.0
-            q0 = 0.0
-            q1 = 0.0
-            q2 = 0.0
-            q3 = 0.0
+            b0 = 0.0
+            b1 = 0.0
+            b2 = 0.0
+            b3 = 0.0
+            c0 = 0.0
+            c1 = 0.0
+            c2 = 0.0
+            c3 = 0.0
+            e0 = 0.0
+            e1 = 0.0
+            e2 = 0.0
+            e3 = 0.0
             for j in range(d):
-                w = W[i, j]
-                u = W[i + 1, j]
                 x0 = X[r, j]
                 x1 = X[r + 1, j]
                 x2 = X[r + 2, j]
                 x3 = X[r + 3, j]
+                w = W[i, j]
                 a0 += w * x0
                 a1 += w * x1
                 a2 += w * x2
                 a3 += w * x3
-                q0 += u * x0
-                q1 += u * x1
-                q2 += u * x2
-                q3 += u * x3
+                w = W[i + 1, j]
+                b0 += w * x0
+                b1 += w * x1
+                b2 += w * x2
+                b3 += w * x3
+                w = W[i + 2, j]
+                c0 += w * x0
+                c1 += w * x1
+                c2 += w * x2
+                c3 += w * x3
+                w = W[i + 3, j]
+                e0 += w * x0
+                e1 += w * x1
+                e2 += w * x2
+                e3 += w * x3
             H[b, i] = a0
             H[b + 1, i] = a1
             H[b + 2, i] = a2
             H[b + 3, i] = a3
-            H[b, i + 1] = q0
-            H[b + 1, i + 1] = q1
-            H[b + 2, i + 1] = q2
-            H[b + 3, i + 1] = q3
-        for i in range(n2, n):
-            for k in range(4):
-                acc = 0.0
-                for j in range(d):
-                    acc += W[i, j] * X[r + k, j]
-                H[b + k, i] = acc
-        b += 4
-    while b < m:
+            H[b, i + 1] = b0
+            H[b + 1, i + 1] = b1
+            H[b + 2, i + 1] = b2
+            H[b + 3, i + 1] = b3
+            H[b, i + 2] = c0
+            H[b + 1, i + 2] = c1
+            H[b + 2, i + 2] = c2
+            H[b + 3, i + 2] = c3
+            H[b, i + 3] = e0
+            H[b + 1, i + 3] = e1
+            H[b + 2, i + 3] = e2
+            H[b + 3, i + 3] = e3
+    # leftovers: samples past m4 for every unit, units past n4 for the blocked samples
+    for b in range(m):
         r = start + b
-        for i in range(n):
+        lo = n4 if b < m4 else 0
+        for i in range(lo, n):
             acc = 0.0
             for j in range(d):
                 acc += W[i, j] * X[r, j]
             H[b, i] = acc
-        b += 1
 
 
 @njit(cache=True, fastmath=_FASTMATH)
 def _backward_block(GW, X, D, start, m):
-    """``GW[i] += sum_b D[b, i] X[start + b]``, register-blocked 2 units x 4 samples."""
+    """``GW[i] += sum_b D[b, i] X[start + b]``, register-blocked 4 units x 4 samples."""
     n, d = GW.shape
-    n2 = n - n % 2
+    n4 = n - n % 4
     m4 = m - m % 4
-    for i in range(0, n2, 2):
+    for i in range(0, n4, 4):
         for b in range(0, m4, 4):
             r = start + b
-            c0 = D[b, i]
-            c1 = D[b + 1, i]
-            c2 = D[b + 2, i]
-            c3 = D[b + 3, i]
-            e0 = D[b, i + 1]
-            e1 = D[b + 1, i + 1]
-            e2 = D[b + 2, i + 1]
-            e3 = D[b + 3, i + 1]
+            a0 = D[b, i]
+            a1 = D[b + 1, i]
+            a2 = D[b + 2, i]
+            a3 = D[b + 3, i]
+            b0 = D[b, i + 1]
+            b1 = D[b + 1, i + 1]
+            b2 = D[b + 2, i + 1]
+            b3 = D[b + 3, i + 1]
+            c0 = D[b, i + 2]
+            c1 = D[b + 1, i + 2]
+            c2 = D[b + 2, i + 2]
+            c3 = D[b + 3, i + 2]
+            e0 = D[b, i + 3]
+            e1 = D[b + 1, i + 3]
+            e2 = D[b + 2, i + 3]
+            e3 = D[b + 3, i + 3]
             for j in range(d):
                 x0 = X[r, j]
                 x1 = X[r + 1, j]
                 x2 = X[r + 2, j]
                 x3 = X[r + 3, j]
-                GW[i, j] += c0 * x0 + c1 * x1 + c2 * x2 + c3 * x3
-                GW[i + 1, j] += e0 * x0 + e1 * x1 + e2 * x2 + e3 * x3
+                GW[i, j] += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3
+                GW[i + 1, j] += b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3
+                GW[i + 2, j] += c0 * x0 + c1 * x1 + c2 * x2 + c3 * x3
+                GW[i + 3, j] += e0 * x0 + e1 * x1 + e2 * x2 + e3 * x3
     for i in range(n):
-        lo = m4 if i < n2 else 0
+        lo = m4 if i < n4 else 0
         for b in range(lo, m):
-            c0 = D[b, i]
+            c = D[b, i]
             r = start + b
             for j in range(d):
-                GW[i, j] += c0 * X[r, j]
+                GW[i, j] += c * X[r, j]
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _batch_gradient(W, v, H, GW, Gv, X, y, start, m):
-    """Add the summed gradient of rows ``X[start:start+m]`` (at the current weights) to GW, Gv.
+def _batch_gradient(W, v, H, GW, Gv, X, y, start, m, scale):
+    """Add ``scale`` x the summed gradient of rows ``X[start:start+m]`` (at the current weights)
+    to GW, Gv.  ``GW`` may be ``W`` itself (fused SGD step): W is not read after the forward pass.
 
     Forward and weight-gradient passes are register-blocked (each load of a weight row or an
     input row serves several multiply-adds); ``H`` (at least ``m x n``) is scratch.  Returns the
@@ -236,7 +268,7 @@ def _batch_gradient(W, v, H, GW, Gv, X, y, start, m):
         yt = y[start + b]
         e = math.exp(-abs(f))            # one exp serves softplus and sigmoid
         loss += max(f, 0.0) + math.log1p(e) - yt * f
-        g = (1.0 / (1.0 + e) if f >= 0.0 else e / (1.0 + e)) - yt
+        g = scale * ((1.0 / (1.0 + e) if f >= 0.0 else e / (1.0 + e)) - yt)
         for i in range(n):
             hi = H[b, i]
             Gv[i] += g * max(hi, 0.0)
@@ -261,7 +293,18 @@ def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, rows, state, T, B, opt, sc
     while t < rows:
         # the largest block that stays inside this step, this chunk and the scratch rows
         k = min(B - filled, T - seen, rows - t, hb)
-        loss += _batch_gradient(W, v, H, GW, Gv, X, y, t, k)
+        if opt == 0 and filled == 0 and (k == B or k == T - seen):
+            # a whole SGD step in one block: the scaled gradient goes straight into W
+            lr = _lr(sch, lr0, t0, float(seen))
+            loss += _batch_gradient(W, v, H, W, Gv, X, y, t, k, -lr / k)
+            for i in range(v.shape[0]):
+                v[i] += Gv[i]
+                Gv[i] = 0.0
+            t += k
+            seen += k
+            steps += 1
+            continue
+        loss += _batch_gradient(W, v, H, GW, Gv, X, y, t, k, 1.0)
         t += k
         seen += k
         filled += k
