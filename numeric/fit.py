@@ -242,7 +242,7 @@ def load_csv(path: str | os.PathLike, *, cost: float = 6.0) -> FitData:
         raise UserInputError(f"cost must be a positive number, got {cost}")
     name = os.fspath(path)
     try:
-        with open(name, newline="", encoding="utf-8") as fh:
+        with open(name, newline="", encoding="utf-8-sig") as fh:  # -sig: spreadsheets write a BOM
             rows = list(csv.reader(fh))
     except FileNotFoundError:
         raise UserInputError(f"{name}: no such file") from None
@@ -287,14 +287,20 @@ def load_csv(path: str | os.PathLike, *, cost: float = 6.0) -> FitData:
         raise UserInputError(f"{name}: no data rows after the header")
     N = np.array(values["N"])
     loss = np.array(values["loss"])
-    if "D" in values and "C" in values:
-        D, C = np.array(values["D"]), np.array(values["C"])
-    elif "D" in values:
-        D = np.array(values["D"])
-        C = cost * N * D
-    else:
-        C = np.array(values["C"])
-        D = C / (cost * N)
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        if "D" in values and "C" in values:
+            D, C = np.array(values["D"]), np.array(values["C"])
+        elif "D" in values:
+            D = np.array(values["D"])
+            C = cost * N * D
+        else:
+            C = np.array(values["C"])
+            D = C / (cost * N)
+        bad = ~(np.isfinite(C) & np.isfinite(D) & (C > 0) & (D > 0))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0]) + 2
+        raise UserInputError(f"{name} row {row}: compute or data size out of floating-point range "
+                             f"(N = {N[row - 2]:g}, cost = {cost:g})")
     return _make(N, D, loss, C, cost=cost, source=name)
 
 

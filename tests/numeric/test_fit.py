@@ -95,6 +95,8 @@ BAD_CSV = {
     "N,D,loss\n0,1e7,2.0\n": "row 2, column N: must be positive",
     "N,D,loss\n1e6,1e7,nan\n": "row 2, column loss: not a finite number",
     "N,D,loss\n1e6,1e7\n": "row 2, column loss: missing value",
+    "N,D,loss\n1e200,1e200,2.0\n": "row 2: compute or data size out of floating-point range",
+    "N,D,loss\n1e6,1e7,2\x00\n": "row 2, column loss: not a number",
 }
 
 
@@ -115,6 +117,12 @@ def test_unreadable_csv_paths(tmp_path):
     (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00\x81")
     with pytest.raises(UserInputError, match="not a UTF-8"):
         load_csv(tmp_path / "bin.csv")
+
+
+def test_csv_with_byte_order_mark_reads(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeffN,D,loss\n1e6,1e7,2.5\n".encode("utf-8"))
+    assert load_csv(path).loss.tolist() == [2.5]
 
 
 def test_csv_with_compute_column_derives_data_size(tmp_path):
