@@ -155,7 +155,7 @@ class FitResult:
                     f"b = {_with_ci(r.b, r.ci.get('b'))}")
             if k == 3:
                 p = r.params
-                text += (f"; E = {_g(p['E'])}, A = {_g(p['A'])}, B = {_g(p['B'])}, "
+                text += (f"; E = {_with_ci(p['E'], r.ci.get('E'))}, A = {_g(p['A'])}, B = {_g(p['B'])}, "
                          f"alpha = {_with_ci(p['alpha'], r.ci.get('alpha'))}, "
                          f"beta = {_with_ci(p['beta'], r.ci.get('beta'))}")
             if r.message:
