@@ -241,8 +241,9 @@ def law_contours(params: Mapping[str, float], path, *, N_range: tuple[float, flo
     NN, DD = np.meshgrid(n, dd)
     L = E + A / NN**al + B / DD**be
     levels = np.geomspace(L.min(), L.max(), 14)
-    cs = ax.contourf(NN, DD, L, levels=levels, cmap="viridis_r",
-                     norm=__import__("matplotlib.colors", fromlist=["LogNorm"]).LogNorm())
+    from matplotlib.colors import LogNorm
+
+    cs = ax.contourf(NN, DD, L, levels=levels, cmap="viridis_r", norm=LogNorm())
     fig.colorbar(cs, ax=ax, label="loss L(N, D)", format="%.3g")
     # efficient frontier: N* = G (C/cost)^(be/(al+be)), D* = (C/cost)^(al/(al+be))/G
     G = (al * A / (be * B)) ** (1 / (al + be))
