@@ -57,6 +57,7 @@ OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "inverse", "inverse_sqrt")
 DEVICES = ("cpu", "numpy", "cuda")
 _MAX_RUNS = 100_000
+_SERIAL_BELOW = 1e8  # total compute under which a default local sweep runs in this process (~1 s)
 _MAX_BUDGET = 1e15  # T = C/p must stay a sane int64 sample count
 
 
@@ -640,7 +641,8 @@ class SweepSummary:
                  f"this call: {self.done} done, {self.diverged} diverged, {self.failed} failed"
                  + (f", {self.concurrent} written by another sweep" if self.concurrent else "")
                  + (f", {self.remaining} not run" if self.remaining else "")
-                 + f" in {self.seconds:.1f} s on {self.executor}"]
+                 + (f" in {self.seconds:.1f} s on {self.executor}" if self.already < self.total
+                    else " (nothing left to run)")]
         if self.failures:
             lines.append(f"first failure: {self.failures[0]}")
         c = self.store_counts
@@ -695,7 +697,9 @@ def run_sweep(config: SweepConfig, store_path: str | os.PathLike, *, executor: s
         ``local`` is a process pool (``workers=1`` runs in this process); ``dask`` uses
         ``scheduler`` or a new LocalCluster. Only this process writes the store.
     workers : int, optional
-        Worker processes (default ``os.cpu_count()``).
+        Worker processes (default ``os.cpu_count()``; a default local sweep of under 1e8 total
+        compute runs in this process, where a pool's start-up would cost more than it saves).
+        Process executors re-import the calling script: guard it with ``if __name__ == "__main__":``.
     progress : bool
         A tqdm bar with ETA on stderr.
     runner : callable, optional
@@ -748,6 +752,8 @@ def run_sweep(config: SweepConfig, store_path: str | os.PathLike, *, executor: s
                                already=len(runs) - len(pending), skipped=skipped,
                                remaining=len(pending), config_hash=config.config_hash)
         tasks = _group(pending)
+        if executor == "local" and workers is None and sum(r.compute for r in pending) < _SERIAL_BELOW:
+            executor = "serial"  # a pool's start-up would cost more than it saves
         if tasks:
             with open_executor(executor, workers=workers, scheduler=scheduler) as ex:
                 summary.executor = ex.description

@@ -369,6 +369,19 @@ def test_dask_local_cluster_gives_the_same_rows_as_local(tmp_path):
     assert _result_set(tmp_path / "a.sqlite") == _result_set(tmp_path / "b.sqlite")
 
 
+@pytest.mark.filterwarnings("ignore:Port .* is already in use")
+def test_dask_scheduler_address_runs_on_that_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    cfg = _cfg(seeds=[0])
+    run_sweep(cfg, tmp_path / "a.sqlite", executor="serial", progress=False, runner=synthetic_runner)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        s = run_sweep(cfg, tmp_path / "b.sqlite", executor="dask", scheduler=cluster.scheduler_address,
+                      progress=False, runner=synthetic_runner)
+    assert s.done == 8 and cluster.scheduler_address in s.executor
+    assert _result_set(tmp_path / "a.sqlite") == _result_set(tmp_path / "b.sqlite")
+
+
 def test_unreachable_dask_scheduler_is_a_quick_one_line_error(tmp_path, monkeypatch):
     pytest.importorskip("distributed")
     import numeric.executors as ex
