@@ -542,6 +542,9 @@ def _markdown(result: ReproduceResult, fits, theory, main_key, quick, out: Path)
           f"{s.get('store_counts', {}).get('failed', 0)} failed; this call ran {s.get('done', 0)}, "
           f"{s.get('already', 0)} were already stored).",
           f"- Configurations skipped (too few samples): {s.get('skipped', 0)}.",
+          *([f"- The sweep is incomplete ({s.get('failed', 0)} runs failed, {s.get('remaining', 0)} not "
+             "run): the fits below use the finished runs only; rerun the same command to retry."]
+            if not s.get("complete", True) else []),
           "- Model size = student parameters p = n(d+1); data = samples T; loss = reducible error "
           "(Monte-Carlo KL), mean over seeds; compute C = p T.", "",
           "## 3. Fits (Chinchilla approaches; E fixed at 0 for reducible error)", ""]
