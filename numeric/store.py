@@ -310,7 +310,10 @@ class Store:
         Keys: ``config_hash``, ``config`` (dict), ``status``, ``reason``, ``error``, ``error_se``,
         ``seconds``, ``version``, ``created``, ``metrics`` (dict) and the flat columns ``d``, ``K``,
         ``kind``, ``compute``, ``width``, ``params``, ``samples``, ``seed``, ``lr``,
-        ``batch_size``, ``optimizer``. ``error`` is ``None`` unless the status is ``done``.
+        ``batch_size``, ``optimizer``. ``error`` is ``None`` unless the status is ``done``;
+        ``seconds`` is the wall time of the training call, shared by the runs of one IsoFLOP row
+        that trained together; ``metrics`` holds ``samples_seen``, ``eval_seconds`` and ``spent``
+        (the compute c·p·T actually used, at most ``compute``).
 
         Parameters
         ==========

@@ -317,7 +317,7 @@ CFG_60 = {"d": [4], "K": [2], "budgets": [1e4, 1e5], "widths": [1, 2, 3, 4, 5, 6
 
 def test_kill_9_mid_sweep_then_resume_loses_and_duplicates_nothing(tmp_path):
     path = tmp_path / "runs.sqlite"
-    proc = _spawn(CFG_60, path, delay=0.03)
+    proc = _spawn(CFG_60, path, delay=0.05)
     _wait_for_rows(path, 10, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
