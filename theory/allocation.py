@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 import sympy as sp
+from sympy.core.function import PoleError
 
 from theory.errors import UserInputError
 from theory.laws import Law
@@ -52,6 +53,7 @@ __all__ = ["Allocation", "compute_optimal_allocation", "budget_symbol"]
 _SAMPLE_BUDGET = sp.Integer(10) ** 30      # "large C" at which branches and signs are checked numerically
 _SAMPLE_VALUES = [sp.Rational(v) for v in ("1.3", "0.7", "2.3", "0.45", "3.1", "1.9", "0.6", "2.7")]
 _CACHE: dict = {}
+_SOLVE_MAX_OPS = 60   # sympy.solve only on small stationarity conditions (it can take minutes on big ones)
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,12 @@ def compute_optimal_allocation(law: Law, params: Mapping | None = None) -> Alloc
     subs = _resolve_params(law, params)
     key = (law.name, law.expr, law.cost, law.model, law.data, tuple(sorted((k.name, v) for k, v in subs.items())))
     if key not in _CACHE:
-        _CACHE[key] = _derive(law, subs)
+        try:
+            _CACHE[key] = _derive(law, subs)
+        except (PoleError, NotImplementedError) as err:
+            # a law outside what SymPy can treat: say so in one line
+            raise UserInputError(f"law {law.name!r}: cannot derive the optimum "
+                                 f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
     return _CACHE[key]
 
 
@@ -320,26 +327,45 @@ def _terms(F: sp.Expr, x: sp.Symbol):
 def _leading_at_infinity(f: sp.Expr, x: sp.Symbol) -> sp.Expr:
     """Leading behaviour of a factor as ``x -> oo`` (e.g. ``log(x+1) -> log(x)``, ``x/(x+1) -> 1``)."""
     if isinstance(f, sp.log):
-        return sp.expand_log(sp.log(sp.factor_terms(_leading_at_infinity(f.args[0], x))))
+        inner = _leading_at_infinity(f.args[0], x)
+        return None if inner is None else sp.expand_log(sp.log(sp.factor_terms(inner)))
     if f.is_Pow and not f.exp.has(x):
-        return _leading_at_infinity(f.base, x) ** f.exp
+        inner = _leading_at_infinity(f.base, x)
+        return None if inner is None else inner ** f.exp
     if _split(f, x) is not None:
         return f
     t = sp.Dummy("t", positive=True)
-    lead = sp.cancel(sp.together(f.subs(x, 1 / t))).as_leading_term(t).subs(t, 1 / x)
+    try:
+        lead = sp.cancel(sp.together(f.subs(x, 1 / t))).as_leading_term(t).subs(t, 1 / x)
+    except (PoleError, NotImplementedError, ValueError, TypeError):
+        return None
     return sp.expand_log(sp.powsimp(lead))
 
 
-def _asymptotic_form(F: sp.Expr, x: sp.Symbol) -> sp.Expr:
-    """Replace every factor that is not ``c x**k log(x)**r`` by its leading behaviour at ``x -> oo``."""
+def _asymptotic_form(F: sp.Expr, x: sp.Symbol, C: sp.Symbol) -> sp.Expr | None:
+    """Replace every factor that is not ``c x**k log(x)**r`` by its leading behaviour at ``x -> oo``.
+
+    ``None`` when a factor mixes ``x`` and the budget ``C`` (their race decides the leading term).
+    """
     out = []
     for term in sp.Add.make_args(_expand(F)):
         if _split(term, x) is not None:
             out.append(term)
             continue
         factors = []
+        parts = []
         for f in sp.Mul.make_args(term):
-            factors.append(f if _split(f, x) is not None else _leading_at_infinity(f, x))
+            # 1/(C*N + C) -> C**-1 * (N + 1)**-1: separate the budget from the model size
+            parts.extend(sp.Mul.make_args(sp.expand_power_base(sp.factor_terms(f)))
+                         if _split(f, x) is None else [f])
+        for f in parts:
+            if _split(f, x) is not None:
+                factors.append(f)
+                continue
+            lead = None if f.has(C) else _leading_at_infinity(f, x)
+            if lead is None:
+                return None
+            factors.append(lead)
         out.append(sp.Mul(*factors))
     return _expand(sp.Add(*out))
 
@@ -351,7 +377,8 @@ def _cmp(a: sp.Expr, b: sp.Expr, sample) -> int:
 def _dominant_balance(F: sp.Expr, N: sp.Symbol, C: sp.Symbol, sample):
     """Leading-order root of ``F(N, C) = 0`` as ``C -> oo``: ``(kappa, a, m)`` with
     ``N* ~ kappa C**a log(C)**m`` (``a > 0``), or ``None``."""
-    groups = _terms(_asymptotic_form(F, N), N)
+    form = _asymptotic_form(F, N, C)
+    groups = None if form is None else _terms(form, N)
     if groups is None:
         return None
     flat = []  # (c, k, r, q, s): c N**k log(N)**r C**q log(C)**s
@@ -459,6 +486,9 @@ def _derive(law: Law, subs: Mapping[sp.Symbol, sp.Expr]) -> Allocation:
 
     groups = _terms(F, N)
     candidates, method = _closed_forms(groups, N, sample)
+    balance = _dominant_balance(F, N, C, sample)
+    if not candidates and balance is None and sp.count_ops(F) <= _SOLVE_MAX_OPS:
+        candidates, method = _solve_fallback(F, N, sample)
     closed = bool(candidates)
     N_star = None
     is_min = False
@@ -472,8 +502,10 @@ def _derive(law: Law, subs: Mapping[sp.Symbol, sp.Expr]) -> Allocation:
         raise UserInputError(f"law {law.name!r} has no interior compute-optimal point: the stationary "
                              f"point of the loss along the budget curve is not a minimum")
 
-    balance = _dominant_balance(F, N, C, sample)
     asym_N = asym_D = a = b = None
+    if method == "sympy solve":
+        a = _log_derivative_limit(N_star, C)
+        b = _log_derivative_limit(data_on_budget.xreplace({N: N_star}), C)
     if balance is not None:
         kappa, a, m = balance
         asym_N = kappa * C**a * sp.log(C) ** m
@@ -566,6 +598,25 @@ def _closed_forms(groups, N, sample):
         if set(v1) == {0, 1}:
             return [(sp.exp(-v1[0] / v1[1]), None)], "log balance"
     return [], ""
+
+
+def _solve_fallback(F, N, sample):
+    """SymPy's ``solve`` on a small stationarity condition the structured solver does not cover."""
+    try:
+        sols = sp.solve(F, N)
+    except (NotImplementedError, PoleError, ValueError, TypeError):
+        return [], ""
+    roots = [(r, None) for r in sols if not r.has(sp.I) and _is_real_positive(r, sample)]
+    return roots, ("sympy solve" if roots else "")
+
+
+def _log_derivative_limit(expr, C):
+    """``lim_{C->oo} d ln expr / d ln C`` or ``None`` if SymPy cannot take it."""
+    try:
+        value = sp.limit(sp.simplify(C * sp.diff(expr, C) / expr), C, sp.oo)
+    except (NotImplementedError, PoleError, ValueError, TypeError):
+        return None
+    return value if value.is_finite else None
 
 
 def _exp(arg: sp.Expr) -> sp.Expr:

@@ -56,6 +56,8 @@ def test_kaplan_outer_power_is_reduced_and_exponents_follow():
     (A * sp.log(N) / N + B / D, 6 * N * D, "Lambert W", sp.Rational(1, 2), sp.Rational(1, 2)),
     (A / N + B * sp.log(N + 1) / D, N * D, "implicit", sp.Rational(1, 2), sp.Rational(1, 2)),
     (sp.sqrt(A / N + B / D), N * D, "power-law balance", sp.Rational(1, 2), sp.Rational(1, 2)),
+    (A / N + B / D, N + D, "sympy solve", sp.Integer(1), sp.Integer(1)),         # additive cost
+    (A / N + B / D, 6 * N * D + 2 * N, "sympy solve", sp.Rational(1, 2), sp.Rational(1, 2)),
 ])
 def test_table_of_laws(loss, cost, method, a, b):
     consts = tuple(sorted(loss.free_symbols - {N, D}, key=str))
@@ -127,4 +129,19 @@ def test_jeon_van_roy_laws_scale_linearly():
     for name in ("jeon-van-roy", "jeon-van-roy-dp"):
         res = compute_optimal_allocation(get_law(name))
         assert res.model_exponent == sp.Rational(1, 2) and res.data_exponent == sp.Rational(1, 2)
+        assert res.is_minimum
+
+
+@pytest.mark.parametrize("loss, cost", [
+    (A * sp.exp(-N) + B / D, N * D),
+    (A / N + B / D, sp.exp(N) * D),
+    (A / N**2 + B / D, N * D + N**2),
+])
+def test_unusual_laws_give_a_result_or_a_user_error(loss, cost):
+    consts = tuple(sorted(loss.free_symbols - {N, D}, key=str))
+    try:
+        res = compute_optimal_allocation(Law("odd", loss, N, D, cost, consts))
+    except UserInputError as err:
+        assert "\n" not in str(err)
+    else:
         assert res.is_minimum
