@@ -56,14 +56,29 @@ def run(args) -> int:
     if len(groups) == 1:
         result = fit(data, args.approach, bootstrap=args.bootstrap, seed=args.seed,
                      irreducible=irreducible)
+        _require_some_fit([result])
         emit(result.to_json(), result.summary(), args.json)
         return 0
     # a store with several teachers (d, K, kind): one fit per teacher setting
-    payload, text = {"source": data.source, "groups": []}, []
+    payload, text, results = {"source": data.source, "groups": []}, [], []
     for (d, K, kind), part in groups.items():
         result = fit(part, args.approach, bootstrap=args.bootstrap, seed=args.seed,
                      irreducible=irreducible)
+        results.append(result)
         payload["groups"].append({"d": int(d), "K": int(K), "kind": str(kind), **result.to_json()})
         text.append(f"[d={d}, K={K}, {kind}] " + result.summary())
+    _require_some_fit(results)
     emit(payload, "\n".join(text), args.json)
     return 0
+
+
+def _require_some_fit(results) -> None:
+    """No requested approach could be fitted anywhere: a user error (exit 2), not a result."""
+    from theory.errors import UserInputError
+
+    if any(r.ok for res in results for r in res.approaches.values()):
+        return
+    first = next(iter(results[0].approaches.values()))
+    raise UserInputError(f"{results[0].source}: {first.message}"
+                         + (" (and likewise for every approach)" if len(results[0].approaches) > 1
+                            or len(results) > 1 else ""))

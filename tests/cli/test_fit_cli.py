@@ -55,6 +55,15 @@ def test_fit_errors_are_one_line_exit_2(tmp_path, capsys, argv, message):
     assert not (tmp_path / "none.sqlite").exists()
 
 
+def test_fit_with_too_little_data_for_any_approach_is_an_error(tmp_path, capsys):
+    path = tmp_path / "one.csv"
+    path.write_text("N,D,loss\n1e6,1e7,2.5\n")
+    assert main(["fit", str(path), "--bootstrap", "0"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "not enough data to fit" in captured.err
+    assert captured.err.count("\n") == 1
+
+
 def test_fit_bad_option_value_is_argparse_error(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["fit", "x.csv", "--bootstrap", "-1"])
