@@ -57,19 +57,22 @@ def run(args) -> int:
     from theory.laws import law_names
 
     name = args.name
-    is_law = args.expr is not None or name in law_names()
-    if not is_law and name is not None:
+    laws = law_names()
+    if args.expr is None and name is not None:
         derivs = _derivation_names()
-        if name in derivs or name == "all":
+        is_derivation = name in derivs or name == "all"
+        # a derivation's document when asked for one (or when NAME is only a derivation)
+        if is_derivation and (args.document or name not in laws):
             from derivations.render import render_document
 
             text = render_document(name, args.format)
             payload = {"name": name, "format": args.format, "document": text}
             return _output(args, payload, text)
-        if not derivs:
-            law_from_args(args)  # raises the registry's "unknown law" message
-        raise UserInputError(f"unknown law or derivation {name!r} (laws: {', '.join(law_names())}; "
-                             f"derivations: {', '.join(derivs)})")
+        if name not in laws:
+            if not derivs:
+                law_from_args(args)  # raises the registry's "unknown law" message
+            raise UserInputError(f"unknown law or derivation {name!r} (laws: {', '.join(laws)}; "
+                                 f"derivations: {', '.join(derivs)})")
     from theory.allocation import compute_optimal_allocation
     from theory.latex import allocation_latex, law_document, law_latex
 

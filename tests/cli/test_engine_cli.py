@@ -57,8 +57,21 @@ def test_latex_and_atomic_output(capsys, tmp_path):
     code, out, _ = _run(capsys, "latex", "kaplan", "--document", "-o", str(target))
     assert code == 0 and target.read_text().startswith(r"\documentclass")
     assert [p.name for p in tmp_path.iterdir()] == ["kaplan.tex"]   # no temp files left
-    code, out, _ = _run(capsys, "latex", "chinchilla", "--document", "--format", "markdown", "--json")
+    code, out, _ = _run(capsys, "latex", "kaplan", "--document", "--format", "markdown", "--json")
     assert code == 0 and json.loads(out)["document"].startswith("# Compute-optimal")
+
+
+def test_latex_delegates_derivation_documents(capsys, monkeypatch):
+    import derivations.registry
+    import derivations.render
+
+    monkeypatch.setattr(derivations.registry, "derivation_names", lambda: ["fake-step", "chinchilla"])
+    monkeypatch.setattr(derivations.render, "render_document", lambda name, fmt: f"DOC {name} {fmt}")
+    assert _run(capsys, "latex", "fake-step")[1] == "DOC fake-step latex\n"
+    assert _run(capsys, "latex", "chinchilla", "--document", "--format", "markdown")[1] == \
+        "DOC chinchilla markdown\n"
+    # without --document a name that is also a law gives the law's LaTeX
+    assert _run(capsys, "latex", "chinchilla")[1].startswith("L(N, D) =")
 
 
 @pytest.mark.parametrize("argv, words", [
