@@ -36,17 +36,25 @@ def _figure(width=6.4, height=4.4):
 
 
 def _save(plt, fig, path) -> str:
+    """Write the figure to a temporary PNG beside ``path``, then rename it over ``path``."""
+    from theory.errors import UserInputError
+
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".png")
-    os.close(fd)
+    tmp = None
     try:
+        if os.path.isdir(path):
+            raise UserInputError(f"cannot write figure {path}: it is a directory")
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".png")
+        os.close(fd)
         fig.savefig(tmp, dpi=_DPI, format="png")
         os.replace(tmp, path)
+    except OSError as err:
+        raise UserInputError(f"cannot write figure {path}: {err.strerror or err}") from None
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
     return path
 

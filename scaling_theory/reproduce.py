@@ -260,16 +260,20 @@ def _trend(fits, theory, axis: str, fixed: str, fixed_value, budgets) -> dict[st
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
+    if path.is_dir():
+        raise UserInputError(f"cannot write {path}: it is a directory")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except OSError as err:
+        raise UserInputError(f"cannot write {path}: {err.strerror or err}") from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-        raise
 
 
 def _fmt(x, digits=4) -> str:
@@ -323,6 +327,9 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UserInputError(f"output path {out} exists and is not a directory")
+    for name in ("report.md", "report.tex"):  # refuse before hours of work, not after
+        if (out / name).is_dir():
+            raise UserInputError(f"cannot write {out / name}: it is a directory")
     try:
         (out / "figures").mkdir(parents=True, exist_ok=True)
     except OSError as err:

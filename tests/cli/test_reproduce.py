@@ -44,3 +44,11 @@ def test_reproduce_out_is_a_file_is_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "not a directory" in err and err.count("\n") == 1
     assert target.read_text() == "x"
+
+
+def test_reproduce_report_path_is_a_directory_is_refused_up_front(tmp_path, capsys):
+    (tmp_path / "report.md").mkdir()
+    assert main(["reproduce", "--quick", "--out", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "report.md" in err and err.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]  # refused before any work

@@ -40,3 +40,16 @@ def test_plot_writes_png_and_returns_path(tmp_path, name):
     width, height = _png_size(path)
     assert width >= 500 and height >= 400
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+
+
+def test_unwritable_figure_path_is_one_line_user_error(tmp_path):
+    from theory.errors import UserInputError
+
+    (tmp_path / "adir").mkdir()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for bad in (tmp_path / "adir", blocker / "sub.png"):
+        with pytest.raises(UserInputError, match="cannot write figure"):
+            CASES["share"](bad)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "file"]
+    assert list((tmp_path / "adir").iterdir()) == []
