@@ -86,7 +86,7 @@ class Allocation:
     data_on_budget: sp.Expr
     objective: sp.Expr
     stationarity: sp.Expr
-    steps: tuple = ()
+    steps: list = field(default_factory=list)
     params: Mapping = field(default_factory=dict)
     latex_names: Mapping[str, str] = field(default_factory=dict)
 
@@ -542,7 +542,7 @@ def _derive(law: Law, subs: Mapping[sp.Symbol, sp.Expr]) -> Allocation:
         model_exponent=a, data_exponent=b, closed_form=closed,
         implicit_equation=None if closed else sp.Eq(F, 0, evaluate=False),
         asymptotic_model=asym_N, asymptotic_data=asym_D, is_minimum=is_min, method=method,
-        data_on_budget=data_on_budget, objective=h, stationarity=F, steps=tuple(steps),
+        data_on_budget=data_on_budget, objective=h, stationarity=F, steps=list(steps),
         params=dict(subs), latex_names=dict(law.latex_names))
 
 
