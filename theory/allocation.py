@@ -524,6 +524,9 @@ def _derive(law: Law, subs: Mapping[sp.Symbol, sp.Expr]) -> Allocation:
     else:
         steps.append((f"solution ({method})", sp.Eq(N, N_star, evaluate=False)))
     D_star = data_on_budget.xreplace({N: N_star})
+    if method == "power-law balance":
+        # by symmetry: eliminate the model size instead and balance in D (a tidier closed form)
+        D_star = _data_side_power_root(law, inner, cost, C, sample) or D_star
     steps.append(("data optimum", sp.Eq(D, D_star, evaluate=False)))
     steps.append(("second-order condition: d2/dN2 > 0 at the optimum", sp.GreaterThan(d2.xreplace({N: N_star}), 0, evaluate=False)))
     if asym_N is not None:
@@ -544,6 +547,17 @@ def _derive(law: Law, subs: Mapping[sp.Symbol, sp.Expr]) -> Allocation:
         asymptotic_model=asym_N, asymptotic_data=asym_D, is_minimum=is_min, method=method,
         data_on_budget=data_on_budget, objective=h, stationarity=F, steps=list(steps),
         params=dict(subs), latex_names=dict(law.latex_names))
+
+
+def _data_side_power_root(law: Law, inner, cost, C, sample):
+    """``D*`` by the power-law balance in ``D`` (cost solved for ``N``); ``None`` if not applicable."""
+    N, D = law.model, law.data
+    rest, dep = cost.as_independent(N, as_Add=False)
+    if dep != N:
+        return None
+    F = sp.diff(inner.xreplace({N: C / rest}), D)
+    roots, method = _closed_forms(_terms(F, D), D, sample)
+    return roots[0][0] if method == "power-law balance" and roots else None
 
 
 def _monotone(F: sp.Expr, N: sp.Symbol, sample) -> str | None:

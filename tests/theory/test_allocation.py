@@ -42,6 +42,7 @@ def test_kaplan_outer_power_is_reduced_and_exponents_follow():
     assert sp.simplify(res.model_exponent - aD / (aN + aD)) == 0
     assert sp.simplify(res.data_exponent - aN / (aN + aD)) == 0
     assert any("increasing in u" in d for d, _ in res.steps)
+    assert _same(6 * res.model_optimal * res.data_optimal, res.compute)   # on the budget curve
     assert res.closed_form and res.is_minimum
     # published constants: a = 0.095/0.171 = 5/9
     num = compute_optimal_allocation(law, law.parameters())
