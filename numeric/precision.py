@@ -192,10 +192,8 @@ def allocate(law: Law | str, compute, *, param_set: str | None = None,
     if missing:
         raise UserInputError(f"law {law.name!r} needs a value for {', '.join(missing)} "
                              f"(give --param NAME=VALUE or a parameter set)")
-    try:
-        alloc = compute_optimal_allocation(law)
-    except UserInputError:
-        alloc = compute_optimal_allocation(law, values)   # signs may need the actual constants
+    # derive at the actual constants: every sign, branch and exponent comparison is then exact
+    alloc = compute_optimal_allocation(law, values)
     env = dict(values)
     env[alloc.compute] = C_exact
     with mp.workdps(digits + _GUARD):
