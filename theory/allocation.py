@@ -480,6 +480,9 @@ def _derive(law: Law, subs: Mapping[sp.Symbol, sp.Expr]) -> Allocation:
     F = sp.diff(h, N)
     steps.append((f"stationarity d/d{N.name} = 0", sp.Eq(F, 0, evaluate=False)))
 
+    if sp.expand(F) == 0:
+        raise UserInputError(f"law {law.name!r} has no interior compute-optimal point: the loss is "
+                             f"constant along the budget curve {sp.sstr(cost)} = C")
     direction = _monotone(F, N, sample)
     if direction:
         raise _no_optimum(law, cost, direction)
