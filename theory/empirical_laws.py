@@ -21,7 +21,7 @@ References
 .. [2] T. Besiroglu, E. Erdil, M. Barnett, J. You, "Chinchilla Scaling: A replication attempt",
    arXiv:2404.10102 (2024).
 .. [3] J. Kaplan et al., "Scaling Laws for Neural Language Models", arXiv:2001.08361 (2020),
-   Eq. (1.5); constants of Eqs. (1.1)-(1.2) (Table 1 and Table 5 summaries).
+   Eq. (1.5); constants alpha_N, N_c of Eq. (1.1) and alpha_D, D_c of Eq. (1.2).
 """
 
 from __future__ import annotations
