@@ -39,11 +39,12 @@ import numpy as np
 from numba import njit, prange
 
 from numeric.teacher import DEFAULT_CHUNK, Teacher, data_chunks
+from numeric.teacher import chunk as data_chunk
 from numeric.training import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPTIMIZERS, SCHEDULES,
                               StudentConfig, TrainResult, init_params)
 from numeric.reference import divergence_reason
 
-__all__ = ["train_cpu", "train_chunks"]
+__all__ = ["train_cpu", "train_cpu_many", "train_chunks"]
 
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 _SCRATCH_ROWS = 256  # rows of a minibatch processed per block (bounds scratch memory for huge B)
@@ -352,11 +353,17 @@ def _student_chunk(s, X, y, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf,
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _train_chunk(X, y, order, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf,
-                 hf, hoff, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows):
-    """One data chunk for all students, ``prange`` over students (in ``order``, largest first)."""
+def _train_chunk(X3, y2, stream, order, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
+                 VWf, Vvf, hf, hoff, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows):
+    """One data chunk for all students, ``prange`` over students (in ``order``, largest first).
+
+    ``X3[g]``, ``y2[g]`` is the current chunk of data stream ``g``; student ``s`` reads stream
+    ``stream[s]`` (one stream per teacher and data seed).
+    """
     for q in prange(order.shape[0]):
-        _student_chunk(order[q], X, y, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
+        s = order[q]
+        g = stream[s]
+        _student_chunk(s, X3[g], y2[g], active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
                        VWf, Vvf, hf, hoff, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows)
 
 
@@ -383,6 +390,59 @@ def train_cpu(teacher: Teacher, students: Sequence[StudentConfig], Ts: Sequence[
         chunks = tqdm(chunks, total=-(-T_max // chunk_size), desc="train (cpu)", unit="chunk",
                       file=sys.stderr)
     results = train_chunks(teacher.d, students, Ts, _prefetch(chunks))
+    seconds = time.perf_counter() - start
+    for r in results:
+        r.seconds = seconds
+    return results
+
+
+def train_cpu_many(tasks: Sequence[tuple[Teacher, StudentConfig, int, int]], *,
+                   chunk_size: int = DEFAULT_CHUNK, progress: bool = False) -> list[TrainResult]:
+    """Train students of *different* teachers / data seeds in one parallel call.
+
+    ``tasks`` are ``(teacher, config, T, data_seed)``; all teachers must share ``d``.  Each distinct
+    ``(teacher, data_seed)`` is one data stream (the same chunks :func:`numeric.teacher.data_chunks`
+    yields), so every student's result is the one :func:`train_cpu` gives it alone.  Use
+    :func:`numeric.training.train_many`.
+    """
+    start = time.perf_counter()
+    keys: dict = {}
+    teachers: list[Teacher] = []
+    seeds: list[int] = []
+    streams = []
+    for teacher, _, _, data_seed in tasks:
+        key = (id(teacher), int(data_seed))
+        if key not in keys:
+            keys[key] = len(teachers)
+            teachers.append(teacher)
+            seeds.append(int(data_seed))
+        streams.append(keys[key])
+    d = teachers[0].d
+    G = len(teachers)
+    T_stream = [0] * G
+    for g, (_, _, T, _) in zip(streams, tasks):
+        T_stream[g] = max(T_stream[g], int(T))
+    T_max = max(T_stream)
+    n_chunks = -(-T_max // chunk_size)
+
+    def stacked():
+        for c in range(n_chunks):
+            rows = min(chunk_size, T_max - c * chunk_size)
+            X3 = np.zeros((G, rows, d))
+            y2 = np.zeros((G, rows))
+            for g in range(G):
+                if c * chunk_size < T_stream[g]:
+                    X, y = data_chunk(teachers[g], c, seed=seeds[g], chunk_size=chunk_size)
+                    X3[g] = X[:rows]
+                    y2[g] = y[:rows]
+            yield X3, y2
+
+    chunks: Iterable = stacked()
+    if progress:
+        from tqdm import tqdm
+        chunks = tqdm(chunks, total=n_chunks, desc="train (cpu)", unit="chunk", file=sys.stderr)
+    results = train_chunks(d, [cfg for _, cfg, _, _ in tasks], [int(T) for _, _, T, _ in tasks],
+                           _prefetch(chunks), streams=streams)
     seconds = time.perf_counter() - start
     for r in results:
         r.seconds = seconds
@@ -430,11 +490,15 @@ def _prefetch(iterator: Iterable, depth: int = 2) -> Iterator:
 
 
 def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
-                 chunks: Iterable[tuple[np.ndarray, np.ndarray]]) -> list[TrainResult]:
-    """Train on given data chunks ``(X, y)`` (C-contiguous float64); the driver of :func:`train_cpu`.
+                 chunks: Iterable[tuple[np.ndarray, np.ndarray]],
+                 streams: Sequence[int] | None = None) -> list[TrainResult]:
+    """Train on given data chunks; the driver of :func:`train_cpu` and :func:`train_cpu_many`.
 
-    The benchmark feeds the same pre-generated chunks to every implementation through this.
-    ``seconds`` in the results is the time spent here.
+    ``chunks`` yields ``(X, y)`` (C-contiguous float64, one stream) or, with ``streams`` (the
+    stream index of each student), ``(X3, y2)`` stacking the current chunk of every stream
+    (``X3[g]`` of shape ``(rows, d)``; rows past a stream's end are never read).  The benchmark
+    feeds the same pre-generated chunks to every implementation through this.  ``seconds`` in the
+    results is the time spent here.
     """
     start = time.perf_counter()
     S = len(students)
@@ -472,18 +536,21 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
     loss_total = np.zeros(S)
     chunk_loss = np.zeros(S)
     chunk_rows = np.zeros(S, dtype=np.int64)
+    stream = np.zeros(S, dtype=np.int64) if streams is None else np.asarray(streams, dtype=np.int64)
     old_chunk = numba.get_parallel_chunksize()
     numba.set_parallel_chunksize(1)  # one student per task: dynamic balance across threads
     try:
         for X, y in chunks:
+            if X.ndim == 2:
+                X, y = X[None], y[None]
             args = (active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf, hf, hoff, state,
                     T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows)
             live = np.flatnonzero(active)
             if live.shape[0] == 1:
                 # one student: no parallel region (idle OpenMP threads spin and steal the core)
-                _student_chunk(live[0], X, y, *args)
+                _student_chunk(live[0], X[stream[live[0]]], y[stream[live[0]]], *args)
             else:
-                _train_chunk(X, y, order, *args)
+                _train_chunk(X, y, stream, order, *args)
             for s in np.flatnonzero(active):
                 loss_total[s] += chunk_loss[s]
                 n = width[s]

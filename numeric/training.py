@@ -25,6 +25,7 @@ from theory.errors import UserInputError
 from numeric.teacher import DEFAULT_CHUNK, Teacher
 
 __all__ = ["StudentConfig", "TrainResult", "param_count", "init_params", "learning_rate", "train",
+           "train_many",
            "SCHEDULES", "OPTIMIZERS", "ADAM_BETA1", "ADAM_BETA2", "ADAM_EPS"]
 
 #: learning-rate schedules: lr_k = lr * factor(t_k), t_k = samples seen before step k
@@ -265,3 +266,53 @@ def train(teacher: Teacher, students: Sequence[StudentConfig], T, *, data_seed: 
         return train_cuda.train(teacher, students, Ts, data_seed=data_seed, chunk_size=chunk_size,
                                 progress=progress)
     raise UserInputError(f"unknown device {device!r}; expected 'cpu', 'numpy' or 'cuda'")
+
+
+def train_many(tasks: Sequence[tuple[Teacher, StudentConfig, int, int]], *, device: str = "cpu",
+               chunk_size: int = DEFAULT_CHUNK, progress: bool = False) -> list[TrainResult]:
+    """Train students of different teachers and data seeds in one call (threads over all of them).
+
+    Each task is ``(teacher, config, T, data_seed)``; a student's result equals what
+    :func:`train` gives it alone on ``(teacher, data_seed)``.  On ``"cpu"`` all students run in one
+    parallel kernel per chunk (teachers must share ``d``; tasks of other ``d`` run in separate
+    calls); other devices train one ``(teacher, data_seed)`` group at a time.
+
+    Examples
+    --------
+    >>> from numeric.teacher import sample_teacher
+    >>> t1, t2 = sample_teacher(3, 2, seed=1), sample_teacher(3, 4, seed=2)
+    >>> rs = train_many([(t1, StudentConfig(2), 50, 0), (t2, StudentConfig(4), 80, 1)])
+    >>> [(r.status, r.samples_seen) for r in rs]
+    [('done', 50), ('done', 80)]
+    """
+    tasks = list(tasks)
+    for task in tasks:
+        if len(task) != 4 or not isinstance(task[0], Teacher) or not isinstance(task[1], StudentConfig):
+            raise UserInputError("each task must be (teacher, StudentConfig, T, data_seed)")
+        _sample_counts([task[2]], 1)
+    results: list[TrainResult | None] = [None] * len(tasks)
+    if device == "cpu":
+        from numeric import train_cpu
+        by_d: dict[int, list[int]] = {}
+        for i, task in enumerate(tasks):
+            by_d.setdefault(task[0].d, []).append(i)
+        for idx in by_d.values():
+            for s in idx:
+                cfg = tasks[s][1]
+                if cfg.init_W is not None and np.asarray(cfg.init_W).shape[1] != tasks[s][0].d:
+                    raise UserInputError("init_W columns do not match the teacher's input dimension")
+            out = train_cpu.train_cpu_many([tasks[i] for i in idx], chunk_size=chunk_size,
+                                           progress=progress)
+            for i, r in zip(idx, out):
+                results[i] = r
+        return results  # type: ignore[return-value]
+    groups: dict = {}
+    for i, (teacher, _, _, seed) in enumerate(tasks):
+        groups.setdefault((id(teacher), int(seed)), []).append(i)
+    for idx in groups.values():
+        teacher, seed = tasks[idx[0]][0], tasks[idx[0]][3]
+        out = train(teacher, [tasks[i][1] for i in idx], [tasks[i][2] for i in idx],
+                    data_seed=seed, device=device, chunk_size=chunk_size, progress=progress)
+        for i, r in zip(idx, out):
+            results[i] = r
+    return results  # type: ignore[return-value]

@@ -79,3 +79,16 @@ def test_all_students_diverging_stops_the_stream_early():
     rs = train(t, cfgs, 10**9, data_seed=0, device="cpu", chunk_size=512)  # would take hours
     assert [r.status for r in rs] == ["diverged", "diverged"]
     assert all(r.samples_seen <= 1024 for r in rs)
+
+
+def test_students_of_different_teachers_in_one_call_match_separate_calls():
+    from numeric.training import train_many
+    t1, t2 = sample_teacher(5, 2, seed=1), sample_teacher(5, 3.0, kind="dirichlet", seed=2)
+    a, b = StudentConfig(3, lr=0.05, batch_size=4), StudentConfig(6, lr=0.02, init_seed=3)
+    tasks = [(t1, a, 900, 0), (t2, b, 1300, 5), (t1, b, 400, 7), (t2, a, 1000, 5)]
+    many = train_many(tasks, chunk_size=256)
+    for (teacher, cfg, T, seed), got in zip(tasks, many):
+        [alone] = train(teacher, [cfg], T, data_seed=seed, device="cpu", chunk_size=256)
+        assert got.samples_seen == T and np.array_equal(got.W, alone.W)
+    ref = train_many(tasks, device="numpy", chunk_size=256)
+    assert all(np.allclose(m.W, r.W, rtol=RTOL, atol=ATOL) for m, r in zip(many, ref))
