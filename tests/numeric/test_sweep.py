@@ -408,15 +408,15 @@ def test_executor_argument_errors(tmp_path):
 
 def test_real_trainer_end_to_end_and_resume_is_grouping_independent(tmp_path):
     cfg = SweepConfig.from_dict({"d": 3, "K": 2, "budgets": [2000], "widths": [1, 2, 3], "seeds": [0],
-                                 "eval_samples": 500, "min_samples": 10})
+                                 "kind": ["finite", "dirichlet"], "eval_samples": 500, "min_samples": 10})
     path = tmp_path / "real.sqlite"
     s = run_sweep(cfg, path, executor="serial", progress=False)
-    assert s.done == 3 and s.complete, s.failures
+    assert s.done == 6 and s.complete, s.failures
     with Store(path) as store:
-        rows = {r["width"]: r for r in store.rows()}
+        rows = {(r["kind"], r["width"]): r for r in store.rows()}
     assert all(math.isfinite(r["error"]) and r["error"] >= 0 and r["error_se"] > 0 for r in rows.values())
-    assert {w: r["samples"] for w, r in rows.items()} == {1: 500, 2: 250, 3: 166}
+    assert {w: r["samples"] for (kind, w), r in rows.items()} == {1: 500, 2: 250, 3: 166}
     # a resumed sweep may train one run of a row alone: the numbers must not depend on that
-    runs = [r for r in cfg.expand()[0] if r.width == 2]
+    runs = [r for r in cfg.expand()[0] if r.width == 2 and r.kind == "finite"]
     [alone] = train_runs(runs)
-    assert alone["error"] == rows[2]["error"]
+    assert alone["error"] == rows[("finite", 2)]["error"]
