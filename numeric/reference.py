@@ -52,6 +52,7 @@ chunk's mean loss exceeds ``max_loss`` (reason ``"mean log-loss ... > max_loss .
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Iterable, Sequence
 
@@ -207,7 +208,7 @@ def train_reference(teacher: Teacher, students: Sequence[StudentConfig], Ts: Seq
     if progress:
         from tqdm import tqdm
         chunks = tqdm(chunks, total=-(-T_max // chunk_size), desc="train (numpy)", unit="chunk",
-                      file=__import__("sys").stderr)
+                      file=sys.stderr)
     return train_chunks_reference(teacher.d, students, Ts, chunks)
 
 
