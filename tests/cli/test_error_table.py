@@ -197,8 +197,7 @@ CASES: list[Case] = [
     C("fit-inf-value", "fit inf.csv", "inf.csv"),
     C("fit-text-value", "fit text.csv", "text.csv"),
     C("fit-short-row", "fit short.csv", "short.csv"),
-    C("fit-one-row", "fit onerow.csv --bootstrap 0", "not enough data",
-      xfail="bug: no approach can fit, yet exit status 0 and the messages on stdout"),
+    C("fit-one-row", "fit onerow.csv --bootstrap 0", "not enough data"),
     *[C(f"fit-bootstrap-{k}", ["fit", "ok.csv", "--bootstrap", v], "bootstrap")
       for k, v in [("negative", "-1"), ("text", "many"), ("nan", "nan"), ("1e400", "1e400"), ("float", "2.5")]],
     *[C(f"fit-cost-{k}", ["fit", "ok.csv", "--cost", v], "cost")
