@@ -36,7 +36,7 @@ class Case:
     absent: tuple[str, ...] = ()     # files that must not exist afterwards (relative to the cwd)
     ok_or_error: bool = False        # extreme-but-valid input: a finite answer or a one-line error
     xfail: str | None = None         # "bug: ..." recorded, for the lead to fix
-    timeout: int = 30                # seconds; bad input must fail fast
+    timeout: int | None = None       # seconds (default: 30 in-process, TIMEOUT_S in a subprocess)
 
 
 def C(id: str, argv: str | list[str], expect: str, **kw) -> Case:
@@ -61,6 +61,22 @@ HOSTILE = {
     "call-unknown": "os.system('true')",
     "subscript": "N[0]",
     "comprehension": "[x for x in N]",
+    "walrus": "(x := A/N) + B/D",
+    "equation": "A/N == B/D",
+    "comment": "A/N + B/D # rm -rf ~",
+    "backslash": "A/N + \\\nB/D",
+    "cyrillic-A": "\u0410/N + B/D",
+    "fullwidth-plus": "A/N\uff0bB/D",
+    "emoji": "A/N + \U0001F600",
+    "too-long": "+".join(["A/N"] * 3000) + "+B/D",
+    "too-deep": "(" * 200 + "A/N" + ")" * 200 + "+B/D",
+    "huge-literal": "1e999999*A/N + B/D",
+    "huge-gamma": "gamma(10**999)*A/N + B/D",
+    "log-zero": "log(0) + A/N + B/D",
+    "division-by-zero": "1/0 + A/N + B/D",
+    "zoo": "zoo + A/N + B/D",
+    "nan": "nan*A/N + B/D",
+    "numbers-only": "1 + 2",
 }
 JVR = ["allocate", "jeon-van-roy", "--compute", "1e12"]
 
@@ -116,9 +132,7 @@ CASES: list[Case] = [
     *[C(f"allocate-param-alpha-{k}", ["allocate", "chinchilla", "--compute", "1e20", "--param", f"alpha={v}"],
         "alpha") for k, v in [("text", "abc"), ("nan", "nan"), ("inf", "inf"), ("zero", "0"),
                               ("negative", "-0.3"), ("hostile", '__import__("os")')]],
-    C("allocate-param-alpha-1e400", "allocate chinchilla --compute 1e20 --param alpha=1e400", "alpha",
-      ok_or_error=True, timeout=8,
-      xfail="bug: a huge exponent constant hangs SymPy in numeric.precision._closed_form_value (xreplace)"),
+
     C("allocate-jvr-d-zero", [*JVR, "--param", "d=0"], "d"),
     C("allocate-jvr-d-half", [*JVR, "--param", "d=0.5"], "d"),
     C("allocate-jvr-d-negative", [*JVR, "--param", "d=-3"], "d"),
@@ -227,6 +241,24 @@ CASES: list[Case] = [
 ]
 
 
+# Inputs that currently hang (SymPy works on 1000-digit exact numbers): run only in a subprocess,
+# killed after ``timeout`` seconds, so a hang costs no more than that and leaves no state behind.
+HANGS: list[Case] = [
+    C("allocate-param-alpha-1e400", "allocate chinchilla --compute 1e20 --param alpha=1e400", "alpha",
+      ok_or_error=True, timeout=12,
+      xfail="bug: hangs (>25 s) in SymPy power evaluation from numeric.precision._closed_form_value "
+            "(expr.xreplace(consts)); also with alpha=1e20"),
+    C("derive-huge-exponent", ["derive", "--expr", "A/N**(10**999) + B/D", *USER_LAW], "", timeout=12,
+      xfail="bug: hangs (>40 s) in theory.allocation._data_asymptotics (SymPy power with a 1000-digit "
+            "exponent)"),
+    C("derive-tiny-exponent", ["derive", "--expr", "A/N**(1/10**999) + B/D", *USER_LAW], "", timeout=12,
+      xfail="bug: hangs (>15 s) in theory.allocation._data_asymptotics (SymPy Rational power)"),
+    C("derive-huge-rate", ["derive", "--expr", "A*exp(-10**999*N) + B/D", *USER_LAW], "", timeout=12,
+      xfail="bug: hangs (>15 s) in theory.allocation._solve_fallback (SymPy polys with a 1000-digit "
+            "coefficient)"),
+]
+
+
 def _make_files(root: Path) -> None:
     """The scratch folder's bad (and one good) input files."""
     (root / "adir").mkdir()
@@ -299,10 +331,10 @@ def run_subprocess(case: Case, root: Path, debug: bool = False) -> Outcome:
     env = {**os.environ, "PYTHONHASHSEED": "0", "NUMBA_NUM_THREADS": "1"}
     argv = [sys.executable, "-m", "scaling_theory", *(["--debug"] if debug else []), *case.argv]
     try:
-        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=case.timeout or TIMEOUT_S)
     except subprocess.TimeoutExpired as err:
-        return Outcome(-9, str(err.stdout or ""), f"TIMEOUT after {TIMEOUT_S} s (started real work?)")
+        return Outcome(-9, str(err.stdout or ""), f"TIMEOUT after {case.timeout or TIMEOUT_S} s (hangs, or started real work)")
     return Outcome(proc.returncode, proc.stdout, proc.stderr, _leftover(case, cwd))
 
 
@@ -317,14 +349,15 @@ def run_in_process(case: Case, root: Path, capsys) -> Outcome:
         raise _TookTooLong
 
     previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(case.timeout)
+    limit = case.timeout or 30
+    signal.alarm(limit)
     os.chdir(cwd)
     try:
         rc = main(list(case.argv))
     except SystemExit as stop:
         rc = stop.code if isinstance(stop.code, int) else 1
     except _TookTooLong:
-        rc, extra = -9, f"TIMEOUT after {case.timeout} s (started real work?)\n"
+        rc, extra = -9, f"TIMEOUT after {limit} s (started real work?)\n"
     except BaseException:  # noqa: BLE001 - an uncaught exception is exactly what we look for
         rc, extra = -1, traceback.format_exc()
     finally:
@@ -362,7 +395,7 @@ def files_root(tmp_path_factory) -> Path:
 
 
 def test_case_ids_are_unique():
-    ids = [c.id for c in CASES]
+    ids = [c.id for c in CASES + HANGS]
     assert len(ids) == len(set(ids))
 
 
@@ -398,9 +431,10 @@ def subprocess_outcomes(tmp_path_factory) -> dict[str, Outcome]:
     root = tmp_path_factory.mktemp("error-table-subprocess")
     (root / "_files").mkdir()
     _make_files(root / "_files")
-    by_id = {c.id: c for c in CASES}
+    by_id = {c.id: c for c in CASES + HANGS}
     with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {i: pool.submit(run_subprocess, by_id[i], root) for i in SUBPROCESS_IDS}
+        # the slow (hanging) rows first, so they overlap with the quick ones
+        futures = {i: pool.submit(run_subprocess, by_id[i], root) for i in [c.id for c in HANGS] + SUBPROCESS_IDS}
         futures["--debug"] = pool.submit(run_subprocess, DEBUG_CASE, root, True)
         return {k: f.result() for k, f in futures.items()}
 
@@ -408,12 +442,10 @@ def subprocess_outcomes(tmp_path_factory) -> dict[str, Outcome]:
 DEBUG_CASE = Case("debug", ("allocate", "nosuchlaw", "--compute", "1e20"), "")
 
 
-@pytest.mark.parametrize("case_id", SUBPROCESS_IDS)
-def test_bad_input_in_a_real_process(case_id, subprocess_outcomes):
-    case = next(c for c in CASES if c.id == case_id)
-    if case.xfail:
-        pytest.xfail(case.xfail)
-    check_outcome(case, subprocess_outcomes[case_id])
+@pytest.mark.parametrize("case", [_param(c) for c in CASES if c.id in SUBPROCESS_IDS] +
+                         [_param(c) for c in HANGS])
+def test_bad_input_in_a_real_process(case, subprocess_outcomes):
+    check_outcome(case, subprocess_outcomes[case.id])
 
 
 def test_debug_shows_the_traceback(subprocess_outcomes):
