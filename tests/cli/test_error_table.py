@@ -211,6 +211,8 @@ CASES: list[Case] = [
     C("fit-inf-value", "fit inf.csv", "inf.csv"),
     C("fit-text-value", "fit text.csv", "text.csv"),
     C("fit-short-row", "fit short.csv", "short.csv"),
+    C("fit-1e400-value", "fit big.csv", "big.csv"),
+    C("fit-compute-overflow", "fit overflow.csv", "overflow.csv"),
     C("fit-one-row", "fit onerow.csv --bootstrap 0", "not enough data"),
     *[C(f"fit-bootstrap-{k}", ["fit", "ok.csv", "--bootstrap", v], "bootstrap")
       for k, v in [("negative", "-1"), ("text", "many"), ("nan", "nan"), ("1e400", "1e400"), ("float", "2.5")]],
@@ -230,7 +232,8 @@ CASES: list[Case] = [
     # -- reproduce (only bad arguments: a valid reproduce is long work)
     C("reproduce-out-is-file", "reproduce --quick --quiet --out ok.csv", "ok.csv"),
     C("reproduce-out-under-file", "reproduce --quick --quiet --out ok.csv/sub", "ok.csv"),
-    *[C(f"reproduce-{flag}-{k}", ["reproduce", "--quick", f"--{flag}", v], flag)
+    *[C(f"reproduce-{flag}-{k}", ["reproduce", "--quick", "--out", "newdir", f"--{flag}", v], flag,
+        absent=("newdir",))
       for flag in ("bootstrap", "workers")
       for k, v in [("zero", "0"), ("negative", "-1"), ("text", "many"), ("nan", "nan")]],
     C("reproduce-extra-arg", "reproduce --quick somewhere", "unrecognized"),
@@ -274,6 +277,8 @@ def _make_files(root: Path) -> None:
         "text.csv": "N,D,loss\n1e6,2e7,3.1\n2e6,lots,3.0\n",
         "short.csv": "N,D,loss\n1e6,2e7,3.1\n2e6,1e7\n",
         "onerow.csv": "N,D,loss\n1e6,2e7,3.1\n",
+        "big.csv": "N,D,loss\n1e6,2e7,3.1\n1e400,1e7,3.0\n",
+        "overflow.csv": "N,D,loss\n1e200,1e200,3.1\n2e200,1e200,3.0\n",
         "bad.toml": "d = [4\nK = = 2\n",
         "ok.toml": "d = [4]\nK = [2]\nbudgets = [1e4]\nseeds = [0]\n",
         "negd.toml": "d = [-4]\nK = [2]\nbudgets = [1e4]\nseeds = [0]\n",
