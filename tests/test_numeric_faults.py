@@ -125,9 +125,19 @@ def jvr():
     return law, _jvr_derivative(law)
 
 
-@pytest.mark.parametrize("C", ["1e30", "1e200", "1e300"])
-def test_jeon_van_roy_large_budgets_match_a_200_digit_root(C, jvr):
-    law, dLdx = jvr
+_DP_1E300 = pytest.mark.xfail(strict=True, reason=(
+    "bug: allocate('jeon-van-roy-dp', '1e300') gives p* = 1.442e148 from the implicit equation (exit 1, "
+    "'NOT verified', 0 digits agree); the law's own minimum is p* = 6.7348496042488e147: the same "
+    "findroot absolute-tolerance cause as jeon-van-roy at 1e300"))
+
+
+@pytest.mark.parametrize("name, C", [
+    *[("jeon-van-roy", C) for C in ("1e30", "1e200", "1e300")],
+    ("jeon-van-roy-dp", "1e30"), ("jeon-van-roy-dp", "1e100"),
+    pytest.param("jeon-van-roy-dp", "1e300", marks=_DP_1E300)])
+def test_jeon_van_roy_large_budgets_match_a_200_digit_root(name, C):
+    law = get_law(name)
+    dLdx = _jvr_derivative(law)
     res = allocate(law, C, digits=50)
     with mp.workdps(200):
         Cm = mpmath.mpf(C)
