@@ -229,6 +229,14 @@ CASES: list[Case] = [
     C("fit-store-empty", "fit --store empty.sqlite", "empty.sqlite"),
     C("fit-store-only-diverged", "fit --store diverged.sqlite", "no finished runs"),
     C("fit-store-with-cost", "fit --store x.sqlite --cost 6", "--cost"),
+    # -- --json: an error is still one stderr line, never a half-written JSON document on stdout
+    C("json-derive-unknown-law", "derive nosuchlaw --json", "nosuchlaw"),
+    C("json-allocate-bad-compute", "allocate chinchilla --compute nan --json", "compute"),
+    C("json-latex-hostile", ["latex", "--expr", "N.__class__", *USER_LAW, "--json"], "attribute"),
+    C("json-check-bad-digits", "check --digits 5 --json", "digits"),
+    C("json-simulate-bad-config", "simulate --config bad.toml --json", "TOML"),
+    C("json-fit-missing-column", "fit nocol.csv --json", "missing column"),
+    C("json-bounds-extra", "bounds --json extra", "unrecognized"),
     # -- reproduce (only bad arguments: a valid reproduce is long work)
     C("reproduce-out-is-file", "reproduce --quick --quiet --out ok.csv", "ok.csv"),
     C("reproduce-out-under-file", "reproduce --quick --quiet --out ok.csv/sub", "ok.csv"),
