@@ -27,3 +27,13 @@ def test_module_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "scaling_theory", "--help"], capture_output=True, text=True)
     assert out.returncode == 0
     assert "derive" in out.stdout
+
+
+def test_closed_pipe_is_quiet():
+    # `scaling-theory bounds | head -1` must not print a BrokenPipeError traceback
+    proc = subprocess.Popen([sys.executable, "-m", "scaling_theory", "bounds"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait()
+    assert "Traceback" not in err
