@@ -104,3 +104,11 @@ def test_failed_write_leaves_nothing(capsys, tmp_path):
     code, _, err = _run(capsys, "latex", "kaplan", "-o", str(tmp_path / "missing" / "x.tex"))
     assert code == 2 and "does not exist" in err
     assert not os.path.exists(tmp_path / "missing")
+
+
+def test_latex_output_onto_a_directory_is_one_line_error(capsys, tmp_path):
+    target = tmp_path / "adir"
+    target.mkdir()
+    code, out, err = _run(capsys, "latex", "chinchilla", "-o", str(target))
+    assert code == 2 and out == "" and len(err.splitlines()) == 1 and "is a directory" in err
+    assert os.listdir(target) == [] and [p.name for p in tmp_path.iterdir()] == ["adir"]
