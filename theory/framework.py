@@ -45,12 +45,51 @@ __all__ = ["sigmoid", "softplus", "bernoulli_kl", "kl_quadratic_bound", "reducib
 
 
 def sigmoid(x: sp.Expr) -> sp.Expr:
-    """Logistic function ``1/(1 + exp(-x))``."""
+    """Logistic function ``1/(1 + exp(-x))`` (the student's sigmoid output; NOTES.md "Framework").
+
+    Parameters
+    ----------
+    x : a SymPy expression (or number) for the logit.
+
+    Returns
+    -------
+    sympy.Expr
+
+    Examples
+    --------
+    >>> x = sp.Symbol("x", real=True)
+    >>> sigmoid(x)
+    1/(1 + exp(-x))
+    >>> sigmoid(0)
+    1/2
+    >>> sp.simplify(sigmoid(x) + sigmoid(-x))
+    1
+    """
     return 1 / (1 + sp.exp(-x))
 
 
 def softplus(x: sp.Expr) -> sp.Expr:
-    """``ln(1 + exp(x))``, the log-partition function of a Bernoulli logit."""
+    """``ln(1 + exp(x))``, the log-partition function of a Bernoulli logit.
+
+    Its derivative is :func:`sigmoid`; its second derivative ``sigma (1 - sigma) <= 1/4`` gives the
+    KL lemma :func:`kl_quadratic_bound`.
+
+    Parameters
+    ----------
+    x : a SymPy expression (or number) for the logit.
+
+    Returns
+    -------
+    sympy.Expr
+
+    Examples
+    --------
+    >>> x = sp.Symbol("x", real=True)
+    >>> softplus(0)
+    log(2)
+    >>> sp.simplify(sp.diff(softplus(x), x) - sigmoid(x))
+    0
+    """
     return sp.log(1 + sp.exp(x))
 
 
@@ -68,7 +107,26 @@ def bernoulli_kl(f: sp.Expr, g: sp.Expr) -> sp.Expr:
 
 
 def kl_quadratic_bound(f: sp.Expr, g: sp.Expr) -> sp.Expr:
-    """``(f - g)^2/8``: upper bound of :func:`bernoulli_kl` (softplus'' = sigma(1-sigma) <= 1/4)."""
+    """``(f - g)^2/8``: upper bound of :func:`bernoulli_kl` (softplus'' = sigma(1-sigma) <= 1/4).
+
+    Framework result 5 (NOTES.md "Framework"), checked in :mod:`derivations.kl_lemma`.
+
+    Parameters
+    ----------
+    f, g : logits (SymPy expressions or numbers).
+
+    Returns
+    -------
+    sympy.Expr
+
+    Examples
+    --------
+    >>> f, g = sp.symbols("f g", real=True)
+    >>> kl_quadratic_bound(f, g)
+    (f - g)**2/8
+    >>> kl_quadratic_bound(sp.Integer(2), 0), sp.N(bernoulli_kl(2, 0), 6)
+    (1/2, 0.327813)
+    """
     return (f - g) ** 2 / 8
 
 
@@ -109,6 +167,30 @@ class ProxyBound:
     model, data : positive symbols for model size and data size.
     cost : compute as an expression of ``model`` and ``data`` (e.g. ``model*data``).
     constants : the remaining positive symbols, in display order.
+    domain : ``{constant name: sympy Set}`` of admissible values (default: positive reals).
+
+    Raises
+    ------
+    UserInputError
+        If the bound or the cost uses a symbol that is neither ``model``, ``data`` nor a constant.
+
+    Examples
+    --------
+    >>> n, T, c = sp.symbols("n T c", positive=True)
+    >>> b = ProxyBound(estimation_error=c*n*sp.log(T)/T, misspecification_error=1/n,
+    ...                model=n, data=T, cost=n*T, constants=(c,))
+    >>> b.bound.subs({c: 1, n: 10, T: sp.E})
+    1/10 + 10*exp(-1)
+    >>> b.to_law("toy").expr == b.bound
+    True
+    >>> ProxyBound(1/T, 1/n + sp.Symbol("z"), model=n, data=T, cost=n*T)
+    Traceback (most recent call last):
+    ...
+    theory.errors.UserInputError: bound uses symbols that are neither model, data nor constants: z
+
+    References
+    ----------
+    Jeon & Van Roy, arXiv:2212.01365 (the proxy decomposition); NOTES.md "Framework", result 3.
     """
 
     estimation_error: sp.Expr

@@ -57,27 +57,89 @@ VALIDITY_T = 8 * sp.pi**2
 
 
 def n_of_p(p_: sp.Expr = p, d_: sp.Expr = d) -> sp.Expr:
-    """Hidden width ``n = p/(d+1)`` of a student with ``p`` parameters."""
+    """Hidden width ``n = p/(d+1)`` of a student with ``p`` parameters.
+
+    Parameters
+    ----------
+    p_ : parameter count (default: the law's symbol ``p``).
+    d_ : input dimension (default: the symbol ``d``).
+
+    Examples
+    --------
+    >>> n_of_p()
+    p/(d + 1)
+    >>> n_of_p(sp.Integer(170), sp.Integer(16))
+    10
+    """
     return p_ / (d_ + 1)
 
 
 def m_d(d_: sp.Expr = d) -> sp.Expr:
-    """``E||w||`` for ``w ~ N(0, I_d)``: ``sqrt(2) Gamma((d+1)/2)/Gamma(d/2)`` (chi mean)."""
+    """``E||w||`` for ``w ~ N(0, I_d)``: ``sqrt(2) Gamma((d+1)/2)/Gamma(d/2)`` (chi mean).
+
+    Pass SymPy integers for exact values (a Python ``int`` makes ``(d+1)/2`` a float).
+
+    Examples
+    --------
+    >>> m_d(sp.Integer(1)), m_d(sp.Integer(2))
+    (sqrt(2)/sqrt(pi), sqrt(2)*sqrt(pi)/2)
+
+    References
+    ----------
+    The mean of the chi distribution with ``d`` degrees of freedom (Johnson, Kotz & Balakrishnan,
+    Continuous Univariate Distributions, vol. 1, ch. 18).
+    """
     return sp.sqrt(2) * sp.gamma((d_ + 1) / 2) / sp.gamma(d_ / 2)
 
 
 def second_moment(d_: sp.Expr = d, K_: sp.Expr = K) -> sp.Expr:
-    """``S = E[V^2] = K d + K (K-1) (2/pi) m_d^2`` for ``V = sum_k |a_k| ||w_k||`` (ours)."""
+    """``S = E[V^2] = K d + K (K-1) (2/pi) m_d^2`` for ``V = sum_k |a_k| ||w_k||`` (ours).
+
+    Checked step by step in :mod:`derivations.second_moment` (NOTES.md, section "Ours").
+
+    Examples
+    --------
+    >>> I = sp.Integer
+    >>> second_moment(I(1), I(1)), second_moment(I(2), I(2))
+    (1, 6)
+    >>> second_moment(I(16), I(4))
+    191336539/1048576
+    """
     return K_ * d_ + K_ * (K_ - 1) * 2 / sp.pi * m_d(d_) ** 2
 
 
 def first_moment(d_: sp.Expr = d, K_: sp.Expr = K) -> sp.Expr:
-    """``M = E[V] = K sqrt(2/pi) m_d`` (ours)."""
+    """``M = E[V] = K sqrt(2/pi) m_d`` (ours).
+
+    Examples
+    --------
+    >>> first_moment(sp.Integer(1), sp.Integer(1)), first_moment(sp.Integer(2), sp.Integer(1))
+    (2/pi, 1)
+    """
     return K_ * sp.sqrt(2 / sp.pi) * m_d(d_)
 
 
 def exact_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K) -> sp.Expr:
-    """The assembled bound with ``delta^2 = 8Kd/(ST)``, ``rho^2 = 32/T`` (ours; all ``n >= 1``)."""
+    """The assembled bound with ``delta^2 = 8Kd/(ST)``, ``rho^2 = 32/T`` (ours; all ``n >= 1``).
+
+    Parameters
+    ----------
+    p_, T_, d_, K_ : parameter count, samples, input dimension, teacher units (default: symbols).
+
+    Returns
+    -------
+    sympy.Expr
+        ``S/(16 n)`` (misspecification) plus the estimation term; see the module docstring and
+        :mod:`derivations.assembled_bound`.
+
+    Examples
+    --------
+    >>> I = sp.Integer
+    >>> sp.N(exact_bound(I(10**4), I(10**6), I(16), I(4)), 6)
+    0.0199107
+    >>> sp.N(large_T_bound(I(10**4), I(10**6), I(16), I(4)) - exact_bound(I(10**4), I(10**6), I(16), I(4))) > 0
+    True
+    """
     S, M, n = second_moment(d_, K_), first_moment(d_, K_), n_of_p(p_, d_)
     estimation = (K_ * d_ / 2 + K_ * d_ * sp.log(1 + sp.sqrt(S * T_ / (2 * K_ * d_))) + K_ * sp.log(2)
                   + K_ * sp.log(n + 1) + sp.log(1 + M * sp.sqrt(T_ / 32)) + sp.Rational(3, 2)) / T_
@@ -85,7 +147,20 @@ def exact_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr =
 
 
 def large_T_coefficients(d_: sp.Expr = d, K_: sp.Expr = K) -> dict[str, sp.Expr]:
-    """``A, B, beta`` of the registered law ``A/p + (B + beta ln T + K ln p)/T`` (ours)."""
+    """``A, B, beta`` of the registered law ``A/p + (B + beta ln T + K ln p)/T`` (ours).
+
+    Returns
+    -------
+    dict[str, sympy.Expr]
+        Keys ``"A"``, ``"B"``, ``"beta"``.
+
+    Examples
+    --------
+    >>> large_T_coefficients()["beta"]
+    K*d/2 + 1/2
+    >>> large_T_coefficients(sp.Integer(1), sp.Integer(1))
+    {'A': 1/8, 'B': log(2/pi) + 2, 'beta': 1}
+    """
     S, M = second_moment(d_, K_), first_moment(d_, K_)
     A = (d_ + 1) * S / 16
     beta = (K_ * d_ + 1) / 2
@@ -95,18 +170,49 @@ def large_T_coefficients(d_: sp.Expr = d, K_: sp.Expr = K) -> dict[str, sp.Expr]
 
 
 def large_T_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K) -> sp.Expr:
-    """Large-``T`` form of :func:`exact_bound`: an upper bound for ``n >= 1``, ``T >= 8 pi^2`` (ours)."""
+    """Large-``T`` form of :func:`exact_bound`: an upper bound for ``n >= 1``, ``T >= 8 pi^2`` (ours).
+
+    This is the expression of the registered law ``jeon-van-roy``.
+
+    Examples
+    --------
+    >>> I = sp.Integer
+    >>> sp.N(large_T_bound(I(10**4), I(10**6), I(16), I(4)), 6)
+    0.0199585
+    >>> large_T_bound() == LAWS[0].expr
+    True
+    """
     c = large_T_coefficients(d_, K_)
     return c["A"] / p_ + (c["B"] + c["beta"] * sp.log(T_) + K_ * sp.log(p_)) / T_
 
 
 def expected_atoms(n_: sp.Expr, K_: sp.Expr = K_dp) -> sp.Expr:
-    """Expected distinct atoms among ``n`` draws from a DP(K): ``sum_{i<n} K/(K+i) = K (psi(K+n) - psi(K))``."""
+    """Expected distinct atoms among ``n`` draws from a DP(K): ``sum_{i<n} K/(K+i) = K (psi(K+n) - psi(K))``.
+
+    Checked in :mod:`derivations.dp_atoms` (the Chinese-restaurant-process count).
+
+    Examples
+    --------
+    >>> I = sp.Integer
+    >>> expected_atoms(I(2), I(1))
+    3/2
+    >>> sp.expand_func(expected_atoms(I(3), I(2)))
+    13/6
+    """
     return K_ * (sp.digamma(K_ + n_) - sp.digamma(K_))
 
 
 def atoms_upper(n_: sp.Expr, K_: sp.Expr = K_dp) -> sp.Expr:
-    """Upper bound ``1 + K ln(1 + n/K)`` of :func:`expected_atoms` (integral comparison, ours)."""
+    """Upper bound ``1 + K ln(1 + n/K)`` of :func:`expected_atoms` (integral comparison, ours).
+
+    Examples
+    --------
+    >>> I = sp.Integer
+    >>> atoms_upper(I(3), I(1))
+    1 + log(4)
+    >>> bool(atoms_upper(I(3), I(1)) >= expected_atoms(I(3), I(1)))
+    True
+    """
     return 1 + K_ * sp.log(1 + n_ / K_)
 
 
@@ -118,6 +224,16 @@ def dp_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K_
     ``delta^2 = 8 d/(S T)``; ``V`` is assumed to have the finite teacher's moments ``S``, ``M``.
     Valid for ``n >= max(1, K)`` and ``T >= 8 pi^2/K^2 + 6/K``.  Only logs of ``p`` and ``T`` appear,
     so the allocation engine's dominant balance applies.
+
+    This is the expression of the registered law ``jeon-van-roy-dp``.
+
+    Examples
+    --------
+    >>> I = sp.Integer
+    >>> sp.N(dp_bound(I(10**4), I(10**6), I(16), I(4)), 6)
+    0.0228135
+    >>> dp_bound() == LAWS[1].expr
+    True
     """
     S, M, n = second_moment(d_, K_), first_moment(d_, K_), n_of_p(p_, d_)
     atoms = 1 + K_ * sp.log(2 * n / K_)   # >= atoms_upper(n, K) for n >= K (ln(1+x) <= ln 2x, x >= 1)

@@ -112,7 +112,33 @@ _LOADED = False
 
 
 def register(law: Law, *, replace: bool = False) -> Law:
-    """Add a law to the registry (a user's own laws too); returns it."""
+    """Add a law to the registry (a user's own laws too); returns it.
+
+    Parameters
+    ----------
+    law : the :class:`Law` to add under ``law.name``.
+    replace : overwrite a law already registered under that name (default: refuse).
+
+    Returns
+    -------
+    Law
+        ``law`` itself, so ``register(Law(...))`` can be used inline.
+
+    Raises
+    ------
+    UserInputError
+        If ``law.name`` is taken and ``replace`` is false.
+
+    Examples
+    --------
+    >>> chinchilla = get_law("chinchilla")
+    >>> register(chinchilla)
+    Traceback (most recent call last):
+    ...
+    theory.errors.UserInputError: a law named 'chinchilla' is already registered
+    >>> register(chinchilla, replace=True) is chinchilla
+    True
+    """
     if law.name in _REGISTRY and not replace:
         raise UserInputError(f"a law named {law.name!r} is already registered")
     _REGISTRY[law.name] = law
@@ -120,7 +146,21 @@ def register(law: Law, *, replace: bool = False) -> Law:
 
 
 def registry() -> dict[str, Law]:
-    """All registered laws by name (built-ins loaded on first call)."""
+    """All registered laws by name (built-ins loaded on first call).
+
+    Returns
+    -------
+    dict[str, Law]
+        A copy: mutating it does not change the registry (use :func:`register`).
+
+    Examples
+    --------
+    >>> laws = registry()
+    >>> laws["kaplan"].name
+    'kaplan'
+    >>> "jeon-van-roy" in laws and "jeon-van-roy-dp" in laws
+    True
+    """
     global _LOADED
     if not _LOADED:
         _LOADED = True
@@ -131,12 +171,42 @@ def registry() -> dict[str, Law]:
 
 
 def law_names() -> list[str]:
-    """Names of the registered laws, sorted."""
+    """Names of the registered laws, sorted.
+
+    Examples
+    --------
+    >>> [name for name in law_names() if name in ("chinchilla", "kaplan", "jeon-van-roy", "jeon-van-roy-dp")]
+    ['chinchilla', 'jeon-van-roy', 'jeon-van-roy-dp', 'kaplan']
+    """
     return sorted(registry())
 
 
 def get_law(name: str) -> Law:
-    """The registered law called ``name``; a :class:`UserInputError` naming close matches otherwise."""
+    """The registered law called ``name``; a :class:`UserInputError` naming close matches otherwise.
+
+    Parameters
+    ----------
+    name : registry name, e.g. ``"chinchilla"`` (see :func:`law_names`).
+
+    Returns
+    -------
+    Law
+
+    Raises
+    ------
+    UserInputError
+        For an unknown name; the message suggests close matches (``difflib``) or lists the known laws.
+
+    Examples
+    --------
+    >>> law = get_law("chinchilla")
+    >>> law.model, law.data, law.cost
+    (N, D, 6*D*N)
+    >>> get_law("chinchila")
+    Traceback (most recent call last):
+    ...
+    theory.errors.UserInputError: unknown law 'chinchila'; did you mean chinchilla?
+    """
     laws = registry()
     if name in laws:
         return laws[name]
