@@ -182,6 +182,24 @@ def _dp_lead(dv, Kv):
 
 
 def derivation() -> Derivation:
+    """The compute-optimal allocation of the ``jeon-van-roy`` law under ``p T = C``: the Lambert-W root
+    ``y*``, ``p* = sqrt(A C/y*)``, that it is a minimum, and the leading orders
+    ``p* ~ sqrt(2AC/((beta+K) ln C))``, ``T* ~ sqrt((beta+K) C ln C/(2A))`` -- exponents 1/2 up to logs
+    (the paper's "linear" scaling, Jeon & Van Roy, arXiv:2212.01365; log corrections ours, NOTES.md "Ours").
+
+    Returns
+    -------
+    Derivation
+        ``jeon-van-roy-allocation``: 13 checked steps (run them with :func:`derivations.check.run_checks`).
+
+    Examples
+    --------
+    >>> der = derivation()
+    >>> der.name, len(der.steps), sum(s.ours for s in der.steps)
+    ('jeon-van-roy-allocation', 13, 5)
+    >>> [s.name for s in der.steps][:2]
+    ['budget-derivative', 'stationarity-in-y']
+    """
     law_form = A_ / p + (B_ + beta_ * sp.log(T) + K * sp.log(p)) / T
     along = law_form.subs(T, C / p)
     generic = {A_: Box(0.1, 1e6, log=True), B_: Box(0.1, 1e4, log=True), beta_: Box(1, 1e4, log=True),

@@ -67,6 +67,24 @@ def _setup():
 
 
 def derivation() -> Derivation:
+    """The assembled bound ``L(n, T) <= S/(16n) + [...]/T`` from the proxy stages, the KL lemma and the
+    entropy count, and its large-``T`` form ``A/p + (B + (Kd+1)/2 ln T + K ln p)/T`` registered as the
+    ``jeon-van-roy`` law (shape as in Jeon & Van Roy, arXiv:2212.01365; every constant ours, NOTES.md
+    "Ours"; see :func:`theory.jeon_van_roy.exact_bound`).
+
+    Returns
+    -------
+    Derivation
+        ``jeon-van-roy-bound``: 7 checked steps (run them with :func:`derivations.check.run_checks`).
+
+    Examples
+    --------
+    >>> der = derivation()
+    >>> der.name, len(der.steps), sum(s.ours for s in der.steps)
+    ('jeon-van-roy-bound', 7, 6)
+    >>> [s.name for s in der.steps][:2]
+    ['pythagoras', 'proxy-distortion']
+    """
     tc, u_q, dl = _setup()
 
     def cross(rng, m):

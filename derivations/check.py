@@ -26,7 +26,23 @@ MIN_DIGITS, MAX_DIGITS = 15, 5000
 
 @dataclass
 class CheckReport:
-    """Outcome of :func:`run_checks`: one dict per step plus totals."""
+    """Outcome of :func:`run_checks`: one dict per step plus totals.
+
+    Parameters
+    ----------
+    steps : one dict per step (keys ``derivation``, ``step``, ``kind``, ``ours``, ``method``,
+        ``digits``, ``max_rel_error``, ``status`` = ``"verified"`` | ``"FAILED"``, ``detail``, ``seconds``).
+    digits : working digits requested.
+    seconds : wall time of the run.
+
+    Examples
+    --------
+    >>> report = CheckReport([{"step": "a", "status": "verified"}, {"step": "b", "status": "FAILED"}])
+    >>> report.steps_verified, report.failed, report.ok
+    (1, 1, False)
+    >>> report.to_json()["digits"], CheckReport().ok   # an empty report is not a success
+    (50, False)
+    """
 
     steps: list[dict] = field(default_factory=list)
     digits: int = 50
@@ -34,23 +50,41 @@ class CheckReport:
 
     @property
     def steps_verified(self) -> int:
+        """Number of steps whose status is ``"verified"``."""
         return sum(1 for s in self.steps if s["status"] == "verified")
 
     @property
     def failed(self) -> int:
+        """Number of steps not verified (failed checks and crashed checkers)."""
         return len(self.steps) - self.steps_verified
 
     @property
     def ok(self) -> bool:
+        """At least one step and none failed."""
         return bool(self.steps) and self.failed == 0
 
     def to_json(self) -> dict:
+        """``{ok, steps_verified, failed, digits, seconds, steps}`` for ``check --json``."""
         return {"ok": self.ok, "steps_verified": self.steps_verified, "failed": self.failed,
                 "digits": self.digits, "seconds": round(self.seconds, 3), "steps": self.steps}
 
 
 def validate_digits(digits) -> int:
-    """``digits`` as an int in ``[MIN_DIGITS, MAX_DIGITS]``, else a one-line :class:`UserInputError`."""
+    """``digits`` as an int in ``[MIN_DIGITS, MAX_DIGITS]``, else a one-line :class:`UserInputError`.
+
+    Examples
+    --------
+    >>> validate_digits(50)
+    50
+    >>> validate_digits(10)
+    Traceback (most recent call last):
+    ...
+    theory.errors.UserInputError: digits must be between 15 and 5000, got 10
+    >>> validate_digits(True)
+    Traceback (most recent call last):
+    ...
+    theory.errors.UserInputError: digits must be an integer, got True
+    """
     if isinstance(digits, bool) or not isinstance(digits, int):
         raise UserInputError(f"digits must be an integer, got {digits!r}")
     if not MIN_DIGITS <= digits <= MAX_DIGITS:
@@ -89,6 +123,24 @@ def run_checks(names: list[str] | None = None, digits: int = 50, *, workers: int
     digits : working digits (15..5000); identities are re-checked at twice this precision.
     workers : processes to use (``1``: in this process).
     progress : show a tqdm bar on stderr.
+
+    Returns
+    -------
+    CheckReport
+        One row per step, in derivation order; a checker that raises is a failed step, never an error.
+
+    Raises
+    ------
+    UserInputError
+        For an unknown derivation name or ``digits`` outside ``[MIN_DIGITS, MAX_DIGITS]``.
+
+    Examples
+    --------
+    >>> report = run_checks(["dp-atoms"], digits=15)
+    >>> report.ok, report.steps_verified, report.failed
+    (True, 4, 0)
+    >>> [row["step"] for row in report.steps]
+    ['digamma-form', 'crp-mean', 'atoms-upper-bound', 'atoms-asymptotic']
     """
     digits = validate_digits(digits)
     chosen: list[str] = []

@@ -48,6 +48,24 @@ def _published_pairs(dps):
 
 
 def derivation() -> Derivation:
+    """Chinchilla's closed-form compute-optimal allocation for ``E + A/N^alpha + B/D^beta`` under
+    ``C = 6 N D``: ``N* = G (C/6)^a``, ``D* = G^-1 (C/6)^b`` with ``a = beta/(alpha+beta)``,
+    ``b = alpha/(alpha+beta)`` (Hoffmann et al. 2022, Approach 3; NOTES.md), checked against the
+    published fits.
+
+    Returns
+    -------
+    Derivation
+        ``chinchilla``: 6 checked steps (run them with :func:`derivations.check.run_checks`).
+
+    Examples
+    --------
+    >>> der = derivation()
+    >>> der.name, len(der.steps), sum(s.ours for s in der.steps)
+    ('chinchilla', 6, 0)
+    >>> [s.name for s in der.steps][:2]
+    ['budget-derivative', 'stationarity-balance']
+    """
     Nstar, Dstar, a, b, G = _closed()
     dom = {A: Box(1, 1000, log=True), B: Box(1, 5000, log=True), alpha: Box(0.05, 1), beta: Box(0.05, 1),
            C: Box(1e10, 1e30, log=True)}

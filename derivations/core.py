@@ -40,6 +40,21 @@ class Step:
     domain : variable ranges for numeric checks.
     checker : ``checker(step, digits) -> VerifyResult``.
     options : extra data for the checker (samplers, certificates, ...).
+
+    Steps are normally built with the factories :func:`identity`, :func:`inequality`,
+    :func:`expectation`, :func:`asymptotic`, :func:`numeric_values` and :func:`value_inequalities`.
+
+    Examples
+    --------
+    >>> from dataclasses import replace
+    >>> x = sp.Symbol("x", positive=True)
+    >>> step = identity("log-square", sp.log(x**2), 2*sp.log(x), {x: Box(0.1, 10)}, "log rule")
+    >>> step.kind, step.claim
+    ('identity', Eq(log(x**2), 2*log(x)))
+    >>> step.verify(digits=15).ok
+    True
+    >>> replace(step, rhs=3*sp.log(x)).verify(digits=15).ok   # a mutated constant is caught
+    False
     """
 
     name: str
@@ -70,6 +85,28 @@ class Derivation:
 
     ``conclusion`` maps display labels to SymPy expressions (the final bound, the allocation, the
     exponents) for :mod:`derivations.render`; ``notes`` are paragraphs of plain text.
+
+    Parameters
+    ----------
+    name : registry name (see :func:`derivations.registry.derivation_names`).
+    title, summary : one-line human text for the rendered document.
+    steps : the checked claims, in reading order.
+    conclusion : ``{label: SymPy expression}`` of the results.
+    notes : paragraphs shown after the summary.
+
+    Examples
+    --------
+    >>> x = sp.Symbol("x", positive=True)
+    >>> der = Derivation("am-gm", "AM-GM for two numbers", "2x <= x^2 + 1", steps=(
+    ...     identity("square", (x - 1)**2, x**2 - 2*x + 1, {x: Box(0.1, 10)}, "expand"),
+    ...     inequality("am-gm", 2*x, x**2 + 1, {x: Box(0.1, 10)}, "a square is >= 0",
+    ...                certificate=(x - 1)**2)))
+    >>> [s.name for s in der.steps]
+    ['square', 'am-gm']
+    >>> der.step("am-gm").claim
+    2*x <= x**2 + 1
+    >>> all(s.verify(15).ok for s in der.steps)
+    True
     """
 
     name: str
@@ -80,6 +117,7 @@ class Derivation:
     notes: tuple[str, ...] = ()
 
     def step(self, name: str) -> Step:
+        """The step called ``name`` (``KeyError`` if there is none)."""
         for s in self.steps:
             if s.name == name:
                 return s
@@ -105,7 +143,31 @@ def _identity_checker(step: Step, digits: int) -> VerifyResult:
 
 def identity(name: str, lhs, rhs, domain, justification: str, *, ours: bool = False, symbolic: bool = True,
              points: int = 10) -> Step:
-    """A step ``lhs = rhs``: symbolic simplification (if ``symbolic``) and numeric escalation."""
+    """A step ``lhs = rhs``: symbolic simplification (if ``symbolic``) and numeric escalation.
+
+    Parameters
+    ----------
+    name : step identifier.
+    lhs, rhs : the two sides (SymPy expressions or Python ints).
+    domain : ``{symbol: Box}`` ranges of the numeric check (random rational points plus edges).
+    justification : why it holds (say "ours" where the constant is ours).
+    ours : mark the constants as this toolkit's own.
+    symbolic : also require ``simplify(lhs - rhs) == 0``.
+    points : number of random points.
+
+    Returns
+    -------
+    Step
+        Checked by :func:`numeric.verify.check_identity` at ``digits`` and ``2*digits``.
+
+    Examples
+    --------
+    >>> x = sp.Symbol("x", positive=True)
+    >>> step = identity("exp-log", sp.exp(sp.log(x)), x, {x: Box(0.01, 100, log=True)}, "inverse")
+    >>> res = step.verify(digits=20)
+    >>> res.ok, res.method, res.digits
+    (True, 'symbolic+numeric', 40)
+    """
     return Step(name, "identity", _expr(lhs), _expr(rhs), "=", justification, _identity_checker,
                 ours, dict(domain), {"symbolic": symbolic, "points": points})
 
@@ -119,7 +181,21 @@ def _inequality_checker(step: Step, digits: int) -> VerifyResult:
 
 def inequality(name: str, lhs, rhs, domain, justification: str, *, relation: str = "<=", ours: bool = False,
                certificate: sp.Expr | None = None, points: int = 24) -> Step:
-    """A step ``lhs <= rhs`` on ``domain``; ``certificate`` is a manifestly nonnegative ``rhs - lhs``."""
+    """A step ``lhs <= rhs`` on ``domain``; ``certificate`` is a manifestly nonnegative ``rhs - lhs``.
+
+    ``relation`` may be ``"<="``, ``"<"`` or ``">="`` (then ``lhs >= rhs``).  Without a certificate
+    the check is numeric only (random and edge points, two precisions).
+
+    Examples
+    --------
+    >>> x = sp.Symbol("x", positive=True)
+    >>> step = inequality("am-gm", 2*x, x**2 + 1, {x: Box(0.01, 100, log=True)}, "square",
+    ...                   certificate=(x - 1)**2)
+    >>> step.claim, step.verify(15).ok
+    (2*x <= x**2 + 1, True)
+    >>> inequality("wrong", x**2 + 1, 2*x, {x: Box(0.01, 100, log=True)}, "false").verify(15).ok
+    False
+    """
     return Step(name, "inequality", _expr(lhs), _expr(rhs), relation, justification,
                 _inequality_checker, ours, dict(domain), {"certificate": certificate, "points": points})
 
@@ -141,6 +217,22 @@ def expectation(name: str, lhs, rhs, justification: str, *, sampler, value, rela
     """An expectation claim checked by seeded Monte Carlo (``value()`` is the claimed number).
 
     ``exact(step, digits) -> VerifyResult`` optionally adds an exact high-precision check.
+
+    Parameters
+    ----------
+    sampler : ``sampler(rng, m) -> ndarray`` of ``m`` iid draws of the integrand.
+    value : ``value() -> float``, the claimed expectation (or upper bound when ``relation="<="``).
+    samples, seed : Monte Carlo size and seed (reproducible).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> step = expectation("chi2-mean", sp.Symbol("E[Z^2]"), 1, "variance of N(0,1)",
+    ...                    sampler=lambda rng, m: rng.standard_normal(m)**2, value=lambda: 1.0,
+    ...                    samples=20_000)
+    >>> res = step.verify(15)
+    >>> res.ok, res.method, res.points
+    (True, 'monte-carlo', 20000)
     """
     return Step(name, "expectation", _expr(lhs), _expr(rhs), relation, justification,
                 _expectation_checker, ours, {},
@@ -155,7 +247,19 @@ def _limit_checker(step: Step, digits: int) -> VerifyResult:
 
 def asymptotic(name: str, lhs, rhs, justification: str, *, exact, leading, exponents, ours: bool = False,
                tolerance: float = 0.05, tail: int = 4) -> Step:
-    """``lhs ~ rhs`` as ``C -> oo``: ``exact(C)/leading(C) -> 1`` over ``C = 10**k``, monotone in the tail."""
+    """``lhs ~ rhs`` as ``C -> oo``: ``exact(C)/leading(C) -> 1`` over ``C = 10**k``, monotone in the tail.
+
+    ``exact`` and ``leading`` receive an mpf ``C``; ``exponents`` are the ``k`` values tried.
+
+    Examples
+    --------
+    >>> import mpmath
+    >>> C = sp.Symbol("C", positive=True)
+    >>> step = asymptotic("sqrt-correction", C + sp.sqrt(C), C, "sqrt(C)/C -> 0",
+    ...                   exact=lambda c: c + mpmath.sqrt(c), leading=lambda c: c, exponents=[4, 8, 16, 32])
+    >>> step.relation, step.verify(15).ok
+    ('~', True)
+    """
     return Step(name, "asymptotic", _expr(lhs), _expr(rhs), "~", justification, _limit_checker, ours,
                 {}, {"exact": exact, "leading": leading, "exponents": list(exponents), "tolerance": tolerance,
                      "tail": tail})
@@ -168,7 +272,18 @@ def _values_checker(step: Step, digits: int) -> VerifyResult:
 
 def numeric_values(name: str, kind: str, lhs, rhs, justification: str, *, pairs, ours: bool = False,
                    method: str = "numeric", tol_fraction: float = 0.6) -> Step:
-    """A claim checked by ``pairs(dps) -> [(computed, expected), ...]`` at ``digits`` and ``2*digits``."""
+    """A claim checked by ``pairs(dps) -> [(computed, expected), ...]`` at ``digits`` and ``2*digits``.
+
+    ``pairs`` runs inside ``mp.workdps`` and should compute at the precision it is given.
+
+    Examples
+    --------
+    >>> import mpmath
+    >>> step = numeric_values("zeta-2", "identity", sp.zeta(2), sp.pi**2/6, "Euler",
+    ...                       pairs=lambda dps: [(mpmath.zeta(2), mpmath.pi**2/6)])
+    >>> step.verify(20).ok
+    True
+    """
     return Step(name, kind, _expr(lhs), _expr(rhs), "=", justification, _values_checker, ours, {},
                 {"pairs": pairs, "method": method, "tol_fraction": tol_fraction})
 
@@ -196,6 +311,16 @@ def _value_ineq_checker(step: Step, digits: int) -> VerifyResult:
 
 def value_inequalities(name: str, lhs, rhs, justification: str, *, pairs, relation: str = "<=",
                        ours: bool = False, method: str = "numeric", kind: str = "inequality") -> Step:
-    """An inequality checked on cases ``pairs(dps) -> [(smaller, larger), ...]`` at two precisions."""
+    """An inequality checked on cases ``pairs(dps) -> [(smaller, larger), ...]`` at two precisions.
+
+    Examples
+    --------
+    >>> import mpmath
+    >>> n = sp.Symbol("n", positive=True, integer=True)
+    >>> step = value_inequalities("harmonic", sp.harmonic(n), 1 + sp.log(n), "integral comparison",
+    ...                           pairs=lambda dps: [(mpmath.harmonic(k), 1 + mpmath.log(k)) for k in (1, 10, 100)])
+    >>> step.verify(15).ok
+    True
+    """
     return Step(name, kind, _expr(lhs), _expr(rhs), relation, justification, _value_ineq_checker,
                 ours, {}, {"pairs": pairs, "method": method})

@@ -56,6 +56,23 @@ def _circle_net_pairs(dps):
 
 
 def derivation() -> Derivation:
+    """The entropy count ``I(F; F~) <= K[d ln(1 + 2/delta) + ln 2 + ln(n+1)] + ln(1 + E[V]/rho) + 1`` of
+    the quantised proxy and the balancing choices ``delta^2 = 8Kd/(E[V^2] T)``, ``rho^2 = 32/T``
+    (ours; NOTES.md "Ours"; Vershynin, Cor. 4.2.13; Cover & Thomas, Thm 12.1.1).
+
+    Returns
+    -------
+    Derivation
+        ``entropy-count``: 8 checked steps (run them with :func:`derivations.check.run_checks`).
+
+    Examples
+    --------
+    >>> der = derivation()
+    >>> der.name, len(der.steps), sum(s.ours for s in der.steps)
+    ('entropy-count', 8, 5)
+    >>> [s.name for s in der.steps][:2]
+    ['covering-number-circle', 'configuration-count']
+    """
     dom = {Kr: Box(1, 64), dr: Box(1, 500), S: Box(1, 1e5, log=True), T: Box(1, 1e15, log=True),
            delta: Box(1e-6, 2, log=True), n: Box(1, 1e9, log=True)}
     distortion = S * delta**2 / 16 + Kr * dr * sp.log(1 / delta) / T

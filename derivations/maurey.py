@@ -109,6 +109,23 @@ def _homogeneity_pairs(dps):
 
 
 def derivation() -> Derivation:
+    """The Maurey/Barron sampling step ``E(F - F~_n)^2 <= V^2/(2n)`` (misspecification error
+    ``<= E[V^2]/(16 n)``) and the cost ``||u - u~||^2/2`` of quantising a ReLU direction (arc-cosine
+    kernel); the constants 16 and 1/2 are ours (NOTES.md "Ours"; Barron 1993; Cho & Saul 2009).
+
+    Returns
+    -------
+    Derivation
+        ``maurey``: 7 checked steps (run them with :func:`derivations.check.run_checks`).
+
+    Examples
+    --------
+    >>> der = derivation()
+    >>> der.name, len(der.steps), sum(s.ours for s in der.steps)
+    ('maurey', 7, 2)
+    >>> [s.name for s in der.steps][:2]
+    ['positive-homogeneity', 'relu-second-moment']
+    """
     tc = fixed_teacher()
     width = 4
     exact_var = (tc["V"] ** 2 / 2 - _teacher_second_moment(tc)) / width

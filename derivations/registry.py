@@ -41,13 +41,42 @@ ALIASES = {
 
 
 def derivation_names() -> list[str]:
-    """Names of all derivations, in reading order."""
+    """Names of all derivations, in reading order.
+
+    Returns
+    -------
+    list[str]
+        A fresh list; each name is accepted by :func:`get_derivation`.
+
+    Examples
+    --------
+    >>> names = derivation_names()
+    >>> names[:4], names[-1], len(names)
+    (['framework', 'kl-lemma', 'maurey', 'second-moment'], 'chinchilla', 10)
+    """
     return list(_MODULES)
 
 
 @functools.lru_cache(maxsize=None)
 def get_derivation(name: str):
-    """The :class:`derivations.core.Derivation` called ``name``; one-line :class:`UserInputError` if unknown."""
+    """The :class:`derivations.core.Derivation` called ``name``; one-line :class:`UserInputError` if unknown.
+
+    Built by the module's ``derivation()`` on first use and cached (derivations are immutable).
+
+    Parameters
+    ----------
+    name : a name from :func:`derivation_names` (not an alias; see :func:`resolve`).
+
+    Examples
+    --------
+    >>> der = get_derivation("kl-lemma")
+    >>> der.title, [s.name for s in der.steps][:2]
+    ('Bernoulli-logit KL lemma', ['kl-bregman', 'softplus-curvature'])
+    >>> get_derivation("kl-lema")
+    Traceback (most recent call last):
+    ...
+    theory.errors.UserInputError: unknown derivation 'kl-lema'; did you mean kl-lemma?
+    """
     if name not in _MODULES:
         known = list(_MODULES) + [a for a in ALIASES if a != "all"]
         close = difflib.get_close_matches(name, known, n=3)
@@ -57,7 +86,19 @@ def get_derivation(name: str):
 
 
 def resolve(name: str) -> tuple[str, ...]:
-    """Derivation names behind ``name``: itself, or the chain of an alias (``all``, a law name)."""
+    """Derivation names behind ``name``: itself, or the chain of an alias (``all``, a law name).
+
+    Raises :class:`UserInputError` for a name that is neither a derivation nor an alias.
+
+    Examples
+    --------
+    >>> resolve("kl-lemma")
+    ('kl-lemma',)
+    >>> resolve("jeon-van-roy-dp")
+    ('dp-atoms', 'jeon-van-roy-bound', 'jeon-van-roy-allocation')
+    >>> len(resolve("all")) == len(derivation_names())
+    True
+    """
     if name in ALIASES:
         return ALIASES[name]
     get_derivation(name)  # raises for an unknown name

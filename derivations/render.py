@@ -80,7 +80,27 @@ def _share_rows(exponent: int = 12):
 
 
 def claims_summary(fmt: str = "markdown") -> str:
-    """The paper's claims as derived here: exponents, log corrections, d/K table, agreement with the abstract."""
+    """The paper's claims as derived here: exponents, log corrections, d/K table, agreement with the abstract.
+
+    The table gives ``p*/T*`` (and ``ln p*/ln C``) at the exact optimum of the ``jeon-van-roy`` law
+    (constants ours) at ``C = 1e12`` for several ``d`` (rows) and ``K`` (columns).
+
+    Parameters
+    ----------
+    fmt : ``"markdown"`` or ``"latex"`` (a ``\\section`` fragment, not a whole document).
+
+    Examples
+    --------
+    >>> md = claims_summary("markdown")
+    >>> md.splitlines()[0]
+    "## The paper's claims, derived (constants ours)"
+    >>> [line for line in md.splitlines() if line.startswith("| 16 |")]
+    ['| 16 | 0.117 (0.461) | 0.336 (0.48) | 1.18 (0.503) | 2.27 (0.515) |']
+
+    References
+    ----------
+    Jeon & Van Roy, arXiv:2212.01365, abstract; :mod:`derivations.allocation`, :mod:`derivations.sensitivity`.
+    """
     ds, Ks, tab = _share_rows()
     lines = []
     head = "The paper's claims, derived (constants ours)"
@@ -160,6 +180,23 @@ def render_document(name: str, fmt: str = "latex") -> str:
     """A complete LaTeX document (or Markdown) of a derivation, an alias chain (``jeon-van-roy``) or ``all``.
 
     Raises :class:`UserInputError` for an unknown name or format.
+
+    Parameters
+    ----------
+    name : a derivation name, an alias (``jeon-van-roy``, ``jeon-van-roy-dp``) or ``all``.
+    fmt : ``"latex"`` (a complete, compilable document) or ``"markdown"``.
+
+    Examples
+    --------
+    >>> md = render_document("dp-atoms", "markdown")
+    >>> md.splitlines()[0]
+    '# Distinct atoms of a Dirichlet process'
+    >>> render_document("dp-atoms", "latex").splitlines()[0]
+    '\\\\documentclass[11pt]{article}'
+    >>> render_document("dp-atoms", "html")
+    Traceback (most recent call last):
+    ...
+    theory.errors.UserInputError: unknown format 'html' (choose from latex, markdown)
     """
     if fmt not in FORMATS:
         raise UserInputError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")

@@ -53,6 +53,23 @@ def _num(expr, **vals):
 
 
 def derivation() -> Derivation:
+    """Closed forms of the Maurey scale's moments ``E[V^2] = K d + K (K-1) (2/pi) m_d^2`` and
+    ``E[V] = K sqrt(2/pi) m_d`` (chi mean ``m_d``), with ``d - 1 <= m_d^2 <= d`` (ours; NOTES.md "Ours",
+    the constants of :func:`theory.jeon_van_roy.second_moment`).
+
+    Returns
+    -------
+    Derivation
+        ``second-moment``: 8 checked steps (run them with :func:`derivations.check.run_checks`).
+
+    Examples
+    --------
+    >>> der = derivation()
+    >>> der.name, len(der.steps), sum(s.ours for s in der.steps)
+    ('second-moment', 8, 4)
+    >>> [s.name for s in der.steps][:2]
+    ['abs-normal-mean', 'chi-mean']
+    """
     md = m_d(d)
     steps = (
         expectation("abs-normal-mean", sp.Symbol("E|a|"), sp.sqrt(2 / sp.pi),

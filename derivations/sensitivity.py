@@ -76,6 +76,24 @@ def _monotone_pairs(axis):
 
 
 def derivation() -> Derivation:
+    """How the compute-optimal share ``p*/T*`` depends on ``d`` and ``K``: the leading-order share
+    ``(d+1) E[V^2]/(4 (Kd + 2K + 1) ln C)`` and proofs that it increases in ``d`` and in ``K``
+    (the abstract's claim, Jeon & Van Roy, arXiv:2212.01365), plus the exact optimum on a d/K grid
+    (constants ours, NOTES.md "Ours").
+
+    Returns
+    -------
+    Derivation
+        ``d-K-sensitivity``: 10 checked steps (run them with :func:`derivations.check.run_checks`).
+
+    Examples
+    --------
+    >>> der = derivation()
+    >>> der.name, len(der.steps), sum(s.ours for s in der.steps)
+    ('d-K-sensitivity', 10, 2)
+    >>> [s.name for s in der.steps][:2]
+    ['share-leading', 'log-share']
+    """
     c = large_T_coefficients()
     R = share_leading()
     Q = K * d + 2 * K + 1
