@@ -69,6 +69,22 @@ class Teacher:
     seed : the seed it was sampled from.
     pi : ``(m,)`` stick-breaking weights (``None`` for ``"finite"``).
     leftover : stick mass dropped by the truncation (0 for ``"finite"``).
+
+    Usually drawn with :func:`sample_teacher`; a hand-built teacher is handy in tests.
+
+    Examples
+    --------
+    >>> t = Teacher("finite", 2, 1, np.array([2.0]), np.array([[1.0, -1.0]]))
+    >>> t.m, t.to_json()
+    (1, {'kind': 'finite', 'd': 2, 'K': 1, 'm': 1, 'seed': 0, 'leftover': 0.0})
+    >>> teacher_logits(t, np.array([[3.0, 1.0]])).tolist()   # 2 * ReLU(3 - 1)
+    [4.0]
+    >>> sample_teacher(4, 2, seed=0).a.round(3).tolist()     # seeded: always the same teacher
+    [0.302, -0.432]
+
+    References
+    ----------
+    Jeon & Van Roy, arXiv:2212.01365 (the ReLU teacher); NOTES.md "Ours: the reference teacher".
     """
 
     kind: str
