@@ -56,6 +56,15 @@ class VerifyResult:
     ok : whether the claim verified.
     detail : one line saying what was done.
     points : number of evaluation points (or samples).
+
+    Examples
+    --------
+    >>> x = sp.Symbol("x", positive=True)
+    >>> r = check_identity(sp.exp(sp.log(x)), x, {x: Box(0.5, 2)}, digits=20, points=4)
+    >>> r.ok, r.method, r.digits, r.points
+    (True, 'symbolic+numeric', 40, 6)
+    >>> sorted(r.to_json())
+    ['detail', 'digits', 'max_rel_error', 'method', 'ok', 'points']
     """
 
     method: str
@@ -66,6 +75,7 @@ class VerifyResult:
     points: int = 0
 
     def to_json(self) -> dict:
+        """The result as a plain dict (for ``check --json``)."""
         return {"method": self.method, "digits": self.digits, "max_rel_error": self.max_rel_error,
                 "ok": self.ok, "detail": self.detail, "points": self.points}
 
@@ -101,7 +111,31 @@ class Box:
 
 def sample_points(domain: Mapping[sp.Symbol, Box], points: int, seed: int = 0,
                   edges: bool = True) -> list[dict[sp.Symbol, Fraction]]:
-    """Random admissible points (exact rationals), plus the corners made of edge values."""
+    """Random admissible points (exact rationals), plus the corners made of edge values.
+
+    Parameters
+    ----------
+    domain : ``{symbol: Box}``.
+    points : number of random points (drawn with ``random.Random(seed)``: reproducible).
+    seed : the seed.
+    edges : also return the all-low and all-high corners, and one point per ``Box.extra`` value.
+
+    Returns
+    -------
+    list[dict[Symbol, Fraction]]
+        Exact rationals, so the same point is evaluated at every precision.
+
+    Examples
+    --------
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> pts = sample_points({x: Box(0.5, 2), y: Box(-1, 1, extra=(0,))}, 1, seed=1)
+    >>> len(pts), pts[0], pts[1]
+    (4, {x: Fraction(1, 2), y: Fraction(-1, 1)}, {x: Fraction(2, 1), y: Fraction(1, 1)})
+    >>> pts[2][y]   # the extra edge value of y
+    Fraction(0, 1)
+    >>> pts == sample_points({x: Box(0.5, 2), y: Box(-1, 1, extra=(0,))}, 1, seed=1)
+    True
+    """
     rng = random.Random(seed)
     syms = list(domain)
     out: list[dict[sp.Symbol, Fraction]] = []
@@ -120,7 +154,18 @@ def sample_points(domain: Mapping[sp.Symbol, Box], points: int, seed: int = 0,
 
 
 def to_mpmath(expr: sp.Expr, syms: Sequence[sp.Symbol]) -> Callable:
-    """Compile a trusted SymPy expression (never user text) to an mpmath function of ``syms``."""
+    """Compile a trusted SymPy expression (never user text) to an mpmath function of ``syms``.
+
+    Uses :func:`sympy.lambdify` with the mpmath module; call the result inside ``mp.workdps(n)``.
+
+    Examples
+    --------
+    >>> x = sp.Symbol("x", positive=True)
+    >>> f = to_mpmath(sp.sqrt(x) + 1, [x])
+    >>> with mp.workdps(30):
+    ...     print(f(mpmath.mpf(2)))
+    2.41421356237309504880168872421
+    """
     return sp.lambdify(list(syms), expr, modules=["mpmath"])
 
 
@@ -190,7 +235,18 @@ def check_identity(lhs: sp.Expr, rhs: sp.Expr, domain: Mapping[sp.Symbol, Box], 
 
 
 def check_nonnegative(expr: sp.Expr) -> bool | None:
-    """SymPy's own proof that ``expr >= 0`` under the symbols' assumptions (``None``: undecided)."""
+    """SymPy's own proof that ``expr >= 0`` under the symbols' assumptions (``None``: undecided).
+
+    Tries ``expr``, its expansion and its factorisation.
+
+    Examples
+    --------
+    >>> x = sp.Symbol("x", positive=True)
+    >>> check_nonnegative(x**2 - 2*x + 1)      # proved via the factor (x - 1)**2
+    True
+    >>> check_nonnegative(-x), check_nonnegative(x - 1)
+    (False, None)
+    """
     for form in (expr, sp.expand(expr), sp.factor(expr)):
         verdict = form.is_nonnegative
         if verdict is not None:
