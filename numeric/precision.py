@@ -192,12 +192,34 @@ def allocate(law: Law | str, compute, *, param_set: str | None = None,
     if missing:
         raise UserInputError(f"law {law.name!r} needs a value for {', '.join(missing)} "
                              f"(give --param NAME=VALUE or a parameter set)")
-    # derive at the actual constants: every sign, branch and exponent comparison is then exact
-    alloc = compute_optimal_allocation(law, values)
-    env = dict(values)
-    env[alloc.compute] = C_exact
+    alloc = _derivation(law, values)
     with mp.workdps(digits + _GUARD):
-        return _evaluate(law, alloc, env, C_exact, digits, param_set or law.default_set, values)
+        return _evaluate(law, alloc, values, C_exact, digits, param_set or law.default_set)
+
+
+# constants whose exact rationals SymPy can still take powers of quickly (a re-derivation at the
+# constants factors numerators/denominators: 10-digit decimals already take minutes)
+_TAME_DIGITS = 6
+
+
+def _derivation(law: Law, values) -> Allocation:
+    """The symbolic optimum, general in the constants (cached; its constants are later bound as mpf).
+
+    Deriving with the exact constants substituted makes SymPy work on their exact rationals
+    (``alpha = 0.3392187463`` or ``d = 1000`` hang it), so the constants stay symbolic; only when
+    the general derivation refuses (a sign it cannot decide) are small exact constants substituted.
+    """
+    try:
+        return compute_optimal_allocation(law)
+    except UserInputError:
+        if not _tame(values):
+            raise
+        return compute_optimal_allocation(law, values)
+
+
+def _tame(values) -> bool:
+    return all(len(str(abs(int(v.p)))) <= _TAME_DIGITS and len(str(int(v.q))) <= _TAME_DIGITS
+               for v in values.values() if isinstance(v, sp.Rational))
 
 
 def _as_param(name, value):
@@ -206,72 +228,117 @@ def _as_param(name, value):
     return value
 
 
-def _evaluate(law, alloc: Allocation, env, C_exact, digits, param_set, values) -> NumericAllocation:
+class _Failed(Exception):
+    """The symbolic optimum does not give a verified minimum at these constants."""
+
+
+def _evaluate(law, alloc: Allocation, values, C_exact, digits, param_set) -> NumericAllocation:
+    try:
+        return _evaluate_with(law, alloc, values, C_exact, digits, param_set)
+    except _Failed as failure:
+        if alloc.params or not _tame(values):
+            raise UserInputError(f"law {law.name!r}: {failure}") from None
+    # the general closed form fails at these constants (e.g. 0/0 at A = B): derive at them
+    try:
+        exact = compute_optimal_allocation(law, values)
+        return _evaluate_with(law, exact, values, C_exact, digits, param_set)
+    except _Failed as failure:
+        raise UserInputError(f"law {law.name!r}: {failure}") from None
+
+
+def _evaluate_with(law, alloc: Allocation, values, C_exact, digits, param_set) -> NumericAllocation:
     N, D = law.model, law.data
-    consts = {k: v for k, v in env.items()}
+    env = {**values, alloc.compute: C_exact}
     C = _mpf(C_exact)
     # the full law along the budget curve, in x = ln N (independent of the symbolic solution)
     x = sp.Dummy("x", real=True)
-    data_expr = alloc.data_on_budget.xreplace(consts)
-    full = law.expr.xreplace(consts).xreplace({D: data_expr})
-    L_of_N = _compile(full, N)
-    dL_dx = _compile(sp.diff(full.xreplace({N: sp.exp(x)}), x), x)
-    D_of_N = _compile(data_expr, N)
+    full = law.expr.xreplace({D: alloc.data_on_budget})
+    L_of_N = _compile(full, N, env)
+    dL_dx = _compile(sp.diff(full.xreplace({N: sp.exp(x)}), x), x, env)
+    D_of_N = _compile(alloc.data_on_budget, N, env)
+    F = _compile(alloc.stationarity, N, env)
 
-    def L_x(t):
-        return L_of_N(mp.exp(t))
-
-    x_check = _independent_minimum(L_x, dL_dx, C)
+    x_check = _independent_minimum(lambda t: L_of_N(mp.exp(t)), dL_dx, C, values, digits)
     N_check = mp.exp(x_check)
 
     if alloc.closed_form:
-        N_val = _closed_form_value(alloc, consts, N, L_of_N)
+        N_val = _adaptive(lambda: _closed_form_value(alloc, env, N), digits)
         method = f"closed form ({alloc.method})"
     else:
-        F = _compile(alloc.stationarity.xreplace(consts), N)
-        N_val = _bracketed_root(lambda t: F(mp.exp(t)), x_check - 1, x_check + 1)
-        N_val = mp.exp(N_val)
+        N_val = _adaptive(lambda: mp.exp(_implicit_root(lambda t: _real(F(mp.exp(t))), x_check)), digits)
         method = "root of the implicit equation"
+    if N_val is None or not mpmath.isfinite(N_val) or N_val <= 0:
+        raise _Failed("the optimum is not real and positive at these constants (no interior optimum)")
     rel = abs(N_val - N_check) / abs(N_val)
     D_val = D_of_N(N_val)
-    loss = L_of_N(N_val)
-    loss_check = L_of_N(N_check)
+    loss = _real(L_of_N(N_val))
+    loss_check = _real(L_of_N(N_check))
     # a minimum: dL/dx changes sign from - to + across the optimum
-    h = mpmath.mpf(10) ** (-(digits // 3))
-    is_min = _real(dL_dx(mp.log(N_val) - h)) < 0 < _real(dL_dx(mp.log(N_val) + h))
+    h = mpmath.mpf(10) ** (-(digits // 3)) * max(1, abs(mp.log(N_val)))
+    with mp.workdps(2 * mp.dps):
+        is_min = _real(dL_dx(mp.log(N_val) - h)) < 0 < _real(dL_dx(mp.log(N_val) + h))
     agree = int(min(digits + _GUARD, math.floor(-mpmath.log10(rel)))) if rel > 0 else digits + _GUARD
+    if alloc.params == {} and not (is_min and agree >= digits) and _tame(values) and values:
+        raise _Failed("the general closed form does not verify at these constants")
     verified = bool(is_min and alloc.is_minimum and agree >= digits)
     return NumericAllocation(
-        law=law.name, model_symbol=N.name, data_symbol=D.name, compute=C, model=N_val, data=D_val,
-        loss=loss, ratio=N_val / D_val, digits=digits, verified=verified, model_check=N_check,
+        law=law.name, model_symbol=N.name, data_symbol=D.name, compute=C, model=N_val, data=_real(D_val),
+        loss=loss, ratio=N_val / _real(D_val), digits=digits, verified=verified, model_check=N_check,
         loss_check=loss_check, relative_agreement=rel, agreement_digits=agree, method=method,
         closed_form=alloc.closed_form, param_set=param_set,
         params={k.name: _exact_str(v, digits) for k, v in sorted(values.items(), key=lambda kv: kv[0].name)})
 
 
-def _closed_form_value(alloc, consts, N, L_of_N):
+def _adaptive(compute: Callable, digits: int, log_scale: bool = False):
+    """``compute()`` at rising precision until two runs agree to ``digits + 5`` digits.
+
+    Cancellation (a very flat law, constants far from 1) can eat the guard digits: the extra
+    precision is found by doing it again, not guessed. ``log_scale``: the value is ``x = ln N``, whose
+    absolute error is the relative error of ``N``.
+    """
+    prev = None
+    base = mp.dps
+    for extra in (0, 20, 60, 150, 400, 1000):
+        with mp.workdps(base + extra):
+            try:
+                val = compute()
+            except (ValueError, ZeroDivisionError, OverflowError):
+                val = None
+            if val is not None and isinstance(val, mpmath.mpc):
+                val = val.real if abs(val.imag) <= abs(val) * mpmath.mpf(10) ** (-mp.dps + 5) else None
+            if val is None or not mpmath.isfinite(val):
+                return None
+            scale = max(abs(val), 1) if log_scale else abs(val)
+            if prev is not None and (val == prev or abs(val - prev) <= scale * mpmath.mpf(10) ** -(digits + 5)):
+                return +val
+            prev = val
+    return prev
+
+
+def _closed_form_value(alloc, env, N):
     """The closed form at the constants; for Lambert W both real branches, keep the minimum."""
-    expr = alloc.model_optimal.xreplace(consts)
+    expr = alloc.model_optimal
     cands = [expr]
     if expr.has(sp.LambertW):
         def swap(w):
             branch = w.args[1] if len(w.args) > 1 else 0
             return sp.LambertW(w.args[0], -1 if branch == 0 else 0)
         cands.append(expr.replace(lambda e: isinstance(e, sp.LambertW), swap))
-    F = _compile(sp.diff(alloc.stationarity.xreplace(consts), N), N)
+    F = _compile(sp.diff(alloc.stationarity, N), N, env)
     best = None
     for cand in cands:
-        val = _compile(cand, N)(mpmath.mpf(1))
+        val = _compile(cand, N, env)(mpmath.mpf(1))
         if isinstance(val, mpmath.mpc):
             if abs(val.imag) > abs(val) * mpmath.mpf(10) ** (-mp.dps + 5):
                 continue
             val = val.real
+        if not mpmath.isfinite(val):
+            continue
         if val > 0 and _real(F(val)) > 0:
             return val
         best = best if best is not None else val
     if best is None or best <= 0:
-        raise UserInputError(f"law {alloc.law_name!r}: the closed form is not real and positive at "
-                             f"these constants (no interior optimum)")
+        raise _Failed("the closed form is not real and positive at these constants (no interior optimum)")
     return best
 
 
@@ -279,59 +346,105 @@ def _real(v):
     return v.real if isinstance(v, mpmath.mpc) else v
 
 
-def _independent_minimum(L_x, dL_dx, C) -> mpmath.mpf:
-    """Minimiser of ``L(x)`` in ``x = ln N``: grid scan, then a bracketing root of ``dL/dx``."""
-    # wide enough for tiny constants: the optimum may lie far below N = 1
-    span = abs(mp.log(C)) + 100
-    lo, hi = -span, span
-    n = int(min(8000, max(400, 4 * (hi - lo))))
-    xs = [lo + (hi - lo) * i / n for i in range(n + 1)]
-    # signs of dL/dx (no cancellation against constant terms such as E, even at C = 1e300)
-    with mp.workdps(30):
-        signs = []
-        for t in xs:
-            try:
-                g = _real(dL_dx(t))
-                signs.append(0 if not mpmath.isfinite(g) else (1 if g > 0 else (-1 if g < 0 else 0)))
-            except (ValueError, ZeroDivisionError, OverflowError):
-                signs.append(0)
-    brackets = [(xs[i], xs[i + 1]) for i in range(n) if signs[i] < 0 and signs[i + 1] > 0]
+def _sign(f: Callable, t) -> int:
+    try:
+        g = _real(f(t))
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return 0
+    if not mpmath.isfinite(g):
+        return 0
+    return 1 if g > 0 else (-1 if g < 0 else 0)
+
+
+def _grid(C, values) -> list:
+    """Points in ``x = ln N`` to scan: uniform over where the optimum can be, geometric beyond."""
+    # the optimum moves with the budget and with every constant's magnitude (1e-300 * N ...)
+    span = abs(mp.log(C)) + sum(abs(mp.log(abs(_mpf(v)))) for v in values.values() if v != 0) + 100
+    span = min(span, mpmath.mpf(10) ** 5)
+    n = int(min(4000, max(400, 2 * span)))
+    xs = [-span + 2 * span * i / n for i in range(n + 1)]
+    far = [span * 2 ** k for k in range(1, 40) if span * 2 ** k < 10 ** 7]
+    return [-t for t in reversed(far)] + xs + far
+
+
+def _independent_minimum(L_x, dL_dx, C, values, digits) -> mpmath.mpf:
+    """Minimiser of ``L(x)`` in ``x = ln N``: sign scan of ``dL/dx``, then a bracketing root.
+
+    The scan and the root run at the working precision, and again higher until the root is stable.
+    """
+    xs = _grid(C, values)
+    signs = [_sign(dL_dx, t) for t in xs]
+    brackets = [(xs[i], xs[i + 1]) for i in range(len(xs) - 1) if signs[i] < 0 and signs[i + 1] > 0]
+    if not brackets:
+        # maybe cancellation hid the signs: one more scan with many more digits
+        with mp.workdps(mp.dps + 60):
+            signs = [_sign(dL_dx, t) for t in xs]
+        brackets = [(xs[i], xs[i + 1]) for i in range(len(xs) - 1) if signs[i] < 0 and signs[i + 1] > 0]
     if not brackets:
         raise UserInputError("no interior minimum of the loss along the budget curve "
-                             f"for N in [e^{int(lo)}, e^{int(hi)}]")
-    roots = [_bracketed_root(lambda t: _real(dL_dx(t)), a, b) for a, b in brackets]
-    return min(roots, key=lambda t: _real(L_x(t)))
+                             f"for N in [e^-{int(-xs[0])}, e^{int(xs[-1])}]")
+
+    def best():
+        roots = [_bracketed_root(lambda t: _real(dL_dx(t)), a, b) for a, b in brackets]
+        return min(roots, key=lambda t: _real(L_x(t))) if len(roots) > 1 else roots[0]
+    root = _adaptive(best, digits + 3, log_scale=True)
+    if root is None:
+        raise UserInputError("could not locate the minimum of the loss numerically")
+    return root
+
+
+def _implicit_root(f: Callable, x_hint) -> mpmath.mpf:
+    """Root of the implicit equation near the independent minimum ``x_hint`` (bracket widened)."""
+    for width in (1, 4, 16, 64, 256):
+        a, b = x_hint - width, x_hint + width
+        sa, sb = _sign(f, a), _sign(f, b)
+        if sa * sb < 0:
+            return _bracketed_root(f, a, b)
+    raise _Failed("could not bracket the root of the implicit equation")
 
 
 def _bracketed_root(f: Callable, a, b) -> mpmath.mpf:
-    """Root of ``f`` in ``[a, b]`` (sign change): Illinois solver, bisection as fallback."""
-    fa, fb = f(a), f(b)
+    """Root of ``f`` in ``[a, b]`` (sign change) to full precision in ``e^x``.
+
+    Illinois steps safeguarded by bisection; stops on the bracket width relative to ``|x|``,
+    never on ``|f|`` (which is tiny at large budgets: ``|dL/dx| ~ 1e-147`` at ``C = 1e300``).
+    """
+    fa, fb = _real(f(a)), _real(f(b))
     if fa == 0:
         return a
     if fb == 0:
         return b
     if fa * fb > 0:
-        # widen once: the grid minimum may sit next to the sign change
-        a, b = a - (b - a), b + (b - a)
-        fa, fb = f(a), f(b)
-        if fa * fb > 0:
-            raise UserInputError("could not bracket the optimum numerically")
-    try:
-        root = mp.findroot(f, (a, b), solver="illinois", tol=mpmath.mpf(2) ** (-2 * mp.prec),
-                           maxsteps=400)
-        if a <= root <= b:
-            return root
-    except (ValueError, ZeroDivisionError):
-        pass
-    for _ in range(int(mp.prec) + 64):   # bisection: one bit per step
-        m = (a + b) / 2
-        fm = f(m)
-        if fm == 0 or b - a < abs(m) * mpmath.mpf(2) ** (-mp.prec):
-            return m
-        if fa * fm < 0:
-            b = m
+        raise UserInputError("could not bracket the optimum numerically")
+    eps = mpmath.mpf(2) ** (-mp.prec + 3)
+    side, width = 0, b - a
+    for i in range(4 * int(mp.prec) + 200):
+        # N = e^x: the relative error of N is the absolute error of x
+        if b - a <= eps * max(abs(a), abs(b), 1):
+            break
+        if i % 4 == 3:
+            # safeguard: the bracket must at least halve every four steps, else bisect
+            m = (a + b) / 2 if b - a > width / 2 else None
+            width = b - a
         else:
+            m = None
+        if m is None:
+            m = a - fa * (b - a) / (fb - fa)          # regula falsi, Illinois-modified below
+            if not a < m < b:
+                m = (a + b) / 2
+        fm = _real(f(m))
+        if fm == 0:
+            return m
+        if (fm < 0) == (fa < 0):
             a, fa = m, fm
+            if side == -1:
+                fb /= 2
+            side = -1
+        else:
+            b, fb = m, fm
+            if side == 1:
+                fa /= 2
+            side = 1
     return (a + b) / 2
 
 
@@ -349,26 +462,41 @@ _FUNCS = {sp.exp: mp.exp, sp.log: mp.log, sp.gamma: mp.gamma, sp.digamma: mp.dig
           sp.loggamma: mp.loggamma, sp.Abs: abs, sp.sqrt: mp.sqrt, sp.erf: mp.erf}
 
 
-def _compile(expr: sp.Expr, var: sp.Symbol) -> Callable:
-    """``f(value)`` evaluating ``expr`` at ``var = value`` at the current mpmath precision."""
-    node = _node(expr, var)
-    return node
+def _compile(expr: sp.Expr, var: sp.Symbol, env: Mapping | None = None) -> Callable:
+    """``f(value)`` evaluating ``expr`` at ``var = value`` at the current mpmath precision.
+
+    ``env`` binds the constants (exact SymPy numbers) as ``mpf`` at evaluation time, so SymPy never
+    works on their exact rationals (``(3392187463/10**10)**(1/x)`` or ``gamma(500)**k`` hang it).
+    """
+    return _node(expr, var, dict(env or {}))
 
 
-def _node(e: sp.Expr, var):
+def _node(e: sp.Expr, var, env):
     if not e.has(var):
         cache: dict = {}
+        inner = _tree(e, var, env) if (e.free_symbols or not e.is_number) else None
 
-        def const(_v, e=e):
+        def const(_v):
             key = mp.prec
             if key not in cache:
                 with mp.workprec(mp.prec + 20):
-                    cache[key] = _const_value(e)
+                    cache[key] = inner(None) if inner is not None else _const_value(e)
             return cache[key]
         return const
+    return _tree(e, var, env)
+
+
+def _tree(e: sp.Expr, var, env):
     if e == var:
         return lambda v: v
-    args = [_node(a, var) for a in e.args]
+    if e.is_Symbol:
+        if e not in env:
+            raise UserInputError(f"no value for {e.name}")
+        value = env[e]
+        return lambda v: _mpf(value)
+    if e.is_Number or e in (sp.pi, sp.E, sp.EulerGamma):
+        return lambda v: _const_value(e)
+    args = [_node(a, var, env) for a in e.args]
     if e.is_Add:
         return lambda v: mpmath.fsum(f(v) for f in args)
     if e.is_Mul:
@@ -382,7 +510,10 @@ def _node(e: sp.Expr, var):
         base, ex = args
         if e.exp == sp.Rational(1, 2):
             return lambda v: mp.sqrt(base(v))
-        return lambda v: mp.power(base(v), ex(v))
+        if e.exp.is_Integer and abs(e.exp) < 64:
+            k = int(e.exp)
+            return lambda v: base(v) ** k
+        return lambda v: _power(base(v), ex(v))
     if isinstance(e, sp.LambertW):
         k = int(e.args[1]) if len(e.args) > 1 else 0
         return lambda v: mp.lambertw(args[0](v), k)
@@ -392,10 +523,26 @@ def _node(e: sp.Expr, var):
     raise UserInputError(f"cannot evaluate {type(e).__name__} numerically")
 
 
+def _power(b, x):
+    """``b**x``; for a positive base through ``exp(x log b)`` (an exponent like ``10**400`` would
+    otherwise be done by repeated squaring)."""
+    if isinstance(b, mpmath.mpf) and isinstance(x, mpmath.mpf) and b > 0 and abs(x) > 64:
+        return mp.exp(x * mp.log(b))
+    return mp.power(b, x)
+
+
 def _const_value(e: sp.Expr):
     """A variable-free SymPy expression at the current precision (exact numbers stay exact)."""
     if e.is_Integer or e.is_Rational:
         return _mpf(e)
+    if e == sp.pi:
+        return +mp.pi
+    if e == sp.E:
+        return mp.e
+    if e == sp.EulerGamma:
+        return +mp.euler
+    if e.is_Float:
+        return mpmath.mpf(e._mpf_)
     val = sp.N(e, mpmath.libmp.prec_to_dps(mp.prec))
     if val.is_real:
         return val._to_mpmath(mp.prec)
