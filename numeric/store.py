@@ -76,7 +76,30 @@ _BUSY_TIMEOUT_S = 60.0
 
 
 class StoreError(UserInputError):
-    """The store cannot be opened or written (foreign, corrupt, read-only, disk full); one line."""
+    """The store cannot be opened or written (foreign, corrupt, read-only, disk full); one line.
+
+    A :class:`theory.errors.UserInputError`, so the CLI prints it as one stderr line (exit 2).
+
+    Examples
+    ========
+    >>> import os, sqlite3, tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> foreign = os.path.join(tmp.name, "other.sqlite")
+    >>> with sqlite3.connect(foreign) as conn:
+    ...     _ = conn.execute("CREATE TABLE users (name TEXT)")
+    >>> Store(foreign)
+    Traceback (most recent call last):
+    ...
+    numeric.store.StoreError: ...other.sqlite is an SQLite database but not a scaling-theory result store (tables: users)
+    >>> with open(os.path.join(tmp.name, "notes.txt"), "w") as fh:
+    ...     _ = fh.write("hello")
+    >>> try:
+    ...     Store(os.path.join(tmp.name, "notes.txt"))
+    ... except UserInputError as err:
+    ...     print(type(err).__name__, str(err).endswith("is not a result store (not an SQLite file)"))
+    StoreError True
+    >>> tmp.cleanup()
+    """
 
 
 class Store:
@@ -99,11 +122,30 @@ class Store:
     Examples
     ========
     >>> import tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "none.sqlite")
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "none.sqlite")
     >>> Store(path)
     Traceback (most recent call last):
     ...
     numeric.store.StoreError: no result store at ...none.sqlite (run 'scaling-theory simulate' first)
+
+    A finished run is written once; writing it again keeps the first row:
+
+    >>> run = {"config_hash": "h1", "config": {"d": 4, "K": 2, "kind": "finite", "compute": 1e4,
+    ...        "width": 2, "params": 10, "samples": 1000, "seed": 0},
+    ...        "status": "done", "error": 0.12, "error_se": 0.01, "seconds": 0.5}
+    >>> with Store(path, create=True) as store:
+    ...     first, again = store.record(run), store.record({**run, "error": 0.5})
+    ...     store.record({**run, "config_hash": "h2", "status": "failed", "error": float("nan")})
+    ...     print(first, again, len(store), store.counts())
+    ...     print([(r["config_hash"], r["error"]) for r in store.rows()], store.finished_hashes())
+    True
+    True False 2 {'done': 1, 'diverged': 0, 'failed': 1}
+    [('h1', 0.12), ('h2', None)] {'h1'}
+    >>> with Store(path) as store:   # reopened: the runs are still there
+    ...     [r["params"] for r in store.rows(status="done")]
+    [10]
+    >>> tmp.cleanup()
     """
 
     def __init__(self, path: str | os.PathLike, *, create: bool = False):
