@@ -71,6 +71,22 @@ class Grid:
     """One product grid of runs; a :class:`SweepConfig` is a union of grids (runs deduplicated).
 
     ``widths=None`` means automatic widths per budget (see the module docstring).
+
+    Parameters
+    ==========
+    name : label of the grid (``[[grid]] name = ...`` in TOML).
+    d, K, kind, budgets, seeds, lr, batch_size, optimizer, schedule, t0 : the values crossed.
+    widths : student widths, or ``None`` for ``widths_per_budget`` automatic widths per budget with
+        ``p/sqrt(C)`` spanning ``p_over_sqrt_c``.
+
+    Examples
+    ========
+    >>> cfg = SweepConfig.from_dict({"d": [4, 8], "K": 2, "budgets": [1e4, 1e5], "widths": [1, 2]})
+    >>> g = cfg.grids[0]
+    >>> g.name, g.d, g.budgets, g.widths, g.kind
+    ('main', (4, 8), (10000.0, 100000.0), (1, 2), ('finite',))
+    >>> cfg.size()   # 2 d x 2 budgets x 2 widths
+    8
     """
 
     name: str
@@ -95,7 +111,22 @@ _GLOBAL_FIELDS = ("min_samples", "eval_samples", "cost_factor", "device")
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One training run: the teacher, the student, the budget and every seed."""
+    """One training run: the teacher, the student, the budget and every seed.
+
+    ``samples`` is ``T = floor(compute/(cost_factor * params))``; the teacher, data, initialisation
+    and evaluation seeds are derived from ``seed`` (independent streams); ``config_hash`` (SHA-256 of
+    :meth:`to_config`) is the run's key in the store.
+
+    Examples
+    ========
+    >>> [run, *_], skipped = SweepConfig.from_dict({"d": 4, "K": 2, "budgets": [1e4], "widths": [1, 2, 4]}).expand()
+    >>> run.width, run.params, run.samples, run.params * run.samples <= run.compute
+    (1, 5, 2000, True)
+    >>> run.teacher_seed, run.data_seed != run.init_seed != run.eval_seed
+    (0, True)
+    >>> len(run.config_hash), run.to_config()["experiment"]
+    (64, 'teacher-student-single-pass/1')
+    """
 
     d: int
     K: int
@@ -120,18 +151,22 @@ class RunSpec:
 
     @property
     def teacher_seed(self) -> int:
+        """Seed of :func:`numeric.teacher.sample_teacher` (the user's seed itself)."""
         return self.seed
 
     @property
     def data_seed(self) -> int:
+        """Seed of the training stream (derived from ``seed``)."""
         return _derived_seed(self.seed, 1)
 
     @property
     def init_seed(self) -> int:
+        """Seed of the student's initialisation (derived from ``seed``)."""
         return _derived_seed(self.seed, 2)
 
     @property
     def eval_seed(self) -> int:
+        """Seed of the fresh evaluation inputs (derived from ``seed``)."""
         return _derived_seed(self.seed, 3)
 
     def to_config(self) -> dict[str, Any]:
@@ -551,6 +586,30 @@ def synthetic_runner(runs: Sequence[RunSpec], *, delay: float = 0.0, diverge_bel
     error = 0.5·(d·K)/p^0.5 + 2·K/T^0.5 with 1% multiplicative noise fixed by the run's seed;
     runs with T < ``diverge_below`` are ``diverged``; ``fail_width`` raises (a ``failed`` run);
     ``delay`` sleeps per run (to test kills and interrupts).
+
+    Parameters
+    ==========
+    runs : the runs of one task (an IsoFLOP row).
+    delay : seconds slept per run.
+    diverge_below : runs with fewer samples are reported ``diverged``.
+    fail_width : a run of this width raises ``RuntimeError`` (recorded as ``failed``, retried).
+
+    Returns
+    =======
+    list[dict]
+        One result per run (``status``, ``reason``, ``error``, ``error_se``, ``seconds``,
+        ``metrics``), the layout :func:`train_runs` returns.
+
+    Examples
+    ========
+    >>> runs, _ = SweepConfig.from_dict({"d": 4, "K": 2, "budgets": [1e4], "widths": [1, 2, 4]}).expand()
+    >>> [(r.params, r.samples) for r in runs]
+    [(5, 2000), (10, 1000), (20, 500)]
+    >>> out = synthetic_runner(runs, diverge_below=1000)
+    >>> [(o["status"], None if o["error"] is None else round(o["error"], 4)) for o in out]
+    [('done', 1.865), ('done', 1.3943), ('diverged', None)]
+    >>> round(0.5 * 4 * 2 / 5**0.5 + 2 * 2 / 2000**0.5, 4)   # the law without its 1% noise
+    1.8783
     """
     out = []
     for run in runs:
@@ -605,7 +664,28 @@ def _failure(err: BaseException) -> dict[str, Any]:
 
 @dataclass
 class SweepSummary:
-    """What one :func:`run_sweep` call did (counts are runs; ``skipped`` lists configs not run)."""
+    """What one :func:`run_sweep` call did (counts are runs; ``skipped`` lists configs not run).
+
+    Parameters
+    ==========
+    store, executor : where the results went and what ran them.
+    total : runs in the sweep; ``already`` of them were finished in the store before this call.
+    done, diverged, failed : what this call recorded; ``concurrent``: finished by another sweep.
+    remaining : runs not run (an interrupt); ``interrupted``: Ctrl-C stopped the call.
+    store_counts : rows per status in the store afterwards.
+
+    Examples
+    ========
+    >>> s = SweepSummary(store="runs.sqlite", executor="serial", total=3, done=1, remaining=2,
+    ...                  interrupted=True, store_counts={"done": 1})
+    >>> s.complete, s.to_json()["skipped"]
+    (False, 0)
+    >>> print(s.text("scaling-theory simulate --store runs.sqlite"))
+    sweep: 3 runs (0 configs skipped: too few samples), 0 already in the store
+    this call: 1 done, 0 diverged, 0 failed, 2 not run in 0.0 s on serial
+    store: runs.sqlite (1 done, 0 diverged, 0 failed)
+    interrupted: finished runs are kept; rerun to resume: scaling-theory simulate --store runs.sqlite
+    """
 
     store: str
     executor: str
@@ -629,6 +709,7 @@ class SweepSummary:
         return not self.interrupted and self.failed == 0 and self.remaining == 0
 
     def to_json(self) -> dict[str, Any]:
+        """Counts as plain JSON (``skipped`` as a number, plus ``skipped_reasons`` and ``complete``)."""
         out = asdict(self)
         out["skipped"] = len(self.skipped)
         out["skipped_reasons"] = sorted({s["reason"].split(" < ")[-1] for s in self.skipped})
@@ -722,12 +803,22 @@ def run_sweep(config: SweepConfig, store_path: str | os.PathLike, *, executor: s
     ========
     >>> import tempfile, os
     >>> from numeric.sweep import SweepConfig, run_sweep, synthetic_runner
-    >>> path = os.path.join(tempfile.mkdtemp(), "runs.sqlite")
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "runs.sqlite")
     >>> s = run_sweep(SweepConfig.quick(), path, executor="serial", progress=False, runner=synthetic_runner)
     >>> (s.done, s.already, s.complete)
     (14, 0, True)
-    >>> run_sweep(SweepConfig.quick(), path, executor="serial", progress=False, runner=synthetic_runner).already
-    14
+
+    Rerunning resumes: nothing finished is run or written again.
+
+    >>> again = run_sweep(SweepConfig.quick(), path, executor="serial", progress=False, runner=synthetic_runner)
+    >>> again.already, again.done, again.store_counts
+    (14, 0, {'done': 14, 'diverged': 0, 'failed': 0})
+    >>> from numeric.store import Store
+    >>> with Store(path) as store:
+    ...     sorted({r["compute"] for r in store.rows()})
+    [10000.0, 100000.0, 1000000.0]
+    >>> tmp.cleanup()
     """
     from tqdm import tqdm
 
