@@ -93,6 +93,7 @@ _MINMAX_EVAL_BUDGET = 16  # arguments of simplified calls per formula
 
 _NUMBER_RE = re.compile(r"(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?|\.(\d+)(?:[eE]([+-]?\d+))?")
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FAST_RE = re.compile(r"[ \t\r\n]*(?:(\*\*|[-+*^(),]|/(?!/))|([A-Za-z][A-Za-z0-9_]*))")
 
 _PUNCT_PROBLEMS = {
     "'": "quotes are not allowed (strings)",
@@ -170,12 +171,20 @@ def _escape(s: str) -> str:
 
 
 def _snippet(text: str, column: int) -> str:
-    """The input echoed in a message, trimmed to a window around ``column`` when long."""
-    if len(text) <= _SNIPPET:
+    """The input echoed in a message: at most about _SNIPPET printable characters around ``column``."""
+    if len(text) <= _SNIPPET and len(_escape(text)) <= _SNIPPET:
         return _escape(text)
-    start = max(0, min(column - 1 - _SNIPPET // 2, len(text) - _SNIPPET))
-    end = start + _SNIPPET
-    return ("..." if start > 0 else "") + _escape(text[start:end]) + ("..." if end < len(text) else "")
+    at = min(max(column - 1, 0), len(text))
+    lo = hi = at  # grow a window [lo, hi) around the column until the escaped text fills the budget
+    used = 0
+    while (lo > 0 or hi < len(text)) and used < _SNIPPET:
+        if hi < len(text) and (hi - at <= at - lo or lo == 0):
+            used += len(_escape(text[hi]))
+            hi += 1
+        else:
+            lo -= 1
+            used += len(_escape(text[lo]))
+    return ("..." if lo > 0 else "") + _escape(text[lo:hi]) + ("..." if hi < len(text) else "")
 
 
 def _show(token: str, limit: int = 20) -> str:
@@ -235,6 +244,15 @@ class _Lexer:
 
     def _scan(self) -> _Token:
         text, n = self.text, len(self.text)
+        m = _FAST_RE.match(text, self.pos)  # fast path: operators and ordinary names
+        if m is not None:
+            if m.group(1):
+                self.pos = m.end()
+                return _Token(_OP, m.group(1), m.start(1) + 1)
+            name = m.group(2)
+            if "__" not in name and name not in _KEYWORDS and name.lower() not in _NON_FINITE:
+                self.pos = m.end()
+                return _Token(_NAME, name, m.start(2) + 1)
         i = self.pos
         while i < n and text[i] in _WHITESPACE:
             i += 1
@@ -482,6 +500,7 @@ class _Parser:
         self.depth = 0
         self.minmax_budget = _MINMAX_EVAL_BUDGET
         self.magnitudes: dict = {}
+        self.new_symbols: dict[str, sp.Symbol] = {}
 
     def error(self, problem: str, col: int) -> FormulaError:
         return FormulaError(problem, col, self.text)
@@ -671,7 +690,10 @@ class _Parser:
             declared = sorted(self.symbols)
             shown = ", ".join(declared[:12]) + (", ..." if len(declared) > 12 else "")
             raise self.error(f"unknown symbol {_show(name)} (declared: {shown or 'none'})", tok.col)
-        return sp.Symbol(name, positive=True)
+        sym = self.new_symbols.get(name)
+        if sym is None:
+            sym = self.new_symbols[name] = sp.Symbol(name, positive=True)
+        return sym
 
     def call(self, name_tok: _Token) -> sp.Basic:
         name = name_tok.text
