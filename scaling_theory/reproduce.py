@@ -37,7 +37,31 @@ _FALLBACK_LAW = "chinchilla"
 
 @dataclass
 class ReproduceResult:
-    """What :func:`reproduce` wrote and found (``to_json()`` for machines)."""
+    """What :func:`reproduce` wrote and found (``to_json()`` for machines).
+
+    Parameters
+    ----------
+    out_dir : the output folder; ``report_md``, ``report_tex``, ``store`` and ``figures`` lie in it.
+    seconds, stage_seconds : wall time, in total and per stage (theory, simulate, fit, compare, ...).
+    checks : the derivation checks' outcome (``ok``, ``message``, counts).
+    sweep : :meth:`numeric.sweep.SweepSummary.to_json` of the simulation.
+    fits : one :meth:`numeric.fit.FitResult.to_json` per ``(d, K, kind)``, with those keys added.
+    comparison : fitted exponents and ``p*/T*`` against the derived law's optimum, with verdicts.
+    main_data : the :class:`numeric.fit.FitData` of the main teacher setting (not serialised).
+
+    Examples
+    --------
+    Constructed by hand here (running the study takes minutes; see :func:`reproduce`):
+
+    >>> out = Path("reproduce-out")
+    >>> r = ReproduceResult(out, out / "report.md", out / "report.tex", out / "results.sqlite",
+    ...                     [out / "figures" / "frontier.png"], 1.5, {"ok": True}, {"done": 14}, [], {})
+    >>> j = r.to_json()
+    >>> j["report_md"], j["figures"], j["sweep"]
+    ('reproduce-out/report.md', ['reproduce-out/figures/frontier.png'], {'done': 14})
+    >>> "main_data" in j    # the fitted data stay in Python
+    False
+    """
 
     out_dir: Path
     report_md: Path
@@ -53,6 +77,7 @@ class ReproduceResult:
     main_data: Any = None
 
     def to_json(self) -> dict[str, Any]:
+        """Paths as strings and the findings as plain JSON (for ``reproduce --json``)."""
         return {"out_dir": str(self.out_dir), "report_md": str(self.report_md),
                 "report_tex": str(self.report_tex), "store": str(self.store),
                 "figures": [str(f) for f in self.figures], "seconds": self.seconds,
@@ -317,6 +342,36 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     Returns
     -------
     ReproduceResult listing every file written and the findings.
+
+    Raises
+    ------
+    UserInputError
+        If ``out_dir`` (or a report path in it) cannot be written; checked before any work starts.
+
+    Examples
+    --------
+    The quick study is the 14-run IsoFLOP sweep of :meth:`numeric.sweep.SweepConfig.quick`
+    (shown here without running it; ``reproduce(out, quick=True)`` takes well under a minute):
+
+    >>> from numeric.sweep import SweepConfig
+    >>> runs, _ = SweepConfig.quick().expand()
+    >>> len(runs), sorted({r.compute for r in runs}), sorted({(r.d, r.K) for r in runs})
+    (14, [10000.0, 100000.0, 1000000.0], [(4, 8)])
+    >>> len(SweepConfig.default().expand()[0])      # the full study
+    435
+
+    A bad output path is refused at once, before any work:
+
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile() as f:
+    ...     reproduce(f.name, quick=True, progress=False)
+    Traceback (most recent call last):
+    ...
+    theory.errors.UserInputError: output path ... exists and is not a directory
+
+    References
+    ----------
+    NOTES.md "Empirical check"; Jeon & Van Roy, arXiv:2212.01365; Hoffmann et al. (2022).
     """
     from numeric import plots
     from numeric.fit import fit, from_store, split_groups
