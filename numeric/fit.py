@@ -266,7 +266,8 @@ def load_csv(path: str | os.PathLike, *, cost: float = 6.0) -> FitData:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "runs.csv"
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> p = pathlib.Path(tmp.name) / "runs.csv"
     >>> _ = p.write_text("N,D,loss\\n1e6,2e7,3.1\\n2e6,1e7,3.0\\n")
     >>> data = load_csv(p)
     >>> len(data), float(data.C[0])
@@ -279,6 +280,7 @@ def load_csv(path: str | os.PathLike, *, cost: float = 6.0) -> FitData:
     Traceback (most recent call last):
     ...
     theory.errors.UserInputError: ...runs.csv: missing column D or C (found: N, loss)
+    >>> tmp.cleanup()
     """
     if not (math.isfinite(cost) and cost > 0):
         raise UserInputError(f"cost must be a positive number, got {cost}")

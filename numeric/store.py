@@ -13,7 +13,8 @@ Examples
 --------
 >>> import tempfile, os
 >>> from numeric.store import Store
->>> path = os.path.join(tempfile.mkdtemp(), "runs.sqlite")
+>>> tmp = tempfile.TemporaryDirectory()
+>>> path = os.path.join(tmp.name, "runs.sqlite")
 >>> with Store(path, create=True) as store:
 ...     store.record({"config_hash": "abc", "config": {"d": 4, "K": 2, "kind": "finite",
 ...                   "compute": 1e4, "width": 2, "params": 10, "samples": 1000, "seed": 0},
@@ -21,6 +22,7 @@ Examples
 ...     [(r["d"], r["width"], r["status"], r["error"]) for r in store.rows()]
 True
 [(4, 2, 'done', 0.12)]
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations
@@ -160,7 +162,15 @@ class Store:
         Examples
         ========
         >>> import tempfile, os
-        >>> Store.check_creatable(os.path.join(tempfile.mkdtemp(), "sub", "new.sqlite"))
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> Store.check_creatable(os.path.join(tmp.name, "sub", "new.sqlite"))
+        >>> os.listdir(tmp.name)             # nothing was created
+        []
+        >>> Store.check_creatable(tmp.name)
+        Traceback (most recent call last):
+        ...
+        numeric.store.StoreError: store path ... is a directory, expected a .sqlite file
+        >>> tmp.cleanup()
         """
         path = Path(path)
         if path.is_dir():

@@ -282,11 +282,13 @@ class SweepConfig:
 
         Examples
         ========
-        >>> import tempfile, os
-        >>> path = os.path.join(tempfile.mkdtemp(), "sweep.toml")
-        >>> _ = open(path, "w").write('d = [4]\\nK = [2]\\nbudgets = [1e4, 1e5]\\nseeds = [0, 1]\\n')
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = Path(tmp.name) / "sweep.toml"
+        >>> _ = path.write_text('d = [4]\\nK = [2]\\nbudgets = [1e4, 1e5]\\nseeds = [0, 1]\\n')
         >>> SweepConfig.from_toml(path).grids[0].budgets
         (10000.0, 100000.0)
+        >>> tmp.cleanup()
         """
         path = Path(path)
         try:
