@@ -37,6 +37,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 from dataclasses import dataclass, field
@@ -459,11 +460,57 @@ def _no_optimum(law: Law, cost, direction: str) -> UserInputError:
         f"(no trade-off between the model and data terms)")
 
 
+_AWKWARD_DIGITS = 6   # exact numbers longer than this are kept symbolic while deriving
+
+
+def _abstract_numbers(exprs) -> tuple[list, dict]:
+    """Replace long exact numbers by positive placeholders: ``([exprs], {placeholder: number})``.
+
+    SymPy evaluates powers of exact rationals by factoring them: ``(3392187463/10**10)**(1/x)``,
+    ``N**(10**999)`` or ``gamma(500)**k`` take minutes. A placeholder derives like a constant.
+    """
+    numbers: dict = {}
+    mapping: dict = {}
+    for e in exprs:
+        for r in e.atoms(sp.Rational):
+            if r in mapping or (len(str(abs(int(r.p)))) <= _AWKWARD_DIGITS and len(str(int(r.q))) <= _AWKWARD_DIGITS):
+                continue
+            s = sp.Dummy(f"num{len(numbers)}", positive=True)
+            numbers[s] = abs(r)
+            mapping[r] = s if r > 0 else -s
+    return [e.xreplace(mapping) for e in exprs], numbers
+
+
+def _restore(value, numbers):
+    """Put the exact numbers back, unevaluated (evaluating them is what hangs SymPy)."""
+    if not numbers or value is None:
+        return value
+    if isinstance(value, sp.Basic):
+        with sp.evaluate(False):
+            return value.xreplace(numbers)
+    if isinstance(value, list):
+        return [(d, _restore(e, numbers)) for d, e in value]
+    return value
+
+
 def _derive(law: Law, subs: Mapping[sp.Symbol, sp.Expr]) -> Allocation:
+    expr, cost = law.expr.subs(subs), law.cost.subs(subs)
+    (expr, cost), numbers = _abstract_numbers([expr, cost])
+    alloc = _derive_abstract(law, subs, expr, cost, numbers)
+    if not numbers:
+        return alloc
+    fields = {name: _restore(getattr(alloc, name), numbers)
+              for name in ("bound", "cost", "model_optimal", "data_optimal", "optimal_loss", "ratio",
+                           "model_exponent", "data_exponent", "implicit_equation", "asymptotic_model",
+                           "asymptotic_data", "data_on_budget", "objective", "stationarity", "steps")}
+    return dataclasses.replace(alloc, **fields)
+
+
+def _derive_abstract(law: Law, subs, expr, cost, numbers) -> Allocation:
     N, D = law.model, law.data
     C = budget_symbol(law)
-    expr, cost = law.expr.subs(subs), law.cost.subs(subs)
-    sample = _sample(law, (expr.free_symbols | cost.free_symbols) - {N, D}, subs)
+    sample = _sample(law, (expr.free_symbols | cost.free_symbols) - {N, D} - set(numbers), subs)
+    sample.update({s: sp.Float(v, 60) for s, v in numbers.items()})
     sample[C] = _SAMPLE_BUDGET
     steps: list[tuple[str, sp.Expr]] = [("loss", sp.Eq(sp.Symbol("L"), expr, evaluate=False)),
                                         ("compute budget", sp.Eq(cost, C, evaluate=False))]
