@@ -41,6 +41,7 @@ digits, checked *before* SymPy evaluates a numeric power, so ``10**10**10`` is r
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -371,9 +372,14 @@ def _pow_estimate(base: sp.Basic, exponent: sp.Basic) -> float | None:
     return 10 ** min(math.log10(abs(exponent.p)) - math.log10(exponent.q) + math.log10(d), 300.0)
 
 
-def _bad_value(e: sp.Basic) -> str | None:
-    """Why ``e`` is not a finite real expression, or None."""
-    for a in sp.preorder_traversal(e):
+def _bad_value(e: sp.Basic, seen: set) -> str | None:
+    """Why ``e`` is not a finite real expression, or None; subtrees in ``seen`` were checked before."""
+    stack = [e]
+    while stack:
+        a = stack.pop()
+        if a in seen:
+            continue
+        seen.add(a)
         if a is sp.S.ComplexInfinity or a is sp.S.Infinity or a is sp.S.NegativeInfinity:
             return "is not finite (division by zero or a pole)"
         if a is sp.S.NaN:
@@ -381,6 +387,7 @@ def _bad_value(e: sp.Basic) -> str | None:
         if a is sp.S.ImaginaryUnit or (isinstance(a, sp.Pow) and a.base is sp.S.NegativeOne
                                        and isinstance(a.exp, sp.Rational) and a.exp.q != 1):
             return "is not real (a root or logarithm of a negative number)"
+        stack.extend(a.args)
     return None
 
 
@@ -501,6 +508,7 @@ class _Parser:
         self.minmax_budget = _MINMAX_EVAL_BUDGET
         self.magnitudes: dict = {}
         self.new_symbols: dict[str, sp.Symbol] = {}
+        self.checked: set = set()  # subexpressions already known finite and real
 
     def error(self, problem: str, col: int) -> FormulaError:
         return FormulaError(problem, col, self.text)
@@ -522,7 +530,7 @@ class _Parser:
         return out
 
     def check(self, what: str, col: int, value: sp.Basic) -> sp.Basic:
-        bad = _bad_value(value)
+        bad = _bad_value(value, self.checked)
         if bad is not None:
             raise self.error(f"{what} {bad}", col)
         return self.size_ok(what, col, value)
@@ -742,7 +750,8 @@ class _Parser:
         if name in ("log", "ln") and args[0] == 0:
             raise self.error(f"{what}: logarithm of zero", name_tok.col)
         if name in ("Min", "Max"):
-            nodes = sum(1 for a in args for _ in sp.preorder_traversal(a))
+            nodes = sum(1 for _ in itertools.islice(
+                (n for a in args for n in sp.preorder_traversal(a)), _MINMAX_EVAL_NODES + 1))
             if nodes <= _MINMAX_EVAL_NODES and len(args) <= self.minmax_budget:
                 self.minmax_budget -= len(args)
             else:
