@@ -33,6 +33,7 @@ Grammar (``^`` is accepted as a synonym of ``**``, as mathematicians type it; it
 * Implicit multiplication (``2N``, ``N D``, ``(A)(B)``) is refused: write ``2*N``.
 * Whitespace: spaces, tabs and line breaks; every other control character and every non-ASCII
   character (including look-alikes such as Greek ``Ν``, U+039D) is refused.
+* Error columns count characters from 1 over the whole text (a line break counts as one).
 
 Resource bounds: at most :data:`MAX_LENGTH` characters, :data:`MAX_DEPTH` levels of nesting
 (parentheses, calls, unary signs, exponents), and no exact number with more than :data:`MAX_DIGITS`
@@ -75,7 +76,7 @@ _NON_FINITE = frozenset({"nan", "inf", "infinity", "oo", "zoo"})
 _WHITESPACE = frozenset(" \t\r\n")
 
 # name -> (SymPy constructor, min args, max args); the whole set of callable things
-FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int, int | None]] = {
+FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int, int]] = {
     "log": (sp.log, 1, 2),
     "ln": (sp.log, 1, 1),
     "exp": (sp.exp, 1, 1),
@@ -544,7 +545,7 @@ class _Parser:
         return value
 
     def escalation_ok(self, what: str, col: int, m: tuple[float, float] | None) -> None:
-        """Before exp, gamma or a power with |exponent| > 1 of a symbol-free value: its size must be bounded."""
+        """Before exp, gamma or ``x**k`` (``|k| > 1``) of a symbol-free value: its size must be bounded."""
         if m is None:
             return
         if m[1] == _INF:
@@ -586,7 +587,8 @@ class _Parser:
             return terms[0]
         if sum(_coeff_digits(t) for t in terms) > _WORK_DIGITS:  # bounds numerators and denominators
             raise self.error(f"the numbers in this sum are too large (more than {MAX_DIGITS} digits)", op_col)
-        return self.size_ok("'+'", op_col, self._shallow_ok("'+'", op_col, self.build("'+'", op_col, sp.Add, *terms)))
+        total = self.build("'+'", op_col, sp.Add, *terms)
+        return self.size_ok("'+'", op_col, self._shallow_ok("'+'", op_col, total))
 
     def product(self) -> sp.Basic:
         factors = [self.factor()]
@@ -612,7 +614,8 @@ class _Parser:
         if sum(_coeff_digits(f) for f in factors) > _WORK_DIGITS:
             raise self.error(f"the numbers in this product are too large (more than {MAX_DIGITS} digits)",
                              op_col)
-        return self.size_ok("'*'", op_col, self._shallow_ok("'*'", op_col, self.build("'*'", op_col, sp.Mul, *factors)))
+        product = self.build("'*'", op_col, sp.Mul, *factors)
+        return self.size_ok("'*'", op_col, self._shallow_ok("'*'", op_col, product))
 
     def _shallow_ok(self, what: str, col: int, value: sp.Basic) -> sp.Basic:
         if _coeff_digits(value) > MAX_DIGITS or any(_coeff_digits(a) > MAX_DIGITS for a in value.args):
@@ -648,7 +651,8 @@ class _Parser:
             raise self.error(f"{what} would produce a number with about {_fmt(est)} digits "
                              f"(at most {MAX_DIGITS})", col)
         mb, me = _magnitude(base, self.magnitudes), _magnitude(exponent, self.magnitudes)
-        if mb is not None and me is not None and not (isinstance(exponent, sp.Rational) and abs(exponent.p) <= exponent.q):
+        shrinking = isinstance(exponent, sp.Rational) and abs(exponent.p) <= exponent.q
+        if mb is not None and me is not None and not shrinking:
             self.escalation_ok(what, col, _pow_magnitude(mb, me, exponent))
         if base == 0 and isinstance(exponent, sp.Rational) and exponent < 0:
             raise self.error("division by zero" if what == "'/'" else f"{what}: zero to a negative power",

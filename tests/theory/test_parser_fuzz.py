@@ -235,7 +235,8 @@ def _extend(children):
         lambda t: _node(f"{t[0]}({t[1][0]})", FUNCTIONS[t[0]][0], t[1]))
     # exp and gamma get a symbolic argument: numeric towers (exp(exp(999))) would hang the hand-built side
     grows = st.tuples(st.sampled_from(["exp", "gamma"]), _symbol, children).map(
-        lambda t: _node(f"{t[0]}({t[1][0]}*{t[2][0]})", lambda a, b, f=FUNCTIONS[t[0]][0]: f(a * b), t[1], t[2]))
+        lambda t: _node(f"{t[0]}({t[1][0]}*{t[2][0]})", lambda a, b, f=FUNCTIONS[t[0]][0]: f(a * b),
+                        t[1], t[2]))
     log_base = st.tuples(children, st.integers(2, 10)).map(
         lambda t: _node(f"log({t[0][0]}, {t[1]})", lambda a, b=t[1]: sp.log(a, b), t[0]))
     # Min/Max of leaves only: SymPy's pairwise comparison of large arguments takes seconds
@@ -291,7 +292,8 @@ _HOSTILE = [
     "+", "-", ",", "N", "D", "E", "alpha", "2", "0.5", "1e30", "log(", "exp(", "Min(", "Max(N,", "Abs(",
     "gamma(", "LambertW(", "foo(", "W(", "pi", "inf", "nan", "oo", "zoo", "None", "True", "__",
 ]
-_repeats = st.one_of(st.integers(1, 300), st.sampled_from([1000, 2000, 3333, 4999, 5000, 9999, 10_000, 50_000]))
+_repeats = st.one_of(st.integers(1, 300),
+                     st.sampled_from([1000, 2000, 3333, 4999, 5000, 9999, 10_000, 50_000]))
 _long = st.tuples(st.sampled_from(["N+", "(N)*", "-", "(", "N**", "1e999*", "x1+", "9", "a__b+", "\u039d"]),
                   _repeats).map(lambda t: t[0] * t[1] + "N")
 _nested = st.tuples(st.sampled_from(["(", "sqrt(", "-(", "Abs(", "log(N,"]), st.integers(1, 400),
