@@ -43,7 +43,7 @@ __all__ = ["NumericAllocation", "allocate", "MIN_DIGITS", "MAX_DIGITS", "exact_n
 
 MIN_DIGITS, MAX_DIGITS = 15, 10_000
 _GUARD = 15             # extra decimal digits carried internally
-_MAX_EXPONENT = 10**6   # |decimal exponent| accepted in a budget or constant string
+_MAX_EXPONENT = 4000    # |decimal exponent| (and digits) accepted in a budget or constant
 _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z")
 
 
@@ -148,7 +148,13 @@ def exact_number(value, what: str = "compute") -> sp.Rational:
         raise UserInputError(f"{what} must be a finite number, got {text!r}")
     if match.group(2) and abs(int(match.group(2)[1:])) > _MAX_EXPONENT:
         raise UserInputError(f"{what} {text!r} is out of range (|exponent| <= {_MAX_EXPONENT})")
-    return sp.Rational(text)
+    if len(text) > 2 * _MAX_EXPONENT:
+        raise UserInputError(f"{what} has {len(text)} characters: out of range (at most {2 * _MAX_EXPONENT})")
+    value = sp.Rational(text)
+    # numbers beyond this cannot even be printed (Python's int-to-str limit is 4300 digits)
+    if abs(value.p) >= 10 ** _MAX_EXPONENT or value.q >= 10 ** _MAX_EXPONENT:
+        raise UserInputError(f"{what} {text[:40]!r} is out of range (at most {_MAX_EXPONENT} digits)")
+    return value
 
 
 def allocate(law: Law | str, compute, *, param_set: str | None = None,
@@ -218,7 +224,7 @@ def _derivation(law: Law, values) -> Allocation:
 
 
 def _tame(values) -> bool:
-    return all(len(str(abs(int(v.p)))) <= _TAME_DIGITS and len(str(int(v.q))) <= _TAME_DIGITS
+    return all(abs(v.p) < 10 ** _TAME_DIGITS and v.q < 10 ** _TAME_DIGITS
                for v in values.values() if isinstance(v, sp.Rational))
 
 

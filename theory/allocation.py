@@ -473,7 +473,7 @@ def _abstract_numbers(exprs) -> tuple[list, dict]:
     mapping: dict = {}
     for e in exprs:
         for r in e.atoms(sp.Rational):
-            if r in mapping or (len(str(abs(int(r.p)))) <= _AWKWARD_DIGITS and len(str(int(r.q))) <= _AWKWARD_DIGITS):
+            if r in mapping or (abs(r.p) < 10 ** _AWKWARD_DIGITS and r.q < 10 ** _AWKWARD_DIGITS):
                 continue
             s = sp.Dummy(f"num{len(numbers)}", positive=True)
             numbers[s] = abs(r)

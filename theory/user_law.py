@@ -24,6 +24,17 @@ from theory.parser import parse_formula
 __all__ = ["law_from_formula"]
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+MAX_NUMBER_DIGITS = 400   # an exact number in a formula: numerator and denominator below 10**400
+
+
+def _check_numbers(text: str, e: sp.Expr) -> None:
+    """Refuse absurd exact numbers (``N**(10**999)``) before any derivation works on them."""
+    limit = 10 ** MAX_NUMBER_DIGITS
+    for r in e.atoms(sp.Rational):
+        if abs(r.p) >= limit or r.q >= limit:
+            size = max(abs(int(r.p)), int(r.q)).bit_length() * 0.30103
+            raise UserInputError(f"the formula {text!r} has a number of about {int(size) + 1} digits "
+                                 f"(at most {MAX_NUMBER_DIGITS}): rescale it into a named constant")
 
 
 def law_from_formula(expr: str, model: str, data: str, cost: str, name: str = "user") -> Law:
@@ -45,8 +56,8 @@ def law_from_formula(expr: str, model: str, data: str, cost: str, name: str = "u
     Raises
     ------
     UserInputError
-        malformed formulas, an invalid or absent model/data symbol, model == data, or a cost that
-        does not involve both.
+        malformed formulas, an invalid or absent model/data symbol, model == data, a cost that
+        does not involve both, or an exact number of more than ``MAX_NUMBER_DIGITS`` digits.
     """
     for role, sym in (("model", model), ("data", data)):
         if not isinstance(sym, str) or not _NAME.match(sym):
@@ -64,6 +75,8 @@ def law_from_formula(expr: str, model: str, data: str, cost: str, name: str = "u
                 f"{role} symbol {sym!r} does not appear in the formula {expr!r} (its symbols: {known})")
     N, D = table[model], table[data]
     cost_expr = parse_formula(cost, symbols=table)
+    for text, e in ((expr, loss), (cost, cost_expr)):
+        _check_numbers(text, e)
     if not cost_expr.has(N) or not cost_expr.has(D):
         raise UserInputError(f"the cost {cost!r} must involve both {model!r} and {data!r}")
     others = (loss.free_symbols | cost_expr.free_symbols) - {N, D}
