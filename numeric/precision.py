@@ -148,8 +148,8 @@ def exact_number(value, what: str = "compute") -> sp.Rational:
         raise UserInputError(f"{what} must be a finite number, got {text!r}")
     if match.group(2) and abs(int(match.group(2)[1:])) > _MAX_EXPONENT:
         raise UserInputError(f"{what} {text!r} is out of range (|exponent| <= {_MAX_EXPONENT})")
-    if len(text) > 2 * _MAX_EXPONENT:
-        raise UserInputError(f"{what} has {len(text)} characters: out of range (at most {2 * _MAX_EXPONENT})")
+    if len(text) > _MAX_EXPONENT:
+        raise UserInputError(f"{what} has {len(text)} characters: out of range (at most {_MAX_EXPONENT})")
     value = sp.Rational(text)
     # numbers beyond this cannot even be printed (Python's int-to-str limit is 4300 digits)
     if abs(value.p) >= 10 ** _MAX_EXPONENT or value.q >= 10 ** _MAX_EXPONENT:

@@ -510,7 +510,8 @@ def _derive_abstract(law: Law, subs, expr, cost, numbers) -> Allocation:
     N, D = law.model, law.data
     C = budget_symbol(law)
     sample = _sample(law, (expr.free_symbols | cost.free_symbols) - {N, D} - set(numbers), subs)
-    sample.update({s: sp.Float(v, 60) for s, v in numbers.items()})
+    # a short decimal near each long number: exact ties still cancel, powers of it are cheap
+    sample.update({s: sp.Rational(str(sp.Float(v, 6))) for s, v in numbers.items()})
     sample[C] = _SAMPLE_BUDGET
     steps: list[tuple[str, sp.Expr]] = [("loss", sp.Eq(sp.Symbol("L"), expr, evaluate=False)),
                                         ("compute budget", sp.Eq(cost, C, evaluate=False))]

@@ -112,3 +112,22 @@ def test_latex_output_onto_a_directory_is_one_line_error(capsys, tmp_path):
     code, out, err = _run(capsys, "latex", "chinchilla", "-o", str(target))
     assert code == 2 and out == "" and len(err.splitlines()) == 1 and "is a directory" in err
     assert os.listdir(target) == [] and [p.name for p in tmp_path.iterdir()] == ["adir"]
+
+
+def test_latex_document_of_a_name_that_is_law_and_derivation_is_the_derivation(capsys):
+    from derivations.registry import derivation_names
+    from derivations.render import render_document
+    from theory.laws import law_names
+
+    both = sorted(set(derivation_names()) & set(law_names()))
+    assert "chinchilla" in both
+    for name in both:
+        code, out, _ = _run(capsys, "latex", name, "--document")
+        assert code == 0 and out.rstrip("\n") == render_document(name, "latex").rstrip("\n")
+
+
+def test_derive_of_a_ten_digit_exponent_answers(capsys):
+    code, out, _ = _run(capsys, "derive", "--expr", "A/N**(3392187463/10**10) + B/D", "--model", "N",
+                        "--data", "D", "--cost", "6*N*D", "--json")
+    j = json.loads(out)
+    assert code == 0 and j["method"] == "power-law balance" and "3392187463" in j["model_exponent"]

@@ -114,3 +114,78 @@ def test_global_precision_untouched():
     before = mp.dps
     allocate("kaplan", "1e25", digits=80)
     assert mp.dps == before
+
+
+# -- regressions (robustness table, issue 7) --------------------------------------------------------
+
+def _rel(x, y):
+    return abs(mpmath.mpf(x) - mpmath.mpf(y)) / abs(mpmath.mpf(y))
+
+
+@pytest.mark.parametrize("override", [
+    {"alpha": "0.3392187463"},   # SymPy factored the 10-digit rational's powers: hung
+    {"beta": "1e-30"},           # hung; optimum far outside the old |ln C| + 100 search window
+    {"alpha": "1e400"},          # SymPy power evaluation hung; now N* = 1 + O(1e-400)
+])
+def test_ordinary_and_extreme_constants_match_hoffmann_eq4(override):
+    from theory.laws import get_law
+    res = allocate("chinchilla", "1e20", params=override, digits=30)
+    assert res.verified and res.agreement_digits >= 30
+    vals = {s.name: v for s, v in get_law("chinchilla").parameters(None, override).items()}
+    with mp.workdps(60):
+        mpv = {k: mpmath.mpf(v.p) / v.q for k, v in vals.items()}
+        N, D, L = _chinchilla_closed_form(mpmath.mpf("1e20"), mpv["E"], mpv["A"], mpv["B"], mpv["alpha"], mpv["beta"])
+        assert _rel(res.model, N) < mpmath.mpf(10) ** -29 and _rel(res.data, D) < mpmath.mpf(10) ** -29
+
+
+def test_jeon_van_roy_with_many_dimensions_is_closed_form_and_verified():
+    # d = 1000 made SymPy expand exact gamma(500) powers (hung)
+    res = allocate("jeon-van-roy", "1e20", params={"d": "1000"}, digits=30)
+    assert res.verified and res.method == "closed form (Lambert W)"
+
+
+@pytest.mark.parametrize("name, prefix", [
+    ("jeon-van-roy", "1.2344516120288857217507304923234736440325302271840e+149"),
+    # the implicit root was 1.442e148 (findroot stopped on an absolute |f| ~ 1e-147)
+    ("jeon-van-roy-dp", "6.7348496042488043280259743269436356635399796065425e+147"),
+])
+def test_jeon_van_roy_at_1e300_is_verified_to_50_digits(name, prefix):
+    res = allocate(name, "1e300", digits=50)
+    assert res.verified and res.agreement_digits >= 50
+    assert res.to_json()["model"] == prefix
+
+
+@pytest.mark.parametrize("expr, cost, params, C, want", [
+    # constants far from 1: the scan window follows them (was [e^-100, e^100])
+    ("A/N + B/D", "N*D", {"A": "1e-300", "B": "1e300"}, "1", "1e-300"),
+    # a very flat law: signs need more than 30 digits (found by raising the precision)
+    ("A/N**a + B/D**b", "N*D", {"A": "1", "B": "1", "a": "1e-30", "b": "1e-30"}, "1e20", "1e10"),
+    # the general closed form at A = B is 0/0: derived again at the constants
+    ("A/log(N) + B/log(D)", "N*D", {"A": "1", "B": "1"}, "1e6", "1000"),
+    ("A/N + B/D", "N + D", {"A": "1", "B": "1"}, "1e6", "500000"),
+    # an implicit law (refused since deriving at the constants; 2x wrong root at 1e300 before that)
+    ("A/N**a + B/D**b + E*log(D)/D", "N*D", {"A": "1", "B": "1", "E": "1", "a": "0.3", "b": "0.4"},
+     "1e10", "321556.2764025842769354611337356820359896"),
+    ("A/N**a + B/D**b + E*log(D)/D", "N*D", {"A": "1", "B": "1", "E": "1", "a": "0.3", "b": "0.4"},
+     "1e300", "1.778637805454541987193893418389679241213e171"),
+])
+def test_hard_user_laws_are_verified(expr, cost, params, C, want):
+    res = allocate(law_from_formula(expr, "N", "D", cost), C, params=params, digits=30)
+    assert res.verified and res.agreement_digits >= 30
+    with mp.workdps(60):
+        assert _rel(res.model, want) < mpmath.mpf(10) ** -28
+
+
+def test_bracketed_root_stops_on_the_bracket_not_on_a_tiny_f():
+    from numeric.precision import _bracketed_root
+    with mp.workdps(60):
+        # |f| <= 1e-300 everywhere: an absolute tolerance on f accepts any point
+        root = _bracketed_root(lambda t: mpmath.mpf(10) ** -300 * (t - mpmath.mpf(1) / 3), 0, 700)
+        assert abs(root - mpmath.mpf(1) / 3) < mpmath.mpf(10) ** -57
+
+
+@pytest.mark.parametrize("value", ["1e5000", "1e-5000", "1" + "0" * 5000, "0." + "0" * 4100 + "1"])
+def test_numbers_beyond_4000_digits_are_refused_in_one_line(value):
+    with pytest.raises(UserInputError, match="out of range") as info:
+        allocate("chinchilla", "1e20", params={"alpha": value})
+    assert "\n" not in str(info.value) and len(str(info.value)) < 200

@@ -146,3 +146,25 @@ def test_unusual_laws_give_a_result_or_a_user_error(loss, cost):
         assert "\n" not in str(err)
     else:
         assert res.is_minimum
+
+
+def test_long_exact_numbers_derive_without_evaluating_them():
+    # (3392187463/10**10)**(1/x): SymPy factored numerator and denominator for minutes
+    from theory.user_law import law_from_formula
+    law = law_from_formula("A/N**(3392187463/10**10) + B/D", "N", "D", "6*N*D")
+    res = compute_optimal_allocation(law)
+    assert res.closed_form and res.method == "power-law balance"
+    assert not any(isinstance(s, sp.Dummy) for f in (res.model_optimal, res.data_optimal, res.optimal_loss,
+                                                     res.model_exponent) for s in f.free_symbols)
+    a = sp.Rational(3392187463, 10**10)
+    assert abs(sp.N(res.model_exponent, 30) - sp.N(1 / (1 + a), 30)) < 1e-25
+    assert abs(sp.N(res.data_exponent, 30) - sp.N(a / (1 + a), 30)) < 1e-25
+
+
+@pytest.mark.parametrize("formula", ["A/N**(10**999) + B/D", "A/N**(1/10**999) + B/D",
+                                     "A*exp(-10**999*N) + B/D"])
+def test_absurd_exact_numbers_are_refused_before_deriving(formula):
+    from theory.user_law import law_from_formula
+    with pytest.raises(UserInputError, match="about 1000 digits") as info:
+        law_from_formula(formula, "N", "D", "6*N*D")
+    assert "\n" not in str(info.value)
