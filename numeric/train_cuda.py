@@ -65,7 +65,7 @@ with warnings.catch_warnings():
 from theory.errors import UserInputError
 from numeric.teacher import DEFAULT_CHUNK as _DEFAULT_CHUNK, EVAL_STREAM, TRAIN_STREAM
 from numeric.training import ADAM_BETA1 as _B1, ADAM_BETA2 as _B2, ADAM_EPS as _EPS
-from numeric.training import StudentConfig, TrainResult, init_params
+from numeric.training import StudentConfig, TrainResult, init_params, sample_counts
 from numeric.reference import divergence_reason
 
 __all__ = ["backend", "gpu_available", "data_chunks", "train", "reducible_error",
@@ -669,24 +669,6 @@ def _threads_for(work: int, threads: int | None) -> int:
     return nt
 
 
-def _budgets(T, count: int) -> list[int]:
-    if isinstance(T, (int, np.integer)) and not isinstance(T, bool):
-        Ts = [int(T)] * count
-    else:
-        try:
-            if isinstance(T, (str, bytes)):
-                raise TypeError
-            Ts = [int(t) for t in T]
-        except (TypeError, ValueError):
-            raise UserInputError(f"T must be an integer or one integer per student, got {T!r}") from None
-        if len(Ts) != count:
-            raise UserInputError(f"got {len(Ts)} sample budgets for {count} students")
-    for t in Ts:
-        if t < 0:
-            raise UserInputError(f"number of samples T must be >= 0, got {t}")
-    return Ts
-
-
 def _reason(finite: bool, chunk_loss: float, rows: int, seen: int, max_loss: float) -> str | None:
     """The reference's divergence rule, fed the device's finiteness flag."""
     marker = np.zeros((1, 1)) if finite else np.full((1, 1), np.nan)  # stands for "W, v all finite"
@@ -737,7 +719,7 @@ def train(teacher, students: Sequence[StudentConfig], T, *, data_seed: int,
     for cfg in students:
         if not isinstance(cfg, StudentConfig):
             raise UserInputError(f"students must be StudentConfig objects, got {type(cfg).__name__}")
-    Ts = _budgets(T, len(students))
+    Ts = sample_counts(T, len(students))
     if not students:
         return []
     if data not in ("host", "device"):

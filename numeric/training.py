@@ -24,7 +24,7 @@ import numpy as np
 from theory.errors import UserInputError
 from numeric.teacher import DEFAULT_CHUNK, Teacher
 
-__all__ = ["StudentConfig", "TrainResult", "param_count", "init_params", "learning_rate", "train",
+__all__ = ["StudentConfig", "TrainResult", "param_count", "init_params", "learning_rate", "sample_counts", "train",
            "train_many",
            "SCHEDULES", "OPTIMIZERS", "ADAM_BETA1", "ADAM_BETA2", "ADAM_EPS"]
 
@@ -205,14 +205,26 @@ def learning_rate(config: StudentConfig, t: float) -> float:
     return float(config.lr) / math.sqrt(1.0 + t / float(config.t0))
 
 
-def _sample_counts(T, count: int) -> list[int]:
-    """Per-student sample budgets from ``T`` (an int for all, or one per student)."""
+def sample_counts(T, count: int) -> list[int]:
+    """Samples per student: one integer for all ``count`` students, or one integer each.
+
+    Examples
+    --------
+    >>> sample_counts(100, 2), sample_counts([10, 20], 2)
+    ([100, 100], [10, 20])
+    >>> sample_counts("12", 2)
+    Traceback (most recent call last):
+    ...
+    theory.errors.UserInputError: T must be an integer or one integer per student, got '12'
+    """
     if isinstance(T, (int, np.integer)) and not isinstance(T, bool):
         Ts = [int(T)] * count
     else:
         try:
+            if isinstance(T, (str, bytes)):  # a string is iterable but is not a list of budgets
+                raise TypeError
             Ts = [int(t) for t in T]
-        except TypeError:
+        except (TypeError, ValueError):
             raise UserInputError(f"T must be an integer or one integer per student, got {T!r}") from None
         if len(Ts) != count:
             raise UserInputError(f"got {len(Ts)} sample budgets for {count} students")
@@ -269,7 +281,7 @@ def train(teacher: Teacher, students: Sequence[StudentConfig], T, *, data_seed: 
         if s.init_W is not None and np.asarray(s.init_W).shape[1] != teacher.d:
             raise UserInputError(f"init_W has {np.asarray(s.init_W).shape[1]} columns, the teacher's "
                                  f"input dimension is {teacher.d}")
-    Ts = _sample_counts(T, len(students))
+    Ts = sample_counts(T, len(students))
     if not students:
         return []
     if device == "numpy":
@@ -311,7 +323,7 @@ def train_many(tasks: Sequence[tuple[Teacher, StudentConfig, int, int]], *, devi
     for task in tasks:
         if len(task) != 4 or not isinstance(task[0], Teacher) or not isinstance(task[1], StudentConfig):
             raise UserInputError("each task must be (teacher, StudentConfig, T, data_seed)")
-        _sample_counts([task[2]], 1)
+        sample_counts([task[2]], 1)
     results: list[TrainResult | None] = [None] * len(tasks)
     if device == "cpu":
         from numeric import train_cpu

@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-from scaling_theory.commands._common import add_json_flag, emit, positive_float
-
-
-def _nonnegative_int(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
+from scaling_theory.commands._common import add_json_flag, emit, nonnegative_int, positive_float
 
 
 def register(subparsers) -> None:
@@ -27,7 +15,7 @@ def register(subparsers) -> None:
                         help="CSV with columns N, D (or C) and loss")
     parser.add_argument("--store", metavar="PATH", help="a result store written by 'simulate'")
     parser.add_argument("--approach", choices=("1", "2", "3", "all"), default="all")
-    parser.add_argument("--bootstrap", type=_nonnegative_int, default=200, metavar="N",
+    parser.add_argument("--bootstrap", type=nonnegative_int, default=200, metavar="N",
                         help="bootstrap resamples for the intervals (default 200; 0: none)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.add_argument("--cost", type=positive_float, default=None, metavar="c",
