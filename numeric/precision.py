@@ -357,7 +357,7 @@ def _sign(f: Callable, t) -> int:
         g = _real(f(t))
     except (ValueError, ZeroDivisionError, OverflowError):
         return 0
-    if not mpmath.isfinite(g):
+    if mpmath.isnan(g):
         return 0
     return 1 if g > 0 else (-1 if g < 0 else 0)
 
@@ -464,7 +464,17 @@ def _mpf(r) -> mpmath.mpf:
     return mpmath.mpf(r)
 
 
-_FUNCS = {sp.exp: mp.exp, sp.log: mp.log, sp.gamma: mp.gamma, sp.digamma: mp.digamma,
+_EXP_LIMIT = mpmath.mpf(10) ** 15   # |argument| beyond which exp is taken as 0 or inf
+
+
+def _exp(x):
+    """``exp(x)``; beyond ``|x| = 1e15`` mpmath would first compute ln 2 to that many bits."""
+    if isinstance(x, mpmath.mpf) and abs(x) > _EXP_LIMIT:
+        return mpmath.mpf(0) if x < 0 else mpmath.inf
+    return mp.exp(x)
+
+
+_FUNCS = {sp.exp: _exp, sp.log: mp.log, sp.gamma: mp.gamma, sp.digamma: mp.digamma,
           sp.loggamma: mp.loggamma, sp.Abs: abs, sp.sqrt: mp.sqrt, sp.erf: mp.erf}
 
 
@@ -533,7 +543,7 @@ def _power(b, x):
     """``b**x``; for a positive base through ``exp(x log b)`` (an exponent like ``10**400`` would
     otherwise be done by repeated squaring)."""
     if isinstance(b, mpmath.mpf) and isinstance(x, mpmath.mpf) and b > 0 and abs(x) > 64:
-        return mp.exp(x * mp.log(b))
+        return _exp(x * mp.log(b))
     return mp.power(b, x)
 
 

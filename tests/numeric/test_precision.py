@@ -189,3 +189,14 @@ def test_numbers_beyond_4000_digits_are_refused_in_one_line(value):
     with pytest.raises(UserInputError, match="out of range") as info:
         allocate("chinchilla", "1e20", params={"alpha": value})
     assert "\n" not in str(info.value) and len(str(info.value)) < 200
+
+
+def test_double_exponential_law_answers():
+    # exp(-k e^x) at x = ln N up to 1e7 made mpmath compute ln 2 to millions of digits (hung)
+    law = law_from_formula("A*exp(-12345678*N) + B/D", "N", "D", "6*N*D")
+    res = allocate(law, "1e20", params={"A": 1, "B": 1}, digits=20)
+    assert res.verified
+    with mp.workdps(40):
+        # stationarity along D = C/(6N): k A e^{-kN} = 6B/C, i.e. N* = ln(k C/6)/k
+        k = mpmath.mpf(12345678)
+        assert abs(res.model - mpmath.log(k * mpmath.mpf("1e20") / 6) / k) < res.model * mpmath.mpf(10) ** -19
