@@ -4,11 +4,16 @@
 (the closed form, or the root of its implicit equation) for concrete constants and a budget ``C``,
 and cross-checks it against an *independent* numerical minimisation of the original law along the
 budget curve: in ``x = ln N`` the derivative ``d/dx L(e^x, g(e^x, C))`` of the full law (no
-reduction, no closed form) is bracketed on a grid and its root refined by a bracketing solver.
-Both values, their relative agreement and the digits used are reported.
+reduction, no closed form) is bracketed on a grid (its window follows the budget and the
+constants' magnitudes) and its root refined by a bracketing solver that stops on the bracket
+width, never on ``|f|`` (tiny at ``C = 1e300``). Both values, their relative agreement and the
+digits used are reported.
 
-All arithmetic runs inside ``mp.workdps(...)`` with guard digits; budgets and constants are
-converted from exact decimals, so ``1e300`` or ``1e-30`` lose nothing.
+The symbolic optimum stays general in the constants (derived once, cached); the constants are
+bound as ``mpf`` when evaluating, so SymPy never raises exact rationals such as
+``3392187463/10**10`` to symbolic powers. All arithmetic runs inside ``mp.workdps(...)`` with guard
+digits, and is repeated at higher precision until stable (cancellation in very flat laws);
+budgets and constants are converted from exact decimals, so ``1e300`` or ``1e-30`` lose nothing.
 
 Examples
 --------

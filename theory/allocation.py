@@ -18,7 +18,9 @@ The derivation follows the textbook route (Hoffmann et al. 2022, Appendix D.2 fo
 4. check the second-order condition, and refuse laws without an interior minimum.
 
 The exponents are ``a = lim d ln N*/d ln C`` and ``b = lim d ln D*/d ln C``, read off the dominant
-balance (exact for power laws).
+balance (exact for power laws). Exact numbers of more than six digits (``3392187463/10**10``,
+``10**300``) are derived as positive placeholders and put back unevaluated at the end: SymPy
+would factor them to raise them to symbolic powers, which takes minutes.
 
 Examples
 --------
