@@ -46,7 +46,7 @@ from theory.laws import Law, get_law
 
 __all__ = ["NumericAllocation", "allocate", "MIN_DIGITS", "MAX_DIGITS", "exact_number"]
 
-MIN_DIGITS, MAX_DIGITS = 15, 10_000
+MIN_DIGITS, MAX_DIGITS = 15, 4000   # Python prints ints of at most 4300 digits
 _GUARD = 15             # extra decimal digits carried internally
 _MAX_EXPONENT = 4000    # |decimal exponent| (and digits) accepted in a budget or constant
 _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z")
@@ -172,7 +172,7 @@ def allocate(law: Law | str, compute, *, param_set: str | None = None,
     compute : the budget ``C`` (decimal string such as ``"5.76e23"``, int, float or SymPy number).
     param_set : a named parameter set of the law (default: the law's default set).
     params : ``{constant name: value}`` overrides (values as exact decimal strings or numbers).
-    digits : significant digits of the result, ``15 <= digits <= 10000``.
+    digits : significant digits of the result, ``15 <= digits <= 4000``.
 
     Returns
     -------
@@ -384,19 +384,26 @@ def _independent_minimum(L_x, dL_dx, C, values, digits) -> mpmath.mpf:
     The scan and the root run at the working precision, and again higher until the root is stable.
     """
     xs = _grid(C, values)
-    signs = [_sign(dL_dx, t) for t in xs]
-    brackets = [(xs[i], xs[i + 1]) for i in range(len(xs) - 1) if signs[i] < 0 and signs[i + 1] > 0]
-    if not brackets:
-        # maybe cancellation hid the signs: one more scan with many more digits
-        with mp.workdps(mp.dps + 60):
+    brackets = []
+    # signs first at a modest precision (the scan is hundreds of points), then with many more
+    # digits than the working precision if cancellation hid them (very flat laws)
+    for dps in (min(mp.dps, 60), mp.dps + 60):
+        with mp.workdps(dps):
             signs = [_sign(dL_dx, t) for t in xs]
         brackets = [(xs[i], xs[i + 1]) for i in range(len(xs) - 1) if signs[i] < 0 and signs[i + 1] > 0]
+        if brackets:
+            break
     if not brackets:
         raise UserInputError("no interior minimum of the loss along the budget curve "
                              f"for N in [e^-{int(-xs[0])}, e^{int(xs[-1])}]")
 
     def best():
-        roots = [_bracketed_root(lambda t: _real(dL_dx(t)), a, b) for a, b in brackets]
+        f = lambda t: _real(dL_dx(t))  # noqa: E731
+        # a bracket from the low-precision scan must still change sign at this precision
+        good = [(a, b) for a, b in brackets if _sign(f, a) < 0 < _sign(f, b)]
+        if not good:
+            return None
+        roots = [_bracketed_root(f, a, b) for a, b in good]
         return min(roots, key=lambda t: _real(L_x(t))) if len(roots) > 1 else roots[0]
     root = _adaptive(best, digits + 3, log_scale=True)
     if root is None:
@@ -427,22 +434,31 @@ def _bracketed_root(f: Callable, a, b) -> mpmath.mpf:
         return b
     if fa * fb > 0:
         raise UserInputError("could not bracket the optimum numerically")
-    eps = mpmath.mpf(2) ** (-mp.prec + 3)
-    side, width = 0, b - a
+    # ten bits short of the precision: f's own rounding noise must not keep the iterates moving
+    eps = mpmath.mpf(2) ** (-mp.prec + 10)
+    side, width, prev = 0, b - a, None
     for i in range(4 * int(mp.prec) + 200):
         # N = e^x: the relative error of N is the absolute error of x
-        if b - a <= eps * max(abs(a), abs(b), 1):
+        tol = eps * max(abs(a), abs(b), 1)
+        if b - a <= tol:
             break
-        if i % 4 == 3:
-            # safeguard: the bracket must at least halve every four steps, else bisect
-            m = (a + b) / 2 if b - a > width / 2 else None
-            width = b - a
-        else:
-            m = None
-        if m is None:
-            m = a - fa * (b - a) / (fb - fa)          # regula falsi, Illinois-modified below
-            if not a < m < b:
+        m = a - fa * (b - a) / (fb - fa)              # regula falsi, Illinois-modified below
+        if not a < m < b:
+            # a step below the resolution: converged at an endpoint if f changes sign around it
+            for end in ((a, b) if side == -1 else (b, a)):
+                if _sign(f, end - 4 * tol) * _sign(f, end + 4 * tol) < 0:
+                    return end
+            m = (a + b) / 2
+        if i % 16 == 15:
+            # safeguard: the bracket must at least halve every 16 steps, else bisect once
+            if b - a > width / 2:
                 m = (a + b) / 2
+            width = b - a
+        if prev is not None and abs(m - prev) <= 4 * tol:
+            # the iterates have converged: accept once the sign change is confirmed around m
+            if _sign(f, m - 4 * tol) * _sign(f, m + 4 * tol) < 0:
+                return m
+        prev = m
         fm = _real(f(m))
         if fm == 0:
             return m
