@@ -269,7 +269,7 @@ def _evaluate_with(law, alloc: Allocation, values, C_exact, digits, param_set) -
     D_of_N = _compile(alloc.data_on_budget, N, env)
     F = _compile(alloc.stationarity, N, env)
 
-    x_check = _independent_minimum(lambda t: L_of_N(mp.exp(t)), dL_dx, C, values, digits)
+    x_check = _independent_minimum(lambda t: L_of_N(mp.exp(t)), dL_dx, C, values, digits, N.name)
     N_check = mp.exp(x_check)
 
     if alloc.closed_form:
@@ -378,7 +378,7 @@ def _grid(C, values) -> list:
     return [-t for t in reversed(far)] + xs + far
 
 
-def _independent_minimum(L_x, dL_dx, C, values, digits) -> mpmath.mpf:
+def _independent_minimum(L_x, dL_dx, C, values, digits, name: str = "N") -> mpmath.mpf:
     """Minimiser of ``L(x)`` in ``x = ln N``: sign scan of ``dL/dx``, then a bracketing root.
 
     The scan and the root run at the working precision, and again higher until the root is stable.
@@ -395,7 +395,7 @@ def _independent_minimum(L_x, dL_dx, C, values, digits) -> mpmath.mpf:
             break
     if not brackets:
         raise UserInputError("no interior minimum of the loss along the budget curve "
-                             f"for N in [e^-{int(-xs[0])}, e^{int(xs[-1])}]")
+                             f"for {name} in [e^-{int(-xs[0])}, e^{int(xs[-1])}]")
 
     def best():
         f = lambda t: _real(dL_dx(t))  # noqa: E731
