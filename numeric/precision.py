@@ -208,8 +208,8 @@ def allocate(law: Law | str, compute, *, param_set: str | None = None,
         return _evaluate(law, alloc, values, C_exact, digits, param_set or law.default_set)
 
 
-# constants whose exact rationals SymPy can still take powers of quickly (a re-derivation at the
-# constants factors numerators/denominators: 10-digit decimals already take minutes)
+# re-derive at the constants only when they are short exact numbers: substituting them is then
+# cheap (``gamma(d/2)`` at a large ``d`` is an exact integer SymPy computes digit by digit)
 _TAME_DIGITS = 6
 
 
