@@ -125,16 +125,13 @@ def jvr():
     return law, _jvr_derivative(law)
 
 
-_DP_1E300 = pytest.mark.xfail(strict=True, reason=(
-    "bug: allocate('jeon-van-roy-dp', '1e300') gives p* = 1.442e148 from the implicit equation (exit 1, "
-    "'NOT verified', 0 digits agree); the law's own minimum is p* = 6.7348496042488e147: the same "
-    "findroot absolute-tolerance cause as jeon-van-roy at 1e300"))
+# jeon-van-roy(-dp) at 1e300 were wrong/unverified until 049663d (mp.findroot's absolute tolerance in |f|).
 
 
 @pytest.mark.parametrize("name, C", [
     *[("jeon-van-roy", C) for C in ("1e30", "1e200", "1e300")],
     ("jeon-van-roy-dp", "1e30"), ("jeon-van-roy-dp", "1e100"),
-    pytest.param("jeon-van-roy-dp", "1e300", marks=_DP_1E300)])
+    ("jeon-van-roy-dp", "1e300")])
 def test_jeon_van_roy_large_budgets_match_a_200_digit_root(name, C):
     law = get_law(name)
     dLdx = _jvr_derivative(law)
@@ -152,11 +149,7 @@ def test_jeon_van_roy_large_budgets_match_a_200_digit_root(name, C):
 
 @pytest.mark.parametrize("C", [
     "1e100",
-    pytest.param("1e300", marks=pytest.mark.xfail(strict=True, reason=(
-        "bug: allocate('jeon-van-roy', '1e300') is right to 50 digits but verified=False (3 digits "
-        "agree): numeric.precision._bracketed_root calls mp.findroot with tol=2**(-2*prec), an absolute "
-        "bound on |f|^2, and |dL/dx| ~ 1e-147 there, so an early iterate is accepted; dividing f by "
-        "|f(a)| fixes it"))),
+    "1e300",
 ])
 def test_jeon_van_roy_large_budget_is_verified(C):
     res = allocate("jeon-van-roy", C, digits=50)
@@ -175,7 +168,8 @@ def test_jeon_van_roy_tiny_budget_is_a_clear_error(jvr):
 
 # -- pathological user laws: a verified right answer or a clear error, never NaN ------------------
 
-# (loss, cost, constants, C, the true N* (None: a clear refusal is the right answer), xfail reason)
+# (loss, cost, constants, C, the true N* (None: a clear refusal is the right answer)); the last five
+# rows were wrong refusals or hangs until 049663d (search window, 30-digit signs, findroot tolerance)
 PATHOLOGICAL = [
     ("A/N + B/D + N*D", "N*D", {"A": "1", "B": "1"}, "1e6", "1000", None),
     ("A/N + B/D + E*log(N)/N", "N*D", {"A": "1", "B": "1", "E": "1"}, "1e6", None, None),
@@ -184,23 +178,13 @@ PATHOLOGICAL = [
     ("gamma(N)/N**N + B/D", "N*D", {"B": "1"}, "1e6", None, None),
     # the general closed form is 0/0 at A = B (printed N* = nan before e18abce derived at the constants)
     ("A/log(N) + B/log(D)", "N*D", {"A": "1", "B": "1"}, "1e6", "1000", None),
-    ("A/N + B/D", "N + D", {"A": "1", "B": "1"}, "1e6", "500000",
-     "bug: 'could not bracket the optimum numerically' although the engine's closed form at these "
-     "constants is N* = C/2 (A=1, B=4 works)"),
-    ("A/N + B/D", "N*D", {"A": "1e-300", "B": "1e300"}, "1", "1e-300",
-     "bug: 'no interior minimum ... for N in [e^-100, e^100]' but N* = sqrt(A*C/B) = 1e-300: the "
-     "search window |ln C| + 100 ignores the constants"),
-    ("A/N**a + B/D**b", "N*D", {"A": "1", "B": "1", "a": "1e-30", "b": "1e-30"}, "1e20", "1e10",
-     "bug: a very flat law: 'no interior minimum' but N* = sqrt(C) = 1e10; _independent_minimum "
-     "takes the signs of dL/dx at a fixed 30 digits, below the cancellation in the derivative"),
+    ("A/N + B/D", "N + D", {"A": "1", "B": "1"}, "1e6", "500000", None),
+    ("A/N + B/D", "N*D", {"A": "1e-300", "B": "1e300"}, "1", "1e-300", None),
+    ("A/N**a + B/D**b", "N*D", {"A": "1", "B": "1", "a": "1e-30", "b": "1e-30"}, "1e20", "1e10", None),
     ("A/N**a + B/D**b + E*log(D)/D", "N*D", {"A": "1", "B": "1", "E": "1", "a": "0.3", "b": "0.4"},
-     "1e10", "321556.2764025842769354611337356820359896",
-     "bug (regression since e18abce 'derive at the actual constants'): refused with 'the asymptotic "
-     "stationary point is not a minimum' at every C; before it, C=1e10 verified N* = 321556.27..."),
+     "1e10", "321556.2764025842769354611337356820359896", None),
     ("A/N**a + B/D**b + E*log(D)/D", "N*D", {"A": "1", "B": "1", "E": "1", "a": "0.3", "b": "0.4"},
-     "1e300", "1.778637805454541987193893418389679241213e171",
-     "bug: refused as above; and before e18abce the implicit-equation root was 3.727e171, wrong by 2x "
-     "(the findroot absolute-tolerance cause of the jeon-van-roy 1e300 case)"),
+     "1e300", "1.778637805454541987193893418389679241213e171", None),
 ]
 
 
@@ -335,18 +319,8 @@ SLOW_CONSTANTS = {
     "chinchilla-beta-1e-30": ("chinchilla", {"beta": "1e-30"}, "1e20"),
     "jeon-van-roy-d-1000": ("jeon-van-roy", {"d": "1000"}, "1e20"),
 }
-_HANG_BUGS = {
-    "chinchilla-alpha-10-digits": (
-        "bug: allocate('chinchilla', '1e20', params={'alpha': '0.3392187463'}) hangs (>20 s; also before "
-        "e18abce): theory.allocation._power_root -> SymPy Integer._eval_power factors the huge numerator/"
-        "denominator of an exact Rational power"),
-    "chinchilla-beta-1e-30": (
-        "bug: hangs (>20 s) since e18abce derives at the constants (before: a wrong 'no interior "
-        "minimum' refusal)"),
-    "jeon-van-roy-d-1000": (
-        "bug: allocate('jeon-van-roy', '1e20', params={'d': '1000'}) hangs (>20 s) in "
-        "theory.allocation._exp/_closed_forms (exact gamma(500) powers); also K=100000"),
-}
+# all three hung (> 20 s) in SymPy's exact power evaluation until 049663d bound constants as mpf
+_HANG_BUGS: dict[str, str] = {}  # key -> 'bug: ...' reason, recorded as a strict xfail
 
 _SCRIPT = """
 import json, sys

@@ -147,11 +147,7 @@ CASES: list[Case] = [
     *[C(f"allocate-hostile-{k}", ["allocate", "--expr", v, *USER_LAW, "--compute", "1e20"], "")
       for k, v in HOSTILE.items()],
     # extreme budgets: a finite verified answer (exit 0) or one clear line, never NaN/inf
-    *[C(f"allocate-{law}-budget-{v}", ["allocate", law, "--compute", v], "", ok_or_error=True,
-        xfail=("bug: the independent minimiser agrees to only 3 of 50 digits at C=1e300 (exit 1, "
-               "'NOT verified', nothing on stderr) though the closed form is right (--digits 100 verifies); "
-               "cause: mp.findroot's tol in numeric.precision._bracketed_root is absolute in |f|"
-               if (law, v) == ("jeon-van-roy", "1e300") else None))
+    *[C(f"allocate-{law}-budget-{v}", ["allocate", law, "--compute", v], "", ok_or_error=True)
       for law in ("chinchilla", "jeon-van-roy", "kaplan") for v in ("1e300", "1e-300")],
     # -- latex
     C("latex-unknown-name", "latex nosuchlaw", "nosuchlaw"),
@@ -160,8 +156,7 @@ CASES: list[Case] = [
     C("latex-bad-format", "latex chinchilla --document --format pdf", "invalid choice"),
     C("latex-output-missing-folder", "latex chinchilla -o no/such/folder/out.tex", "no/such/folder",
       absent=("no",)),
-    C("latex-output-is-directory", "latex chinchilla -o adir", "adir",
-      xfail="bug: write_atomic's os.replace onto a directory raises IsADirectoryError (traceback)"),
+    C("latex-output-is-directory", "latex chinchilla -o adir", "adir"),
     C("latex-output-no-value", "latex chinchilla -o", "-o"),
     C("latex-no-interior-optimum-output", ["latex", *NO_OPTIMUM, "-o", "out.tex"], "no interior",
       absent=("out.tex",)),
@@ -257,17 +252,10 @@ CASES: list[Case] = [
 # killed after ``timeout`` seconds, so a hang costs no more than that and leaves no state behind.
 HANGS: list[Case] = [
     C("allocate-param-alpha-1e400", "allocate chinchilla --compute 1e20 --param alpha=1e400", "alpha",
-      ok_or_error=True, timeout=12,
-      xfail="bug: hangs (>25 s) in SymPy power evaluation from numeric.precision._closed_form_value "
-            "(expr.xreplace(consts)); also with alpha=1e20"),
-    C("derive-huge-exponent", ["derive", "--expr", "A/N**(10**999) + B/D", *USER_LAW], "", timeout=12,
-      xfail="bug: hangs (>40 s) in theory.allocation._data_asymptotics (SymPy power with a 1000-digit "
-            "exponent)"),
-    C("derive-tiny-exponent", ["derive", "--expr", "A/N**(1/10**999) + B/D", *USER_LAW], "", timeout=12,
-      xfail="bug: hangs (>15 s) in theory.allocation._data_asymptotics (SymPy Rational power)"),
-    C("derive-huge-rate", ["derive", "--expr", "A*exp(-10**999*N) + B/D", *USER_LAW], "", timeout=12,
-      xfail="bug: hangs (>15 s) in theory.allocation._solve_fallback (SymPy polys with a 1000-digit "
-            "coefficient)"),
+      ok_or_error=True, timeout=12),
+    C("derive-huge-exponent", ["derive", "--expr", "A/N**(10**999) + B/D", *USER_LAW], "", timeout=12),
+    C("derive-tiny-exponent", ["derive", "--expr", "A/N**(1/10**999) + B/D", *USER_LAW], "", timeout=12),
+    C("derive-huge-rate", ["derive", "--expr", "A*exp(-10**999*N) + B/D", *USER_LAW], "", timeout=12),
 ]
 
 
