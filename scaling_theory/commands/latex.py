@@ -52,11 +52,10 @@ def write_atomic(path: str, text: str) -> None:
 
 
 def _derivation_names() -> list[str]:
-    try:
-        from derivations.registry import derivation_names
-    except ImportError:
-        return []
-    return list(derivation_names())
+    """Derivations and their aliases (``jeon-van-roy`` = the whole chain behind that law, ``all``)."""
+    from derivations.registry import ALIASES, derivation_names
+
+    return [*derivation_names(), *ALIASES]
 
 
 def run(args) -> int:
@@ -67,7 +66,7 @@ def run(args) -> int:
     laws = law_names()
     if args.expr is None and name is not None:
         derivs = _derivation_names()
-        is_derivation = name in derivs or name == "all"
+        is_derivation = name in derivs
         # a derivation's document when asked for one (or when NAME is only a derivation)
         if is_derivation and (args.document or name not in laws):
             from derivations.render import render_document
@@ -76,8 +75,6 @@ def run(args) -> int:
             payload = {"name": name, "format": args.format, "document": text}
             return _output(args, payload, text)
         if name not in laws:
-            if not derivs:
-                law_from_args(args)  # raises the registry's "unknown law" message
             raise UserInputError(f"unknown law or derivation {name!r} (laws: {', '.join(laws)}; "
                                  f"derivations: {', '.join(derivs)})")
     from theory.allocation import compute_optimal_allocation
