@@ -51,35 +51,80 @@ def allocate(law, compute, **kwargs):
 
 
 def law_from_formula(expr: str, model: str, data: str, cost: str, name: str = "user"):
-    """A :class:`theory.laws.Law` from user text; see :func:`theory.user_law.law_from_formula`."""
+    """A :class:`theory.laws.Law` from user text; see :func:`theory.user_law.law_from_formula`.
+
+    Examples
+    --------
+    >>> law = law_from_formula("A/N + B*log(D)/D", "N", "D", "6*N*D")
+    >>> derive(law).model_exponent, derive(law).method
+    (1/2, 'Lambert W')
+    """
     from theory.user_law import law_from_formula as _from
 
     return _from(expr, model, data, cost, name)
 
 
 def get_law(name: str):
-    """A registered law by name; see :func:`theory.laws.get_law`."""
+    """A registered law by name; see :func:`theory.laws.get_law`.
+
+    Examples
+    --------
+    >>> get_law("chinchilla").cost
+    6*D*N
+    """
     from theory.laws import get_law as _get
 
     return _get(name)
 
 
 def check(names=None, digits: int = 50, **kwargs):
-    """Verify the derivations; see :func:`derivations.check.run_checks`."""
+    """Verify the derivations; see :func:`derivations.check.run_checks`.
+
+    Examples
+    --------
+    >>> report = check(["chinchilla"], digits=30)
+    >>> report.ok, report.failed, report.steps_verified >= 5
+    (True, 0, True)
+    """
     from derivations.check import run_checks
 
     return run_checks(names, digits, **kwargs)
 
 
 def simulate(config=None, store_path="results.sqlite", **kwargs):
-    """Run a teacher–student sweep (default config if none); see :func:`numeric.sweep.run_sweep`."""
+    """Run a teacher–student sweep (default config if none); see :func:`numeric.sweep.run_sweep`.
+
+    Examples
+    --------
+    A stand-in runner (a known law instead of training) keeps the example instant:
+
+    >>> import os, tempfile
+    >>> from numeric.sweep import SweepConfig, synthetic_runner
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> db = os.path.join(tmp.name, "runs.sqlite")
+    >>> first = simulate(SweepConfig.quick(), db, progress=False, runner=synthetic_runner)
+    >>> again = simulate(SweepConfig.quick(), db, progress=False, runner=synthetic_runner)
+    >>> first.done, again.done   # the rerun resumes: nothing left to run
+    (14, 0)
+    >>> tmp.cleanup()
+    """
     from numeric.sweep import SweepConfig, run_sweep
 
     return run_sweep(config if config is not None else SweepConfig.default(), store_path, **kwargs)
 
 
 def fit(data, approach="all", **kwargs):
-    """Fit scaling laws to (N, D, loss) data or a CSV/store path; see :func:`numeric.fit.fit`."""
+    """Fit scaling laws to (N, D, loss) data or a CSV/store path; see :func:`numeric.fit.fit`.
+
+    Examples
+    --------
+    Data from Chinchilla's law itself give back its exponent a = beta/(alpha + beta) = 0.4516:
+
+    >>> from numeric.fit import synthetic
+    >>> data = synthetic(1.69, 406.4, 410.7, 0.34, 0.28, budgets=[1e19, 1e20, 1e21, 1e22], noise=0.0)
+    >>> round(fit(data, approach=3, bootstrap=0).approaches[3].a, 3)
+    0.452
+    """
     import os
 
     from numeric import fit as _fit
