@@ -259,7 +259,8 @@ def _evaluate(law, alloc: Allocation, values, C_exact, digits, param_set) -> Num
 
 def _evaluate_with(law, alloc: Allocation, values, C_exact, digits, param_set) -> NumericAllocation:
     N, D = law.model, law.data
-    env = {**values, alloc.compute: C_exact}
+    # abbreviations (A, B, beta of jeon-van-roy) are bound to their expressions of the constants
+    env = {**alloc.abbreviations, **values, alloc.compute: C_exact}
     C = _mpf(C_exact)
     # the full law along the budget curve, in x = ln N (independent of the symbolic solution)
     x = sp.Dummy("x", real=True)
@@ -530,6 +531,9 @@ def _tree(e: sp.Expr, var, env):
         if e not in env:
             raise UserInputError(f"no value for {e.name}")
         value = env[e]
+        if isinstance(value, sp.Basic) and not value.is_Number:
+            # an abbreviation: its expression of the constants, evaluated at the working precision
+            return _node(value, var, env)
         return lambda v: _mpf(value)
     if e.is_Number or e in (sp.pi, sp.E, sp.EulerGamma):
         return lambda v: _const_value(e)

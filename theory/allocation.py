@@ -66,6 +66,8 @@ class Allocation:
     ``model_optimal``/``data_optimal`` are exact when ``closed_form`` is true; otherwise they are the
     leading-order asymptotic solution of ``implicit_equation`` as ``compute -> oo``.
     ``steps`` lists ``(description, SymPy expression)`` pairs recording the derivation.
+    ``abbreviations`` (``{symbol: expression of the constants}``, from the law) are the short names
+    left in the expressions; substitute them (:meth:`expanded`) for the expressions in the constants.
     """
 
     law_name: str
@@ -92,6 +94,11 @@ class Allocation:
     steps: list = field(default_factory=list)
     params: Mapping = field(default_factory=dict)
     latex_names: Mapping[str, str] = field(default_factory=dict)
+    abbreviations: Mapping[sp.Symbol, sp.Expr] = field(default_factory=dict)
+
+    def expanded(self, value: sp.Expr | None) -> sp.Expr | None:
+        """``value`` (e.g. ``self.model_optimal``) with the abbreviations substituted."""
+        return value if value is None or not self.abbreviations else value.xreplace(dict(self.abbreviations))
 
     def to_json(self) -> dict:
         """JSON-ready dict: every expression as a SymPy-readable string (``sympy.sstr``)."""
@@ -118,17 +125,22 @@ class Allocation:
             "is_minimum": self.is_minimum,
             "params": {k.name if isinstance(k, sp.Symbol) else str(k): s(v) for k, v in self.params.items()},
             "steps": [{"description": d, "expr": s(e)} for d, e in self.steps],
+            "abbreviations": {k.name: s(v) for k, v in self.abbreviations.items()},
         }
 
 
 def budget_symbol(law: Law) -> sp.Symbol:
     """The positive budget symbol ``C`` (renamed ``C_budget`` if the law already uses ``C``)."""
-    names = {str(x) for x in law.expr.free_symbols | law.cost.free_symbols}
+    names = {str(x) for x in law.expr.free_symbols | law.display_expr.free_symbols | law.cost.free_symbols}
     return sp.Symbol("C" if "C" not in names else "C_budget", positive=True)
 
 
 def compute_optimal_allocation(law: Law, params: Mapping | None = None) -> Allocation:
     r"""Minimise ``law.expr`` along the budget curve ``law.cost = C``.
+
+    A law with abbreviations (``jeon-van-roy``: ``A/p + (B + beta ln T + K ln p)/T``) is derived in
+    them: the results are written in ``A, B, beta`` and ``Allocation.abbreviations`` says what they
+    stand for. An abbreviation whose value ``params`` fix to a number is substituted before deriving.
 
     Parameters
     ----------
@@ -162,7 +174,8 @@ def compute_optimal_allocation(law: Law, params: Mapping | None = None) -> Alloc
     Hoffmann et al. (2022), arXiv:2203.15556, Eq. (4).
     """
     subs = _resolve_params(law, params)
-    key = (law.name, law.expr, law.cost, law.model, law.data, tuple(sorted((k.name, v) for k, v in subs.items())))
+    key = (law.name, law.expr, law.abbreviated_expr, law.cost, law.model, law.data,
+           tuple(sorted((k.name, v) for k, v in subs.items())))
     if key not in _CACHE:
         try:
             _CACHE[key] = _derive(law, subs)
@@ -496,9 +509,16 @@ def _restore(value, numbers):
 
 
 def _derive(law: Law, subs: Mapping[sp.Symbol, sp.Expr]) -> Allocation:
-    expr, cost = law.expr.subs(subs), law.cost.subs(subs)
+    # abbreviations still symbolic after ``subs`` stay short names (a readable and faster derivation)
+    values = law.abbreviation_values(subs)
+    kept = {s: v for s, v in values.items() if v.free_symbols}
+    if kept:
+        expr = law.abbreviated_expr.xreplace({s: v for s, v in values.items() if s not in kept}).subs(subs)
+    else:
+        expr = law.expr.subs(subs)
+    cost = law.cost.subs(subs)
     (expr, cost), numbers = _abstract_numbers([expr, cost])
-    alloc = _derive_abstract(law, subs, expr, cost, numbers)
+    alloc = _derive_abstract(law, subs, expr, cost, numbers, kept)
     if not numbers:
         return alloc
     fields = {name: _restore(getattr(alloc, name), numbers)
@@ -508,10 +528,14 @@ def _derive(law: Law, subs: Mapping[sp.Symbol, sp.Expr]) -> Allocation:
     return dataclasses.replace(alloc, **fields)
 
 
-def _derive_abstract(law: Law, subs, expr, cost, numbers) -> Allocation:
+def _derive_abstract(law: Law, subs, expr, cost, numbers, abbreviations=None) -> Allocation:
     N, D = law.model, law.data
     C = budget_symbol(law)
-    sample = _sample(law, (expr.free_symbols | cost.free_symbols) - {N, D} - set(numbers), subs)
+    abbreviations = dict(abbreviations or {})
+    constants = set().union(expr.free_symbols, cost.free_symbols, *(v.free_symbols for v in abbreviations.values()))
+    sample = _sample(law, constants - {N, D} - set(numbers) - set(abbreviations), subs)
+    # an abbreviation's sample is its value at the constants' sample (signs and branches as in the law)
+    sample.update({s: sp.Rational(str(sp.N(v.xreplace(sample), 30))) for s, v in abbreviations.items()})
     # a short decimal near each long number: exact ties still cancel, powers of it are cheap
     sample.update({s: sp.Rational(str(sp.Float(v, 6))) for s, v in numbers.items()})
     sample[C] = _SAMPLE_BUDGET
@@ -599,7 +623,7 @@ def _derive_abstract(law: Law, subs, expr, cost, numbers) -> Allocation:
         implicit_equation=None if closed else sp.Eq(F, 0, evaluate=False),
         asymptotic_model=asym_N, asymptotic_data=asym_D, is_minimum=is_min, method=method,
         data_on_budget=data_on_budget, objective=h, stationarity=F, steps=list(steps),
-        params=dict(subs), latex_names=dict(law.latex_names))
+        params=dict(subs), latex_names=dict(law.latex_names), abbreviations=abbreviations)
 
 
 def _data_side_power_root(law: Law, inner, cost, C, sample):

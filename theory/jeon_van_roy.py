@@ -43,7 +43,7 @@ from theory.laws import Law
 
 __all__ = ["LAWS", "p", "T", "d", "K", "K_dp", "n_of_p", "m_d", "second_moment", "first_moment",
            "exact_bound", "large_T_coefficients", "large_T_bound", "dp_bound", "expected_atoms", "atoms_upper",
-           "VALIDITY_T"]
+           "VALIDITY_T", "A", "B", "beta"]
 
 # -- symbols -------------------------------------------------------------------------------------
 p = sp.Symbol("p", positive=True)            # student parameter count p = n (d + 1)
@@ -51,6 +51,11 @@ T = sp.Symbol("T", positive=True)            # number of samples
 d = sp.Symbol("d", positive=True, integer=True)   # input dimension
 K = sp.Symbol("K", positive=True, integer=True)   # number of teacher units (finite teacher)
 K_dp = sp.Symbol("K", positive=True)              # Dirichlet-process concentration (real)
+# abbreviations of the registered law A/p + (B + beta ln T + K ln p)/T (see large_T_coefficients)
+A = sp.Symbol("A", positive=True)
+# B > 0 for d, K >= 1: K d (1/2 + ln(2)/2) >= K ln(d+1), ln M >= ln(2/pi), 2 K ln 2 - 3/2 ln 2 + 3/2 > ln(pi/2)
+B = sp.Symbol("B", positive=True)
+beta = sp.Symbol("beta", positive=True)
 
 VALIDITY_T = 8 * sp.pi**2
 """Smallest ``T`` for which the finite law's large-``T`` simplification is an upper bound (ours)."""
@@ -162,11 +167,11 @@ def large_T_coefficients(d_: sp.Expr = d, K_: sp.Expr = K) -> dict[str, sp.Expr]
     {'A': 1/8, 'B': log(2/pi) + 2, 'beta': 1}
     """
     S, M = second_moment(d_, K_), first_moment(d_, K_)
-    A = (d_ + 1) * S / 16
-    beta = (K_ * d_ + 1) / 2
-    B = (K_ * d_ / 2 + K_ * d_ * sp.log(2) + K_ * d_ / 2 * sp.log(S / (2 * K_ * d_)) + 2 * K_ * sp.log(2)
+    A_ = (d_ + 1) * S / 16
+    beta_ = (K_ * d_ + 1) / 2
+    B_ = (K_ * d_ / 2 + K_ * d_ * sp.log(2) + K_ * d_ / 2 * sp.log(S / (2 * K_ * d_)) + 2 * K_ * sp.log(2)
          - K_ * sp.log(d_ + 1) + sp.log(M) - sp.Rational(3, 2) * sp.log(2) + sp.Rational(3, 2))
-    return {"A": A, "B": B, "beta": beta}
+    return {"A": A_, "B": B_, "beta": beta_}
 
 
 def large_T_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K) -> sp.Expr:
@@ -181,6 +186,8 @@ def large_T_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr
     0.0199585
     >>> large_T_bound() == LAWS[0].expr
     True
+    >>> LAWS[0].display_expr
+    A/p + (B + K*log(p) + beta*log(T))/T
     """
     c = large_T_coefficients(d_, K_)
     return c["A"] / p_ + (c["B"] + c["beta"] * sp.log(T_) + K_ * sp.log(p_)) / T_
@@ -250,9 +257,13 @@ _CITATION = ("Jeon & Van Roy, An Information-Theoretic Analysis of Compute-Optim
 _SETS = {"d16-K4": {"d": 16, "K": 4}, "d4-K1": {"d": 4, "K": 1}, "d8-K2": {"d": 8, "K": 2},
          "d64-K16": {"d": 64, "K": 16}}
 
+_ABBREVIATIONS = {A: large_T_coefficients()["A"], B: large_T_coefficients()["B"],
+                  beta: large_T_coefficients()["beta"]}
+
 LAWS: list[Law] = [
     Law(name="jeon-van-roy", expr=large_T_bound(), model=p, data=T, cost=p * T, constants=(d, K),
         parameter_sets=_SETS, default_set="d16-K4", domain=_FINITE_DOMAIN,
+        abbreviations=_ABBREVIATIONS, abbreviated_expr=A / p + (B + beta * sp.log(T) + K * sp.log(p)) / T,
         description=("information-theoretic error bound, ReLU teacher with K units in d dims; "
                      "model p = n(d+1) parameters, data T, compute p*T; valid for n >= 1, T >= 8 pi^2"),
         citation=_CITATION),

@@ -23,7 +23,7 @@ from sympy.printing.latex import LatexPrinter
 from theory.allocation import Allocation
 from theory.laws import Law
 
-__all__ = ["law_latex", "allocation_latex", "law_document", "to_latex"]
+__all__ = ["law_latex", "allocation_latex", "abbreviations_latex", "law_document", "to_latex"]
 
 _KEYS = ("bound", "cost", "model_optimal", "data_optimal", "model_exponent", "data_exponent",
          "optimal_loss", "ratio", "implicit_equation", "asymptotic_model", "asymptotic_data")
@@ -77,7 +77,13 @@ def _lhs(law_or_alloc) -> str:
 
 def law_latex(law: Law) -> str:
     """``L(model, data) = ...`` for a law, in LaTeX (Hoffmann et al. 2022, Eq. (2) for Chinchilla)."""
-    return f"{_lhs(law)} = {to_latex(law.expr, law.latex_names)}"
+    return f"{_lhs(law)} = {to_latex(law.display_expr, law.latex_names)}"
+
+
+def abbreviations_latex(law_or_alloc) -> list[str]:
+    """``["A = ...", ...]``: the abbreviations of a law or an allocation, one LaTeX equation each."""
+    names = law_or_alloc.latex_names
+    return [f"{to_latex(k, names)} = {to_latex(v, names)}" for k, v in law_or_alloc.abbreviations.items()]
 
 
 def allocation_latex(allocation: Allocation) -> dict[str, str | None]:
@@ -115,6 +121,7 @@ def law_document(law: Law, allocation: Allocation, fmt: str = "latex") -> str:
         _text(law.description) + (r"\\" if law.description else ""),
         (r"\emph{Source:} " + _text(law.citation)) if law.citation else "",
         r"\begin{equation*}", law_latex(law), r"\end{equation*}",
+        _where_latex(law),
         rf"minimised subject to the compute budget ${tex['cost']} = {C}$.",
         r"\subsection*{Derivation}",
         r"\begin{enumerate}",
@@ -137,6 +144,14 @@ def law_document(law: Law, allocation: Allocation, fmt: str = "latex") -> str:
     return "\n".join(line for line in lines if line != "") + "\n"
 
 
+def _where_latex(law: Law) -> str:
+    """``where A = ..., B = ...`` under the law (empty without abbreviations)."""
+    if not law.abbreviations:
+        return ""
+    return "\n".join(["where", r"\begin{align*}", " \\\\\n".join(
+        eq.replace(" = ", " &= ", 1) for eq in abbreviations_latex(law)), r"\end{align*}"])
+
+
 def _markdown(law: Law, allocation: Allocation) -> str:
     """Markdown with ``$$`` display math (renders on GitHub and in Jupyter)."""
     names = allocation.latex_names
@@ -148,7 +163,10 @@ def _markdown(law: Law, allocation: Allocation) -> str:
         out += [law.description, ""]
     if law.citation:
         out += [f"*Source:* {law.citation}", ""]
-    out += ["$$", law_latex(law), "$$", "", f"minimised subject to ${tex['cost']} = {C}$.", "",
+    out += ["$$", law_latex(law), "$$", ""]
+    if law.abbreviations:
+        out += ["where", "", "$$", r",\quad ".join(abbreviations_latex(law)), "$$", ""]
+    out += [f"minimised subject to ${tex['cost']} = {C}$.", "",
             "## Derivation", ""]
     for i, (description, expr) in enumerate(allocation.steps, 1):
         out += [f"{i}. {description}:", "", "   $$", "   " + to_latex(expr, names), "   $$", ""]

@@ -42,6 +42,11 @@ class Law:
     domain : ``{constant name: sympy Set}`` of admissible values (default: positive reals).
     description, citation : one-line human text.
     latex_names : ``{symbol name: LaTeX}`` overrides for the printer (e.g. ``{"N_c": "N_c"}``).
+    abbreviations : ``{symbol: expression of the constants}``, e.g. ``{A: (d+1) S/16}``: short names for
+        long coefficients, used for display and derivation; numbers are always exact, since the
+        symbols are bound to their expressions (:meth:`abbreviation_values`).
+    abbreviated_expr : ``expr`` written with the abbreviations (``None``: ``expr`` itself); it must
+        equal ``expr`` once they are substituted (:attr:`expanded_expr`).
 
     Examples
     --------
@@ -49,6 +54,12 @@ class Law:
     >>> law = Law("toy", A/N + 1/D, N, D, N*D, (A,))
     >>> law.symbols["A"] is A
     True
+    >>> a, x = sp.symbols("a x", positive=True)
+    >>> short = Law("short", (x + 1)/N + 1/D, N, D, N*D, (x,), abbreviations={a: x + 1}, abbreviated_expr=a/N + 1/D)
+    >>> short.display_expr, short.expanded_expr == short.expr
+    (a/N + 1/D, True)
+    >>> short.abbreviation_values({x: 2})
+    {a: 3}
     """
 
     name: str
@@ -63,6 +74,31 @@ class Law:
     description: str = ""
     citation: str = ""
     latex_names: Mapping[str, str] = field(default_factory=dict)
+    abbreviations: Mapping[sp.Symbol, sp.Expr] = field(default_factory=dict)
+    abbreviated_expr: sp.Expr | None = None
+
+    def __post_init__(self):
+        if bool(self.abbreviations) != (self.abbreviated_expr is not None):
+            raise ValueError(f"law {self.name!r}: abbreviations and abbreviated_expr go together")
+        if self.abbreviations:
+            allowed = {self.model, self.data, *self.constants, *self.abbreviations}
+            stray = self.abbreviated_expr.free_symbols - allowed
+            if stray or any(v.free_symbols - set(self.constants) for v in self.abbreviations.values()):
+                raise ValueError(f"law {self.name!r}: abbreviations use unknown symbols")
+
+    @property
+    def display_expr(self) -> sp.Expr:
+        """The loss as a reader wants it: in the abbreviations if the law has any, else ``expr``."""
+        return self.abbreviated_expr if self.abbreviated_expr is not None else self.expr
+
+    @property
+    def expanded_expr(self) -> sp.Expr:
+        """The loss in the constants alone (``expr``; the abbreviations substituted)."""
+        return self.expr
+
+    def abbreviation_values(self, values: Mapping[sp.Symbol, object] | None = None) -> dict[sp.Symbol, sp.Expr]:
+        """``{abbreviation: its expression}`` with the constants in ``values`` substituted."""
+        return {s: v.subs(dict(values or {})) for s, v in self.abbreviations.items()}
 
     @property
     def symbols(self) -> dict[str, sp.Symbol]:

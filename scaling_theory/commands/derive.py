@@ -52,13 +52,14 @@ def run(args) -> int:
     import sympy as sp
 
     from theory.allocation import compute_optimal_allocation
-    from theory.latex import allocation_latex
+    from theory.latex import abbreviations_latex, allocation_latex
 
     law = law_from_args(args)
     alloc = compute_optimal_allocation(law)
     if args.json:   # printing every step is costly for big laws: only when asked
         payload = alloc.to_json()
         payload["latex"] = allocation_latex(alloc)
+        payload["abbreviations_latex"] = dict(zip((k.name for k in alloc.abbreviations), abbreviations_latex(alloc)))
         emit(payload, "", True)
         return 0
     N, D, C = alloc.model.name, alloc.data.name, alloc.compute.name
@@ -78,5 +79,8 @@ def run(args) -> int:
         lines.append(f"exponents: {N}* ~ {C}^a, {D}* ~ {C}^b with a = {sp.sstr(alloc.model_exponent)}, "
                      f"b = {sp.sstr(alloc.data_exponent)}")
     lines.append("second-order condition: " + ("minimum" if alloc.is_minimum else "NOT a minimum"))
+    if alloc.abbreviations:
+        lines.append("where")
+        lines += [f"  {k.name} = {sp.sstr(v)}" for k, v in alloc.abbreviations.items()]
     emit({}, "\n".join(lines), False)
     return 0

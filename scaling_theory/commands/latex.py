@@ -78,7 +78,7 @@ def run(args) -> int:
             raise UserInputError(f"unknown law or derivation {name!r} (laws: {', '.join(laws)}; "
                                  f"derivations: {', '.join(derivs)})")
     from theory.allocation import compute_optimal_allocation
-    from theory.latex import allocation_latex, law_document, law_latex
+    from theory.latex import abbreviations_latex, allocation_latex, law_document, law_latex
 
     law = law_from_args(args)
     alloc = compute_optimal_allocation(law)
@@ -94,8 +94,11 @@ def run(args) -> int:
             lines += [f"a = {tex['model_exponent']}", f"b = {tex['data_exponent']}"]
         if tex["implicit_equation"] is not None:
             lines.append(f"{tex['implicit_equation']}")
+        if alloc.abbreviations:
+            lines += ["where", *abbreviations_latex(alloc)]
         text = "\n".join(lines)
-    payload = {"name": law.name, "law": law_latex(law), "latex": tex}
+    payload = {"name": law.name, "law": law_latex(law), "latex": tex,
+               "abbreviations": dict(zip((k.name for k in alloc.abbreviations), abbreviations_latex(alloc)))}
     if args.document:
         payload.update(format=args.format, document=text)
     return _output(args, payload, text)

@@ -132,3 +132,74 @@ def test_derive_of_a_ten_digit_exponent_answers(capsys):
                         "--data", "D", "--cost", "6*N*D", "--json")
     j = json.loads(out)
     assert code == 0 and j["method"] == "power-law balance" and "3392187463" in j["model_exponent"]
+
+
+def test_derive_jeon_van_roy_is_written_in_its_abbreviations(capsys):
+    code, out, _ = _run(capsys, "derive", "jeon-van-roy")
+    lines = out.splitlines()
+    results = [line for line in lines if line.startswith(("p* =", "T* =", "p*/T* =", "L* =", "p* ~"))]
+    assert code == 0 and len(results) == 5
+    assert not any("gamma(" in line for line in results)
+    assert lines[0] == "law jeon-van-roy: L(p, T) = A/p + (B + K*log(p) + beta*log(T))/T"
+    assert "a = 1/2, b = 1/2" in out
+    where = lines[lines.index("where") + 1:]
+    assert [line.split(" = ")[0].strip() for line in where] == ["A", "B", "beta"]
+    assert where[0] == "  A = (d + 1)*(K*d + 4*K*(K - 1)*gamma(d/2 + 1/2)**2/(pi*gamma(d/2)**2))/16"
+    assert where[2] == "  beta = K*d/2 + 1/2"
+
+
+def test_derive_and_latex_json_carry_the_abbreviations(capsys):
+    import sympy as sp
+
+    from theory.jeon_van_roy import large_T_coefficients
+
+    code, out, _ = _run(capsys, "derive", "jeon-van-roy", "--json")
+    j = json.loads(out)
+    assert code == 0 and j["abbreviations"] == {k: sp.sstr(v) for k, v in large_T_coefficients().items()}
+    assert j["abbreviations_latex"]["beta"] == r"\beta = \frac{K d}{2} + \frac{1}{2}"
+    assert "gamma" not in j["model_optimal"] and "gamma" not in j["optimal_loss"]
+    code, out, _ = _run(capsys, "latex", "jeon-van-roy", "--json")
+    j = json.loads(out)
+    assert code == 0 and set(j["abbreviations"]) == {"A", "B", "beta"}
+    assert r"\Gamma" not in j["latex"]["model_optimal"] and r"\Gamma" in j["abbreviations"]["A"]
+    code, out, _ = _run(capsys, "latex", "jeon-van-roy")
+    assert code == 0 and out.splitlines()[-1] == r"\beta = \frac{K d}{2} + \frac{1}{2}" and "\nwhere\n" in out
+    code, out, _ = _run(capsys, "derive", "chinchilla", "--json")
+    assert code == 0 and json.loads(out)["abbreviations"] == {} and "where" not in out
+
+
+# recorded before laws had abbreviations (commit a9e39f5): the abbreviations must not move a digit
+_RECORDED = {
+    ("jeon-van-roy", "1e12", "d=16", "K=4"): (
+        "580065.69742803013441852916533646672750304428671547",
+        "1723942.6575884913817659547543223051058087037424005",
+        "6.8499853170045656245866147181570643828461191968303e-4"),
+    ("jeon-van-roy", "1e300", "d=16", "K=4"): (
+        "1.2344516120288857217507304923234736440325302271840e+149",
+        "8.1007630453529705566971497597626323235172154547796e+150",
+        "3.1446261509028112405091425976788358223017397576887e-147"),
+    ("jeon-van-roy", "1e12", "d=1", "K=1"): (
+        "65451.038515089093945965047220715626189182858944703",
+        "15278596.378107275163987780221264095678916137928963",
+        "3.8196490945268187909969450553160239197290344822407e-6"),
+    ("jeon-van-roy", "1e12", "d=1000", "K=4"): (
+        "5103660.3402090143926460627090834195865279628172101",
+        "195937.80411316443109473929620902235944732462980065",
+        "0.29545663248717461298855304614263231935707253424901"),
+    ("jeon-van-roy-dp", "1e20"): (
+        "1043873808.7785823439748533253351046667608351443276",
+        "95797019868.721652727592049927458900222284883299953",
+        "3.6626649601381081610482188016987620267782405407801e-7"),
+}
+
+
+@pytest.mark.parametrize("run", list(_RECORDED))
+def test_allocate_digits_unchanged_by_the_abbreviations(capsys, run):
+    name, compute, *params = run
+    argv = ["allocate", name, "--compute", compute, "--json"]
+    for p in params:
+        argv += ["--param", p]
+    code, out, _ = _run(capsys, *argv)
+    j = json.loads(out)
+    assert code == 0 and j["verified"] is True
+    assert (j["model"], j["data"], j["loss"]) == _RECORDED[run]

@@ -73,3 +73,37 @@ def test_dp_law_depends_on_atoms_not_K_linearly():
     vals = {d: 8, K_dp: 2, T: 10**6}
     small, big = (sp.N(dp_bound().subs(vals).subs(p, 9 * n_), 20) for n_ in (10, 10**6))
     assert small > big > 0
+
+
+def test_registered_law_abbreviates_A_B_beta():
+    from theory.allocation import compute_optimal_allocation
+    from theory.jeon_van_roy import A, B, LAWS, beta, d, K, large_T_bound, large_T_coefficients, p, T
+
+    law = LAWS[0]
+    assert law.display_expr == A / p + (B + beta * sp.log(T) + K * sp.log(p)) / T
+    assert law.display_expr.xreplace(dict(law.abbreviations)) == large_T_bound() == law.expr
+    assert {s.name: v for s, v in law.abbreviations.items()} == large_T_coefficients()
+    assert A.is_positive and B.is_positive and beta.is_positive
+    # B > 0 on the whole domain (the assumption the derivation relies on)
+    for dv, Kv in [(1, 1), (1, 7), (2, 1), (5, 3), (64, 16), (1000, 1)]:
+        assert sp.N(large_T_coefficients(sp.Integer(dv), sp.Integer(Kv))["B"], 20) > 0
+    alloc = compute_optimal_allocation(law)
+    assert alloc.model_optimal.free_symbols == {A, B, beta, K, alloc.compute}
+    assert (alloc.model_exponent, alloc.data_exponent) == (sp.Rational(1, 2), sp.Rational(1, 2))
+    assert alloc.to_json()["abbreviations"] == {k: sp.sstr(v) for k, v in large_T_coefficients().items()}
+    # expanded at d=16, K=4, C=1e12: the recorded optimum (numeric.precision, 50 digits)
+    p_star = alloc.expanded(alloc.model_optimal).subs({d: 16, K: 4, alloc.compute: 10**12})
+    assert abs(sp.N(p_star, 40) / sp.Float("580065.69742803013441852916533646672750304428671547", 50) - 1) < 1e-35
+
+
+def test_params_substitute_the_abbreviations():
+    from theory.allocation import compute_optimal_allocation
+    from theory.jeon_van_roy import A, B, LAWS, beta, d, K
+
+    law = LAWS[0]
+    full = compute_optimal_allocation(law, {"d": 16, "K": 4})
+    assert full.abbreviations == {} and not full.model_optimal.free_symbols - {full.compute}
+    assert full.model_exponent == sp.Rational(1, 2)
+    part = compute_optimal_allocation(law, {"d": 16})
+    assert set(part.abbreviations) == {A, B, beta} and part.abbreviations[beta] == 8 * K + sp.Rational(1, 2)
+    assert d not in part.model_optimal.free_symbols and part.data_exponent == sp.Rational(1, 2)
