@@ -27,7 +27,10 @@ def run(args) -> int:
             "parameter_sets": sets, "default_set": law.default_set,
             "description": law.description, "citation": law.citation,
         })
-        lines.append(f"{name}: L({law.model.name}, {law.data.name}) = {sp.sstr(law.expr)}")
+        lines.append(f"{name}: L({law.model.name}, {law.data.name}) = {sp.sstr(law.display_expr)}")
+        if law.abbreviations:  # the short form's names, defined once
+            laws[-1]["abbreviations"] = {k.name: sp.sstr(v) for k, v in law.abbreviations.items()}
+            lines.extend(f"    where {k.name} = {sp.sstr(v)}" for k, v in law.abbreviations.items())
         lines.append(f"    cost: {sp.sstr(law.cost)}; {law.description}")
         if law.citation:
             lines.append(f"    source: {law.citation}")

@@ -203,3 +203,13 @@ def test_allocate_digits_unchanged_by_the_abbreviations(capsys, run):
     j = json.loads(out)
     assert code == 0 and j["verified"] is True
     assert (j["model"], j["data"], j["loss"]) == _RECORDED[run]
+
+
+def test_bounds_shows_the_short_form_and_defines_its_names(capsys):
+    code, out, _ = _run(capsys, "bounds")
+    jvr = [line for line in out.splitlines() if line.startswith("jeon-van-roy:")][0]
+    assert code == 0 and "gamma(" not in jvr and "A/p" in jvr
+    assert "    where beta = K*d/2 + 1/2" in out.splitlines()
+    code, out, _ = _run(capsys, "bounds", "--json")
+    law = {entry["name"]: entry for entry in json.loads(out)["laws"]}["jeon-van-roy"]
+    assert set(law["abbreviations"]) == {"A", "B", "beta"} and "gamma(" in law["bound"]
