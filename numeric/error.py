@@ -98,6 +98,19 @@ def _softplus(f):
     return math.log1p(math.exp(f))
 
 
+@njit(cache=True, inline="always", fastmath={"reassoc", "contract", "nsz", "arcp"})
+def _relu_logit(W, a, x):
+    """``sum_k a_k ReLU(W_k . x)``: the logit of a one-hidden-layer ReLU network (teacher or student)."""
+    out = 0.0
+    for k in range(W.shape[0]):
+        acc = 0.0
+        for j in range(x.shape[0]):
+            acc += W[k, j] * x[j]
+        if acc > 0.0:
+            out += a[k] * acc
+    return out
+
+
 @njit(cache=True, parallel=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
 def _kl_sums(X, Wt, at, Ws, vs):
     """Sum and sum of squares of the per-row KL over rows of X (threads over row blocks)."""
@@ -110,20 +123,8 @@ def _kl_sums(X, Wt, at, Ws, vs):
         s2 = 0.0
         for r in range(b * 256, min(N, (b + 1) * 256)):
             x = X[r]
-            F = 0.0
-            for k in range(Wt.shape[0]):
-                acc = 0.0
-                for j in range(d):
-                    acc += Wt[k, j] * x[j]
-                if acc > 0.0:
-                    F += at[k] * acc
-            G = 0.0
-            for i in range(Ws.shape[0]):
-                acc = 0.0
-                for j in range(d):
-                    acc += Ws[i, j] * x[j]
-                if acc > 0.0:
-                    G += vs[i] * acc
+            F = _relu_logit(Wt, at, x)  # teacher
+            G = _relu_logit(Ws, vs, x)  # student
             if F >= 0.0:
                 p = 1.0 / (1.0 + math.exp(-F))
             else:
