@@ -60,6 +60,12 @@ class NumericAllocation:
     ``model_check``/``loss_check`` from the independent minimisation; ``relative_agreement`` is
     ``|model - model_check| / model`` and ``verified`` says it is below ``10**-digits`` and the
     point is a minimum.
+
+    Examples
+    --------
+    >>> res = allocate("chinchilla", "5.76e23", digits=20)
+    >>> res.verified, res.to_json()["model"]   # decimal strings at the full working precision
+    (True, '32189859151.368190249')
     """
 
     law: str

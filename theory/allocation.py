@@ -68,6 +68,17 @@ class Allocation:
     ``steps`` lists ``(description, SymPy expression)`` pairs recording the derivation.
     ``abbreviations`` (``{symbol: expression of the constants}``, from the law) are the short names
     left in the expressions; substitute them (:meth:`expanded`) for the expressions in the constants.
+
+    Examples
+    --------
+    >>> from theory.laws import get_law
+    >>> alloc = compute_optimal_allocation(get_law("chinchilla"))
+    >>> alloc.method, alloc.closed_form, alloc.is_minimum
+    ('power-law balance', True, True)
+    >>> alloc.model_optimal
+    (A*alpha*(C/6)**beta/(B*beta))**(1/(alpha + beta))
+    >>> alloc.to_json()["data_exponent"]
+    'alpha/(alpha + beta)'
     """
 
     law_name: str

@@ -30,7 +30,13 @@ _KEYS = ("bound", "cost", "model_optimal", "data_optimal", "model_exponent", "da
 
 
 def to_latex(expr, names: Mapping[str, str] | None = None) -> str:
-    """``sympy.latex`` with ``{symbol name: LaTeX}`` overrides for the symbols of ``expr``."""
+    r"""``sympy.latex`` with ``{symbol name: LaTeX}`` overrides for the symbols of ``expr``.
+
+    Examples
+    --------
+    >>> N, D, aN = sp.symbols("N D alpha_N", positive=True)
+    >>> print(to_latex(N**-aN + 1/D, {"alpha_N": r"\alpha_N"}))
+    \frac{1}{N^{\alpha_N}} + \frac{1}{D}"""
     names = names or {}
     symbol_names = {s: names[s.name] for s in getattr(expr, "free_symbols", ()) if
                     isinstance(s, sp.Symbol) and s.name in names}
@@ -76,18 +82,40 @@ def _lhs(law_or_alloc) -> str:
 
 
 def law_latex(law: Law) -> str:
-    """``L(model, data) = ...`` for a law, in LaTeX (Hoffmann et al. 2022, Eq. (2) for Chinchilla)."""
+    r"""``L(model, data) = ...`` for a law, in LaTeX (Hoffmann et al. 2022, Eq. (2) for Chinchilla).
+
+    Examples
+    --------
+    >>> from theory.laws import get_law
+    >>> print(law_latex(get_law("chinchilla")))
+    L(N, D) = \frac{A}{N^{\alpha}} + \frac{B}{D^{\beta}} + E"""
     return f"{_lhs(law)} = {to_latex(law.display_expr, law.latex_names)}"
 
 
 def abbreviations_latex(law_or_alloc) -> list[str]:
-    """``["A = ...", ...]``: the abbreviations of a law or an allocation, one LaTeX equation each."""
+    r"""``["A = ...", ...]``: the abbreviations of a law or an allocation, one LaTeX equation each.
+
+    Examples
+    --------
+    >>> from theory.laws import get_law
+    >>> print(abbreviations_latex(get_law("jeon-van-roy"))[-1])
+    \beta = \frac{K d}{2} + \frac{1}{2}
+    >>> abbreviations_latex(get_law("chinchilla"))
+    []"""
     names = law_or_alloc.latex_names
     return [f"{to_latex(k, names)} = {to_latex(v, names)}" for k, v in law_or_alloc.abbreviations.items()]
 
 
 def allocation_latex(allocation: Allocation) -> dict[str, str | None]:
-    """LaTeX of each result of an allocation, keyed like :meth:`Allocation.to_json` (None if absent)."""
+    r"""LaTeX of each result of an allocation, keyed like :meth:`Allocation.to_json` (None if absent).
+
+    Examples
+    --------
+    >>> from theory.allocation import compute_optimal_allocation
+    >>> from theory.laws import get_law
+    >>> tex = allocation_latex(compute_optimal_allocation(get_law("chinchilla")))
+    >>> print(tex["model_exponent"], tex["data_exponent"])
+    \frac{\beta}{\alpha + \beta} \frac{\alpha}{\alpha + \beta}"""
     out: dict[str, str | None] = {}
     for key in _KEYS:
         value = getattr(allocation, key)
@@ -103,7 +131,19 @@ def _text(s: str) -> str:
 
 
 def law_document(law: Law, allocation: Allocation, fmt: str = "latex") -> str:
-    """A complete LaTeX (or Markdown) document: the law, the derivation steps, the optimum, exponents."""
+    r"""A complete LaTeX (or Markdown) document: the law, the derivation steps, the optimum, exponents.
+
+    Examples
+    --------
+    >>> from theory.allocation import compute_optimal_allocation
+    >>> from theory.laws import get_law
+    >>> law = get_law("chinchilla")
+    >>> doc = law_document(law, compute_optimal_allocation(law))
+    >>> print(doc.splitlines()[0]); print(doc.rstrip().splitlines()[-1])
+    \documentclass{article}
+    \end{document}
+    >>> print(law_document(law, compute_optimal_allocation(law), fmt="markdown").splitlines()[0])
+    # Compute-optimal allocation: chinchilla"""
     if fmt == "markdown":
         return _markdown(law, allocation)
     if fmt != "latex":

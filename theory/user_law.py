@@ -58,6 +58,16 @@ def law_from_formula(expr: str, model: str, data: str, cost: str, name: str = "u
     UserInputError
         malformed formulas, an invalid or absent model/data symbol, model == data, a cost that
         does not involve both, or an exact number of more than ``MAX_NUMBER_DIGITS`` digits.
+
+    Examples
+    --------
+    >>> law = law_from_formula("E + A/N**alpha + B/D**beta", "N", "D", "6*N*D")
+    >>> law.constants, law.cost
+    ((A, B, E, alpha, beta), 6*D*N)
+    >>> law_from_formula("A/N + B/D", "N", "X", "N*D")
+    Traceback (most recent call last):
+    ...
+    theory.errors.UserInputError: data symbol 'X' does not appear in the formula 'A/N + B/D' (its symbols: A, B, D, N)
     """
     for role, sym in (("model", model), ("data", data)):
         if not isinstance(sym, str) or not _NAME.match(sym):
