@@ -96,11 +96,9 @@ def _log(progress: bool, text: str) -> None:
 
 
 def _run_checks() -> dict[str, Any]:
-    """Derivation checks (``derivations.check.run_checks``); says plainly when unavailable."""
-    try:
-        from derivations.check import run_checks
-    except ImportError as err:
-        return {"available": False, "ok": None, "message": f"derivation checks not available ({err})"}
+    """Derivation checks (``derivations.check.run_checks``), summarised for the report."""
+    from derivations.check import run_checks
+
     report = run_checks()
     return {"available": True, "ok": bool(report.ok), "steps_verified": int(report.steps_verified),
             "failed": int(report.failed),
@@ -179,8 +177,6 @@ def _theory_curve(law, params: Mapping[str, Any], budgets: Sequence[float], *,
         out["asymptotic_data_exponent"] = _to_float(alloc.data_exponent)
         out["closed_form"] = bool(alloc.closed_form)
         out["method"] = "theory.allocation.compute_optimal_allocation"
-    except ImportError:
-        out["method"] = "theory.allocation not available"
     except UserInputError as err:
         out["method"] = f"theory.allocation failed: {err}"
     if budgets:
@@ -192,8 +188,6 @@ def _theory_curve(law, params: Mapping[str, Any], budgets: Sequence[float], *,
             out["optimum_method"] += (f"; cross-checked at C = {float(budgets[-1]):.3g} against "
                                       f"numeric.precision.allocate (verified: {r.verified}, relative "
                                       f"difference in p* {rel:.1e})")
-        except ImportError:
-            out["optimum_method"] += "; numeric.precision.allocate not available for a cross-check"
         except (UserInputError, ArithmeticError, ValueError) as err:
             out["optimum_method"] += f"; numeric.precision.allocate failed: {err}"
     return out
