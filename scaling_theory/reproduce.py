@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -278,23 +277,6 @@ def _trend(fits, theory, axis: str, fixed: str, fixed_value, budgets) -> dict[st
 # writing
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
-    if path.is_dir():
-        raise UserInputError(f"cannot write {path}: it is a directory")
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as err:
-        raise UserInputError(f"cannot write {path}: {err.strerror or err}") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _fmt(x, digits=4) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
@@ -368,6 +350,7 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     NOTES.md "Empirical check"; Jeon & Van Roy, arXiv:2212.01365; Hoffmann et al. (2022).
     """
     from numeric import plots
+    from scaling_theory._files import write_atomic
     from numeric.fit import fit, from_store, split_groups
     from numeric.sweep import SweepConfig, run_sweep
 
@@ -448,8 +431,8 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
                              stages["total"], check_result, sweep, fit_json, comparison, stages,
                              groups[main_key])
     comparison["best_sampled"] = _best_sampled(groups[main_key])
-    _write_atomic(result.report_md, _markdown(result, fits, theory, main_key, quick, out))
-    _write_atomic(result.report_tex, _latex(result, fits, theory, main_key, quick, out))
+    write_atomic(result.report_md, _markdown(result, fits, theory, main_key, quick, out))
+    write_atomic(result.report_tex, _latex(result, fits, theory, main_key, quick, out))
     result.seconds = time.perf_counter() - started
     _log(progress, f"done in {result.seconds:.1f} s: {result.report_md}")
     return result

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 from scaling_theory.commands._common import add_json_flag, emit
 from scaling_theory.commands.derive import add_law_arguments, law_from_args
 
@@ -22,33 +19,6 @@ def register(subparsers) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically)")
     add_json_flag(parser)
     parser.set_defaults(func=run)
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and ``os.replace``: never half-written."""
-    from theory.errors import UserInputError
-
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UserInputError(f"cannot write {path!r}: folder {folder!r} does not exist")
-    if os.path.isdir(path):
-        raise UserInputError(f"cannot write {path!r}: it is a directory (give a file name)")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    except OSError as err:
-        raise UserInputError(f"cannot write {path!r}: {err.strerror or err}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as err:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(err, OSError):  # e.g. a read-only target or a full disk: the user's to fix
-            raise UserInputError(f"cannot write {path!r}: {err.strerror or err}") from None
-        raise
 
 
 def _derivation_names() -> list[str]:
@@ -112,6 +82,8 @@ def tex_symbol(sym, alloc) -> str:
 
 def _output(args, payload: dict, text: str) -> int:
     if args.output:
+        from scaling_theory._files import write_atomic
+
         write_atomic(args.output, text.rstrip("\n") + "\n")
         emit({**payload, "output": args.output}, f"wrote {args.output}", args.json)
     else:
