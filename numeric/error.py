@@ -24,7 +24,8 @@ import numpy as np
 from numba import njit, prange
 
 from theory.errors import UserInputError
-from numeric.teacher import DEFAULT_CHUNK, EVAL_STREAM, Teacher, input_chunks, sigmoid
+from numeric.teacher import DEFAULT_CHUNK, EVAL_STREAM, Teacher, input_chunks, sigmoid, teacher_logits
+from numeric.train_cpu import _softplus  # the trainer's stable log(1 + e^f), inlined
 
 __all__ = ["reducible_error", "reducible_error_reference", "bernoulli_kl", "DEFAULT_EVAL_SAMPLES"]
 
@@ -83,19 +84,12 @@ def reducible_error_reference(teacher: Teacher, W: np.ndarray, v: np.ndarray, *,
     W, v, n_samples = _check(teacher, W, v, n_samples)
     total = total_sq = 0.0
     for X in input_chunks(teacher.d, n_samples, seed=seed, chunk_size=chunk_size, stream=EVAL_STREAM):
-        F = np.maximum(X @ teacher.W.T, 0.0) @ teacher.a
+        F = teacher_logits(teacher, X)
         G = np.maximum(X @ W.T, 0.0) @ v
         kl = bernoulli_kl(F, G)
         total += float(kl.sum())
         total_sq += float((kl * kl).sum())
     return _finish(total, total_sq, n_samples)
-
-
-@njit(cache=True, inline="always")
-def _softplus(f):
-    if f > 0.0:
-        return f + math.log1p(math.exp(-f))
-    return math.log1p(math.exp(f))
 
 
 @njit(cache=True, inline="always", fastmath={"reassoc", "contract", "nsz", "arcp"})
