@@ -65,7 +65,7 @@ with warnings.catch_warnings():
 from theory.errors import UserInputError
 from numeric.teacher import DEFAULT_CHUNK as _DEFAULT_CHUNK, EVAL_STREAM, TRAIN_STREAM
 from numeric.training import ADAM_BETA1 as _B1, ADAM_BETA2 as _B2, ADAM_EPS as _EPS
-from numeric.training import StudentConfig, TrainResult, init_params, sample_counts
+from numeric.training import OPTIMIZERS, SCHEDULES, StudentConfig, TrainResult, init_params, sample_counts
 from numeric.reference import divergence_reason
 
 __all__ = ["backend", "gpu_available", "data_chunks", "train", "reducible_error",
@@ -490,8 +490,8 @@ def reducible_error(teacher, W: np.ndarray, v: np.ndarray, *, n_samples: int = 1
 
 _MAX_THREADS = 256  # ptxas (sm_90): 121 registers per thread, so 256 threads fit any SM
 _SEGMENT = 64  # samples per kernel segment (phases 1-3); bounds the H, G, L scratch
-_OPT_CODES = {"sgd": 0, "adam": 1}
-_SCHED_CODES = {"constant": 0, "inverse": 1, "inverse_sqrt": 2}
+_OPT_CODES = {name: i for i, name in enumerate(OPTIMIZERS)}  # the codes train_cpu's kernels use
+_SCHED_CODES = {name: i for i, name in enumerate(SCHEDULES)}
 
 
 @cuda.jit(device=True)
