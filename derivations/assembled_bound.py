@@ -26,8 +26,8 @@ from derivations.core import Derivation, expectation, identity, inequality
 from derivations.entropy_count import delta_star, rho_star
 from derivations.maurey import fixed_teacher
 from numeric.verify import Box
-from theory.jeon_van_roy import (K, K_dp, T, VALIDITY_T, atoms_upper, d, dp_bound, exact_bound,
-                                 expected_atoms, first_moment, large_T_bound, n_of_p, p, second_moment)
+from theory.jeon_van_roy import (K, K_dp, T, VALIDITY_T, d, dp_bound, exact_bound, expected_atoms,
+                                 first_moment, large_T_bound, p, second_moment)
 from theory.laws import get_law
 
 __all__ = ["derivation", "general_bound"]

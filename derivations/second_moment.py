@@ -11,7 +11,6 @@ NOTES.md "Ours"; Gautschi's inequality for the Gamma ratio.
 
 from __future__ import annotations
 
-import mpmath
 import numpy as np
 import sympy as sp
 
