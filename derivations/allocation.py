@@ -134,8 +134,8 @@ def _minimiser_pairs(dps):
 
 
 def _second_order_pairs(dps):
-    return [(optimal_allocation(dv, Kv, mpmath.mpf(10) ** k, dps)["lam"],
-             optimal_allocation(dv, Kv, mpmath.mpf(10) ** k, dps)["y"]) for dv, Kv in GRID_SETS for k in _BUDGETS]
+    optima = (optimal_allocation(dv, Kv, mpmath.mpf(10) ** k, dps) for dv, Kv in GRID_SETS for k in _BUDGETS)
+    return [(r["lam"], r["y"]) for r in optima]
 
 
 def _validity_pairs(dps):
