@@ -257,8 +257,8 @@ _CITATION = ("Jeon & Van Roy, An Information-Theoretic Analysis of Compute-Optim
 _SETS = {"d16-K4": {"d": 16, "K": 4}, "d4-K1": {"d": 4, "K": 1}, "d8-K2": {"d": 8, "K": 2},
          "d64-K16": {"d": 64, "K": 16}}
 
-_ABBREVIATIONS = {A: large_T_coefficients()["A"], B: large_T_coefficients()["B"],
-                  beta: large_T_coefficients()["beta"]}
+_COEFFICIENTS = large_T_coefficients()
+_ABBREVIATIONS = {A: _COEFFICIENTS["A"], B: _COEFFICIENTS["B"], beta: _COEFFICIENTS["beta"]}
 
 LAWS: list[Law] = [
     Law(name="jeon-van-roy", expr=large_T_bound(), model=p, data=T, cost=p * T, constants=(d, K),
