@@ -439,7 +439,7 @@ def _log_balance(terms, a, sample):
     for c, k, r, _q, s in terms:
         key = (k, r + s)
         groups[key] = groups.get(key, 0) + c * a**r   # log N ~ a log C
-    groups = {key: sp.expand(c) for key, c in groups.items() if sp.expand(c) != 0}
+    groups = {key: e for key, c in groups.items() if (e := sp.expand(c)) != 0}
     keys = list(groups)
     ms = [sp.Integer(0)]
     for (k1, e1), (k2, e2) in itertools.combinations(keys, 2):
