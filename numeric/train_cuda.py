@@ -250,7 +250,7 @@ def _device_chunks(teacher, T: int, *, seed: int, chunk_size: int, stream: int,
     """Yield device arrays ``(X, y, logits, rows)`` of the device stream, ``rows <= chunk_size``."""
     d = int(teacher.d)
     a_dev, W_dev = teacher_dev if teacher_dev is not None else (
-        cuda.to_device(_teacher_arrays(teacher)[0]), cuda.to_device(_teacher_arrays(teacher)[1]))
+        [cuda.to_device(x) for x in _teacher_arrays(teacher)])
     X = cuda.device_array((chunk_size, d), dtype=np.float64)
     y = cuda.device_array(chunk_size, dtype=np.float64)
     logits = cuda.device_array(chunk_size, dtype=np.float64)
