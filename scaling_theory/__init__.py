@@ -56,7 +56,8 @@ def law_from_formula(expr: str, model: str, data: str, cost: str, name: str = "u
     Examples
     --------
     >>> law = law_from_formula("A/N + B*log(D)/D", "N", "D", "6*N*D")
-    >>> derive(law).model_exponent, derive(law).method
+    >>> alloc = derive(law)
+    >>> alloc.model_exponent, alloc.method
     (1/2, 'Lambert W')
     """
     from theory.user_law import law_from_formula as _from
