@@ -36,7 +36,7 @@ import numpy as np
 
 from theory.errors import UserInputError
 
-__all__ = [
+__all__ = ["format_number", 
     "FitData", "ApproachResult", "FitResult", "load_csv", "from_store", "fit", "synthetic",
     "split_groups", "HUBER_DELTA",
 ]
@@ -185,7 +185,7 @@ class FitResult:
     def summary(self) -> str:
         """A few human-readable lines."""
         lines = [f"{self.source}: {self.n_points} points, {self.n_budgets} compute budgets "
-                 f"(C = {_g(self.cost)}*N*D)"]
+                 f"(C = {format_number(self.cost)}*N*D)"]
         for k, r in sorted(self.approaches.items()):
             if not r.ok:
                 lines.append(f"approach {k}: {r.message}")
@@ -194,7 +194,7 @@ class FitResult:
                     f"b = {_with_ci(r.b, r.ci.get('b'))}")
             if k == 3:
                 p = r.params
-                text += (f"; E = {_with_ci(p['E'], r.ci.get('E'))}, A = {_g(p['A'])}, B = {_g(p['B'])}, "
+                text += (f"; E = {_with_ci(p['E'], r.ci.get('E'))}, A = {format_number(p['A'])}, B = {format_number(p['B'])}, "
                          f"alpha = {_with_ci(p['alpha'], r.ci.get('alpha'))}, "
                          f"beta = {_with_ci(p['beta'], r.ci.get('beta'))}")
             if r.message:
@@ -219,17 +219,24 @@ def _num(v):
     return v
 
 
-def _g(x) -> str:
+def format_number(x, digits: int = 4) -> str:
+    """A number for a report: ``digits`` significant digits, ``"n/a"`` for None/NaN/inf, tiny -> ``"0"``.
+
+    Examples
+    --------
+    >>> format_number(0.451612903), format_number(0.0183, 2), format_number(float("nan")), format_number(1e-15)
+    ('0.4516', '0.018', 'n/a', '0')
+    """
     if x is None or not math.isfinite(x):
         return "n/a"
-    return "0" if abs(x) < 1e-12 else f"{x:.4g}"
+    return "0" if abs(x) < 1e-12 else f"{x:.{digits}g}"
 
 
 def _with_ci(x, ci) -> str:
     if x is None:
         return "n/a"
     if not ci or any(c is None or not math.isfinite(c) for c in ci):
-        return _g(x)
+        return format_number(x)
     return f"{x:.4g} [{ci[0]:.4g}, {ci[1]:.4g}]"
 
 

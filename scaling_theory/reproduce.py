@@ -25,6 +25,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from numeric.fit import format_number
 from theory.errors import UserInputError
 
 __all__ = ["reproduce", "ReproduceResult", "DEFAULT_OUT"]
@@ -277,18 +278,12 @@ def _trend(fits, theory, axis: str, fixed: str, fixed_value, budgets) -> dict[st
 # writing
 
 
-def _fmt(x, digits=4) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "n/a"
-    return "0" if abs(x) < 1e-12 else f"{x:.{digits}g}"
-
-
 def _fmt_ci(x, ci) -> str:
     if x is None:
         return "not enough data to fit"
     if not ci:
-        return f"{_fmt(x)} (no interval)"
-    return f"{_fmt(x)} [{_fmt(ci[0])}, {_fmt(ci[1])}]"
+        return f"{format_number(x)} (no interval)"
+    return f"{format_number(x)} [{format_number(ci[0])}, {format_number(ci[1])}]"
 
 
 def _label(key) -> str:
@@ -566,12 +561,12 @@ def _markdown(result: ReproduceResult, fits, theory, main_key, quick, out: Path)
         L.append(f"- Note: {cmp['law_note']}.")
     th = theory.get(main_key, {})
     if th.get("asymptotic_model_exponent") is not None:
-        L.append(f"- Law `{th['law']}`: asymptotic exponents p* ~ C^{_fmt(th['asymptotic_model_exponent'])}, "
-                 f"T* ~ C^{_fmt(th['asymptotic_data_exponent'])} (up to log factors; "
+        L.append(f"- Law `{th['law']}`: asymptotic exponents p* ~ C^{format_number(th['asymptotic_model_exponent'])}, "
+                 f"T* ~ C^{format_number(th['asymptotic_data_exponent'])} (up to log factors; "
                  f"theory.allocation, closed form: {th.get('closed_form')}).")
     if th.get("a_local") is not None:
         L.append(f"- At the sweep's budgets ({_label(main_key)}), the bound's optimum has local "
-                 f"exponents a = {_fmt(th['a_local'])}, b = {_fmt(th['b_local'])} (log factors included; "
+                 f"exponents a = {format_number(th['a_local'])}, b = {format_number(th['b_local'])} (log factors included; "
                  f"optimum from {th.get('optimum_method')}).")
     if th.get("error"):
         L.append(f"- {th['error']}")
@@ -593,7 +588,7 @@ def _markdown(result: ReproduceResult, fits, theory, main_key, quick, out: Path)
           "| C | best p (sampled range) | T | reducible error | where |", "|---|---|---|---|---|"]
     for row in _best_sampled(result.main_data):
         L.append(f"| {row['C']:.3g} | {row['p']:.4g} ({row['p_min']:.4g} to {row['p_max']:.4g}) | "
-                 f"{row['T']:.4g} | {_fmt(row['loss'])} +/- {_fmt(row['se'], 2)} | {row['where']} |")
+                 f"{row['T']:.4g} | {format_number(row['loss'])} +/- {format_number(row['se'], 2)} | {row['where']} |")
     th_row = theory.get(main_key, {})
     if "N_opt" in th_row:
         L += ["", "Optimum of the derived bound at the same budgets: " + ", ".join(
@@ -605,7 +600,7 @@ def _markdown(result: ReproduceResult, fits, theory, main_key, quick, out: Path)
           "|---|---|---|---|---|---|---|"]
     for r in cmp["exponents"]:
         L.append(f"| {r['approach']} | {r['exponent']} | {_fmt_ci(r['value'], r['ci'])} | "
-                 f"{_fmt(r['theory_local'])} | {r['verdict_local']} | {_fmt(r['theory_asymptotic'])} | "
+                 f"{format_number(r['theory_local'])} | {r['verdict_local']} | {format_number(r['theory_asymptotic'])} | "
                  f"{r['verdict_asymptotic']} |")
     for name in ("d", "K"):
         tr = cmp[f"{name}_trend"]
@@ -618,7 +613,7 @@ def _markdown(result: ReproduceResult, fits, theory, main_key, quick, out: Path)
         L += [f"| C | {name} | measured p*/T* [95% CI] | bound p*/T* |", "|---|---|---|---|"]
         for r in tr["rows"]:
             L.append(f"| {r['C']:.3g} | {r[name]} | {_fmt_ci(r['ratio'], r['ratio_ci'])} | "
-                     f"{_fmt(r['theory_ratio'])} |")
+                     f"{format_number(r['theory_ratio'])} |")
         L.append("")
         for v in tr["verdicts"]:
             if v.get("theory") is None and v["empirical"].startswith("not enough"):
@@ -631,7 +626,7 @@ def _markdown(result: ReproduceResult, fits, theory, main_key, quick, out: Path)
                 L.append(f"- C = {v['C']:.3g}, {name} from {v.get('from')} to {v.get('to')}: measured "
                          f"{v['empirical']}; bound {v['theory'] or 'n/a'}; they {agree}. "
                          f"Log-log slope of p*/T* in {name} (least squares, point estimate): measured "
-                         f"{_fmt(v.get('slope'), 3)}, bound {_fmt(v.get('theory_slope'), 3)}.")
+                         f"{format_number(v.get('slope'), 3)}, bound {format_number(v.get('theory_slope'), 3)}.")
     L += ["", "## 5. Figures", ""]
     for f in result.figures:
         rel = os.path.relpath(f, out)
@@ -675,7 +670,7 @@ def _latex(result: ReproduceResult, fits, theory, main_key, quick, out: Path) ->
           r"approach & exponent & measured & bound (local) & verdict \\", r"\midrule"]
     for r in cmp["exponents"]:
         L.append(f"{r['approach']} & ${r['exponent']}$ & {e(_fmt_ci(r['value'], r['ci']))} & "
-                 f"{e(_fmt(r['theory_local']))} & {e(r['verdict_local'])} \\\\")
+                 f"{e(format_number(r['theory_local']))} & {e(r['verdict_local'])} \\\\")
     L += [r"\bottomrule", r"\end{tabular}", ""]
     for name in ("d", "K"):
         for v in cmp[f"{name}_trend"]["verdicts"]:
