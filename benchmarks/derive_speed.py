@@ -26,8 +26,8 @@ def main(argv=None) -> int:
 
     from sympy.core.cache import clear_cache
 
-    import theory.allocation as allocation
-    from theory.laws import get_law, law_names
+    import scaling_theory.theory.allocation as allocation
+    from scaling_theory.theory.registry import get_law, law_names
 
     print(f"{'law':<18} {'wall min s':>10} {'wall med s':>10} {'cpu min s':>9} {'method':<40}"
           + ("  cli wall s" if args.cli else ""))

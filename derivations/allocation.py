@@ -1,6 +1,6 @@
 """Compute-optimal allocation of the ``jeon-van-roy`` law (and of ``jeon-van-roy-dp``), derived and checked.
 
-Law ``L(p, T) = A/p + (B + beta ln T + K ln p)/T`` (constants ours, see :mod:`theory.jeon_van_roy`)
+Law ``L(p, T) = A/p + (B + beta ln T + K ln p)/T`` (constants ours, see :mod:`scaling_theory.theory.jeon_van_roy`)
 with budget ``p T = C``.  Along the budget ``dL/dp = -A/p^2 + (c + (K - beta) ln p)/C`` with
 ``c = B + K - beta + beta ln C``.  With ``y = A C/p^2`` the stationarity condition is
 ``y - lambda ln y = c'`` where ``lambda = (beta - K)/2`` and ``c' = c - lambda ln(A C)``, solved by
@@ -19,7 +19,7 @@ exponents ``a = b = 1/2`` (the paper's "linear" compute-optimal scaling), with l
 
 References
 ----------
-Jeon & Van Roy, arXiv:2212.01365 (claim: linear allocation up to logs); NOTES.md "Ours".
+Jeon & Van Roy, arXiv:2212.01365 (claim: linear allocation up to logs); docs/paper-setting.md "Ours".
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ import mpmath
 import sympy as sp
 from mpmath import mp
 
-from derivations.core import Derivation, asymptotic, identity, numeric_values, value_inequalities
-from numeric.verify import Box, optimum_on_budget
-from theory.jeon_van_roy import K, K_dp, T, VALIDITY_T, d, large_T_coefficients, p, second_moment
-from theory.errors import UserInputError
-from theory.laws import get_law
+from scaling_theory.derivations.core import Derivation, asymptotic, identity, numeric_values, value_inequalities
+from scaling_theory.numeric.precision.verify import Box
+from scaling_theory.numeric.precision.budget import optimum_on_budget
+from scaling_theory.theory.jeon_van_roy import K, K_dp, T, VALIDITY_T, d, large_T_coefficients, p, second_moment
+from scaling_theory.errors import UserInputError
+from scaling_theory.theory.registry import get_law
 
 __all__ = ["derivation", "optimal_allocation", "dp_optimum", "closed_form", "C", "GRID_SETS"]
 
@@ -185,12 +186,12 @@ def derivation() -> Derivation:
     """The compute-optimal allocation of the ``jeon-van-roy`` law under ``p T = C``: the Lambert-W root
     ``y*``, ``p* = sqrt(A C/y*)``, that it is a minimum, and the leading orders
     ``p* ~ sqrt(2AC/((beta+K) ln C))``, ``T* ~ sqrt((beta+K) C ln C/(2A))`` -- exponents 1/2 up to logs
-    (the paper's "linear" scaling, Jeon & Van Roy, arXiv:2212.01365; log corrections ours, NOTES.md "Ours").
+    (the paper's "linear" scaling, Jeon & Van Roy, arXiv:2212.01365; log corrections ours, docs/paper-setting.md "Ours").
 
     Returns
     -------
     Derivation
-        ``jeon-van-roy-allocation``: 13 checked steps (run them with :func:`derivations.check.run_checks`).
+        ``jeon-van-roy-allocation``: 13 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------

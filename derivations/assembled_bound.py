@@ -9,12 +9,12 @@ mean-square errors add (Pythagoras).  With the KL lemma, the entropy count and t
                           + ln(1 + M sqrt(T/32)) + 3/2] / T                    (all n >= 1, T > 0)
             <= A/p + (B + (Kd+1)/2 ln T + K ln p)/T                          (n >= 1, T >= 8 pi^2)
 
-with ``p = n (d+1)``.  Shape as in the paper (NOTES: ``E[V^2]/(16n) + K d ln(...)/(2T) + K ln(n+1)/T``);
+with ``p = n (d+1)``.  Shape as in the paper (docs/paper-setting.md: ``E[V^2]/(16n) + K d ln(...)/(2T) + K ln(n+1)/T``);
 every constant and log factor is ours.
 
 References
 ----------
-Jeon & Van Roy, arXiv:2212.01365 (shape of the bound); NOTES.md "Ours".
+Jeon & Van Roy, arXiv:2212.01365 (shape of the bound); docs/paper-setting.md "Ours".
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from derivations.core import Derivation, expectation, identity, inequality
-from derivations.entropy_count import delta_star, rho_star
-from derivations.maurey import fixed_teacher
-from numeric.verify import Box
-from theory.jeon_van_roy import (K, K_dp, T, VALIDITY_T, d, dp_bound, exact_bound, expected_atoms,
-                                 first_moment, large_T_bound, p, second_moment)
-from theory.laws import get_law
+from scaling_theory.derivations.core import Derivation, expectation, identity, inequality
+from scaling_theory.derivations.entropy_count import delta_star, rho_star
+from scaling_theory.derivations.maurey import fixed_teacher
+from scaling_theory.numeric.precision.verify import Box
+from scaling_theory.theory.jeon_van_roy import (K, K_dp, T, VALIDITY_T, d, dp_bound, exact_bound, expected_atoms,
+                                                first_moment, large_T_bound, p, second_moment)
+from scaling_theory.theory.registry import get_law
 
 __all__ = ["derivation", "general_bound"]
 
@@ -69,13 +69,13 @@ def _setup():
 def derivation() -> Derivation:
     """The assembled bound ``L(n, T) <= S/(16n) + [...]/T`` from the proxy stages, the KL lemma and the
     entropy count, and its large-``T`` form ``A/p + (B + (Kd+1)/2 ln T + K ln p)/T`` registered as the
-    ``jeon-van-roy`` law (shape as in Jeon & Van Roy, arXiv:2212.01365; every constant ours, NOTES.md
-    "Ours"; see :func:`theory.jeon_van_roy.exact_bound`).
+    ``jeon-van-roy`` law (shape as in Jeon & Van Roy, arXiv:2212.01365; every constant ours, docs/paper-setting.md
+    "Ours"; see :func:`scaling_theory.theory.jeon_van_roy.exact_bound`).
 
     Returns
     -------
     Derivation
-        ``jeon-van-roy-bound``: 7 checked steps (run them with :func:`derivations.check.run_checks`).
+        ``jeon-van-roy-bound``: 7 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------

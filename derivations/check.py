@@ -16,8 +16,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-from derivations.registry import derivation_names, get_derivation, resolve
-from theory.errors import UserInputError
+from scaling_theory.derivations.registry import derivation_names, get_derivation, resolve
+from scaling_theory.errors import UserInputError
 
 __all__ = ["CheckReport", "run_checks", "check_derivation", "validate_digits", "MIN_DIGITS", "MAX_DIGITS"]
 
@@ -79,11 +79,11 @@ def validate_digits(digits) -> int:
     >>> validate_digits(10)
     Traceback (most recent call last):
     ...
-    theory.errors.UserInputError: digits must be between 15 and 5000, got 10
+    scaling_theory.errors.UserInputError: digits must be between 15 and 5000, got 10
     >>> validate_digits(True)
     Traceback (most recent call last):
     ...
-    theory.errors.UserInputError: digits must be an integer, got True
+    scaling_theory.errors.UserInputError: digits must be an integer, got True
     """
     if isinstance(digits, bool) or not isinstance(digits, int):
         raise UserInputError(f"digits must be an integer, got {digits!r}")

@@ -8,7 +8,7 @@ the Jeon-Van Roy bound gives (the abstract's "similar to chinchilla").
 
 References
 ----------
-Hoffmann et al. (2022), Training Compute-Optimal Large Language Models, Approach 3; NOTES.md.
+Hoffmann et al. (2022), Training Compute-Optimal Large Language Models, Approach 3; docs/paper-setting.md.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from __future__ import annotations
 import mpmath
 import sympy as sp
 
-from derivations.core import Derivation, identity, numeric_values
-from numeric.verify import Box, optimum_on_budget
+from scaling_theory.derivations.core import Derivation, identity, numeric_values
+from scaling_theory.numeric.precision.verify import Box
+from scaling_theory.numeric.precision.budget import optimum_on_budget
 
 __all__ = ["derivation", "HOFFMANN2022", "BESIROGLU2024"]
 
@@ -50,13 +51,13 @@ def _published_pairs(dps):
 def derivation() -> Derivation:
     """Chinchilla's closed-form compute-optimal allocation for ``E + A/N^alpha + B/D^beta`` under
     ``C = 6 N D``: ``N* = G (C/6)^a``, ``D* = G^-1 (C/6)^b`` with ``a = beta/(alpha+beta)``,
-    ``b = alpha/(alpha+beta)`` (Hoffmann et al. 2022, Approach 3; NOTES.md), checked against the
+    ``b = alpha/(alpha+beta)`` (Hoffmann et al. 2022, Approach 3; docs/paper-setting.md), checked against the
     published fits.
 
     Returns
     -------
     Derivation
-        ``chinchilla``: 6 checked steps (run them with :func:`derivations.check.run_checks`).
+        ``chinchilla``: 6 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------

@@ -3,7 +3,7 @@
 A :class:`Derivation` is an ordered list of :class:`Step` objects.  Each step records its claim
 (``lhs  relation  rhs`` as SymPy expressions), a justification (saying "ours" where a constant or log
 factor is this toolkit's own rather than the paper's), its kind (identity / inequality / expectation
-/ asymptotic) and a checker that verifies it with :mod:`numeric.verify`.  The step factories below
+/ asymptotic) and a checker that verifies it with :mod:`scaling_theory.numeric.precision.verify`.  The step factories below
 keep ``lhs``/``rhs`` as data, so a test can mutate a constant with :func:`dataclasses.replace` and
 watch the checker fail.
 """
@@ -15,8 +15,8 @@ from typing import Callable, Mapping
 
 import sympy as sp
 
-from numeric.verify import (GUARD_DIGITS, Box, VerifyResult, check_expectation, check_identity,
-                            check_inequality, check_limit, check_values)
+from scaling_theory.numeric.precision.verify import (GUARD_DIGITS, Box, VerifyResult, check_expectation,
+                                                     check_identity, check_inequality, check_limit, check_values)
 
 __all__ = ["Step", "Derivation", "identity", "inequality", "expectation", "asymptotic", "numeric_values",
            "value_inequalities", "KINDS"]
@@ -84,11 +84,11 @@ class Derivation:
     """An ordered list of checked steps deriving one result.
 
     ``conclusion`` maps display labels to SymPy expressions (the final bound, the allocation, the
-    exponents) for :mod:`derivations.render`; ``notes`` are paragraphs of plain text.
+    exponents) for :mod:`scaling_theory.derivations.render`; ``notes`` are paragraphs of plain text.
 
     Parameters
     ----------
-    name : registry name (see :func:`derivations.registry.derivation_names`).
+    name : registry name (see :func:`scaling_theory.derivations.registry.derivation_names`).
     title, summary : one-line human text for the rendered document.
     steps : the checked claims, in reading order.
     conclusion : ``{label: SymPy expression}`` of the results.
@@ -158,7 +158,7 @@ def identity(name: str, lhs, rhs, domain, justification: str, *, ours: bool = Fa
     Returns
     -------
     Step
-        Checked by :func:`numeric.verify.check_identity` at ``digits`` and ``2*digits``.
+        Checked by :func:`scaling_theory.numeric.precision.verify.check_identity` at ``digits`` and ``2*digits``.
 
     Examples
     --------

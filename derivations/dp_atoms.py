@@ -6,7 +6,7 @@
 
 References
 ----------
-Antoniak (1974); NOTES.md "Ours" (infinite-width variant of arXiv:2407.01456).
+Antoniak (1974); docs/paper-setting.md "Ours" (infinite-width variant of arXiv:2407.01456).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from derivations.core import Derivation, asymptotic, expectation, inequality, numeric_values
-from numeric.verify import Box
-from theory.jeon_van_roy import K_dp as K, atoms_upper, expected_atoms
+from scaling_theory.derivations.core import Derivation, asymptotic, expectation, inequality, numeric_values
+from scaling_theory.numeric.precision.verify import Box
+from scaling_theory.theory.jeon_van_roy import K_dp as K, atoms_upper, expected_atoms
 
 __all__ = ["derivation"]
 
@@ -62,12 +62,12 @@ def _crp_tables(Kv, width):
 def derivation() -> Derivation:
     """Distinct atoms among ``n`` draws of a Dirichlet process with concentration ``K``:
     ``E N_n = sum_{i<n} K/(K+i) = K (psi(K+n) - psi(K)) <= 1 + K ln(1 + n/K)`` and the ratio -> 1, the
-    count behind the ``jeon-van-roy-dp`` law (Antoniak 1974; bound ours, NOTES.md "Ours").
+    count behind the ``jeon-van-roy-dp`` law (Antoniak 1974; bound ours, docs/paper-setting.md "Ours").
 
     Returns
     -------
     Derivation
-        ``dp-atoms``: 4 checked steps (run them with :func:`derivations.check.run_checks`).
+        ``dp-atoms``: 4 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------

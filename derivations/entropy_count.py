@@ -9,7 +9,7 @@ ln(n+1)] + ln(1 + E[V]/rho) + 1``.  Balancing against the distortions ``E[V^2] d
 
 References
 ----------
-NOTES.md "Ours"; Vershynin, High-Dimensional Probability, Cor. 4.2.13 (covering numbers);
+docs/paper-setting.md "Ours"; Vershynin, High-Dimensional Probability, Cor. 4.2.13 (covering numbers);
 Cover & Thomas, Thm 12.1.1 (maximum entropy).
 """
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 import mpmath
 import sympy as sp
 
-from derivations.core import Derivation, identity, inequality, numeric_values, value_inequalities
-from numeric.verify import Box
+from scaling_theory.derivations.core import Derivation, identity, inequality, numeric_values, value_inequalities
+from scaling_theory.numeric.precision.verify import Box
 
 __all__ = ["derivation", "delta_star", "rho_star"]
 
@@ -58,12 +58,12 @@ def _circle_net_pairs(dps):
 def derivation() -> Derivation:
     """The entropy count ``I(F; F~) <= K[d ln(1 + 2/delta) + ln 2 + ln(n+1)] + ln(1 + E[V]/rho) + 1`` of
     the quantised proxy and the balancing choices ``delta^2 = 8Kd/(E[V^2] T)``, ``rho^2 = 32/T``
-    (ours; NOTES.md "Ours"; Vershynin, Cor. 4.2.13; Cover & Thomas, Thm 12.1.1).
+    (ours; docs/paper-setting.md "Ours"; Vershynin, Cor. 4.2.13; Cover & Thomas, Thm 12.1.1).
 
     Returns
     -------
     Derivation
-        ``entropy-count``: 8 checked steps (run them with :func:`derivations.check.run_checks`).
+        ``entropy-count``: 8 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------

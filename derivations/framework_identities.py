@@ -1,4 +1,4 @@
-"""Framework identities (NOTES.md "Framework" 1, 2, 4): Bayes identity, proxy bound, rate-distortion form.
+"""Framework identities (docs/paper-setting.md "Framework" 1, 2, 4): Bayes identity, proxy bound, rate-distortion form.
 
 These are standard results (not ours).  They are checked exactly on small discrete Bayesian models
 ("toys"): a finite teacher set with a random prior, binary inputs and Bernoulli outputs, where every
@@ -18,9 +18,9 @@ from fractions import Fraction
 import mpmath
 import sympy as sp
 
-from derivations.core import Derivation, identity, numeric_values, value_inequalities
-from numeric.verify import Box
-from theory.framework import RateDistortionBound, bayes_identity
+from scaling_theory.derivations.core import Derivation, identity, numeric_values, value_inequalities
+from scaling_theory.numeric.precision.verify import Box
+from scaling_theory.theory.framework import RateDistortionBound, bayes_identity
 
 __all__ = ["derivation", "toy_model", "bayes_sides", "proxy_sides"]
 
@@ -109,12 +109,12 @@ def derivation() -> Derivation:
     """The framework identities (standard, not ours): the Bayes identity ``L_T = I(F; D_T)/T``, the proxy
     bound ``L_T <= I(F; F~)/T + E[KL(P(Y|F,X) || P(Y|F~,X))]`` and the rate-distortion optimum of
     ``H_eps(F)/T + eps``, each checked exactly on small discrete Bayesian toys with mpmath
-    (Jeon & Van Roy, arXiv:2212.01365, Sec. 3; NOTES.md "Framework" 1, 2, 4).
+    (Jeon & Van Roy, arXiv:2212.01365, Sec. 3; docs/paper-setting.md "Framework" 1, 2, 4).
 
     Returns
     -------
     Derivation
-        ``framework``: 3 checked steps (run them with :func:`derivations.check.run_checks`).
+        ``framework``: 3 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------

@@ -5,16 +5,16 @@ log-partition function (softplus), whose second derivative ``sigma(1 - sigma)`` 
 
 References
 ----------
-NOTES.md "Framework" item 3; Jeon & Van Roy, arXiv:2212.01365 (used for the misspecification error).
+docs/paper-setting.md "Framework" item 3; Jeon & Van Roy, arXiv:2212.01365 (used for the misspecification error).
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-from derivations.core import Derivation, identity, inequality
-from numeric.verify import Box
-from theory.framework import bernoulli_kl, kl_quadratic_bound, sigmoid, softplus
+from scaling_theory.derivations.core import Derivation, identity, inequality
+from scaling_theory.numeric.precision.verify import Box
+from scaling_theory.theory.framework import bernoulli_kl, kl_quadratic_bound, sigmoid, softplus
 
 __all__ = ["derivation"]
 
@@ -24,13 +24,13 @@ s = sp.Symbol("s", real=True)
 
 def derivation() -> Derivation:
     """The Bernoulli-logit KL lemma ``KL(Bern(sigma(f)) || Bern(sigma(g))) <= (f - g)^2/8`` via the
-    Bregman form of softplus and ``sigma (1 - sigma) <= 1/4`` (standard; NOTES.md "Framework" item 3,
+    Bregman form of softplus and ``sigma (1 - sigma) <= 1/4`` (standard; docs/paper-setting.md "Framework" item 3,
     used for the misspecification error of Jeon & Van Roy, arXiv:2212.01365).
 
     Returns
     -------
     Derivation
-        ``kl-lemma``: 4 checked steps (run them with :func:`derivations.check.run_checks`).
+        ``kl-lemma``: 4 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""The Maurey/Barron sampling step and direction quantisation (NOTES.md "Ours": route to the bound).
+"""The Maurey/Barron sampling step and direction quantisation (docs/paper-setting.md "Ours": route to the bound).
 
 Teacher ``F(x) = sum_k a_k ReLU(w_k . x)`` with ``X ~ N(0, I_d)``.  By positive homogeneity
 ``F = V E_{k~q}[s_k ReLU(u_k . x)]`` with ``V = sum_k |a_k| ||w_k||``; sampling ``n`` atoms from ``q``
@@ -21,8 +21,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from derivations.core import Derivation, expectation, identity, inequality, numeric_values
-from numeric.verify import Box, check_identity
+from scaling_theory.derivations.core import Derivation, expectation, identity, inequality, numeric_values
+from scaling_theory.numeric.precision.verify import Box, check_identity
 
 __all__ = ["derivation", "fixed_teacher", "arccos_kernel"]
 
@@ -111,12 +111,12 @@ def _homogeneity_pairs(dps):
 def derivation() -> Derivation:
     """The Maurey/Barron sampling step ``E(F - F~_n)^2 <= V^2/(2n)`` (misspecification error
     ``<= E[V^2]/(16 n)``) and the cost ``||u - u~||^2/2`` of quantising a ReLU direction (arc-cosine
-    kernel); the constants 16 and 1/2 are ours (NOTES.md "Ours"; Barron 1993; Cho & Saul 2009).
+    kernel); the constants 16 and 1/2 are ours (docs/paper-setting.md "Ours"; Barron 1993; Cho & Saul 2009).
 
     Returns
     -------
     Derivation
-        ``maurey``: 7 checked steps (run them with :func:`derivations.check.run_checks`).
+        ``maurey``: 7 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------
@@ -135,7 +135,7 @@ def derivation() -> Derivation:
         numeric_values("positive-homogeneity", "identity", sp.Symbol("F(x)"),
                        V * sp.Symbol(r"E_{k\sim q}[s_k ReLU(u_k x)]"),
                        "ReLU(c t) = c ReLU(t) for c >= 0, so a_k ReLU(w_k.x) = |a_k| ||w_k|| s_k ReLU(u_k.x); "
-                       "normalise by V = sum_k |a_k| ||w_k|| (NOTES 'Ours'). Checked on 5 random rational teachers.",
+                       "normalise by V = sum_k |a_k| ||w_k|| (docs/paper-setting.md, 'Ours'). Checked on 5 random rational teachers.",
                        pairs=_homogeneity_pairs),
         expectation("relu-second-moment", sp.Symbol("E[ReLU(u.X)^2]"), sp.Rational(1, 2),
                     "u.X ~ N(0,1) for a unit u (rotation invariance), and int_0^oo z^2 phi(z) dz = 1/2: exact "

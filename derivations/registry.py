@@ -12,23 +12,26 @@ from __future__ import annotations
 
 import difflib
 import functools
-import importlib
 
-from theory.errors import UserInputError
+from scaling_theory.derivations import (allocation, assembled_bound, chinchilla, dp_atoms, entropy_count,
+                                        framework_identities, kl_lemma, maurey, second_moment, sensitivity)
+from scaling_theory.errors import UserInputError
 
 __all__ = ["derivation_names", "get_derivation", "resolve", "ALIASES"]
 
+# name -> the module whose ``derivation()`` builds it, in reading order (a static table: no
+# loading by name strings)
 _MODULES = {
-    "framework": "derivations.framework_identities",
-    "kl-lemma": "derivations.kl_lemma",
-    "maurey": "derivations.maurey",
-    "second-moment": "derivations.second_moment",
-    "entropy-count": "derivations.entropy_count",
-    "jeon-van-roy-bound": "derivations.assembled_bound",
-    "jeon-van-roy-allocation": "derivations.allocation",
-    "d-K-sensitivity": "derivations.sensitivity",
-    "dp-atoms": "derivations.dp_atoms",
-    "chinchilla": "derivations.chinchilla",
+    "framework": framework_identities,
+    "kl-lemma": kl_lemma,
+    "maurey": maurey,
+    "second-moment": second_moment,
+    "entropy-count": entropy_count,
+    "jeon-van-roy-bound": assembled_bound,
+    "jeon-van-roy-allocation": allocation,
+    "d-K-sensitivity": sensitivity,
+    "dp-atoms": dp_atoms,
+    "chinchilla": chinchilla,
 }
 
 ALIASES = {
@@ -59,7 +62,7 @@ def derivation_names() -> list[str]:
 
 @functools.lru_cache(maxsize=None)
 def get_derivation(name: str):
-    """The :class:`derivations.core.Derivation` called ``name``; one-line :class:`UserInputError` if unknown.
+    """The :class:`scaling_theory.derivations.core.Derivation` called ``name``; one-line :class:`UserInputError` if unknown.
 
     Built by the module's ``derivation()`` on first use and cached (derivations are immutable).
 
@@ -75,14 +78,14 @@ def get_derivation(name: str):
     >>> get_derivation("kl-lema")
     Traceback (most recent call last):
     ...
-    theory.errors.UserInputError: unknown derivation 'kl-lema'; did you mean kl-lemma?
+    scaling_theory.errors.UserInputError: unknown derivation 'kl-lema'; did you mean kl-lemma?
     """
     if name not in _MODULES:
         known = list(_MODULES) + [a for a in ALIASES if a != "all"]
         close = difflib.get_close_matches(name, known, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(_MODULES)}"
         raise UserInputError(f"unknown derivation {name!r}{hint}")
-    return importlib.import_module(_MODULES[name]).derivation()
+    return _MODULES[name].derivation()
 
 
 def resolve(name: str) -> tuple[str, ...]:

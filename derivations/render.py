@@ -21,8 +21,9 @@ import re
 import mpmath
 import sympy as sp
 
-from derivations.registry import get_derivation, resolve
-from theory.errors import UserInputError
+from scaling_theory.derivations.registry import get_derivation, resolve
+from scaling_theory.errors import UserInputError
+from scaling_theory.theory.latex import latex_preamble, latex_text
 
 __all__ = ["render_document", "claims_summary", "FORMATS"]
 
@@ -34,20 +35,6 @@ _HOW = {"identity": "symbolic simplification and mpmath at the working precision
         "asymptotic": "the ratio of the exact value (mpmath) to the leading-order formula over many decades of C, "
                       "monotone in the tail"}
 _PLAIN = re.compile(r"^[A-Za-z]+(_[A-Za-z0-9]+)?$")
-_TEXT_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}", "<": r"$<$", ">": r"$>$",
-                 "|": r"$|$"}
-
-_PREAMBLE = r"""\documentclass[11pt]{article}
-\usepackage{amsmath,amssymb}
-\usepackage[margin=2.2cm]{geometry}
-\allowdisplaybreaks
-\title{%s}
-\author{scaling-theory (checked derivations)}
-\date{}
-\begin{document}
-\maketitle
-"""
 _CONVENTION = ("Each step is checked by the toolkit (scaling-theory check). Steps marked ours carry constants or "
                "log factors of this toolkit's own derivation, not the paper's; the paper (Jeon and Van Roy, "
                "arXiv:2212.01365) states the shape of the bound and the linear compute-optimal allocation.")
@@ -63,7 +50,7 @@ def _tex(expr) -> str:
 def _text(s: str, fmt: str) -> str:
     if fmt == "markdown":
         return s
-    return "".join(_TEXT_ESCAPES.get(ch, ch) for ch in s)
+    return latex_text(s)
 
 
 def _claim(step) -> str:
@@ -71,7 +58,7 @@ def _claim(step) -> str:
 
 
 def _share_rows(exponent: int = 12):
-    from derivations.sensitivity import D_GRID, K_GRID, share_table
+    from scaling_theory.derivations.sensitivity import D_GRID, K_GRID, share_table
 
     tab = share_table(compute_exponents=(exponent,), d_grid=D_GRID[::2] + (128,), K_grid=K_GRID[::2] + (32,), dps=20)
     ds = sorted({k[1] for k in tab})
@@ -99,7 +86,7 @@ def claims_summary(fmt: str = "markdown") -> str:
 
     References
     ----------
-    Jeon & Van Roy, arXiv:2212.01365, abstract; :mod:`derivations.allocation`, :mod:`derivations.sensitivity`.
+    Jeon & Van Roy, arXiv:2212.01365, abstract; :mod:`scaling_theory.derivations.allocation`, :mod:`scaling_theory.derivations.sensitivity`.
     """
     ds, Ks, tab = _share_rows()
     lines = []
@@ -196,7 +183,7 @@ def render_document(name: str, fmt: str = "latex") -> str:
     >>> render_document("dp-atoms", "html")
     Traceback (most recent call last):
     ...
-    theory.errors.UserInputError: unknown format 'html' (choose from latex, markdown)
+    scaling_theory.errors.UserInputError: unknown format 'html' (choose from latex, markdown)
     """
     if fmt not in FORMATS:
         raise UserInputError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
@@ -208,4 +195,4 @@ def render_document(name: str, fmt: str = "latex") -> str:
         body.append(claims_summary(fmt))
     if fmt == "markdown":
         return f"# {title}\n\n{_CONVENTION}\n\n" + "\n".join(body)
-    return (_PREAMBLE % _text(title, fmt)) + _text(_CONVENTION, fmt) + "\n\n" + "\n".join(body) + "\\end{document}\n"
+    return (latex_preamble(title, author="scaling-theory (checked derivations)") + _text(_CONVENTION, fmt)) + "\n\n" + "\n".join(body) + "\\end{document}\n"

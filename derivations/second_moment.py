@@ -6,7 +6,7 @@ With ``a_k ~ N(0,1)`` and ``w_k ~ N(0, I_d)`` independent: ``E|a| = sqrt(2/pi)``
 
 References
 ----------
-NOTES.md "Ours"; Gautschi's inequality for the Gamma ratio.
+docs/paper-setting.md "Ours"; Gautschi's inequality for the Gamma ratio.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from derivations.core import Derivation, expectation, identity, inequality, numeric_values
-from numeric.verify import Box, check_identity
-from theory.jeon_van_roy import K, d, first_moment, m_d, second_moment
+from scaling_theory.derivations.core import Derivation, expectation, identity, inequality, numeric_values
+from scaling_theory.numeric.precision.verify import Box, check_identity
+from scaling_theory.theory.jeon_van_roy import K, d, first_moment, m_d, second_moment
 
 __all__ = ["derivation"]
 
@@ -53,13 +53,13 @@ def _num(expr, **vals):
 
 def derivation() -> Derivation:
     """Closed forms of the Maurey scale's moments ``E[V^2] = K d + K (K-1) (2/pi) m_d^2`` and
-    ``E[V] = K sqrt(2/pi) m_d`` (chi mean ``m_d``), with ``d - 1 <= m_d^2 <= d`` (ours; NOTES.md "Ours",
-    the constants of :func:`theory.jeon_van_roy.second_moment`).
+    ``E[V] = K sqrt(2/pi) m_d`` (chi mean ``m_d``), with ``d - 1 <= m_d^2 <= d`` (ours; docs/paper-setting.md "Ours",
+    the constants of :func:`scaling_theory.theory.jeon_van_roy.second_moment`).
 
     Returns
     -------
     Derivation
-        ``second-moment``: 8 checked steps (run them with :func:`derivations.check.run_checks`).
+        ``second-moment``: 8 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------

@@ -13,7 +13,7 @@ a grid of d and K.  Agreement with the abstract: yes, in direction.  Nuance: the
 
 References
 ----------
-Jeon & Van Roy, arXiv:2212.01365, abstract; NOTES.md "Ours".
+Jeon & Van Roy, arXiv:2212.01365, abstract; docs/paper-setting.md "Ours".
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from __future__ import annotations
 import mpmath
 import sympy as sp
 
-from derivations.allocation import optimal_allocation
-from derivations.core import Derivation, identity, inequality, value_inequalities
-from numeric.verify import Box
-from theory.jeon_van_roy import K, d, large_T_coefficients, m_d
+from scaling_theory.derivations.allocation import optimal_allocation
+from scaling_theory.derivations.core import Derivation, identity, inequality, value_inequalities
+from scaling_theory.numeric.precision.verify import Box
+from scaling_theory.theory.jeon_van_roy import K, d, large_T_coefficients, m_d
 
 __all__ = ["derivation", "share_table", "D_GRID", "K_GRID", "C_GRID"]
 
@@ -79,12 +79,12 @@ def derivation() -> Derivation:
     """How the compute-optimal share ``p*/T*`` depends on ``d`` and ``K``: the leading-order share
     ``(d+1) E[V^2]/(4 (Kd + 2K + 1) ln C)`` and proofs that it increases in ``d`` and in ``K``
     (the abstract's claim, Jeon & Van Roy, arXiv:2212.01365), plus the exact optimum on a d/K grid
-    (constants ours, NOTES.md "Ours").
+    (constants ours, docs/paper-setting.md "Ours").
 
     Returns
     -------
     Derivation
-        ``d-K-sensitivity``: 10 checked steps (run them with :func:`derivations.check.run_checks`).
+        ``d-K-sensitivity``: 10 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import tempfile
 
-from theory.errors import UserInputError
+from scaling_theory.errors import UserInputError
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file beside it and ``os.replace``.
 
     A missing folder, a directory in the way or an ``OSError`` while writing (read-only target,
-    full disk) raises :class:`theory.errors.UserInputError`; the temporary file is always removed.
+    full disk) raises :class:`scaling_theory.errors.UserInputError`; the temporary file is always removed.
 
     Examples
     --------
@@ -25,7 +25,7 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
     >>> write_atomic(tmp.name, "x")
     Traceback (most recent call last):
     ...
-    theory.errors.UserInputError: cannot write '...': it is a directory (give a file name)
+    scaling_theory.errors.UserInputError: cannot write '...': it is a directory (give a file name)
     >>> tmp.cleanup()
     """
     path = os.fspath(path)

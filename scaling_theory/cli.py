@@ -1,6 +1,6 @@
 """The ``scaling-theory`` command line.
 
-User mistakes raise :class:`theory.errors.UserInputError` (or are argparse errors) and end as one
+User mistakes raise :class:`scaling_theory.errors.UserInputError` (or are argparse errors) and end as one
 line on stderr with exit status 2; anything else is a bug and keeps its traceback (always shown with
 ``--debug``). Ctrl-C exits with status 130 and a one-line message.
 """
@@ -13,8 +13,8 @@ import os
 import sys
 from typing import Sequence
 
-from theory import __version__
-from theory.errors import UserInputError
+from scaling_theory._version import __version__
+from scaling_theory.errors import UserInputError
 from scaling_theory.commands import COMMANDS
 
 PROG = "scaling-theory"

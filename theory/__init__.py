@@ -1,6 +1,6 @@
-"""Symbolic side of scaling-theory: laws, the formula parser, the derivation engine, LaTeX.
+"""Symbolic side of scaling-theory: laws and their registry, the formula parser, the allocation engine,
+the information-theoretic framework, LaTeX.
 
-Depends on SymPy only; never imports :mod:`numeric` or :mod:`derivations`.
+Depends on SymPy only; never imports :mod:`scaling_theory.numeric`, :mod:`scaling_theory.derivations`
+or the CLI (a test guards the layering).
 """
-
-__version__ = "0.1.0"

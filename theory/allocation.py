@@ -24,7 +24,7 @@ would factor them to raise them to symbolic powers, which takes minutes.
 
 Examples
 --------
->>> from theory.laws import get_law
+>>> from scaling_theory.theory.registry import get_law
 >>> alloc = compute_optimal_allocation(get_law("chinchilla"))
 >>> alloc.model_exponent, alloc.data_exponent
 (beta/(alpha + beta), alpha/(alpha + beta))
@@ -48,8 +48,9 @@ from typing import Mapping
 import sympy as sp
 from sympy.core.function import PoleError
 
-from theory.errors import UserInputError
-from theory.laws import Law
+from scaling_theory.errors import UserInputError
+from scaling_theory.theory.laws import Law
+from scaling_theory.theory.registry import resolve
 
 __all__ = ["Allocation", "compute_optimal_allocation", "budget_symbol"]
 
@@ -71,7 +72,7 @@ class Allocation:
 
     Examples
     --------
-    >>> from theory.laws import get_law
+    >>> from scaling_theory.theory.registry import get_law
     >>> alloc = compute_optimal_allocation(get_law("chinchilla"))
     >>> alloc.method, alloc.closed_form, alloc.is_minimum
     ('power-law balance', True, True)
@@ -146,7 +147,7 @@ def budget_symbol(law: Law) -> sp.Symbol:
     return sp.Symbol("C" if "C" not in names else "C_budget", positive=True)
 
 
-def compute_optimal_allocation(law: Law, params: Mapping | None = None) -> Allocation:
+def compute_optimal_allocation(law: Law | str, params: Mapping | None = None) -> Allocation:
     r"""Minimise ``law.expr`` along the budget curve ``law.cost = C``.
 
     A law with abbreviations (``jeon-van-roy``: ``A/p + (B + beta ln T + K ln p)/T``) is derived in
@@ -155,9 +156,12 @@ def compute_optimal_allocation(law: Law, params: Mapping | None = None) -> Alloc
 
     Parameters
     ----------
-    law : the :class:`~theory.laws.Law` (built-in or from :func:`theory.user_law.law_from_formula`).
-    params : optional ``{constant (Symbol or name): value}`` substituted before deriving; values
-        may be numbers, exact decimal strings or SymPy numbers.
+    law : Law or str
+        A law (built-in, or from :func:`scaling_theory.theory.user_law.law_from_formula`) or the
+        name of a registered one.
+    params : Mapping, optional
+        ``{constant (Symbol or name): value}`` substituted before deriving (exact; see
+        :func:`scaling_theory.theory.registry.resolve`); the other constants stay symbolic.
 
     Returns
     -------
@@ -178,13 +182,14 @@ def compute_optimal_allocation(law: Law, params: Mapping | None = None) -> Alloc
     >>> compute_optimal_allocation(Law("flat", A/N + B*D, N, D, N*D, (A, B)))
     Traceback (most recent call last):
     ...
-    theory.errors.UserInputError: law 'flat' has no interior compute-optimal point: along the budget curve D*N = C the loss decreases in N everywhere (no trade-off between the model and data terms)
+    scaling_theory.errors.UserInputError: law 'flat' has no interior compute-optimal point: along the budget curve D*N = C the loss decreases in N everywhere (no trade-off between the model and data terms)
 
     References
     ----------
     Hoffmann et al. (2022), arXiv:2203.15556, Eq. (4).
     """
-    subs = _resolve_params(law, params)
+    resolved = resolve(law, params, defaults=False)
+    law, subs = resolved.law, resolved.values
     key = (law.name, law.expr, law.abbreviated_expr, law.cost, law.model, law.data,
            tuple(sorted((k.name, v) for k, v in subs.items())))
     if key not in _CACHE:
@@ -198,27 +203,6 @@ def compute_optimal_allocation(law: Law, params: Mapping | None = None) -> Alloc
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-def _resolve_params(law: Law, params: Mapping | None) -> dict[sp.Symbol, sp.Expr]:
-    """``{Symbol: exact SymPy number}`` from user params keyed by symbol or name."""
-    out: dict[sp.Symbol, sp.Expr] = {}
-    by_name = {c.name: c for c in law.constants}
-    for k, v in (params or {}).items():
-        name = k.name if isinstance(k, sp.Symbol) else str(k)
-        if name not in by_name:
-            raise UserInputError(f"law {law.name!r} has no constant {name!r}")
-        if isinstance(v, sp.Basic):
-            value = v
-        elif isinstance(v, str):
-            try:
-                value = sp.Rational(v)
-            except (TypeError, ValueError):
-                raise UserInputError(f"{name}={v!r} is not a number") from None
-        else:
-            value = sp.Rational(str(v))  # exact decimal of the shortest float repr
-        out[by_name[name]] = value
-    return out
-
 
 def _sample(law: Law, symbols, subs) -> dict[sp.Symbol, sp.Expr]:
     """Representative values for the constants left symbolic (default set, else generic)."""

@@ -1,4 +1,4 @@
-"""Empirical scaling laws (Chinchilla, Kaplan) as :class:`theory.laws.Law` objects.
+"""Empirical scaling laws (Chinchilla, Kaplan) as :class:`scaling_theory.theory.laws.Law` objects.
 
 Both laws use the usual transformer cost ``C = 6 N D`` (six FLOPs per parameter per token).
 Published constants are stored as exact decimal strings so that no value passes through a
@@ -6,7 +6,7 @@ binary float on its way to SymPy or mpmath.
 
 Examples
 --------
->>> from theory.empirical_laws import chinchilla, kaplan
+>>> from scaling_theory.theory.empirical_laws import chinchilla, kaplan
 >>> chinchilla.expr
 A/N**alpha + B/D**beta + E
 >>> sorted(chinchilla.parameter_sets)
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.laws import Law
+from scaling_theory.theory.laws import Law
 
 __all__ = ["chinchilla", "kaplan", "LAWS"]
 

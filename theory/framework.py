@@ -1,6 +1,6 @@
 """The information-theoretic framework behind the Jeon & Van Roy bound, as reusable SymPy objects.
 
-Framework results (standard; NOTES.md "Framework"), each proved/checked in :mod:`derivations`:
+Framework results (standard; docs/paper-setting.md "Framework"), each proved/checked in :mod:`derivations`:
 
 1. Reducible error = average expected KL: ``L_T = (1/T) sum_t E[KL(P(Y|F,X_t) || P_hat_t(.|X_t))]``.
 2. Bayes identity (chain rule of mutual information): for the posterior predictive
@@ -37,15 +37,15 @@ from typing import Mapping, Sequence
 
 import sympy as sp
 
-from theory.errors import UserInputError
-from theory.laws import Law
+from scaling_theory.errors import UserInputError
+from scaling_theory.theory.laws import Law
 
 __all__ = ["sigmoid", "softplus", "bernoulli_kl", "kl_quadratic_bound", "reducible_error",
            "bayes_identity", "ProxyBound", "RateDistortionBound"]
 
 
 def sigmoid(x: sp.Expr) -> sp.Expr:
-    """Logistic function ``1/(1 + exp(-x))`` (the student's sigmoid output; NOTES.md "Framework").
+    """Logistic function ``1/(1 + exp(-x))`` (the student's sigmoid output; docs/paper-setting.md "Framework").
 
     Parameters
     ----------
@@ -109,7 +109,7 @@ def bernoulli_kl(f: sp.Expr, g: sp.Expr) -> sp.Expr:
 def kl_quadratic_bound(f: sp.Expr, g: sp.Expr) -> sp.Expr:
     """``(f - g)^2/8``: upper bound of :func:`bernoulli_kl` (softplus'' = sigma(1-sigma) <= 1/4).
 
-    Framework result 5 (NOTES.md "Framework"), checked in :mod:`derivations.kl_lemma`.
+    Framework result 5 (docs/paper-setting.md "Framework"), checked in :mod:`scaling_theory.derivations.kl_lemma`.
 
     Parameters
     ----------
@@ -186,11 +186,11 @@ class ProxyBound:
     >>> ProxyBound(1/T, 1/n + sp.Symbol("z"), model=n, data=T, cost=n*T)
     Traceback (most recent call last):
     ...
-    theory.errors.UserInputError: bound uses symbols that are neither model, data nor constants: z
+    scaling_theory.errors.UserInputError: bound uses symbols that are neither model, data nor constants: z
 
     References
     ----------
-    Jeon & Van Roy, arXiv:2212.01365 (the proxy decomposition); NOTES.md "Framework", result 3.
+    Jeon & Van Roy, arXiv:2212.01365 (the proxy decomposition); docs/paper-setting.md "Framework", result 3.
     """
 
     estimation_error: sp.Expr
@@ -215,7 +215,7 @@ class ProxyBound:
 
     def to_law(self, name: str, *, parameter_sets: Mapping[str, Mapping[str, object]] | None = None,
                default_set: str | None = None, description: str = "", citation: str = "") -> Law:
-        """This bound as a :class:`theory.laws.Law` for the allocation engine (not registered)."""
+        """This bound as a :class:`scaling_theory.theory.laws.Law` for the allocation engine (not registered)."""
         return Law(name=name, expr=self.bound, model=self.model, data=self.data, cost=self.cost,
                    constants=tuple(self.constants), parameter_sets=dict(parameter_sets or {}),
                    default_set=default_set, domain=dict(self.domain), description=description,

@@ -3,8 +3,8 @@
 The paper (Jeon & Van Roy, arXiv:2212.01365) states the *shape* of the result: an upper bound on the
 minimal achievable expected error of a one-hidden-layer ReLU network with sigmoid output, minimised
 under compute ``p * T`` to an allocation linear up to logarithms.  The explicit constants and log
-factors below are **ours** (see ``shared/paper/NOTES.md``, section "Ours"), derived step by step and
-checked in :mod:`derivations.assembled_bound`; they are not the paper's.
+factors below are **ours** (see ``docs/paper-setting.md``, section "Ours"), derived step by step and
+checked in :mod:`scaling_theory.derivations.assembled_bound`; they are not the paper's.
 
 Model symbol and cost
 ---------------------
@@ -27,7 +27,7 @@ law is its large-``T`` simplification (``ln(1+x) <= ln 2 + ln x`` for ``x >= 1``
 
 Examples
 --------
->>> from theory.laws import get_law
+>>> from scaling_theory.theory.registry import get_law
 >>> law = get_law("jeon-van-roy")
 >>> law.model, law.data, law.cost
 (p, T, T*p)
@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.laws import Law
+from scaling_theory.theory.laws import Law
 
 __all__ = ["LAWS", "p", "T", "d", "K", "K_dp", "n_of_p", "m_d", "second_moment", "first_moment",
            "exact_bound", "large_T_coefficients", "large_T_bound", "dp_bound", "expected_atoms", "atoms_upper",
@@ -100,7 +100,7 @@ def m_d(d_: sp.Expr = d) -> sp.Expr:
 def second_moment(d_: sp.Expr = d, K_: sp.Expr = K) -> sp.Expr:
     """``S = E[V^2] = K d + K (K-1) (2/pi) m_d^2`` for ``V = sum_k |a_k| ||w_k||`` (ours).
 
-    Checked step by step in :mod:`derivations.second_moment` (NOTES.md, section "Ours").
+    Checked step by step in :mod:`scaling_theory.derivations.second_moment` (docs/paper-setting.md, section "Ours").
 
     Examples
     --------
@@ -135,7 +135,7 @@ def exact_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr =
     -------
     sympy.Expr
         ``S/(16 n)`` (misspecification) plus the estimation term; see the module docstring and
-        :mod:`derivations.assembled_bound`.
+        :mod:`scaling_theory.derivations.assembled_bound`.
 
     Examples
     --------
@@ -196,7 +196,7 @@ def large_T_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr
 def expected_atoms(n_: sp.Expr, K_: sp.Expr = K_dp) -> sp.Expr:
     """Expected distinct atoms among ``n`` draws from a DP(K): ``sum_{i<n} K/(K+i) = K (psi(K+n) - psi(K))``.
 
-    Checked in :mod:`derivations.dp_atoms` (the Chinese-restaurant-process count).
+    Checked in :mod:`scaling_theory.derivations.dp_atoms` (the Chinese-restaurant-process count).
 
     Examples
     --------

@@ -5,10 +5,10 @@ Symbols print as a paper writes them: ``alpha`` as ``\alpha``, ``N_c`` as ``N_{c
 
 Examples
 --------
->>> from theory.laws import get_law
+>>> from scaling_theory.theory.registry import get_law
 >>> law_latex(get_law("chinchilla"))
 'L(N, D) = \\frac{A}{N^{\\alpha}} + \\frac{B}{D^{\\beta}} + E'
->>> from theory.allocation import compute_optimal_allocation
+>>> from scaling_theory.theory.allocation import compute_optimal_allocation
 >>> allocation_latex(compute_optimal_allocation(get_law("chinchilla")))["model_exponent"]
 '\\frac{\\beta}{\\alpha + \\beta}'
 """
@@ -20,10 +20,11 @@ from typing import Mapping
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from theory.allocation import Allocation
-from theory.laws import Law
+from scaling_theory.theory.allocation import Allocation
+from scaling_theory.theory.laws import Law
 
-__all__ = ["law_latex", "allocation_latex", "abbreviations_latex", "law_document", "to_latex"]
+__all__ = ["law_latex", "allocation_latex", "abbreviations_latex", "law_document", "to_latex", "latex_preamble",
+           "latex_text"]
 
 _KEYS = ("bound", "cost", "model_optimal", "data_optimal", "model_exponent", "data_exponent",
          "optimal_loss", "ratio", "implicit_equation", "asymptotic_model", "asymptotic_data")
@@ -86,7 +87,7 @@ def law_latex(law: Law) -> str:
 
     Examples
     --------
-    >>> from theory.laws import get_law
+    >>> from scaling_theory.theory.registry import get_law
     >>> print(law_latex(get_law("chinchilla")))
     L(N, D) = \frac{A}{N^{\alpha}} + \frac{B}{D^{\beta}} + E"""
     return f"{_lhs(law)} = {to_latex(law.display_expr, law.latex_names)}"
@@ -97,7 +98,7 @@ def abbreviations_latex(law_or_alloc) -> list[str]:
 
     Examples
     --------
-    >>> from theory.laws import get_law
+    >>> from scaling_theory.theory.registry import get_law
     >>> print(abbreviations_latex(get_law("jeon-van-roy"))[-1])
     \beta = \frac{K d}{2} + \frac{1}{2}
     >>> abbreviations_latex(get_law("chinchilla"))
@@ -111,8 +112,8 @@ def allocation_latex(allocation: Allocation) -> dict[str, str | None]:
 
     Examples
     --------
-    >>> from theory.allocation import compute_optimal_allocation
-    >>> from theory.laws import get_law
+    >>> from scaling_theory.theory.allocation import compute_optimal_allocation
+    >>> from scaling_theory.theory.registry import get_law
     >>> tex = allocation_latex(compute_optimal_allocation(get_law("chinchilla")))
     >>> print(tex["model_exponent"], tex["data_exponent"])
     \frac{\beta}{\alpha + \beta} \frac{\alpha}{\alpha + \beta}"""
@@ -123,11 +124,53 @@ def allocation_latex(allocation: Allocation) -> dict[str, str | None]:
     return out
 
 
-def _text(s: str) -> str:
-    """Escape plain text for LaTeX."""
-    table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-    return "".join(table.get(ch, ch) for ch in s)
+# plain text -> LaTeX text mode (the one escape table: law documents, derivations, reports)
+_TEXT_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"$<$",
+                 ">": r"$>$", "|": r"$|$"}
+
+
+def latex_text(s: str) -> str:
+    r"""Plain text escaped for LaTeX's text mode.
+
+    Examples
+    --------
+    >>> print(latex_text("a_b & 50% <= x"))
+    a\_b \& 50\% $<$= x
+    """
+    return "".join(_TEXT_ESCAPES.get(ch, ch) for ch in str(s))
+
+
+_text = latex_text
+
+
+def latex_preamble(title: str | None = None, *, author: str | None = None) -> str:
+    r"""The one LaTeX preamble of every document the toolkit writes, up to ``\begin{document}``.
+
+    Parameters
+    ----------
+    title : str, optional
+        Plain text (escaped here); with it the preamble ends in ``\maketitle``.
+    author : str, optional
+        Plain text for ``\author`` (only with a title).
+
+    Examples
+    --------
+    >>> pre = latex_preamble("A & B")
+    >>> pre.splitlines()[0], pre.rstrip().splitlines()[-1]
+    ('\\documentclass[11pt]{article}', '\\maketitle')
+    >>> "\\title{A \\& B}" in pre, latex_preamble().rstrip().endswith("\\begin{document}")
+    (True, True)
+    """
+    lines = [r"\documentclass[11pt]{article}", r"\usepackage{amsmath,amssymb}",
+             r"\usepackage[margin=2.2cm]{geometry}", r"\usepackage{graphicx}", r"\usepackage{booktabs}",
+             r"\allowdisplaybreaks"]
+    if title is not None:
+        lines += [rf"\title{{{latex_text(title)}}}", rf"\author{{{latex_text(author or '')}}}", r"\date{}"]
+    lines.append(r"\begin{document}")
+    if title is not None:
+        lines.append(r"\maketitle")
+    return "\n".join(lines) + "\n"
 
 
 def law_document(law: Law, allocation: Allocation, fmt: str = "latex") -> str:
@@ -135,12 +178,12 @@ def law_document(law: Law, allocation: Allocation, fmt: str = "latex") -> str:
 
     Examples
     --------
-    >>> from theory.allocation import compute_optimal_allocation
-    >>> from theory.laws import get_law
+    >>> from scaling_theory.theory.allocation import compute_optimal_allocation
+    >>> from scaling_theory.theory.registry import get_law
     >>> law = get_law("chinchilla")
     >>> doc = law_document(law, compute_optimal_allocation(law))
     >>> print(doc.splitlines()[0]); print(doc.rstrip().splitlines()[-1])
-    \documentclass{article}
+    \documentclass[11pt]{article}
     \end{document}
     >>> print(law_document(law, compute_optimal_allocation(law), fmt="markdown").splitlines()[0])
     # Compute-optimal allocation: chinchilla"""
@@ -153,10 +196,7 @@ def law_document(law: Law, allocation: Allocation, fmt: str = "latex") -> str:
     C = to_latex(allocation.compute)
     N, D = to_latex(allocation.model), to_latex(allocation.data)
     lines = [
-        r"\documentclass{article}",
-        r"\usepackage{amsmath,amssymb}",
-        r"\allowdisplaybreaks",
-        r"\begin{document}",
+        latex_preamble().rstrip("\n"),
         rf"\section*{{Compute-optimal allocation: {_text(law.name)}}}",
         _text(law.description) + (r"\\" if law.description else ""),
         (r"\emph{Source:} " + _text(law.citation)) if law.citation else "",

@@ -1,29 +1,24 @@
-"""Scaling laws as SymPy objects, and the registry of named laws.
+"""Scaling laws as SymPy objects.
 
 A :class:`Law` is an expression for the (reducible) error ``L(model, data)`` with positive constants,
 a compute-cost expression, named parameter sets with published values, and a domain for each
 constant.  Nothing downstream needs to know where a law came from.
 
-Built-in laws live in :mod:`theory.empirical_laws` (Chinchilla, Kaplan) and
-:mod:`theory.jeon_van_roy` (the information-theoretic bound); each exposes a module-level ``LAWS``
-list that :func:`registry` loads on first use.
+The named laws are collected in :mod:`scaling_theory.theory.registry`, whose :func:`resolve` turns a
+name or a law plus parameters into what every caller needs.
 """
 
 from __future__ import annotations
 
-import difflib
-import importlib
 from dataclasses import dataclass, field
 from typing import Mapping
 
 import sympy as sp
 
-from theory.errors import UserInputError
+from scaling_theory.errors import UserInputError
+from scaling_theory.theory.numbers import exact_number
 
-__all__ = ["Law", "register", "get_law", "law_names", "registry"]
-
-# modules that define built-in laws in a module-level list ``LAWS``
-_BUILTIN_MODULES = ("theory.empirical_laws", "theory.jeon_van_roy")
+__all__ = ["Law"]
 
 
 @dataclass(frozen=True)
@@ -111,15 +106,37 @@ class Law:
         """The admissible set of a constant (positive reals unless the law says otherwise)."""
         return self.domain.get(name, sp.Interval.open(0, sp.oo))
 
-    def parameters(self, set_name: str | None = None, overrides: Mapping[str, object] | None = None
-                   ) -> dict[sp.Symbol, object]:
-        """Resolve a parameter set plus ``name=value`` overrides to ``{symbol: value}``.
+    def parameters(self, set_name: str | None = None, overrides: Mapping[object, object] | None = None, *,
+                   defaults: bool = True) -> dict[sp.Symbol, sp.Rational]:
+        """Resolve a parameter set plus overrides to ``{symbol: exact value}``.
 
-        Raises :class:`UserInputError` for an unknown set, an unknown constant, or a value outside
-        the constant's domain. Constants left without a value are simply absent from the result.
+        The one coercion of constants' values in the toolkit (:func:`scaling_theory.theory.numbers.exact_number`:
+        decimal strings, ints, floats by their shortest repr, SymPy numbers), with a domain check.
+
+        Parameters
+        ----------
+        set_name : str, optional
+            A named parameter set (default: the law's default set when ``defaults`` is true).
+        overrides : Mapping, optional
+            ``{constant (name or Symbol): value}`` applied on top of the set.
+        defaults : bool
+            Start from the default set when ``set_name`` is ``None`` (``False``: from nothing).
+
+        Raises
+        ------
+        UserInputError
+            An unknown set, an unknown constant, a value that is not a finite number, or one outside
+            the constant's domain.  Constants left without a value are simply absent from the result.
+
+        Examples
+        --------
+        >>> N, D, A = sp.symbols("N D A", positive=True)
+        >>> law = Law("toy", A/N + 1/D, N, D, N*D, (A,), parameter_sets={"s": {"A": "2.5"}}, default_set="s")
+        >>> law.parameters(), law.parameters(overrides={A: 0.1}), law.parameters(defaults=False)
+        ({A: 5/2}, {A: 1/10}, {})
         """
         values: dict[str, object] = {}
-        chosen = set_name if set_name is not None else self.default_set
+        chosen = set_name if set_name is not None else (self.default_set if defaults else None)
         if chosen is not None:
             if chosen not in self.parameter_sets:
                 known = ", ".join(sorted(self.parameter_sets)) or "none"
@@ -127,125 +144,17 @@ class Law:
                     f"law {self.name!r} has no parameter set {chosen!r} (known: {known})")
             values.update(self.parameter_sets[chosen])
         for key, value in (overrides or {}).items():
-            values[key] = value
+            values[key.name if isinstance(key, sp.Symbol) else str(key)] = value
         by_name = {c.name: c for c in self.constants}
-        out: dict[sp.Symbol, object] = {}
+        out: dict[sp.Symbol, sp.Rational] = {}
         for key, value in values.items():
             if key not in by_name:
                 known = ", ".join(by_name) or "none"
                 raise UserInputError(f"law {self.name!r} has no constant {key!r} (constants: {known})")
-            number = sp.Rational(value) if isinstance(value, str) else sp.nsimplify(value, rational=True)
+            number = exact_number(value, what=key)
             if not number.is_finite or self.admissible(key).contains(number) is not sp.true:
                 raise UserInputError(
                     f"{key}={value} is outside the domain of law {self.name!r}: {key} must lie in "
                     f"{sp.sstr(self.admissible(key))}")
             out[by_name[key]] = number
         return out
-
-
-_REGISTRY: dict[str, Law] = {}
-_LOADED = False
-
-
-def register(law: Law, *, replace: bool = False) -> Law:
-    """Add a law to the registry (a user's own laws too); returns it.
-
-    Parameters
-    ----------
-    law : the :class:`Law` to add under ``law.name``.
-    replace : overwrite a law already registered under that name (default: refuse).
-
-    Returns
-    -------
-    Law
-        ``law`` itself, so ``register(Law(...))`` can be used inline.
-
-    Raises
-    ------
-    UserInputError
-        If ``law.name`` is taken and ``replace`` is false.
-
-    Examples
-    --------
-    >>> chinchilla = get_law("chinchilla")
-    >>> register(chinchilla)
-    Traceback (most recent call last):
-    ...
-    theory.errors.UserInputError: a law named 'chinchilla' is already registered
-    >>> register(chinchilla, replace=True) is chinchilla
-    True
-    """
-    if law.name in _REGISTRY and not replace:
-        raise UserInputError(f"a law named {law.name!r} is already registered")
-    _REGISTRY[law.name] = law
-    return law
-
-
-def registry() -> dict[str, Law]:
-    """All registered laws by name (built-ins loaded on first call).
-
-    Returns
-    -------
-    dict[str, Law]
-        A copy: mutating it does not change the registry (use :func:`register`).
-
-    Examples
-    --------
-    >>> laws = registry()
-    >>> laws["kaplan"].name
-    'kaplan'
-    >>> "jeon-van-roy" in laws and "jeon-van-roy-dp" in laws
-    True
-    """
-    global _LOADED
-    if not _LOADED:
-        _LOADED = True
-        for module in _BUILTIN_MODULES:
-            for law in importlib.import_module(module).LAWS:
-                _REGISTRY.setdefault(law.name, law)
-    return dict(_REGISTRY)
-
-
-def law_names() -> list[str]:
-    """Names of the registered laws, sorted.
-
-    Examples
-    --------
-    >>> [name for name in law_names() if name in ("chinchilla", "kaplan", "jeon-van-roy", "jeon-van-roy-dp")]
-    ['chinchilla', 'jeon-van-roy', 'jeon-van-roy-dp', 'kaplan']
-    """
-    return sorted(registry())
-
-
-def get_law(name: str) -> Law:
-    """The registered law called ``name``; a :class:`UserInputError` naming close matches otherwise.
-
-    Parameters
-    ----------
-    name : registry name, e.g. ``"chinchilla"`` (see :func:`law_names`).
-
-    Returns
-    -------
-    Law
-
-    Raises
-    ------
-    UserInputError
-        For an unknown name; the message suggests close matches (``difflib``) or lists the known laws.
-
-    Examples
-    --------
-    >>> law = get_law("chinchilla")
-    >>> law.model, law.data, law.cost
-    (N, D, 6*D*N)
-    >>> get_law("chinchila")
-    Traceback (most recent call last):
-    ...
-    theory.errors.UserInputError: unknown law 'chinchila'; did you mean chinchilla?
-    """
-    laws = registry()
-    if name in laws:
-        return laws[name]
-    close = difflib.get_close_matches(name, list(laws), n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else f"; known laws: {', '.join(sorted(laws))}"
-    raise UserInputError(f"unknown law {name!r}{hint}")

@@ -55,7 +55,7 @@ import sympy as sp
 import sympy.assumptions.wrapper  # noqa: F401,E402
 import sympy.sets.setexpr  # noqa: F401,E402
 import sympy.tensor.tensor  # noqa: F401,E402
-from theory.errors import UserInputError
+from scaling_theory.errors import UserInputError
 
 __all__ = ["parse_formula", "FormulaError", "FUNCTIONS", "MAX_LENGTH", "MAX_DEPTH", "MAX_DIGITS"]
 
@@ -809,7 +809,7 @@ def parse_formula(text: str, *, symbols: Mapping[str, sp.Basic] | None = None,
     Raises
     ------
     FormulaError
-        (a :class:`~theory.errors.UserInputError`) with a one-line message naming the column and
+        (a :class:`~scaling_theory.errors.UserInputError`) with a one-line message naming the column and
         the offending token, for anything outside the grammar in the module docstring or beyond
         the bounds :data:`MAX_LENGTH`, :data:`MAX_DEPTH`, :data:`MAX_DIGITS`.
 
@@ -839,18 +839,18 @@ def parse_formula(text: str, *, symbols: Mapping[str, sp.Basic] | None = None,
     >>> parse_formula("6*N*T", symbols={"N": N, "D": D}, allow_new_symbols=False)
     Traceback (most recent call last):
     ...
-    theory.parser.FormulaError: formula error at column 5: unknown symbol 'T' (declared: D, N) in '6*N*T'
+    scaling_theory.theory.parser.FormulaError: formula error at column 5: unknown symbol 'T' (declared: D, N) in '6*N*T'
 
     Code is refused, never run:
 
     >>> parse_formula("__import__('os').system('ls')")
     Traceback (most recent call last):
     ...
-    theory.parser.FormulaError: formula error at column 1: '__import__': names starting with '_' are not allowed in '__import__('os').system('ls')'
+    scaling_theory.theory.parser.FormulaError: formula error at column 1: '__import__': names starting with '_' are not allowed in '__import__('os').system('ls')'
     >>> parse_formula("10**10**10")
     Traceback (most recent call last):
     ...
-    theory.parser.FormulaError: formula error at column 3: '**' would produce a number with about 10000000000 digits (at most 1000) in '10**10**10'
+    scaling_theory.theory.parser.FormulaError: formula error at column 3: '**' would produce a number with about 10000000000 digits (at most 1000) in '10**10**10'
     """
     if not isinstance(text, str):
         raise TypeError(f"parse_formula expects a str, got {type(text).__name__}")

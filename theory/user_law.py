@@ -1,4 +1,4 @@
-"""A :class:`~theory.laws.Law` from user-typed text (through the whitelisting parser only).
+"""A :class:`~scaling_theory.theory.laws.Law` from user-typed text (through the whitelisting parser only).
 
 Examples
 --------
@@ -8,7 +8,7 @@ Examples
 >>> law_from_formula("A/N + B/D", model="P", data="D", cost="N*D")
 Traceback (most recent call last):
 ...
-theory.errors.UserInputError: model symbol 'P' does not appear in the formula 'A/N + B/D' (its symbols: A, B, D, N)
+scaling_theory.errors.UserInputError: model symbol 'P' does not appear in the formula 'A/N + B/D' (its symbols: A, B, D, N)
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import re
 
 import sympy as sp
 
-from theory.errors import UserInputError
-from theory.laws import Law
-from theory.parser import parse_formula
+from scaling_theory.errors import UserInputError
+from scaling_theory.theory.laws import Law
+from scaling_theory.theory.parser import parse_formula
 
 __all__ = ["law_from_formula"]
 
@@ -43,7 +43,7 @@ def law_from_formula(expr: str, model: str, data: str, cost: str, name: str = "u
     Parameters
     ----------
     expr : the loss, e.g. ``"E + A/N**alpha + B/D**beta"`` (parsed by
-        :func:`theory.parser.parse_formula`, never evaluated).
+        :func:`scaling_theory.theory.parser.parse_formula`, never evaluated).
     model, data : names of the model-size and data-size symbols; both must occur in ``expr``.
     cost : compute as a formula of ``model`` and ``data`` (and constants), e.g. ``"6*N*D"``.
     name : the law's name.
@@ -67,7 +67,7 @@ def law_from_formula(expr: str, model: str, data: str, cost: str, name: str = "u
     >>> law_from_formula("A/N + B/D", "N", "X", "N*D")
     Traceback (most recent call last):
     ...
-    theory.errors.UserInputError: data symbol 'X' does not appear in the formula 'A/N + B/D' (its symbols: A, B, D, N)
+    scaling_theory.errors.UserInputError: data symbol 'X' does not appear in the formula 'A/N + B/D' (its symbols: A, B, D, N)
     """
     for role, sym in (("model", model), ("data", data)):
         if not isinstance(sym, str) or not _NAME.match(sym):

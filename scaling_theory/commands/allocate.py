@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from scaling_theory.commands._common import add_json_flag, emit, key_value
-from scaling_theory.commands.derive import add_law_arguments, law_from_args
+from scaling_theory.commands._common import add_json_flag, add_law_arguments, emit, key_value, law_from_args
 
 
 def register(subparsers) -> None:
@@ -23,8 +22,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from numeric.precision import allocate
-    from theory.errors import UserInputError
+    from scaling_theory.numeric.precision.allocate import allocate
+    from scaling_theory.errors import UserInputError
 
     law = law_from_args(args)
     overrides = {}
@@ -35,7 +34,10 @@ def run(args) -> int:
     res = allocate(law, args.compute, param_set=args.params, params=overrides, digits=args.digits)
     j = res.to_json()
     N, D = res.model_symbol, res.data_symbol
-    where = f" ({j['param_set']})" if j["param_set"] else ""
+    if j["param_set"]:
+        where = f" ({j['param_set']}" + (f"; {', '.join(j['overridden'])} overridden)" if j["overridden"] else ")")
+    else:
+        where = ""
     status = "verified" if res.verified else "NOT verified"
     lines = [f"law {res.law}{where}, compute C = {j['compute']}, {res.digits} digits",
              "constants: " + ", ".join(f"{k}={v}" for k, v in j["params"].items()),

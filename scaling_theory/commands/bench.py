@@ -20,7 +20,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from numeric.bench import run_bench
+    from scaling_theory.numeric.sim.bench import run_bench
 
     result = run_bench(quick=args.quick, repeat=args.repeat, progress=not args.quiet)
     emit(result.to_json(), result.to_text(), args.json)

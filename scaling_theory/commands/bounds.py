@@ -15,7 +15,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import sympy as sp
 
-    from theory.laws import registry
+    from scaling_theory.theory.registry import registry
 
     laws = []
     lines = []

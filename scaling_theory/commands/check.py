@@ -34,8 +34,8 @@ def _fmt_err(value) -> str:
 
 
 def run(args) -> int:
-    from derivations.check import run_checks, validate_digits
-    from theory.errors import UserInputError
+    from scaling_theory.derivations.check import run_checks, validate_digits
+    from scaling_theory.errors import UserInputError
 
     if args.name and args.all:
         raise UserInputError("give either a derivation name or --all, not both")

@@ -2,40 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
-from scaling_theory.commands._common import add_json_flag, emit
-
-
-def add_law_arguments(parser: argparse.ArgumentParser) -> None:
-    """NAME, or a user formula with --expr/--model/--data/--cost (shared by derive/allocate/latex)."""
-    parser.add_argument("name", nargs="?", metavar="NAME", help="a registered law (see `bounds`)")
-    parser.add_argument("--expr", help="a loss formula, e.g. 'E + A/N**alpha + B/D**beta'")
-    parser.add_argument("--model", help="the model-size symbol of --expr, e.g. N")
-    parser.add_argument("--data", help="the data-size symbol of --expr, e.g. D")
-    parser.add_argument("--cost", help="the compute cost of --expr, e.g. '6*N*D'")
-
-
-def law_from_args(args):
-    """The law named by ``args.name`` or built from ``--expr/--model/--data/--cost``."""
-    from theory.errors import UserInputError
-    from theory.laws import get_law
-
-    if args.expr is None:
-        for flag in ("model", "data", "cost"):
-            if getattr(args, flag) is not None:
-                raise UserInputError(f"--{flag} only goes with --expr")
-        if args.name is None:
-            raise UserInputError("give a law NAME or --expr EXPR --model SYM --data SYM --cost EXPR")
-        return get_law(args.name)
-    if args.name is not None:
-        raise UserInputError(f"give either a law NAME ({args.name!r}) or --expr, not both")
-    missing = [f"--{f}" for f in ("model", "data", "cost") if getattr(args, f) is None]
-    if missing:
-        raise UserInputError(f"--expr needs {', '.join(missing)}")
-    from theory.user_law import law_from_formula
-
-    return law_from_formula(args.expr, args.model, args.data, args.cost)
+from scaling_theory.commands._common import add_json_flag, add_law_arguments, emit, law_from_args
 
 
 def register(subparsers) -> None:
@@ -51,8 +18,8 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import sympy as sp
 
-    from theory.allocation import compute_optimal_allocation
-    from theory.latex import abbreviations_latex, allocation_latex
+    from scaling_theory.theory.allocation import compute_optimal_allocation
+    from scaling_theory.theory.latex import abbreviations_latex, allocation_latex
 
     law = law_from_args(args)
     alloc = compute_optimal_allocation(law)

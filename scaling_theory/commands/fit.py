@@ -27,8 +27,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from numeric.fit import fit, from_store, load_csv, split_groups
-    from theory.errors import UserInputError
+    from scaling_theory.numeric.analysis.fit import fit, from_store, load_csv, split_groups
+    from scaling_theory.errors import UserInputError
 
     if (args.csv is None) == (args.store is None):
         raise UserInputError("give exactly one of FILE.csv or --store PATH")
@@ -62,7 +62,7 @@ def run(args) -> int:
 
 def _require_some_fit(results) -> None:
     """No requested approach could be fitted anywhere: a user error (exit 2), not a result."""
-    from theory.errors import UserInputError
+    from scaling_theory.errors import UserInputError
 
     if any(r.ok for res in results for r in res.approaches.values()):
         return

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from scaling_theory.commands._common import add_json_flag, emit
-from scaling_theory.commands.derive import add_law_arguments, law_from_args
+from scaling_theory.commands._common import add_json_flag, add_law_arguments, emit, law_from_args
 
 
 def register(subparsers) -> None:
@@ -23,14 +22,14 @@ def register(subparsers) -> None:
 
 def _derivation_names() -> list[str]:
     """Derivations and their aliases (``jeon-van-roy`` = the whole chain behind that law, ``all``)."""
-    from derivations.registry import ALIASES, derivation_names
+    from scaling_theory.derivations.registry import ALIASES, derivation_names
 
     return [*derivation_names(), *ALIASES]
 
 
 def run(args) -> int:
-    from theory.errors import UserInputError
-    from theory.laws import law_names
+    from scaling_theory.errors import UserInputError
+    from scaling_theory.theory.registry import law_names
 
     name = args.name
     laws = law_names()
@@ -39,7 +38,7 @@ def run(args) -> int:
         is_derivation = name in derivs
         # a derivation's document when asked for one (or when NAME is only a derivation)
         if is_derivation and (args.document or name not in laws):
-            from derivations.render import render_document
+            from scaling_theory.derivations.render import render_document
 
             text = render_document(name, args.format)
             payload = {"name": name, "format": args.format, "document": text}
@@ -47,8 +46,8 @@ def run(args) -> int:
         if name not in laws:
             raise UserInputError(f"unknown law or derivation {name!r} (laws: {', '.join(laws)}; "
                                  f"derivations: {', '.join(derivs)})")
-    from theory.allocation import compute_optimal_allocation
-    from theory.latex import abbreviations_latex, allocation_latex, law_document, law_latex
+    from scaling_theory.theory.allocation import compute_optimal_allocation
+    from scaling_theory.theory.latex import abbreviations_latex, allocation_latex, law_document, law_latex
 
     law = law_from_args(args)
     alloc = compute_optimal_allocation(law)
@@ -75,7 +74,7 @@ def run(args) -> int:
 
 
 def tex_symbol(sym, alloc) -> str:
-    from theory.latex import to_latex
+    from scaling_theory.theory.latex import to_latex
 
     return to_latex(sym, alloc.latex_names)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 
-from theory.errors import UserInputError
+from scaling_theory.errors import UserInputError
 from scaling_theory.commands._common import add_json_flag, emit, positive_int
 
 DEFAULT_STORE = "results.sqlite"
@@ -50,7 +50,8 @@ def _resume_command(args) -> str:
 
 
 def run(args) -> int:
-    from numeric.sweep import SweepConfig, SweepInterrupted, run_sweep
+    from scaling_theory.numeric.sweep.config import SweepConfig
+    from scaling_theory.numeric.sweep.runner import SweepInterrupted, run_sweep
 
     executor = args.executor or ("dask" if args.scheduler else "local")
     if args.scheduler and executor != "dask":

@@ -62,11 +62,11 @@ def test_latex_and_atomic_output(capsys, tmp_path):
 
 
 def test_latex_delegates_derivation_documents(capsys, monkeypatch):
-    import derivations.registry
-    import derivations.render
+    import scaling_theory.derivations.registry
+    import scaling_theory.derivations.render
 
-    monkeypatch.setattr(derivations.registry, "derivation_names", lambda: ["fake-step", "chinchilla"])
-    monkeypatch.setattr(derivations.render, "render_document", lambda name, fmt: f"DOC {name} {fmt}")
+    monkeypatch.setattr(scaling_theory.derivations.registry, "derivation_names", lambda: ["fake-step", "chinchilla"])
+    monkeypatch.setattr(scaling_theory.derivations.render, "render_document", lambda name, fmt: f"DOC {name} {fmt}")
     assert _run(capsys, "latex", "fake-step")[1] == "DOC fake-step latex\n"
     assert _run(capsys, "latex", "chinchilla", "--document", "--format", "markdown")[1] == \
         "DOC chinchilla markdown\n"
@@ -115,9 +115,9 @@ def test_latex_output_onto_a_directory_is_one_line_error(capsys, tmp_path):
 
 
 def test_latex_document_of_a_name_that_is_law_and_derivation_is_the_derivation(capsys):
-    from derivations.registry import ALIASES, derivation_names
-    from derivations.render import render_document
-    from theory.laws import law_names
+    from scaling_theory.derivations.registry import ALIASES, derivation_names
+    from scaling_theory.derivations.render import render_document
+    from scaling_theory.theory.registry import law_names
 
     both = sorted(set([*derivation_names(), *ALIASES]) & set(law_names()))
     # chinchilla is a derivation; jeon-van-roy(-dp) name the chain of derivations behind the law
@@ -151,7 +151,7 @@ def test_derive_jeon_van_roy_is_written_in_its_abbreviations(capsys):
 def test_derive_and_latex_json_carry_the_abbreviations(capsys):
     import sympy as sp
 
-    from theory.jeon_van_roy import large_T_coefficients
+    from scaling_theory.theory.jeon_van_roy import large_T_coefficients
 
     code, out, _ = _run(capsys, "derive", "jeon-van-roy", "--json")
     j = json.loads(out)

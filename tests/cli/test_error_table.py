@@ -287,7 +287,7 @@ def _make_files(root: Path) -> None:
         (root / name).write_text(text, encoding="utf-8")
     (root / "binary.csv").write_bytes(b"\xff\xfe\x00\x01N,D\x00\x9c")
     (root / "corrupt.sqlite").write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 8)
-    from numeric.store import Store
+    from scaling_theory.numeric.sweep.store import Store
 
     with Store(root / "empty.sqlite", create=True):
         pass

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from numeric import sweep
-from numeric.fit import synthetic
+from scaling_theory.numeric.sweep import runner as sweep
+from scaling_theory.numeric.analysis.fit import synthetic
 from scaling_theory.cli import main
 
 CHINCHILLA = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)

@@ -3,7 +3,6 @@
 import json
 import re
 
-import pytest
 
 from scaling_theory.cli import main
 from scaling_theory.reproduce import reproduce

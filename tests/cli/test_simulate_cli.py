@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-import numeric.sweep as sweep
+import scaling_theory.numeric.sweep.runner as sweep
 from scaling_theory.cli import main
 
 SMALL_TOML = 'd = 4\nK = 2\nbudgets = [1e4, 1e5]\nwidths = [1, 2, 4, 8]\nseeds = [0, 1]\n'
@@ -72,8 +72,8 @@ BAD_ARGS = {
 
 @pytest.mark.parametrize("name", list(BAD_ARGS))
 def test_bad_arguments_are_one_line_errors(tmp_path, capsys, monkeypatch, name):
-    import numeric.executors
-    monkeypatch.setattr(numeric.executors, "DASK_CONNECT_TIMEOUT_S", 1.0)
+    import scaling_theory.numeric.sweep.executors
+    monkeypatch.setattr(scaling_theory.numeric.sweep.executors, "DASK_CONNECT_TIMEOUT_S", 1.0)
     monkeypatch.setattr(sweep, "train_runs", sweep.synthetic_runner)
     monkeypatch.chdir(tmp_path)
     make, message = BAD_ARGS[name]
@@ -89,7 +89,7 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys, monkeypatch, name):
 
 _CTRL_C_SCRIPT = """
 import functools, sys
-import numeric.sweep as sweep
+import scaling_theory.numeric.sweep.runner as sweep
 sweep.train_runs = functools.partial(sweep.synthetic_runner, delay=0.05)
 from scaling_theory.cli import main
 sys.exit(main(["simulate", "--config", sys.argv[1], "--store", sys.argv[2], "--workers", sys.argv[3], "--quiet"]))

@@ -4,10 +4,10 @@ import mpmath
 import pytest
 import sympy as sp
 
-from derivations.allocation import dp_optimum, optimal_allocation
-from derivations.registry import get_derivation
-from derivations.sensitivity import share_table
-from theory.errors import UserInputError
+from scaling_theory.derivations.allocation import dp_optimum, optimal_allocation
+from scaling_theory.derivations.registry import get_derivation
+from scaling_theory.derivations.sensitivity import share_table
+from scaling_theory.errors import UserInputError
 
 
 @pytest.mark.parametrize("dv,Kv", [(16, 4), (1, 3), (1, 1), (64, 16)])
@@ -70,9 +70,9 @@ def test_parameters_outside_domain(dv, Kv):
 
 
 def test_engine_agrees_with_derivation():
-    allocation = pytest.importorskip("theory.allocation")
-    from theory.jeon_van_roy import K, d
-    from theory.laws import get_law
+    allocation = pytest.importorskip("scaling_theory.theory.allocation")
+    from scaling_theory.theory.jeon_van_roy import K, d
+    from scaling_theory.theory.registry import get_law
 
     law = get_law("jeon-van-roy")
     alloc = allocation.compute_optimal_allocation(law, {d: 16, K: 4})
@@ -89,15 +89,15 @@ def test_engine_agrees_with_derivation():
 
 
 def test_engine_dp_leading_order_matches_derivation():
-    allocation = pytest.importorskip("theory.allocation")
-    from theory.jeon_van_roy import K_dp, d
-    from theory.laws import get_law
+    allocation = pytest.importorskip("scaling_theory.theory.allocation")
+    from scaling_theory.theory.jeon_van_roy import K_dp, d
+    from scaling_theory.theory.registry import get_law
 
     alloc = allocation.compute_optimal_allocation(get_law("jeon-van-roy-dp"), {d: 16, K_dp: 4})
     assert alloc.model_exponent == sp.Rational(1, 2) and alloc.data_exponent == sp.Rational(1, 2)
     C = alloc.compute
     mine = get_derivation("jeon-van-roy-allocation").conclusion["DP p* leading"].rhs
     A = sp.Symbol("A", positive=True)
-    from theory.jeon_van_roy import second_moment
+    from scaling_theory.theory.jeon_van_roy import second_moment
     mine = mine.subs({A: 17 * second_moment(16, 4) / 16, sp.Symbol("K", positive=True, integer=True): 4, d: 16})
     assert abs(float(sp.N((alloc.asymptotic_model / mine).subs(C, 10**30), 30)) - 1) < 1e-20

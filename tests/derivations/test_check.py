@@ -6,11 +6,11 @@ import json
 import pytest
 import sympy as sp
 
-from derivations.check import check_derivation, run_checks, validate_digits
-from derivations.core import Derivation
-from derivations.registry import get_derivation
+from scaling_theory.derivations.check import check_derivation, run_checks, validate_digits
+from scaling_theory.derivations.core import Derivation
+from scaling_theory.derivations.registry import get_derivation
 from scaling_theory.cli import main
-from theory.errors import UserInputError
+from scaling_theory.errors import UserInputError
 
 
 def test_run_checks_small_derivations_verify():

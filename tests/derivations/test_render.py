@@ -4,10 +4,10 @@ import re
 
 import pytest
 
-from derivations.registry import derivation_names, get_derivation, resolve
-from derivations.render import render_document
+from scaling_theory.derivations.registry import derivation_names, get_derivation, resolve
+from scaling_theory.derivations.render import render_document
 from scaling_theory.cli import main
-from theory.errors import UserInputError
+from scaling_theory.errors import UserInputError
 
 
 def test_latex_document_is_complete_and_balanced():

@@ -5,9 +5,10 @@ import pytest
 import sympy as sp
 from mpmath import mp
 
-from theory.allocation import compute_optimal_allocation
-from theory.errors import UserInputError
-from theory.laws import Law, get_law
+from scaling_theory.theory.allocation import compute_optimal_allocation
+from scaling_theory.errors import UserInputError
+from scaling_theory.theory.laws import Law
+from scaling_theory.theory.registry import get_law
 
 N, D, A, B, E = sp.symbols("N D A B E", positive=True)
 alpha, beta = sp.symbols("alpha beta", positive=True)
@@ -150,7 +151,7 @@ def test_unusual_laws_give_a_result_or_a_user_error(loss, cost):
 
 def test_long_exact_numbers_derive_without_evaluating_them():
     # (3392187463/10**10)**(1/x): SymPy factored numerator and denominator for minutes
-    from theory.user_law import law_from_formula
+    from scaling_theory.theory.user_law import law_from_formula
     law = law_from_formula("A/N**(3392187463/10**10) + B/D", "N", "D", "6*N*D")
     res = compute_optimal_allocation(law)
     assert res.closed_form and res.method == "power-law balance"
@@ -164,7 +165,7 @@ def test_long_exact_numbers_derive_without_evaluating_them():
 @pytest.mark.parametrize("formula", ["A/N**(10**999) + B/D", "A/N**(1/10**999) + B/D",
                                      "A*exp(-10**999*N) + B/D"])
 def test_absurd_exact_numbers_are_refused_before_deriving(formula):
-    from theory.user_law import law_from_formula
+    from scaling_theory.theory.user_law import law_from_formula
     with pytest.raises(UserInputError, match="about 1000 digits") as info:
         law_from_formula(formula, "N", "D", "6*N*D")
     assert "\n" not in str(info.value)

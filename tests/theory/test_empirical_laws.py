@@ -3,9 +3,9 @@
 import pytest
 import sympy as sp
 
-from theory.empirical_laws import LAWS, chinchilla, kaplan
-from theory.errors import UserInputError
-from theory.laws import get_law, law_names
+from scaling_theory.theory.empirical_laws import LAWS, chinchilla, kaplan
+from scaling_theory.errors import UserInputError
+from scaling_theory.theory.registry import get_law, law_names
 
 
 def test_registered():

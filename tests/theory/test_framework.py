@@ -3,9 +3,9 @@
 import pytest
 import sympy as sp
 
-from theory.errors import UserInputError
-from theory.framework import (ProxyBound, RateDistortionBound, bayes_identity, bernoulli_kl, kl_quadratic_bound,
-                              reducible_error)
+from scaling_theory.errors import UserInputError
+from scaling_theory.theory.framework import (ProxyBound, RateDistortionBound, bayes_identity, bernoulli_kl,
+                                             kl_quadratic_bound, reducible_error)
 
 f, g = sp.symbols("f g", real=True)
 n, T, k = sp.symbols("n T k", positive=True)
@@ -31,7 +31,7 @@ def test_proxy_bound_to_law_feeds_the_engine():
     assert bound.bound == k * n / T + 1 / n
     law = bound.to_law("user-proxy", parameter_sets={"one": {"k": 2}}, default_set="one")
     assert law.model is n and law.cost == n * T and law.parameters() == {k: 2}
-    allocation = pytest.importorskip("theory.allocation")
+    allocation = pytest.importorskip("scaling_theory.theory.allocation")
     alloc = allocation.compute_optimal_allocation(law)
     assert alloc.model_exponent == sp.Rational(1, 3) and alloc.data_exponent == sp.Rational(2, 3)
 

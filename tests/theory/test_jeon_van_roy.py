@@ -3,10 +3,10 @@
 import pytest
 import sympy as sp
 
-from theory.errors import UserInputError
-from theory.jeon_van_roy import (K, K_dp, T, VALIDITY_T, d, dp_bound, exact_bound, first_moment, large_T_bound, p,
-                                 second_moment)
-from theory.laws import get_law, law_names
+from scaling_theory.errors import UserInputError
+from scaling_theory.theory.jeon_van_roy import (K, K_dp, T, VALIDITY_T, d, dp_bound, exact_bound, first_moment,
+                                                large_T_bound, p, second_moment)
+from scaling_theory.theory.registry import get_law, law_names
 
 
 def test_registered_with_model_p_and_cost_pT():
@@ -76,8 +76,9 @@ def test_dp_law_depends_on_atoms_not_K_linearly():
 
 
 def test_registered_law_abbreviates_A_B_beta():
-    from theory.allocation import compute_optimal_allocation
-    from theory.jeon_van_roy import A, B, LAWS, beta, d, K, large_T_bound, large_T_coefficients, p, T
+    from scaling_theory.theory.allocation import compute_optimal_allocation
+    from scaling_theory.theory.jeon_van_roy import (A, B, LAWS, beta, d, K, large_T_bound, large_T_coefficients,
+                                                    p, T)
 
     law = LAWS[0]
     assert law.display_expr == A / p + (B + beta * sp.log(T) + K * sp.log(p)) / T
@@ -91,14 +92,14 @@ def test_registered_law_abbreviates_A_B_beta():
     assert alloc.model_optimal.free_symbols == {A, B, beta, K, alloc.compute}
     assert (alloc.model_exponent, alloc.data_exponent) == (sp.Rational(1, 2), sp.Rational(1, 2))
     assert alloc.to_json()["abbreviations"] == {k: sp.sstr(v) for k, v in large_T_coefficients().items()}
-    # expanded at d=16, K=4, C=1e12: the recorded optimum (numeric.precision, 50 digits)
+    # expanded at d=16, K=4, C=1e12: the recorded optimum (scaling_theory.numeric.precision.allocate, 50 digits)
     p_star = alloc.expanded(alloc.model_optimal).subs({d: 16, K: 4, alloc.compute: 10**12})
     assert abs(sp.N(p_star, 40) / sp.Float("580065.69742803013441852916533646672750304428671547", 50) - 1) < 1e-35
 
 
 def test_params_substitute_the_abbreviations():
-    from theory.allocation import compute_optimal_allocation
-    from theory.jeon_van_roy import A, B, LAWS, beta, d, K
+    from scaling_theory.theory.allocation import compute_optimal_allocation
+    from scaling_theory.theory.jeon_van_roy import A, B, LAWS, beta, d, K
 
     law = LAWS[0]
     full = compute_optimal_allocation(law, {"d": 16, "K": 4})

@@ -2,9 +2,9 @@
 
 import sympy as sp
 
-from theory.allocation import compute_optimal_allocation
-from theory.latex import allocation_latex, law_document, law_latex, to_latex
-from theory.laws import get_law
+from scaling_theory.theory.allocation import compute_optimal_allocation
+from scaling_theory.theory.latex import allocation_latex, law_document, law_latex, to_latex
+from scaling_theory.theory.registry import get_law
 
 
 def test_law_latex_table():

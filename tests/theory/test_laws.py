@@ -3,7 +3,7 @@
 import pytest
 import sympy as sp
 
-from theory.laws import Law
+from scaling_theory.theory.laws import Law
 
 N, D, x = sp.symbols("N D x", positive=True)
 a = sp.Symbol("a", positive=True)

@@ -1,12 +1,12 @@
-"""Table-driven tests of the whitelisting formula parser (:mod:`theory.parser`)."""
+"""Table-driven tests of the whitelisting formula parser (:mod:`scaling_theory.theory.parser`)."""
 
 import time
 
 import pytest
 import sympy as sp
 
-from theory.errors import UserInputError
-from theory.parser import MAX_DEPTH, MAX_DIGITS, MAX_LENGTH, FormulaError, parse_formula
+from scaling_theory.errors import UserInputError
+from scaling_theory.theory.parser import MAX_DEPTH, MAX_DIGITS, MAX_LENGTH, FormulaError, parse_formula
 
 N, D, E, A, B, C, T = sp.symbols("N D E A B C T", positive=True)
 alpha, beta, gamma_, a, b, c, x, y, W = sp.symbols("alpha beta gamma a b c x y W", positive=True)

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of :func:`theory.parser.parse_formula` (issue 7, "Hostile input").
+"""Property-based fuzzing of :func:`scaling_theory.theory.parser.parse_formula`.
 
 Four hypothesis tests generate 10,000 inputs per run in total (derandomized, so CI is reproducible):
 
@@ -24,7 +24,7 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from theory.parser import FUNCTIONS, MAX_DIGITS, MAX_LENGTH, FormulaError, parse_formula
+from scaling_theory.theory.parser import FUNCTIONS, MAX_DIGITS, MAX_LENGTH, FormulaError, parse_formula
 
 # examples per test; their sum is the number of fuzz inputs per run (asserted below)
 N_VALID, N_HOSTILE, N_TEXT, N_MUTATED = 2000, 2000, 4500, 1500

@@ -4,9 +4,9 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
 
-from theory.allocation import compute_optimal_allocation
-from theory.errors import UserInputError
-from theory.user_law import law_from_formula
+from scaling_theory.theory.allocation import compute_optimal_allocation
+from scaling_theory.errors import UserInputError
+from scaling_theory.theory.user_law import law_from_formula
 
 
 @pytest.mark.parametrize("expr, model, data, cost, constants", [

@@ -1,0 +1,203 @@
+"""Theory against experiment: the derived bound's optimum beside the fitted compute-optimal frontier.
+
+The compute-optimal ``p*(C)``, ``T*(C)`` of the teacher-student runs, fitted by Chinchilla's
+approaches 1-3 (:mod:`scaling_theory.numeric.analysis.fit`), against the optimum of the derived bound
+(law ``jeon-van-roy``, :mod:`scaling_theory.theory.jeon_van_roy`) at the same budgets and the same
+``(d, K)``; the model share ``p*/T*`` against ``d`` and ``K``; a verdict per comparison
+(docs/paper-setting.md, "Empirical check").
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from scaling_theory.errors import UserInputError
+from scaling_theory.numeric.precision.allocate import allocate
+from scaling_theory.numeric.precision.budget import BudgetCurve
+from scaling_theory.theory.allocation import compute_optimal_allocation
+from scaling_theory.theory.registry import resolve
+
+__all__ = ["theory_curve", "compare", "trend", "verdict", "ratio_at", "best_sampled", "law_params", "label"]
+
+_DIGITS = 20   # the theory curve's precision: far beyond what a comparison with fits needs
+
+
+def law_params(law, d: int, K: int) -> dict[str, Any]:
+    names = {c.name for c in law.constants}
+    if {"d", "K"} <= names:
+        return {"d": d, "K": K}
+    return {}
+
+
+def theory_curve(law, params: Mapping[str, Any], budgets: Sequence[float], *,
+                  cross_check: bool = False) -> dict[str, Any]:
+    """The derived optimum at each budget, plus the local exponent over the budgets' range.
+
+    With ``cross_check`` also the symbolic asymptotic exponents (``compute_optimal_allocation``)
+    and the engine's high-precision optimum at the largest budget (``scaling_theory.numeric.precision.allocate.allocate``).
+    """
+    out: dict[str, Any] = {"law": law.name, "params": dict(params)}
+    resolved = resolve(law, params)
+    curve = BudgetCurve(law.expr, law.model, law.data, cost=law.cost, env=resolved.values)
+    lo = float(params["d"]) + 1 if "d" in params else None  # n >= 1 hidden unit
+    Ns, Ds, Ls = [], [], []
+    for C in budgets:
+        N, D, L = curve.optimum(float(C), lo=lo, hi=float(C), dps=_DIGITS)
+        Ns.append(float(N))
+        Ds.append(float(D))
+        Ls.append(float(L))
+    out.update(C=list(map(float, budgets)), N_opt=Ns, D_opt=Ds, loss_opt=Ls)
+    out["optimum_method"] = f"budget-curve minimiser in ln p ({_DIGITS} digits)"
+    if len(budgets) >= 2:
+        out["a_local"] = float(np.polyfit(np.log(budgets), np.log(Ns), 1)[0])
+        out["b_local"] = float(np.polyfit(np.log(budgets), np.log(Ds), 1)[0])
+    if not cross_check:
+        return out
+    try:
+        alloc = compute_optimal_allocation(law, params or None)
+        out["asymptotic_model_exponent"] = _to_float(alloc.model_exponent)
+        out["asymptotic_data_exponent"] = _to_float(alloc.data_exponent)
+        out["closed_form"] = bool(alloc.closed_form)
+        out["method"] = "scaling_theory.theory.allocation.compute_optimal_allocation"
+    except UserInputError as err:
+        out["method"] = f"scaling_theory.theory.allocation failed: {err}"
+    if budgets:
+        try:
+            r = allocate(law, float(budgets[-1]), params=params or None, digits=15)
+            rel = abs(float(r.model) - Ns[-1]) / float(r.model)
+            out["optimum_method"] += (f"; cross-checked at C = {float(budgets[-1]):.3g} against "
+                                      f"scaling_theory.numeric.precision.allocate.allocate (verified: {r.verified}, relative "
+                                      f"difference in p* {rel:.1e})")
+        except (UserInputError, ArithmeticError, ValueError) as err:
+            out["optimum_method"] += f"; scaling_theory.numeric.precision.allocate.allocate failed: {err}"
+    return out
+
+
+def _to_float(x) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def verdict(value: float | None, ci) -> str:
+    if value is None:
+        return "no theory value"
+    if not ci:
+        return "no interval (too little data)"
+    return "agrees (inside the 95% interval)" if ci[0] <= value <= ci[1] else \
+        ("disagrees: theory above the 95% interval" if value > ci[1] else
+         "disagrees: theory below the 95% interval")
+
+
+def ratio_at(points, C, cost):
+    for p in points:
+        if abs(p["C"] - C) <= 1e-9 * C:
+            r = p["N_opt"] / p["D_opt"]
+            ci = p.get("N_opt_ci")
+            # r = cost N^2 / C is increasing in N: the N interval maps to the ratio interval
+            rci = [cost * ci[0] ** 2 / C, cost * ci[1] ** 2 / C] if ci else None
+            return r, rci
+    return None, None
+
+
+def trend(fits, theory, axis: str, fixed: str, fixed_value, budgets) -> dict[str, Any]:
+    """Compute-optimal ratio p*/T* against ``axis`` (d or K) at fixed ``fixed``, per budget."""
+    rows = []
+    for key, res in fits.items():
+        d, K, kind = key
+        if (d if fixed == "d" else K) != fixed_value:
+            continue
+        r2 = res.approaches.get(2)
+        for C in budgets:
+            r, rci = (None, None)
+            if r2 is not None and r2.ok:
+                r, rci = ratio_at(r2.points, C, res.cost)
+            th = theory.get(key)
+            tr = None
+            if th is not None:
+                for Cth, N, D in zip(th["C"], th["N_opt"], th["D_opt"]):
+                    if abs(Cth - C) <= 1e-9 * C:
+                        tr = N / D
+            rows.append({axis: d if axis == "d" else K, "C": C, "kind": kind, "ratio": r,
+                         "ratio_ci": rci, "theory_ratio": tr})
+    rows.sort(key=lambda r: (r["C"], r[axis]))
+    verdicts = []
+    for C in budgets:
+        sel = [r for r in rows if r["C"] == C and r["ratio"] is not None]
+        if len(sel) < 2:
+            verdicts.append({"C": C, "empirical": "not enough data to fit", "theory": None})
+            continue
+        lo_r, hi_r = sel[0], sel[-1]
+        if lo_r["ratio_ci"] and hi_r["ratio_ci"] and hi_r["ratio_ci"][0] > lo_r["ratio_ci"][1]:
+            emp = "increasing (intervals separate)"
+        elif lo_r["ratio_ci"] and hi_r["ratio_ci"] and hi_r["ratio_ci"][1] < lo_r["ratio_ci"][0]:
+            emp = "decreasing (intervals separate)"
+        else:
+            direction = "up" if hi_r["ratio"] > lo_r["ratio"] else "down"
+            emp = f"no clear trend (point estimates go {direction}; intervals overlap)"
+        ths = [r["theory_ratio"] for r in sel if r["theory_ratio"] is not None]
+        th = None
+        if len(ths) == len(sel):
+            th = "increasing" if ths[-1] > ths[0] else "decreasing"
+        xs = np.log([r[axis] for r in sel])
+        slope = float(np.polyfit(xs, np.log([r["ratio"] for r in sel]), 1)[0])
+        th_slope = float(np.polyfit(xs, np.log(ths), 1)[0]) if th else None
+        verdicts.append({"C": C, "empirical": emp, "theory": th,
+                         "from": sel[0][axis], "to": sel[-1][axis],
+                         "slope": slope, "theory_slope": th_slope})
+    return {"axis": axis, "fixed": {fixed: fixed_value}, "rows": rows, "verdicts": verdicts}
+
+
+def compare(fits, theory, main_key, law_note) -> dict[str, Any]:
+    res = fits[main_key]
+    th = theory.get(main_key, {})
+    rows = []
+    for k in (1, 2, 3):
+        r = res.approaches.get(k)
+        if r is None:
+            continue
+        for which in ("a", "b"):
+            value = getattr(r, which) if r.ok else None
+            ci = r.ci.get(which) if r.ok else None
+            local = th.get(f"{which}_local")
+            asym = th.get("asymptotic_model_exponent" if which == "a" else "asymptotic_data_exponent")
+            rows.append({"approach": k, "exponent": which, "value": value, "ci": ci,
+                         "message": r.message, "theory_local": local, "theory_asymptotic": asym,
+                         "verdict_local": verdict(local, ci) if r.ok else "not enough data to fit",
+                         "verdict_asymptotic": verdict(asym, ci) if r.ok else "not enough data to fit"})
+    d0, K0, _ = main_key
+    Cs = sorted({C for key, f in fits.items() for C in (p["C"] for p in
+                 (f.approaches[2].points if f.approaches.get(2) and f.approaches[2].ok else []))})
+    shared_d = [C for C in Cs if sum(1 for key in fits if key[1] == K0 and any(
+        abs(p["C"] - C) < 1e-9 * C for p in (fits[key].approaches[2].points if fits[key].approaches[2].ok else []))) >= 2]
+    shared_K = [C for C in Cs if sum(1 for key in fits if key[0] == d0 and any(
+        abs(p["C"] - C) < 1e-9 * C for p in (fits[key].approaches[2].points if fits[key].approaches[2].ok else []))) >= 2]
+    return {"main": {"d": int(d0), "K": int(K0), "kind": str(main_key[2])}, "law": th.get("law"),
+            "law_note": law_note, "theory_method": th.get("method"), "theory_error": th.get("error"),
+            "exponents": rows,
+            "d_trend": trend(fits, theory, "d", "K", K0, shared_d),
+            "K_trend": trend(fits, theory, "K", "d", d0, shared_K)}
+
+
+def best_sampled(data) -> list[dict[str, Any]]:
+    rows = []
+    for C in sorted(set(data.budget.tolist())):
+        m = np.flatnonzero(data.budget == C)
+        i = m[int(np.argmin(data.loss[m]))]
+        N = data.N[m]
+        where = ("smallest sampled size" if data.N[i] == N.min() else
+                 "largest sampled size" if data.N[i] == N.max() else "interior")
+        rows.append({"C": C, "p": float(data.N[i]), "T": float(data.D[i]), "loss": float(data.loss[i]),
+                     "se": float(data.loss_se[i]) if data.loss_se is not None else None,
+                     "p_min": float(N.min()), "p_max": float(N.max()), "where": where})
+    return rows
+
+
+def label(key) -> str:
+    d, K, kind = key
+    return f"d={d}, K={K}, {kind}"

@@ -1,0 +1,338 @@
+"""Figures of the scaling study (matplotlib, Agg backend): plain data in, a PNG path out.
+
+- :func:`isoflop_curves`: loss against model size, one curve per compute budget, minima marked
+  (Hoffmann et al. 2022, Fig. 3 left).
+- :func:`frontier`: compute-optimal ``p*(C)`` and ``T*(C)`` on log-log axes with fitted and derived
+  lines (Fig. 3 centre/right).
+- :func:`model_share`: the compute-optimal model share against ``d`` or ``K``, measured and derived.
+- :func:`law_contours`: contours of a fitted law ``L(N, D)`` with its efficient frontier
+  (Fig. 4).
+- :func:`study_figures`: all of the above for one study (``scaling-theory reproduce``).
+
+Every function takes plain numbers (sequences, dicts) and a path, writes the PNG atomically and
+returns the path.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from scaling_theory.numeric.analysis.compare import label
+
+__all__ = ["isoflop_curves", "frontier", "model_share", "law_contours", "study_figures"]
+
+_DPI = 130
+
+
+def _figure(width=6.4, height=4.4):
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)  # files only, never a window
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    return plt, fig, ax
+
+
+def _save(plt, fig, path) -> str:
+    """Write the figure to a temporary PNG beside ``path``, then rename it over ``path``."""
+    from scaling_theory.errors import UserInputError
+
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = None
+    try:
+        if os.path.isdir(path):
+            raise UserInputError(f"cannot write figure {path}: it is a directory")
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".png")
+        os.close(fd)
+        fig.savefig(tmp, dpi=_DPI, format="png")
+        os.replace(tmp, path)
+    except OSError as err:
+        raise UserInputError(f"cannot write figure {path}: {err.strerror or err}") from None
+    finally:
+        plt.close(fig)
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _plain_ticks(axis, minor: bool) -> None:
+    """Tick labels as plain numbers (``0.03``, ``16``) instead of powers like ``3x10^-2``."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    fmt = FuncFormatter(lambda v, _: f"{v:.3g}")
+    axis.set_major_formatter(fmt)
+    axis.set_minor_formatter(fmt if minor else NullFormatter())
+
+
+def _spans_little(values) -> bool:
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v) & (v > 0)]
+    return v.size > 0 and v.max() / v.min() < 8
+
+
+def _colors(plt, n):
+    cmap = plt.get_cmap("viridis")
+    return [cmap(x) for x in np.linspace(0.05, 0.9, max(n, 1))]
+
+
+def isoflop_curves(curves: Sequence[Mapping], path, *, xlabel: str = "model size p (parameters)",
+                   ylabel: str = "reducible error", title: str | None = None) -> str:
+    """Loss against model size at fixed compute, one curve per budget.
+
+    Parameters
+    ----------
+    curves : one mapping per budget with ``C``, ``N`` and ``loss`` (sequences), optionally
+        ``N_opt``/``loss_opt`` (the minimum, marked with a star) and ``parabola`` (coefficients
+        ``c2, c1, c0`` of ``ln loss`` in ``ln N``, drawn dashed).
+    path : where to write the PNG.
+
+    Returns
+    -------
+    The path written.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "iso.png")
+    >>> isoflop_curves([{"C": 1e6, "N": [10, 100, 1000], "loss": [0.3, 0.1, 0.2]}], out) == out
+    True
+    """
+    plt, fig, ax = _figure()
+    for color, c in zip(_colors(plt, len(curves)), sorted(curves, key=lambda c: c["C"])):
+        N, L = np.asarray(c["N"], float), np.asarray(c["loss"], float)
+        order = np.argsort(N)
+        ax.plot(N[order], L[order], "o", color=color, ms=4, label=f"C = {c['C']:.2g}")
+        if c.get("parabola"):
+            c2, c1, c0 = c["parabola"]
+            xs = np.linspace(np.log(N.min()), np.log(N.max()), 100)
+            ax.plot(np.exp(xs), np.exp(c0 + c1 * xs + c2 * xs**2), "--", color=color, lw=1)
+        else:
+            ax.plot(N[order], L[order], "-", color=color, lw=1, alpha=0.6)
+        if c.get("N_opt") is not None and c.get("loss_opt") is not None:
+            ax.plot([c["N_opt"]], [c["loss_opt"]], "*", color=color, ms=13, mec="black", mew=0.6)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    all_loss = np.concatenate([np.asarray(c["loss"], float) for c in curves]) if curves else []
+    _plain_ticks(ax.yaxis, minor=_spans_little(all_loss))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or "IsoFLOP profiles (stars: fitted minima)")
+    ax.grid(True, which="both", alpha=0.25)
+    if curves:
+        ax.legend(fontsize=7, ncol=2 if len(curves) > 5 else 1)
+    return _save(plt, fig, path)
+
+
+def frontier(C: Sequence[float], N_opt: Sequence[float], D_opt: Sequence[float], path, *,
+             fitted: Mapping[str, tuple[float, float, float, float]] | None = None,
+             derived: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]] | None = None,
+             labels: tuple[str, str] = ("p*(C)", "T*(C)"), title: str | None = None,
+             points_label: str = "per-budget optima") -> str:
+    """The compute-optimal model and data sizes against compute, log-log, two panels.
+
+    Parameters
+    ----------
+    C, N_opt, D_opt : measured per-budget optima (points).
+    fitted : ``{label: (k_N, a, k_D, b)}`` power laws ``k_N C^a``, ``k_D C^b`` (solid lines).
+    derived : ``{label: (C, N, D)}`` curves from theory (dashed lines).
+    path : where to write the PNG.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "f.png")
+    >>> frontier([1e4, 1e5], [10, 30], [1e3, 3e3], out, fitted={"fit": (0.1, 0.5, 10, 0.5)}) == out
+    True
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
+    C = np.asarray(C, float)
+    lo, hi = (C.min() / 2, C.max() * 2) if C.size else (1.0, 10.0)
+    grid = np.geomspace(lo, hi, 50)
+    styles = ["-", "-.", ":", (0, (5, 1))]
+    for ax, ys, label, which in ((axes[0], N_opt, labels[0], 0), (axes[1], D_opt, labels[1], 1)):
+        ax.plot(C, ys, "o", color="black", ms=5, label=points_label)
+        for i, (name, (kN, a, kD, b)) in enumerate((fitted or {}).items()):
+            k, e = (kN, a) if which == 0 else (kD, b)
+            ax.plot(grid, k * grid**e, linestyle=styles[i % len(styles)], lw=1.6,
+                    label=f"{name}: exponent {e:.3f}")
+        for name, (Cd, Nd, Dd) in (derived or {}).items():
+            yd = np.asarray(Nd if which == 0 else Dd, float)
+            Cd = np.asarray(Cd, float)
+            text = name
+            if Cd.size >= 2:  # the derived curve's mean log-log slope over its range
+                text += f": exponent {np.polyfit(np.log(Cd), np.log(yd), 1)[0]:.3f}"
+            ax.plot(Cd, yd, "--", color="tab:red", lw=1.6, label=text)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("compute C")
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.25)
+        ax.legend(fontsize=7)
+    fig.suptitle(title or "Compute-optimal frontier")
+    return _save(plt, fig, path)
+
+
+def model_share(x: Sequence[float], share: Sequence[float], path, *, xlabel: str,
+                ci: Sequence[tuple[float, float]] | None = None,
+                theory: Sequence[float] | None = None, ylabel: str = "compute-optimal ratio p*/T*",
+                title: str | None = None) -> str:
+    """The compute-optimal model share against ``d`` or ``K``: measured (with intervals) and derived.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "s.png")
+    >>> model_share([4, 8, 16], [0.1, 0.2, 0.3], out, xlabel="d", theory=[0.1, 0.25, 0.35]) == out
+    True
+    """
+    plt, fig, ax = _figure(5.6, 4.0)
+    x = np.asarray(x, float)
+    y = np.asarray(share, float)
+    if ci is not None:
+        lo = np.array([c[0] for c in ci], float)
+        hi = np.array([c[1] for c in ci], float)
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        ax.errorbar(x[ok], y[ok], yerr=[y[ok] - lo[ok], hi[ok] - y[ok]], fmt="none",
+                    ecolor="black", capsize=3, lw=1)
+    ax.plot(x, y, "o-", color="black", label="measured (approach 2)")
+    if theory is not None:
+        ax.plot(x, np.asarray(theory, float), "s--", color="tab:red", label="derived bound")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    _plain_ticks(ax.xaxis, minor=False)
+    ax.set_xticks(sorted(set(x.tolist())))
+    _plain_ticks(ax.yaxis, minor=_spans_little(np.concatenate([y, np.asarray(theory if theory is not None else [], float)])))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or f"Model share of compute vs {xlabel}")
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=8)
+    return _save(plt, fig, path)
+
+
+def law_contours(params: Mapping[str, float], path, *, N_range: tuple[float, float],
+                 D_range: tuple[float, float], cost: float = 6.0,
+                 points: tuple[Sequence[float], Sequence[float]] | None = None,
+                 title: str | None = None, xlabel: str = "model size N",
+                 ylabel: str = "data size D") -> str:
+    """Contours of ``L = E + A/N^alpha + B/D^beta`` with iso-compute lines and the efficient frontier.
+
+    Parameters
+    ----------
+    params : ``E, A, B, alpha, beta`` of the fitted law.
+    N_range, D_range : axis ranges.
+    cost : ``C = cost N D`` for the iso-compute lines and the frontier.
+    points : optional measured ``(N, D)`` to overlay.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "c.png")
+    >>> p = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
+    >>> law_contours(p, out, N_range=(1e7, 1e11), D_range=(1e9, 1e13)) == out
+    True
+    """
+    plt, fig, ax = _figure(6.0, 4.8)
+    E, A, B = params["E"], params["A"], params["B"]
+    al, be = params["alpha"], params["beta"]
+    n = np.geomspace(*N_range, 200)
+    dd = np.geomspace(*D_range, 200)
+    NN, DD = np.meshgrid(n, dd)
+    L = E + A / NN**al + B / DD**be
+    levels = np.geomspace(L.min(), L.max(), 14)
+    from matplotlib.colors import LogNorm
+
+    cs = ax.contourf(NN, DD, L, levels=levels, cmap="viridis_r", norm=LogNorm())
+    fig.colorbar(cs, ax=ax, label="loss L(N, D)", format="%.3g")
+    # efficient frontier: N* = G (C/cost)^(be/(al+be)), D* = (C/cost)^(al/(al+be))/G
+    G = (al * A / (be * B)) ** (1 / (al + be))
+    cs_ = np.geomspace(cost * N_range[0] * D_range[0], cost * N_range[1] * D_range[1], 200)
+    Nf = G * (cs_ / cost) ** (be / (al + be))
+    Df = (cs_ / cost) ** (al / (al + be)) / G
+    ax.plot(Nf, Df, color="tab:red", lw=2, label="efficient frontier")
+    for Cline in np.geomspace(cs_[0], cs_[-1], 9)[1:-1]:
+        ax.plot(n, Cline / (cost * n), color="white", lw=0.6, alpha=0.7)
+    if points is not None:
+        ax.plot(points[0], points[1], "k.", ms=3, label="measured configs")
+    ax.set_xlim(*N_range)
+    ax.set_ylim(*D_range)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or "Fitted law (white: iso-compute lines)")
+    ax.legend(fontsize=8, loc="upper right")
+    return _save(plt, fig, path)
+
+
+def study_figures(groups, fits, theory, comparison, main_key, folder: Path) -> list[Path]:
+    """The study's figures for the main teacher setting and the d/K trends; returns the paths written.
+
+    ``groups`` and ``fits`` map ``(d, K, kind)`` to :class:`~scaling_theory.numeric.analysis.data.FitData`
+    and :class:`~scaling_theory.numeric.analysis.results.FitResult`; ``theory`` and ``comparison``
+    come from :mod:`scaling_theory.numeric.analysis.compare`.
+    """
+    figs: list[Path] = []
+    data = groups[main_key]
+    res = fits[main_key]
+    r2 = res.approaches[2]
+    pts2 = {p["C"]: p for p in (r2.points if r2.ok else [])}
+    curves = []
+    for C in sorted(set(data.budget.tolist())):
+        m = data.budget == C
+        c = {"C": C, "N": data.N[m], "loss": data.loss[m]}
+        if C in pts2:
+            c.update(N_opt=pts2[C]["N_opt"], loss_opt=pts2[C]["loss_opt"], parabola=pts2[C]["parabola"])
+        curves.append(c)
+    figs.append(Path(isoflop_curves(
+        curves, folder / "isoflop.png", title=f"IsoFLOP profiles ({label(main_key)}; stars: approach 2)")))
+    ref = res.approaches[1]
+    pts = r2.points if r2.ok else (ref.points if ref.ok else [])
+    if pts:
+        fitted = {f"approach {k}": (r.coefficients["k_N"], r.a, r.coefficients["k_D"], r.b)
+                  for k, r in sorted(res.approaches.items())
+                  if r.ok and all(math.isfinite(v) for v in r.coefficients.values())}
+        th = theory.get(main_key, {})
+        derived = {}
+        if "N_opt" in th:
+            derived[f"derived bound ({th['law']})"] = (th["C"], th["N_opt"], th["D_opt"])
+        figs.append(Path(frontier([p["C"] for p in pts], [p["N_opt"] for p in pts],
+                                        [p["D_opt"] for p in pts], folder / "frontier.png",
+                                        fitted=fitted, derived=derived,
+                                        points_label="per-budget optima (approach %d)" % (2 if r2.ok else 1),
+                                        title=f"Compute-optimal frontier ({label(main_key)})")))
+    for name, trend in (("d", comparison["d_trend"]), ("K", comparison["K_trend"])):
+        rows = [r for r in trend["rows"] if r["ratio"] is not None]
+        if not rows:
+            continue
+        C = max(r["C"] for r in rows)  # largest shared budget: furthest from small-size effects
+        sel = [r for r in rows if r["C"] == C]
+        theory_vals = [r["theory_ratio"] for r in sel]
+        figs.append(Path(model_share(
+            [r[name] for r in sel], [r["ratio"] for r in sel], folder / f"share_vs_{name}.png",
+            xlabel=name, ci=[tuple(r["ratio_ci"]) if r["ratio_ci"] else (math.nan, math.nan) for r in sel],
+            theory=theory_vals if all(v is not None for v in theory_vals) else None,
+            title=f"p*/T* against {name} at C = {C:.3g} ({'K' if name == 'd' else 'd'} = "
+                  f"{list(trend['fixed'].values())[0]})")))
+    r3 = res.approaches[3]
+    if r3.ok and all(math.isfinite(v) for v in r3.params.values()):
+        figs.append(Path(law_contours(
+            r3.params, folder / "law_contours.png", N_range=(data.N.min() / 3, data.N.max() * 3),
+            D_range=(data.D.min() / 3, data.D.max() * 3), cost=res.cost, points=(data.N, data.D),
+            title=f"Approach-3 fit, {label(main_key)}", xlabel="model size p (parameters)",
+            ylabel="data size T (samples)")))
+    return figs

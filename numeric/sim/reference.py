@@ -1,0 +1,213 @@
+"""The student-training algorithm in plain NumPy: the specification every trainer must match.
+
+This module *is* the definition of the algorithm; :mod:`scaling_theory.numeric.sim.train_cpu` (Numba) and
+:mod:`scaling_theory.numeric.sim.train_cuda` (numba-cuda) are tested against it on the same data and initialisation.
+Setting: docs/paper-setting.md, "Ours" (student form) and "Empirical check" (single-pass SGD, log-loss).
+
+Model
+-----
+Student logit ``f(x) = sum_i v_i ReLU(h_i)``, ``h = W x``, with ``W (n, d)`` and ``v (n,)``, no
+biases; prediction ``P(Y=1|x) = sigma(f(x))``; ``p = n (d + 1)`` parameters.
+
+Initialisation (:func:`scaling_theory.numeric.sim.students.init_params`)
+-----------------------------------------------------
+``rng = np.random.default_rng(init_seed)``; ``W = rng.standard_normal((n, d)) / sqrt(d)``;
+``v = rng.standard_normal(n) / sqrt(n)`` -- or ``config.init_W``, ``config.init_v`` verbatim.
+
+Data and order
+--------------
+All students read the same stream, :func:`scaling_theory.numeric.sim.teacher.data_chunks` with ``seed=data_seed``:
+student ``s`` consumes its first ``T_s`` samples, in stream order, each exactly once.
+
+Loss and gradient (per sample)
+------------------------------
+``loss = softplus(f) - y f`` (log-loss in nats, computed as ``logaddexp(0, f) - y f``);
+``g = dloss/df = sigma(f) - y``; ``dloss/dv_i = g ReLU(h_i)``;
+``dloss/dW_ij = g v_i 1[h_i > 0] x_j`` (the ReLU derivative at 0 is taken as 0).
+
+Minibatches and update order
+----------------------------
+Step ``k`` uses the samples ``[k B, (k+1) B)`` of the stream (the last step may be shorter, so
+every sample is used once); a minibatch may straddle two data chunks.  Every sample of a step is
+evaluated at the parameters *before* the step; their gradients are summed (in stream order) into
+``G_W``, ``G_v``, and the step applies the mean ``G / m`` (``m`` = samples in the step) to ``W`` and
+``v`` together:
+
+* SGD: ``theta <- theta - lr_k * G / m``.
+* Adam (k counted from 1): ``M <- b1 M + (1-b1) G/m``, ``V <- b2 V + (1-b2) (G/m)^2``,
+  ``theta <- theta - lr_k * (M / (1 - b1^k)) / (sqrt(V / (1 - b2^k)) + eps)``,
+  ``b1 = 0.9``, ``b2 = 0.999``, ``eps = 1e-8``.
+
+Learning rate: ``lr_k = lr0 * s(t_k)`` with ``t_k`` the number of samples seen before step ``k``
+and ``s(t) = 1`` (constant), ``1/(1 + t/t0)`` (inverse) or ``1/sqrt(1 + t/t0)`` (inverse_sqrt).
+
+Progressive loss and divergence
+-------------------------------
+Each sample's loss is recorded before its own step (the progressive-validation loss).  After each
+data chunk, a student that read rows of that chunk is stopped with ``status="diverged"`` when its
+weights or that chunk's summed loss are not finite (reason ``"non-finite ..."``), or when that
+chunk's mean loss exceeds ``max_loss`` (reason ``"mean log-loss ... > max_loss ..."``).  Its
+``samples_seen`` is then the samples consumed up to the end of that chunk; the other students go on.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from scaling_theory.numeric.sim.teacher import DEFAULT_CHUNK, Teacher, data_chunks, sigmoid
+from scaling_theory.numeric.sim.students import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, StudentConfig, TrainResult,
+                                                 divergence_reason, init_params, learning_rate)
+
+__all__ = ["train_reference", "train_chunks_reference", "log_loss", "loss_gradients"]
+
+
+def log_loss(W: np.ndarray, v: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+    """Summed log-loss ``sum_t softplus(f(x_t)) - y_t f(x_t)`` of a student on rows ``X``.
+
+    Examples
+    --------
+    >>> W, v = np.zeros((2, 3)), np.zeros(2)
+    >>> round(log_loss(W, v, np.ones((4, 3)), np.ones(4)) / 4, 6)   # ln 2 per sample
+    0.693147
+    """
+    f = np.maximum(X @ W.T, 0.0) @ v
+    return float(np.sum(np.logaddexp(0.0, f) - y * f))
+
+
+def loss_gradients(W: np.ndarray, v: np.ndarray, X: np.ndarray, y: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Summed gradients ``(G_W, G_v)`` of :func:`log_loss` over rows ``X``, and the summed loss.
+
+    Examples
+    --------
+    >>> GW, Gv, loss = loss_gradients(np.ones((1, 2)), np.ones(1), np.array([[1.0, 0.0]]), np.ones(1))
+    >>> np.round(GW, 4).tolist(), np.round(Gv, 4).tolist()
+    ([[-0.2689, 0.0]], [-0.2689])
+    """
+    H = X @ W.T
+    A = np.maximum(H, 0.0)
+    f = A @ v
+    loss = float(np.sum(np.logaddexp(0.0, f) - y * f))
+    g = sigmoid(f) - y
+    Gv = A.T @ g
+    D = np.outer(g, v) * (H > 0.0)
+    GW = D.T @ X
+    return GW, Gv, loss
+
+
+class _State:
+    """One student's training state (parameters, optimiser moments, partial minibatch)."""
+
+    def __init__(self, config: StudentConfig, d: int, T: int):
+        self.config = config
+        self.T = T
+        self.W, self.v = init_params(config, d)
+        self.GW = np.zeros_like(self.W)
+        self.Gv = np.zeros_like(self.v)
+        self.filled = 0          # samples accumulated in the current (unfinished) minibatch
+        self.steps = 0           # steps taken
+        self.seen = 0            # samples consumed
+        self.loss = 0.0          # summed progressive loss
+        self.status = "done"
+        self.reason = None
+        if config.optimizer == "adam":
+            self.MW, self.Mv = np.zeros_like(self.W), np.zeros_like(self.v)
+            self.VW, self.Vv = np.zeros_like(self.W), np.zeros_like(self.v)
+
+    @property
+    def active(self) -> bool:
+        return self.status == "done" and self.seen < self.T
+
+    @np.errstate(all="ignore")
+    def step(self) -> None:
+        """Apply the accumulated minibatch (``self.filled`` samples)."""
+        cfg, m = self.config, self.filled
+        lr = learning_rate(cfg, self.seen - m)
+        gW, gv = self.GW / m, self.Gv / m
+        self.steps += 1
+        if cfg.optimizer == "sgd":
+            self.W -= lr * gW
+            self.v -= lr * gv
+        else:
+            b1, b2, k = ADAM_BETA1, ADAM_BETA2, self.steps
+            for theta, M, V, G in ((self.W, self.MW, self.VW, gW), (self.v, self.Mv, self.Vv, gv)):
+                M *= b1
+                M += (1.0 - b1) * G
+                V *= b2
+                V += (1.0 - b2) * G * G
+                theta -= lr * (M / (1.0 - b1 ** k)) / (np.sqrt(V / (1.0 - b2 ** k)) + ADAM_EPS)
+        self.GW[...] = 0.0
+        self.Gv[...] = 0.0
+        self.filled = 0
+
+    def consume(self, X: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        """Read this student's share of one chunk; return (summed loss, rows read)."""
+        rows = min(X.shape[0], self.T - self.seen)
+        B = self.config.batch_size
+        chunk_loss = 0.0
+        pos = 0
+        while pos < rows:
+            end = min(rows, pos + B - self.filled)
+            with np.errstate(all="ignore"):  # a diverging student is stopped by the rule, not a warning
+                GW, Gv, loss = loss_gradients(self.W, self.v, X[pos:end], y[pos:end])
+            self.GW += GW
+            self.Gv += Gv
+            chunk_loss += loss
+            self.filled += end - pos
+            self.seen += end - pos
+            pos = end
+            if self.filled == B or self.seen == self.T:
+                self.step()
+        self.loss += chunk_loss
+        return chunk_loss, rows
+
+
+def train_reference(teacher: Teacher, students: Sequence[StudentConfig], Ts: Sequence[int], *,
+                    data_seed: int, chunk_size: int = DEFAULT_CHUNK, progress: bool = False
+                    ) -> list[TrainResult]:
+    """Train students with the plain NumPy algorithm of this module (one Python loop per step).
+
+    Use :func:`scaling_theory.numeric.sim.training.train` with ``device="numpy"``; arguments as there, with ``Ts``
+    one sample budget per student.
+
+    Examples
+    --------
+    >>> from scaling_theory.numeric.sim.teacher import sample_teacher
+    >>> from scaling_theory.numeric.sim.students import StudentConfig
+    >>> t = sample_teacher(3, 2, seed=0)
+    >>> rs = train_reference(t, [StudentConfig(2), StudentConfig(2, batch_size=3)], [10, 7],
+    ...                      data_seed=1, chunk_size=4)
+    >>> [(r.status, r.samples_seen) for r in rs]
+    [('done', 10), ('done', 7)]
+    """
+    T_max = max((int(T) for T in Ts), default=0)
+    chunks = data_chunks(teacher, T_max, seed=data_seed, chunk_size=chunk_size)
+    if progress:
+        from tqdm import tqdm
+        chunks = tqdm(chunks, total=-(-T_max // chunk_size), desc="train (numpy)", unit="chunk",
+                      file=sys.stderr)
+    return train_chunks_reference(teacher.d, students, Ts, chunks)
+
+
+def train_chunks_reference(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
+                           chunks: Iterable[tuple[np.ndarray, np.ndarray]]) -> list[TrainResult]:
+    """Train on given data chunks ``(X, y)``: the driver of :func:`train_reference`."""
+    start = time.perf_counter()
+    states = [_State(cfg, d, int(T)) for cfg, T in zip(students, Ts)]
+    for X, y in chunks:
+        for s in states:
+            if not s.active:
+                continue
+            chunk_loss, rows = s.consume(X, y)
+            reason = divergence_reason(s.W, s.v, chunk_loss, rows, s.seen, s.config.max_loss)
+            if reason is not None:
+                s.status, s.reason = "diverged", reason
+        if not any(s.active for s in states):
+            break
+    seconds = time.perf_counter() - start
+    return [TrainResult(s.config, s.W, s.v, s.status, s.reason, s.seen, seconds,
+                        s.loss / s.seen if s.seen else float("nan"), "numpy") for s in states]

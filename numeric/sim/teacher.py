@@ -1,0 +1,280 @@
+"""Teacher networks and the seeded data stream they label (docs/paper-setting.md, "Ours: the reference teacher").
+
+The teacher is a one-hidden-layer ReLU network with a sigmoid output unit,
+
+    F(x) = sum_k a_k ReLU(w_k . x),    X ~ N(0, I_d),    Y | F, X ~ Bernoulli(sigma(F(X))),
+
+with ``a_k ~ N(0, 1)`` and ``w_k ~ N(0, I_d)`` (``kind="finite"``, K units), or its Dirichlet-process
+variant (``kind="dirichlet"``, concentration K): atoms ``(a_j, w_j)`` drawn from the same base
+measure, weighted by stick-breaking weights ``pi_j`` and scaled by K,
+
+    F(x) = K * sum_j pi_j a_j ReLU(w_j . x),
+
+so that equal weights ``pi_j = 1/K`` on K atoms give back the finite teacher.  The stick is broken
+until the leftover mass ``prod_j (1 - beta_j)`` falls below ``tol`` (default ``1e-8``) or ``max_atoms``
+atoms are drawn; the leftover is stored on the teacher.  Dropping it moves F by at most
+``K * leftover * max_j |a_j ReLU(w_j . x)|`` in distribution terms, i.e. in expectation
+``E|F - F_trunc| <= K * leftover * E|a| E[ReLU(w . X)] = K * leftover * sqrt(2/pi) * sqrt(d/(2 pi))``.
+
+Data are streamed: chunk ``c`` of the stream with seed ``s`` is drawn from
+``np.random.default_rng([s, stream, c])`` as ``X = rng.standard_normal((chunk_size, d))`` then
+``U = rng.random(chunk_size)`` and ``y = (U < sigma(F(X)))``.  The stream for ``T`` samples is a prefix
+of the stream for any larger ``T`` (the last chunk is cut, never re-drawn), and every implementation
+(NumPy, Numba, CUDA) consumes the same chunks.  Training uses ``stream=0``; the reducible-error
+estimator uses ``stream=1`` so its inputs are fresh.  A ``T x d`` array is never built.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from scaling_theory.errors import UserInputError
+from scaling_theory.numeric.validate import positive_int
+
+__all__ = [
+    "Teacher",
+    "sample_teacher",
+    "teacher_logits",
+    "data_chunks",
+    "input_chunks",
+    "sigmoid",
+    "expected_distinct_atoms",
+    "DEFAULT_CHUNK",
+    "TRAIN_STREAM",
+    "EVAL_STREAM",
+]
+
+#: rows per data chunk; part of the stream's definition (another size gives other samples)
+DEFAULT_CHUNK = 8192
+#: stream tags mixed into the seed so training and evaluation inputs never coincide
+TRAIN_STREAM = 0
+EVAL_STREAM = 1
+_TEACHER_TAG = 0x7EAC4E  # mixed into the teacher seed so teacher and data draws are independent
+
+
+@dataclass(frozen=True, eq=False)
+class Teacher:
+    """A sampled teacher network ``F(x) = sum_k a_k ReLU(W_k . x)`` (docs/paper-setting.md, "Ours").
+
+    Parameters
+    ----------
+    kind : ``"finite"`` (K units) or ``"dirichlet"`` (stick-breaking mixture, concentration K).
+    d : input dimension.
+    K : number of units (finite) or DP concentration (dirichlet).
+    a : ``(m,)`` output weights; for ``"dirichlet"`` these already include the factor ``K * pi_j``.
+    W : ``(m, d)`` hidden weights.
+    seed : the seed it was sampled from.
+    pi : ``(m,)`` stick-breaking weights (``None`` for ``"finite"``).
+    leftover : stick mass dropped by the truncation (0 for ``"finite"``).
+
+    Usually drawn with :func:`sample_teacher`; a hand-built teacher is handy in tests.
+
+    Examples
+    --------
+    >>> t = Teacher("finite", 2, 1, np.array([2.0]), np.array([[1.0, -1.0]]))
+    >>> t.m, t.to_json()
+    (1, {'kind': 'finite', 'd': 2, 'K': 1, 'm': 1, 'seed': 0, 'leftover': 0.0})
+    >>> teacher_logits(t, np.array([[3.0, 1.0]])).tolist()   # 2 * ReLU(3 - 1)
+    [4.0]
+    >>> sample_teacher(4, 2, seed=0).a.round(3).tolist()     # seeded: always the same teacher
+    [0.302, -0.432]
+
+    References
+    ----------
+    Jeon & Van Roy, arXiv:2212.01365 (the ReLU teacher); docs/paper-setting.md "Ours: the reference teacher".
+    """
+
+    kind: str
+    d: int
+    K: float
+    a: np.ndarray
+    W: np.ndarray
+    seed: int = 0
+    pi: np.ndarray | None = field(default=None, repr=False)
+    leftover: float = 0.0
+
+    @property
+    def m(self) -> int:
+        """Number of hidden units (atoms) actually stored."""
+        return int(self.a.shape[0])
+
+    def to_json(self) -> dict:
+        """Plain description (no arrays) for stores and reports."""
+        return {"kind": self.kind, "d": self.d, "K": self.K, "m": self.m, "seed": self.seed,
+                "leftover": self.leftover}
+
+
+def sample_teacher(d: int, K: float, *, kind: str = "finite", seed: int = 0, tol: float = 1e-8,
+                   max_atoms: int = 100_000) -> Teacher:
+    """Sample a teacher network (docs/paper-setting.md, "Ours: the reference teacher").
+
+    Parameters
+    ----------
+    d : input dimension (>= 1).
+    K : number of hidden units (``kind="finite"``, integer >= 1) or DP concentration (> 0).
+    kind : ``"finite"`` or ``"dirichlet"``.
+    seed : integer seed; the draws come from ``np.random.default_rng([seed, 0x7EAC4E])``.
+    tol : stick-breaking stops once the leftover mass is below ``tol`` (dirichlet only).
+    max_atoms : hard cap on the number of atoms (dirichlet only).
+
+    Returns
+    -------
+    Teacher
+
+    Examples
+    --------
+    >>> t = sample_teacher(4, 3, seed=1)
+    >>> t.a.shape, t.W.shape
+    ((3,), (3, 4))
+    >>> dp = sample_teacher(4, 2.0, kind="dirichlet", seed=1)
+    >>> bool(dp.leftover < 1e-8 and abs(dp.pi.sum() + dp.leftover - 1) < 1e-12)
+    True
+    """
+    d = positive_int(d, "input dimension d")
+    rng = np.random.default_rng([int(seed), _TEACHER_TAG])
+    if kind == "finite":
+        if float(K) != int(K) or int(K) < 1:
+            raise UserInputError(f"a finite teacher needs an integer K >= 1, got {K!r}")
+        K = int(K)
+        W = rng.standard_normal((K, d))
+        a = rng.standard_normal(K)
+        return Teacher("finite", d, K, a, W, int(seed))
+    if kind == "dirichlet":
+        K = float(K)
+        if not math.isfinite(K) or K <= 0:
+            raise UserInputError(f"a Dirichlet-process teacher needs a concentration K > 0, got {K!r}")
+        if not (0 < tol < 1):
+            raise UserInputError(f"stick-breaking tolerance must be in (0, 1), got {tol!r}")
+        pis = []
+        rest = 1.0
+        # stick-breaking: beta_j ~ Beta(1, K), pi_j = beta_j * prod_{i<j}(1 - beta_i)
+        while rest > tol and len(pis) < max_atoms:
+            beta = rng.beta(1.0, K)
+            pis.append(rest * beta)
+            rest *= 1.0 - beta
+        pi = np.asarray(pis)
+        m = pi.shape[0]
+        W = rng.standard_normal((m, d))
+        a_raw = rng.standard_normal(m)
+        return Teacher("dirichlet", d, K, K * pi * a_raw, W, int(seed), pi=pi, leftover=float(rest))
+    raise UserInputError(f"unknown teacher kind {kind!r}; expected 'finite' or 'dirichlet'")
+
+
+def expected_distinct_atoms(K: float, n: int) -> float:
+    """Expected number of distinct atoms hit by ``n`` draws from a DP with concentration K.
+
+    ``sum_{i<n} K/(K+i)``, which is about ``K ln(1 + n/K)`` (docs/paper-setting.md, "Ours").
+
+    Examples
+    --------
+    >>> expected_distinct_atoms(1.0, 1)
+    1.0
+    >>> round(expected_distinct_atoms(2.0, 3), 6)
+    2.166667
+    """
+    i = np.arange(int(n), dtype=np.float64)
+    return float(np.sum(K / (K + i)))
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function, computed without overflow for any float input.
+
+    Examples
+    --------
+    >>> sigmoid(np.array([-1000.0, 0.0, 1000.0])).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def teacher_logits(teacher: Teacher, X: np.ndarray) -> np.ndarray:
+    """The teacher's logits ``F(X) = ReLU(X W^T) a`` for rows of ``X`` (shape ``(N, d)``).
+
+    Examples
+    --------
+    >>> t = Teacher("finite", 2, 1, np.array([2.0]), np.array([[1.0, -1.0]]))
+    >>> teacher_logits(t, np.array([[3.0, 1.0], [0.0, 1.0]])).tolist()
+    [4.0, 0.0]
+    """
+    X = np.asarray(X, dtype=np.float64)
+    return np.maximum(X @ teacher.W.T, 0.0) @ teacher.a
+
+
+def data_chunks(teacher: Teacher, T: int, *, seed: int, chunk_size: int = DEFAULT_CHUNK,
+                stream: int = TRAIN_STREAM) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield the first ``T`` labelled samples ``(X, y)`` of a seeded stream, chunk by chunk.
+
+    Chunk ``c`` comes from ``np.random.default_rng([seed, stream, c])``: ``X`` (``chunk_size x d``,
+    standard normal) then ``U`` (uniform), ``y = float(U < sigma(F(X)))``.  The final chunk is cut
+    to length, so a shorter stream is always a prefix of a longer one.
+
+    Parameters
+    ----------
+    teacher : the labelling teacher.
+    T : number of samples (>= 0).
+    seed : the data seed.
+    chunk_size : rows per chunk (part of the stream's definition).
+    stream : ``TRAIN_STREAM`` (0) for training, ``EVAL_STREAM`` (1) for fresh evaluation inputs.
+
+    Yields
+    ------
+    (X, y) : C-contiguous float64 arrays of shapes ``(m, d)`` and ``(m,)``, ``m <= chunk_size``.
+
+    Examples
+    --------
+    >>> t = sample_teacher(3, 2, seed=0)
+    >>> [X.shape for X, y in data_chunks(t, 10, seed=0, chunk_size=4)]
+    [(4, 3), (4, 3), (2, 3)]
+    >>> a = np.concatenate([y for _, y in data_chunks(t, 6, seed=5, chunk_size=4)])
+    >>> b = np.concatenate([y for _, y in data_chunks(t, 9, seed=5, chunk_size=4)])
+    >>> bool(np.array_equal(a, b[:6]))
+    True
+    """
+    T = int(T)
+    if T < 0:
+        raise UserInputError(f"number of samples T must be >= 0, got {T}")
+    chunk_size = positive_int(chunk_size, "chunk_size")
+    n_chunks = -(-T // chunk_size)
+    for c in range(n_chunks):
+        X, y = chunk(teacher, c, seed=seed, chunk_size=chunk_size, stream=stream)
+        m = min(chunk_size, T - c * chunk_size)
+        if m < chunk_size:
+            X, y = np.ascontiguousarray(X[:m]), np.ascontiguousarray(y[:m])
+        yield X, y
+
+
+def input_chunks(d: int, N: int, *, seed: int, chunk_size: int = DEFAULT_CHUNK,
+                 stream: int = EVAL_STREAM) -> Iterator[np.ndarray]:
+    """Yield only the inputs ``X`` of the stream (same draws as :func:`data_chunks`, no labels).
+
+    Examples
+    --------
+    >>> t = sample_teacher(3, 2, seed=0)
+    >>> X1 = next(input_chunks(3, 5, seed=2, chunk_size=4))
+    >>> X2, _ = next(data_chunks(t, 5, seed=2, chunk_size=4, stream=EVAL_STREAM))
+    >>> bool(np.array_equal(X1, X2))
+    True
+    """
+    N = int(N)
+    chunk_size = positive_int(chunk_size, "chunk_size")
+    for c in range(-(-N // chunk_size)):
+        rng = np.random.default_rng([int(seed), int(stream), int(c)])
+        X = rng.standard_normal((chunk_size, d))
+        m = min(chunk_size, N - c * chunk_size)
+        yield X if m == chunk_size else np.ascontiguousarray(X[:m])
+
+
+def chunk(teacher: Teacher, index: int, *, seed: int, chunk_size: int = DEFAULT_CHUNK,
+          stream: int = TRAIN_STREAM) -> tuple[np.ndarray, np.ndarray]:
+    """The full chunk number ``index`` of the stream (see :func:`data_chunks`)."""
+    rng = np.random.default_rng([int(seed), int(stream), int(index)])
+    X = rng.standard_normal((chunk_size, teacher.d))
+    u = rng.random(chunk_size)
+    y = (u < sigmoid(teacher_logits(teacher, X))).astype(np.float64)
+    return X, y

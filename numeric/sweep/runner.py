@@ -1,0 +1,435 @@
+"""Running a sweep: the real and synthetic runners, the resumable driver, and its summary.
+
+:func:`run_sweep` expands a :class:`~scaling_theory.numeric.sweep.config.SweepConfig`, skips the runs
+the store already holds, groups the rest into tasks (one IsoFLOP row: runs sharing teacher, data
+stream and budget), runs them on an executor (:mod:`scaling_theory.numeric.sweep.executors`: local
+process pool by default, Dask for clusters) and records each finished run in one transaction
+(:mod:`scaling_theory.numeric.sweep.store`), so a killed sweep resumes with nothing lost.
+
+Examples
+--------
+>>> import os, tempfile
+>>> from scaling_theory.numeric.sweep.config import SweepConfig
+>>> tmp = tempfile.TemporaryDirectory()
+>>> db = os.path.join(tmp.name, "runs.sqlite")
+>>> summary = run_sweep(SweepConfig.quick(), db, progress=False, runner=synthetic_runner)
+>>> summary.done, summary.complete
+(14, True)
+>>> tmp.cleanup()
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from scaling_theory.numeric.sweep.config import RunSpec, SweepConfig
+from scaling_theory.numeric.sweep.store import Store, StoreError
+
+__all__ = ["SweepSummary", "SweepInterrupted", "run_sweep", "train_runs", "synthetic_runner"]
+
+_SERIAL_BELOW = 1e8  # total compute under which a default local sweep runs in this process (~1 s)
+
+
+# ---------------------------------------------------------------------------------------------
+# runners: a task is a list of runs sharing teacher, data stream and T; a runner returns one
+# result dict per run (status, reason, error, error_se, seconds, metrics)
+
+
+def _student_config(StudentConfig, run: RunSpec):
+    names = {f.name for f in fields(StudentConfig)}
+    kwargs: dict[str, Any] = {"lr": run.lr, "batch_size": run.batch_size, "optimizer": run.optimizer,
+                              "init_seed": run.init_seed, "schedule": run.schedule, "t0": run.t0}
+    kwargs["width" if "width" in names else "n"] = run.width
+    return StudentConfig(**{k: v for k, v in kwargs.items() if k in names})
+
+
+def train_runs(runs: Sequence[RunSpec]) -> list[dict[str, Any]]:
+    """The real runner: sample the teacher, train every student on one data stream, measure error.
+
+    Uses ``scaling_theory.numeric.sim.teacher.sample_teacher``, ``scaling_theory.numeric.sim.training.train`` (single-pass SGD, each
+    sample seen once, so compute is exactly p·T) and ``scaling_theory.numeric.sim.error.reducible_error`` (Monte-Carlo
+    KL on fresh inputs, docs/paper-setting.md "Empirical check"). A non-finite error is recorded as diverged.
+    """
+    from scaling_theory.numeric.sim.error import reducible_error
+    from scaling_theory.numeric.sim.teacher import sample_teacher
+    from scaling_theory.numeric.sim.students import StudentConfig
+    from scaling_theory.numeric.sim.training import train
+
+    first = runs[0]
+    teacher = sample_teacher(first.d, first.K, kind=first.kind, seed=first.teacher_seed)
+    students = [_student_config(StudentConfig, run) for run in runs]
+    # one call per IsoFLOP row: every student reads a prefix of the same stream
+    results = train(teacher, students, [run.samples for run in runs], data_seed=first.data_seed,
+                    device=first.device)
+    out = []
+    for run, res in zip(runs, results):
+        item: dict[str, Any] = {"status": res.status, "reason": res.reason, "error": None, "error_se": None,
+                                "seconds": float(res.seconds),
+                                "metrics": {"samples_seen": int(res.samples_seen)}}
+        if res.status == "done":
+            start = time.perf_counter()
+            mean, se = reducible_error(teacher, res.W, res.v, n_samples=run.eval_samples, seed=run.eval_seed)
+            item["metrics"]["eval_seconds"] = time.perf_counter() - start
+            if math.isfinite(mean) and math.isfinite(se):
+                item.update(error=float(mean), error_se=float(se))
+            else:
+                item.update(status="diverged", reason="reducible error is not finite")
+        elif not item["reason"]:
+            item["reason"] = "training diverged"
+        out.append(item)
+    return out
+
+
+def synthetic_runner(runs: Sequence[RunSpec], *, delay: float = 0.0, diverge_below: int = 0,
+                     fail_width: int | None = None) -> list[dict[str, Any]]:
+    """A stand-in runner for tests and demos: error from a known law, no training.
+
+    error = 0.5·(d·K)/p^0.5 + 2·K/T^0.5 with 1% multiplicative noise fixed by the run's seed;
+    runs with T < ``diverge_below`` are ``diverged``; ``fail_width`` raises (a ``failed`` run);
+    ``delay`` sleeps per run (to test kills and interrupts).
+
+    Parameters
+    ==========
+    runs : the runs of one task (an IsoFLOP row).
+    delay : seconds slept per run.
+    diverge_below : runs with fewer samples are reported ``diverged``.
+    fail_width : a run of this width raises ``RuntimeError`` (recorded as ``failed``, retried).
+
+    Returns
+    =======
+    list[dict]
+        One result per run (``status``, ``reason``, ``error``, ``error_se``, ``seconds``,
+        ``metrics``), the layout :func:`train_runs` returns.
+
+    Examples
+    ========
+    >>> runs, _ = SweepConfig.from_dict({"d": 4, "K": 2, "budgets": [1e4], "widths": [1, 2, 4]}).expand()
+    >>> [(r.params, r.samples) for r in runs]
+    [(5, 2000), (10, 1000), (20, 500)]
+    >>> out = synthetic_runner(runs, diverge_below=1000)
+    >>> [(o["status"], None if o["error"] is None else round(o["error"], 4)) for o in out]
+    [('done', 1.865), ('done', 1.3943), ('diverged', None)]
+    >>> round(0.5 * 4 * 2 / 5**0.5 + 2 * 2 / 2000**0.5, 4)   # the law without its 1% noise
+    1.8783
+    """
+    out = []
+    for run in runs:
+        if delay:
+            time.sleep(delay)
+        if fail_width is not None and run.width == fail_width:
+            raise RuntimeError(f"synthetic failure at width {run.width}")
+        if run.samples < diverge_below:
+            out.append({"status": "diverged", "reason": "synthetic divergence", "error": None,
+                        "error_se": None, "seconds": delay, "metrics": {}})
+            continue
+        noise = 1 + 0.01 * math.sin(run.eval_seed % 1000 + run.width)
+        error = (0.5 * run.d * run.K / math.sqrt(run.params) + 2.0 * run.K / math.sqrt(run.samples)) * noise
+        out.append({"status": "done", "reason": None, "error": error, "error_se": 0.01 * error,
+                    "seconds": delay, "metrics": {"synthetic": True}})
+    return out
+
+
+def _execute(runner: Callable, runs: Sequence[RunSpec]) -> list[dict[str, Any]]:
+    # runs in a worker: an exception becomes a 'failed' result (retried on resume); if a row of
+    # several runs fails, each run is tried alone so one bad run does not fail its whole row
+    try:
+        return _checked(runner, runs)
+    except Exception as err:  # noqa: BLE001 - recorded as the run's reason
+        if len(runs) == 1:
+            return [_failure(err)]
+    out = []
+    for run in runs:
+        try:
+            out.extend(_checked(runner, [run]))
+        except Exception as err:  # noqa: BLE001
+            out.append(_failure(err))
+    return out
+
+
+def _checked(runner: Callable, runs: Sequence[RunSpec]) -> list[dict[str, Any]]:
+    results = list(runner(runs))
+    if len(results) != len(runs):
+        raise RuntimeError(f"runner returned {len(results)} results for {len(runs)} runs")
+    return results
+
+
+def _failure(err: BaseException) -> dict[str, Any]:
+    reason = f"{type(err).__name__}: {' '.join(str(err).split())}"[:500]
+    return {"status": "failed", "reason": reason, "error": None, "error_se": None, "seconds": None,
+            "metrics": {}}
+
+
+# ---------------------------------------------------------------------------------------------
+# running
+
+
+@dataclass
+class SweepSummary:
+    """What one :func:`run_sweep` call did (counts are runs; ``skipped`` lists configs not run).
+
+    Parameters
+    ==========
+    store, executor : where the results went and what ran them.
+    total : runs in the sweep; ``already`` of them were finished in the store before this call.
+    done, diverged, failed : what this call recorded; ``concurrent``: finished by another sweep.
+    remaining : runs not run (an interrupt); ``interrupted``: Ctrl-C stopped the call.
+    store_counts : rows per status in the store afterwards.
+
+    Examples
+    ========
+    >>> s = SweepSummary(store="runs.sqlite", executor="serial", total=3, done=1, remaining=2,
+    ...                  interrupted=True, store_counts={"done": 1})
+    >>> s.complete, s.to_json()["skipped"]
+    (False, 0)
+    >>> print(s.text("scaling-theory simulate --store runs.sqlite"))
+    sweep: 3 runs (0 configs skipped: too few samples), 0 already in the store
+    this call: 1 done, 0 diverged, 0 failed, 2 not run in 0.0 s on serial
+    store: runs.sqlite (1 done, 0 diverged, 0 failed)
+    interrupted: finished runs are kept; rerun to resume: scaling-theory simulate --store runs.sqlite
+    """
+
+    store: str
+    executor: str
+    total: int = 0
+    already: int = 0
+    done: int = 0
+    diverged: int = 0
+    failed: int = 0
+    concurrent: int = 0
+    remaining: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    store_counts: dict[str, int] = field(default_factory=dict)
+    config_hash: str = ""
+
+    @property
+    def complete(self) -> bool:
+        """Every run of the sweep is finished (done or diverged) in the store."""
+        return not self.interrupted and self.failed == 0 and self.remaining == 0
+
+    def to_json(self) -> dict[str, Any]:
+        """Counts as plain JSON (``skipped`` as a number, plus ``skipped_reasons`` and ``complete``)."""
+        out = asdict(self)
+        out["skipped"] = len(self.skipped)
+        out["skipped_reasons"] = sorted({s["reason"].split(" < ")[-1] for s in self.skipped})
+        out["complete"] = self.complete
+        return out
+
+    def text(self, resume_command: str | None = None) -> str:
+        """A few lines for people: counts, where the results are, how to resume."""
+        lines = [f"sweep: {self.total} runs ({len(self.skipped)} configs skipped: too few samples), "
+                 f"{self.already} already in the store",
+                 f"this call: {self.done} done, {self.diverged} diverged, {self.failed} failed"
+                 + (f", {self.concurrent} written by another sweep" if self.concurrent else "")
+                 + (f", {self.remaining} not run" if self.remaining else "")
+                 + (f" in {self.seconds:.1f} s on {self.executor}" if self.already < self.total
+                    else " (nothing left to run)")]
+        if self.failures:
+            lines.append(f"first failure: {self.failures[0]}")
+        c = self.store_counts
+        lines.append(f"store: {self.store} ({c.get('done', 0)} done, {c.get('diverged', 0)} diverged, "
+                     f"{c.get('failed', 0)} failed)")
+        if not self.complete:
+            why = "interrupted" if self.interrupted else "failed runs are retried"
+            lines.append(f"{why}: finished runs are kept; rerun to resume"
+                         + (f": {resume_command}" if resume_command else ""))
+        return "\n".join(lines)
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_sweep`; ``summary`` holds what was finished (and kept)."""
+
+    def __init__(self, summary: SweepSummary):
+        super().__init__("sweep interrupted")
+        self.summary = summary
+
+
+def _cost(runs: Sequence[RunSpec]) -> float:
+    # rough work units for the progress bar's ETA: training p·T (+ input sampling) plus evaluation
+    first = runs[0]
+    data = max(r.samples for r in runs) * first.d * 16
+    train = sum(r.samples * (r.params + 8 * r.width) for r in runs)
+    evaluation = sum(r.eval_samples * (r.width + r.K) * (r.d + 2) for r in runs)
+    return float(data + train + evaluation)
+
+
+def _group(runs: Iterable[RunSpec]) -> list[list[RunSpec]]:
+    # one IsoFLOP row (one teacher, one data stream, one budget) trains in one train() call
+    groups: dict[tuple, list[RunSpec]] = {}
+    for run in runs:
+        key = (run.d, run.K, run.kind, run.seed, run.compute, run.device, run.cost_factor, run.eval_samples)
+        groups.setdefault(key, []).append(run)
+    # largest first: better packing on few workers
+    return sorted(groups.values(), key=_cost, reverse=True)
+
+
+def run_sweep(config: SweepConfig | None = None, store_path: str | os.PathLike = "results.sqlite", *,
+              executor: str = "local",
+              scheduler: str | None = None, workers: int | None = None, progress: bool = True,
+              runner: Callable[[Sequence[RunSpec]], list[dict]] | None = None) -> SweepSummary:
+    """Run every unfinished run of ``config`` and record each in the store at ``store_path``.
+
+    Parameters
+    ==========
+    config : SweepConfig, optional
+        The sweep (default: :meth:`SweepConfig.default`, the built-in study).
+    store_path : path
+        The SQLite store (created if missing). Runs already ``done`` or ``diverged`` there are
+        skipped; ``failed`` runs are retried.
+    executor : {"local", "dask", "serial"}
+        ``local`` is a process pool (``workers=1`` runs in this process); ``dask`` uses
+        ``scheduler`` or a new LocalCluster. Only this process writes the store.
+    workers : int, optional
+        Worker processes (default ``os.cpu_count()``; a default local sweep of under 1e8 total
+        compute runs in this process, where a pool's start-up would cost more than it saves).
+        Process executors re-import the calling script: guard it with ``if __name__ == "__main__":``.
+    progress : bool
+        A tqdm bar with ETA on stderr.
+    runner : callable, optional
+        ``runner(runs) -> list[dict]`` replacing the real trainer (:func:`train_runs`); must be
+        picklable for process executors (e.g. ``functools.partial(synthetic_runner, delay=0.1)``).
+
+    Returns
+    =======
+    SweepSummary
+
+    Raises
+    ======
+    SweepInterrupted
+        On Ctrl-C, after stopping the workers; every run finished before it is in the store.
+    StoreError
+        The store is foreign, corrupt, read-only, or a write failed (disk full); earlier runs are kept.
+
+    Examples
+    ========
+    >>> import tempfile, os
+    >>> from scaling_theory.numeric.sweep.config import SweepConfig
+    >>> from scaling_theory.numeric.sweep.runner import run_sweep, synthetic_runner
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "runs.sqlite")
+    >>> s = run_sweep(SweepConfig.quick(), path, executor="serial", progress=False, runner=synthetic_runner)
+    >>> (s.done, s.already, s.complete)
+    (14, 0, True)
+
+    Rerunning resumes: nothing finished is run or written again.
+
+    >>> again = run_sweep(SweepConfig.quick(), path, executor="serial", progress=False, runner=synthetic_runner)
+    >>> again.already, again.done, again.store_counts
+    (14, 0, {'done': 14, 'diverged': 0, 'failed': 0})
+    >>> from scaling_theory.numeric.sweep.store import Store
+    >>> with Store(path) as store:
+    ...     sorted({r["compute"] for r in store.rows()})
+    [10000.0, 100000.0, 1000000.0]
+    >>> tmp.cleanup()
+    """
+    from tqdm import tqdm
+
+    from scaling_theory.numeric.sweep.executors import open_executor
+
+    config = SweepConfig.default() if config is None else config
+    if executor == "local" and workers == 1:
+        executor = "serial"
+    runner = runner or train_runs
+    started = time.perf_counter()
+    runs, skipped = config.expand()
+    # an existing store is checked now; a new one is created only once the executor is up,
+    # so a bad --scheduler (or any start-up error) leaves no file behind
+    path = Path(store_path)
+    store = Store(path, create=True) if path.exists() else None  # (an empty file may be filled)
+    try:
+        if store is None:
+            Store.check_creatable(path)
+        elif store.readonly:
+            raise StoreError(f"cannot write store {store.path}: it or its directory is read-only")
+        finished = store.finished_hashes() if store is not None else set()
+        pending = [r for r in runs if r.config_hash not in finished]
+        summary = SweepSummary(store=str(path), executor=executor, total=len(runs),
+                               already=len(runs) - len(pending), skipped=skipped,
+                               remaining=len(pending), config_hash=config.config_hash)
+        tasks = _group(pending)
+        if executor == "local" and workers is None and sum(r.compute for r in pending) < _SERIAL_BELOW:
+            executor = "serial"  # a pool's start-up would cost more than it saves
+        if tasks:
+            with open_executor(executor, workers=workers, scheduler=scheduler) as ex:
+                summary.executor = ex.description
+                if store is None:
+                    store = Store(path, create=True)
+                _drive(ex, tasks, runner, store, summary, progress, tqdm)
+        elif store is None:
+            store = Store(path, create=True)
+        summary.store_counts = store.counts()
+        summary.seconds = time.perf_counter() - started
+        return summary
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _drive(ex, tasks, runner, store: Store, summary: SweepSummary, progress: bool, tqdm) -> None:
+    # keep a few tasks per worker in flight, so a concurrent sweep on the same store can take the rest
+    window = max(2, 2 * (getattr(ex, "workers", None) or os.cpu_count() or 1))
+    queue = list(reversed(tasks))
+    in_flight: dict[Any, list[RunSpec]] = {}
+    total_cost = sum(_cost(t) for t in tasks)
+    # the bar advances by estimated work (not run count), so its ETA is fair to uneven runs
+    bar = tqdm(total=total_cost, disable=not progress, file=sys.stderr,
+               bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
+               desc=f"simulate: 0/{summary.remaining} runs", dynamic_ncols=True, mininterval=0.5)
+    ran = 0
+    try:
+        while queue or in_flight:
+            while queue and len(in_flight) < window:
+                task = queue.pop()
+                # another sweep on the same store may have finished some of these meanwhile
+                finished = store.finished_among([r.config_hash for r in task])
+                if finished:
+                    left = [r for r in task if r.config_hash not in finished]
+                    summary.concurrent += len(task) - len(left)
+                    summary.remaining -= len(task) - len(left)
+                    bar.update(_cost(task) - (_cost(left) if left else 0.0))
+                    if not left:
+                        continue
+                    task = left
+                in_flight[ex.submit(_execute, runner, task)] = task
+            if not in_flight:
+                break
+            done, _ = ex.wait(list(in_flight))
+            for fut in done:
+                task = in_flight.pop(fut)
+                results = ex.result(fut)
+                for run, res in zip(task, results):
+                    status = res["status"]
+                    written = store.record({"config_hash": run.config_hash, "config": run.to_config(),
+                                            "metrics": {**(res.get("metrics") or {}),
+                                                        "spent": run.cost_factor * run.params * run.samples},
+                                            **{k: res.get(k) for k in ("status", "reason", "error",
+                                                                       "error_se", "seconds")}})
+                    summary.remaining -= 1
+                    ran += 1
+                    if not written:
+                        summary.concurrent += 1
+                    else:
+                        setattr(summary, status, getattr(summary, status) + 1)
+                        if status == "failed" and len(summary.failures) < 5:
+                            summary.failures.append(f"{_describe_run(run)}: {res.get('reason')}")
+                bar.update(_cost(task))
+                bar.set_description_str(f"simulate: {ran}/{ran + summary.remaining} runs", refresh=False)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        summary.store_counts = store.counts()
+        bar.close()
+        raise SweepInterrupted(summary) from None
+    finally:
+        bar.close()
+
+
+def _describe_run(run: RunSpec) -> str:
+    return f"d={run.d} K={run.K} {run.kind} C={run.compute:g} n={run.width} seed={run.seed}"
