@@ -524,9 +524,57 @@ def _derive(law: Law, subs: Mapping[sp.Symbol, sp.Expr]) -> Allocation:
 
 
 def _derive_abstract(law: Law, subs, expr, cost, numbers, abbreviations=None) -> Allocation:
+    """The compute-optimal allocation of ``expr`` under ``cost = C``, in named stages: a sample point,
+    the objective along the budget curve, its stationary minimum (closed form, dominant balance or
+    implicit), the exponents and the optimum's data size and loss."""
     N, D = law.model, law.data
     C = budget_symbol(law)
     abbreviations = dict(abbreviations or {})
+    sample = _sample_point(law, subs, expr, cost, numbers, abbreviations, C)
+    steps: list[tuple[str, sp.Expr]] = [("loss", sp.Eq(sp.Symbol("L"), expr, evaluate=False)),
+                                        ("compute budget", sp.Eq(cost, C, evaluate=False))]
+    data_on_budget, inner, h, F = _budget_objective(law, expr, cost, C, sample, steps)
+    d2 = sp.diff(F, N)
+    opt = _stationary_minimum(law, F, d2, C, sample, data_on_budget)
+    a, b = opt.a, opt.b
+    if opt.closed:
+        steps.append((f"solution ({opt.method})", sp.Eq(N, opt.N_star, evaluate=False)))
+    else:
+        steps.append(("implicit equation for the optimum (no closed form)", sp.Eq(F, 0, evaluate=False)))
+    asym_D = None
+    if opt.balance is not None:
+        kappa, a, m = opt.balance
+        asym_D, b = _data_asymptotics(data_on_budget, N, C, kappa, a, m)
+    N_star = opt.N_star
+    D_star = data_on_budget.xreplace({N: N_star})
+    if opt.method == "power-law balance":
+        # by symmetry: eliminate the model size instead and balance in D (a tidier closed form)
+        D_star = _data_side_power_root(law, inner, cost, C, sample) or D_star
+    steps.append(("data optimum", sp.Eq(D, D_star, evaluate=False)))
+    steps.append(("second-order condition: d2/dN2 > 0 at the optimum",
+                  sp.GreaterThan(d2.xreplace({N: N_star}), 0, evaluate=False)))
+    if opt.asym_N is not None:
+        steps.append(("leading order as C -> oo", sp.Eq(N, opt.asym_N, evaluate=False)))
+    if a is not None:
+        a, b = sp.factor(a), (sp.factor(b) if b is not None else None)
+        steps.append(("exponents a = lim d ln N*/d ln C, b = lim d ln D*/d ln C",
+                      sp.Tuple(a, b if b is not None else sp.nan)))
+    ratio = _powsimp(N_star / D_star)
+    if opt.method == "power-law balance":
+        ratio = _tidy_exponents(ratio)
+    return Allocation(
+        law_name=law.name, model=N, data=D, compute=C, bound=expr, cost=cost,
+        model_optimal=N_star, data_optimal=D_star, optimal_loss=expr.xreplace({N: N_star, D: D_star}),
+        ratio=ratio, model_exponent=a, data_exponent=b, closed_form=opt.closed,
+        implicit_equation=None if opt.closed else sp.Eq(F, 0, evaluate=False),
+        asymptotic_model=opt.asym_N, asymptotic_data=asym_D, is_minimum=opt.is_min, method=opt.method,
+        data_on_budget=data_on_budget, objective=h, stationarity=F, steps=list(steps),
+        params=dict(subs), latex_names=dict(law.latex_names), abbreviations=abbreviations)
+
+
+def _sample_point(law: Law, subs, expr, cost, numbers, abbreviations, C) -> dict:
+    """Admissible sample values of every constant, used to pick signs and branches."""
+    N, D = law.model, law.data
     constants = set().union(expr.free_symbols, cost.free_symbols, *(v.free_symbols for v in abbreviations.values()))
     sample = _sample(law, constants - {N, D} - set(numbers) - set(abbreviations), subs)
     # an abbreviation's sample is its value at the constants' sample (signs and branches as in the law)
@@ -534,9 +582,13 @@ def _derive_abstract(law: Law, subs, expr, cost, numbers, abbreviations=None) ->
     # a short decimal near each long number: exact ties still cancel, powers of it are cheap
     sample.update({s: sp.Rational(str(sp.Float(v, 6))) for s, v in numbers.items()})
     sample[C] = _SAMPLE_BUDGET
-    steps: list[tuple[str, sp.Expr]] = [("loss", sp.Eq(sp.Symbol("L"), expr, evaluate=False)),
-                                        ("compute budget", sp.Eq(cost, C, evaluate=False))]
+    return sample
 
+
+def _budget_objective(law: Law, expr, cost, C, sample, steps: list):
+    """``D`` on the budget curve, the reduced loss, the objective ``h(N)`` along the curve and its
+    derivative ``F = dh/dN``; refuses laws with no interior optimum. Appends the steps."""
+    N, D = law.model, law.data
     data_on_budget = _solve_budget(law, cost, C)
     steps.append(("data size on the budget curve", sp.Eq(D, data_on_budget, evaluate=False)))
     inner, notes = _reduce(expr, N, D)
@@ -548,23 +600,39 @@ def _derive_abstract(law: Law, subs, expr, cost, numbers, abbreviations=None) ->
     steps.append((f"objective along the budget curve, as a function of {N.name}", h))
     F = sp.diff(h, N)
     steps.append((f"stationarity d/d{N.name} = 0", sp.Eq(F, 0, evaluate=False)))
-
     if sp.expand(F) == 0:
         raise UserInputError(f"law {law.name!r} has no interior compute-optimal point: the loss is "
                              f"constant along the budget curve {sp.sstr(cost)} = C")
     direction = _monotone(F, N, sample)
     if direction:
         raise _no_optimum(law, cost, direction)
+    return data_on_budget, inner, h, F
 
-    groups = _terms(F, N)
-    candidates, method = _closed_forms(groups, N, sample)
+
+@dataclass
+class _Optimum:
+    """The stationary minimum of the objective: ``N*`` (closed form or leading order), how it was found,
+    the dominant balance ``(kappa, a, m)`` if any, and the exponents read off a closed form."""
+
+    N_star: sp.Expr
+    is_min: bool
+    closed: bool
+    method: str
+    balance: tuple | None
+    asym_N: sp.Expr | None
+    a: sp.Expr | None
+    b: sp.Expr | None
+
+
+def _stationary_minimum(law: Law, F, d2, C, sample, data_on_budget) -> _Optimum:
+    """Solve ``F = 0`` for the minimum: closed forms first, then the dominant balance as ``C -> oo``."""
+    N = law.model
+    candidates, method = _closed_forms(_terms(F, N), N, sample)
     balance = _dominant_balance(F, N, C, sample)
     if not candidates and balance is None and sp.count_ops(F) <= _SOLVE_MAX_OPS:
         candidates, method = _solve_fallback(F, N, sample)
     closed = bool(candidates)
-    N_star = None
-    is_min = False
-    d2 = sp.diff(F, N)
+    N_star, is_min = None, False
     for cand, structural_sign in candidates:
         sign = structural_sign if structural_sign is not None else _sign_at(d2, N, cand, sample)
         if sign > 0:
@@ -573,15 +641,13 @@ def _derive_abstract(law: Law, subs, expr, cost, numbers, abbreviations=None) ->
     if closed and N_star is None:
         raise UserInputError(f"law {law.name!r} has no interior compute-optimal point: the stationary "
                              f"point of the loss along the budget curve is not a minimum")
-
-    asym_N = asym_D = a = b = None
+    a = b = asym_N = None
     if method == "sympy solve":
         a = _log_derivative_limit(N_star, C)
         b = _log_derivative_limit(data_on_budget.xreplace({N: N_star}), C)
     if balance is not None:
-        kappa, a, m = balance
-        asym_N = kappa * C**a * sp.log(C) ** m
-        asym_D, b = _data_asymptotics(data_on_budget, N, C, kappa, a, m)
+        kappa, a_bal, m = balance
+        asym_N = kappa * C**a_bal * sp.log(C) ** m
     if N_star is None:
         # implicit: the stationarity condition has no closed-form root
         if asym_N is None:
@@ -592,33 +658,7 @@ def _derive_abstract(law: Law, subs, expr, cost, numbers, abbreviations=None) ->
         if not is_min:
             raise UserInputError(f"law {law.name!r}: the asymptotic stationary point is not a minimum")
         N_star = asym_N
-        steps.append(("implicit equation for the optimum (no closed form)", sp.Eq(F, 0, evaluate=False)))
-    else:
-        steps.append((f"solution ({method})", sp.Eq(N, N_star, evaluate=False)))
-    D_star = data_on_budget.xreplace({N: N_star})
-    if method == "power-law balance":
-        # by symmetry: eliminate the model size instead and balance in D (a tidier closed form)
-        D_star = _data_side_power_root(law, inner, cost, C, sample) or D_star
-    steps.append(("data optimum", sp.Eq(D, D_star, evaluate=False)))
-    steps.append(("second-order condition: d2/dN2 > 0 at the optimum", sp.GreaterThan(d2.xreplace({N: N_star}), 0, evaluate=False)))
-    if asym_N is not None:
-        steps.append(("leading order as C -> oo", sp.Eq(N, asym_N, evaluate=False)))
-    if a is not None:
-        a, b = sp.factor(a), (sp.factor(b) if b is not None else None)
-        steps.append(("exponents a = lim d ln N*/d ln C, b = lim d ln D*/d ln C",
-                      sp.Tuple(a, b if b is not None else sp.nan)))
-    loss = expr.xreplace({N: N_star, D: D_star})
-    ratio = _powsimp(N_star / D_star)
-    if method == "power-law balance":
-        ratio = _tidy_exponents(ratio)
-    return Allocation(
-        law_name=law.name, model=N, data=D, compute=C, bound=expr, cost=cost,
-        model_optimal=N_star, data_optimal=D_star, optimal_loss=loss, ratio=ratio,
-        model_exponent=a, data_exponent=b, closed_form=closed,
-        implicit_equation=None if closed else sp.Eq(F, 0, evaluate=False),
-        asymptotic_model=asym_N, asymptotic_data=asym_D, is_minimum=is_min, method=method,
-        data_on_budget=data_on_budget, objective=h, stationarity=F, steps=list(steps),
-        params=dict(subs), latex_names=dict(law.latex_names), abbreviations=abbreviations)
+    return _Optimum(N_star, is_min, closed, method, balance, asym_N, a, b)
 
 
 def _data_side_power_root(law: Law, inner, cost, C, sample):

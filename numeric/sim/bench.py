@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -209,139 +210,32 @@ def run_bench(*, quick: bool = False, repeat: int | None = None, progress: bool 
 
     Parameters
     ----------
-    quick : smaller T (online 2^11, batched 2^13) for a fast smoke run.
-    repeat : timing repetitions for the fast implementations (best is kept); default 3 (1 quick).
-    progress : print a line per stage to stderr.
-    sizes : override ``{"T_online", "T_batched", "widths", "d"}`` (tests use tiny sizes).
+    quick : bool
+        Smaller T (online 2^11, batched 2^13) for a fast smoke run.
+    repeat : int, optional
+        Timing repetitions for the fast implementations (best is kept); default 3 (1 quick).
+    progress : bool
+        Print a line per stage to stderr.
+    sizes : dict, optional
+        Override ``{"T_online", "T_batched", "widths", "d", "peak_size"}`` (tests use tiny sizes).
 
     Returns
     -------
-    BenchResult (``to_json()`` has ``vs_torch``, ``vs_torch_batched``, ``vs_numpy``,
-    ``fraction_of_peak``, ``results_agree``, the same ratios on CPU time, and every row).
+    BenchResult
+        ``to_json()`` has ``vs_torch``, ``vs_torch_batched``, ``vs_numpy``, ``fraction_of_peak``,
+        ``results_agree``, the same ratios on CPU time, and every row.
     """
-    import sys
-
-    from scaling_theory.numeric.sim import reference, train_cpu
-    from scaling_theory.numeric.sim.error import reducible_error
-
-    def say(msg):
-        if progress:
-            print(f"bench: {msg}", file=sys.stderr, flush=True)
-
     repeat = repeat or (1 if quick else 3)
     res = BenchResult(quick=quick, machine=_machine())
-    try:
-        import torch
-    except ImportError:
-        torch = None
-        res.notes.append("PyTorch is not installed (pip install 'scaling-theory[bench]'): "
-                         "torch columns and vs_torch ratios skipped")
-    sizes = dict(sizes or {})
-    d = int(sizes.get("d", 32))
-    teacher = sample_teacher(d, 8, seed=0)
-    T_on = int(sizes.get("T_online", 1 << (11 if quick else 14)))
-    T_ba = int(sizes.get("T_batched", 1 << (13 if quick else 16)))
-    widths = tuple(sizes.get("widths", (8, 32, 128)))
-    gen_t = time.perf_counter()
-    chunks = list(data_chunks(teacher, max(T_on, T_ba), seed=0))
-    gen_t = time.perf_counter() - gen_t
-    res.data_stream_samples_per_s = max(T_on, T_ba) / gen_t
-    X_all = np.concatenate([X for X, _ in chunks])
-    y_all = np.concatenate([y for _, y in chunks])
-
-    def prefix(T):
-        out, left = [], T
-        for X, yy in chunks:
-            if left <= 0:
-                break
-            out.append((X[:left], yy[:left]) if X.shape[0] > left else (X, yy))
-            left -= X.shape[0]
-        return [(np.ascontiguousarray(X), np.ascontiguousarray(yy)) for X, yy in out]
-
-    # warm-up: JIT (cached on disk after the first run) and both driver paths, outside the timings
-    warm = prefix(64)
-    train_cpu.train_chunks(d, [StudentConfig(2)], [64], warm)
-    train_cpu.train_chunks(d, [StudentConfig(2), StudentConfig(2, batch_size=4)], [64, 64], warm)
-
-    # ---- online
-    n_on = 32 if "widths" not in sizes else widths[0]
-    say(f"online d={d} n={n_on} T={T_on}")
-    cfg = StudentConfig(n_on, lr=0.01, init_seed=1)
-    W0, v0 = init_params(cfg, d)
-    on_chunks = prefix(T_on)
-    t_nb, c_nb, [r_numba] = _best(lambda: train_cpu.train_chunks(d, [cfg], [T_on], on_chunks),
-                                  repeat)
-    res.rows.append(_row("online", "numba-cpu", t_nb, c_nb, T_on, d, [n_on], 1))
-    t_np, c_np, [r_np] = _best(
-        lambda: reference.train_chunks_reference(d, [cfg], [T_on], on_chunks), 1)
-    res.rows.append(_row("online", "numpy-reference", t_np, c_np, T_on, d, [n_on], 1))
-    dev = {"online numpy": _rel(r_numba.W, r_np.W)}
-    res.ratios["vs_numpy"] = t_np / t_nb
-    res.cpu_ratios["vs_numpy_cpu"] = c_np / c_nb
-    if torch is not None:
-        probe = min(T_on, 512)
-        threads = _torch_threads(torch, lambda: _torch_online(torch, X_all[:probe], y_all[:probe],
-                                                              W0, v0, cfg.lr))
-        t_to, c_to, (Wt, vt) = _best(lambda: _torch_online(torch, X_all[:T_on], y_all[:T_on], W0,
-                                                            v0, cfg.lr), 1)
-        res.rows.append(_row("online", f"torch autograd+SGD ({threads}t)", t_to, c_to, T_on, d,
-                             [n_on], 1))
-        res.ratios["vs_torch"] = t_to / t_nb
-        res.cpu_ratios["vs_torch_cpu"] = c_to / c_nb
-        dev["online torch"] = _rel(r_numba.W, Wt)
-    e_nb = reducible_error(teacher, r_numba.W, r_numba.v, n_samples=1 << 14)[0]
-    e_np = reducible_error(teacher, r_np.W, r_np.v, n_samples=1 << 14)[0]
-    dev["online error"] = abs(e_nb - e_np) / max(abs(e_np), 1e-300)
-
-    # ---- batched
-    B = 32
-    ba_chunks = prefix(T_ba)
-    totals = {"numba": [0.0, 0.0], "torch": [0.0, 0.0]}
-    for n in widths:
-        say(f"batched d={d} n={n} T={T_ba} B={B} x8 students")
-        cfgs = [StudentConfig(n, lr=0.02 * (1 + s / 4), batch_size=B, init_seed=100 + s)
-                for s in range(8)]
-        t_nb, c_nb, rs = _best(lambda: train_cpu.train_chunks(d, cfgs, [T_ba] * 8, ba_chunks),
-                               repeat)
-        res.rows.append(_row(f"batched n={n}", "numba-cpu (8 students)", t_nb, c_nb, T_ba, d,
-                             [n] * 8, B))
-        totals["numba"][0] += t_nb
-        totals["numba"][1] += c_nb
-        if torch is not None:
-            inits = [init_params(c, d) for c in cfgs]
-            args = ([w for w, _ in inits], [v for _, v in inits], [c.lr for c in cfgs], B)
-            probe = min(T_ba, 64 * B)
-            threads = _torch_threads(torch, lambda: _torch_batched(torch, X_all[:probe],
-                                                                   y_all[:probe], *args))
-            t_to, c_to, (Wt, vt) = _best(lambda: _torch_batched(torch, X_all[:T_ba],
-                                                                 y_all[:T_ba], *args), 1)
-            res.rows.append(_row(f"batched n={n}", f"torch bmm (8 students, {threads}t)", t_to,
-                                 c_to, T_ba, d, [n] * 8, B))
-            totals["torch"][0] += t_to
-            totals["torch"][1] += c_to
-            dev[f"batched n={n} torch"] = max(_rel(r.W, Wt[i]) for i, r in enumerate(rs))
-    flops = sum(8 * T_ba * flops_per_sample(d, n, B) for n in widths)
-    sp = sum(8 * T_ba * param_count(d, n) for n in widths)
-    for impl in ("numba", "torch") if torch is not None else ("numba",):
-        wall, cpu = totals[impl]
-        res.rows.append({"workload": "batched (all widths)", "implementation": impl,
-                         "seconds": wall, "cpu_seconds": cpu, "sample_params_per_s": sp / wall,
-                         "gflops": flops / wall / 1e9})
-    if torch is not None:
-        res.ratios["vs_torch_batched"] = totals["torch"][0] / totals["numba"][0]
-        res.cpu_ratios["vs_torch_batched_cpu"] = totals["torch"][1] / totals["numba"][1]
-
-    # ---- batched agreement with the NumPy reference (one width, a prefix: the reference is slow)
-    n_chk, T_chk = widths[0], min(T_ba, 1 << 12)
-    cfgs = [StudentConfig(n_chk, lr=0.02, batch_size=B, init_seed=7)]
-    a = train_cpu.train_chunks(d, cfgs, [T_chk], prefix(T_chk))[0]
-    b = reference.train_chunks_reference(d, cfgs, [T_chk], prefix(T_chk))[0]
-    dev["batched numpy"] = _rel(a.W, b.W)
-
-    # ---- peak
+    torch = _import_torch(res)
+    work = _Workload.build(quick, dict(sizes or {}), res)
+    say = _say(progress)
+    dev = _bench_online(work, res, torch, repeat, say)
+    flops, numba_seconds = _bench_batched(work, res, torch, repeat, say, dev)
+    dev["batched numpy"] = _batched_agreement(work)
     say("peak matmul")
-    res.peak_gflops = measure_peak(int(sizes.get("peak_size", 1024 if quick else 2048)), repeat=3)
-    res.ratios["fraction_of_peak"] = (flops / totals["numba"][0] / 1e9) / res.peak_gflops
+    res.peak_gflops = measure_peak(int(work.sizes.get("peak_size", 1024 if quick else 2048)), repeat=3)
+    res.ratios["fraction_of_peak"] = (flops / numba_seconds / 1e9) / res.peak_gflops
     res.agreement = dev
     res.results_agree = all(v < _AGREE_RTOL for v in dev.values())
     res.notes.append("GFLOP/s use the nominal (4 + 2/B) p flops per sample for every "
@@ -351,6 +245,158 @@ def run_bench(*, quick: bool = False, repeat: int | None = None, progress: bool 
                      "cpu s > wall s means several busy threads, cpu s << wall s means waiting "
                      "for cores taken by other processes")
     return res
+
+
+_BATCH = 32           # minibatch of the batched workload
+_STUDENTS = 8         # students per width in the batched workload
+
+
+def _say(progress: bool):
+    def say(msg):
+        if progress:
+            print(f"bench: {msg}", file=sys.stderr, flush=True)
+    return say
+
+
+def _import_torch(res: BenchResult):
+    """PyTorch if installed (the optional ``bench`` extra), else ``None`` with a note in ``res``."""
+    try:
+        import torch
+    except ImportError:
+        res.notes.append("PyTorch is not installed (pip install 'scaling-theory[bench]'): "
+                         "torch columns and vs_torch ratios skipped")
+        return None
+    return torch
+
+
+@dataclass
+class _Workload:
+    """The teacher, its data stream (drawn once, timed) and the sizes every stage shares."""
+
+    d: int
+    teacher: object
+    T_online: int
+    T_batched: int
+    widths: tuple
+    sizes: dict
+    chunks: list
+    X_all: np.ndarray
+    y_all: np.ndarray
+
+    @classmethod
+    def build(cls, quick: bool, sizes: dict, res: BenchResult) -> "_Workload":
+        d = int(sizes.get("d", 32))
+        teacher = sample_teacher(d, 8, seed=0)
+        T_on = int(sizes.get("T_online", 1 << (11 if quick else 14)))
+        T_ba = int(sizes.get("T_batched", 1 << (13 if quick else 16)))
+        gen_t = time.perf_counter()
+        chunks = list(data_chunks(teacher, max(T_on, T_ba), seed=0))
+        res.data_stream_samples_per_s = max(T_on, T_ba) / (time.perf_counter() - gen_t)
+        work = cls(d, teacher, T_on, T_ba, tuple(sizes.get("widths", (8, 32, 128))), sizes, chunks,
+                   np.concatenate([X for X, _ in chunks]), np.concatenate([y for _, y in chunks]))
+        work._warm_up()
+        return work
+
+    def prefix(self, T: int) -> list:
+        """The first ``T`` rows of the stream, as contiguous chunks."""
+        out, left = [], T
+        for X, yy in self.chunks:
+            if left <= 0:
+                break
+            out.append((X[:left], yy[:left]) if X.shape[0] > left else (X, yy))
+            left -= X.shape[0]
+        return [(np.ascontiguousarray(X), np.ascontiguousarray(yy)) for X, yy in out]
+
+    def _warm_up(self) -> None:
+        # JIT (cached on disk after the first run) and both driver paths, outside the timings
+        from scaling_theory.numeric.sim import train_cpu
+        warm = self.prefix(64)
+        train_cpu.train_chunks(self.d, [StudentConfig(2)], [64], warm)
+        train_cpu.train_chunks(self.d, [StudentConfig(2), StudentConfig(2, batch_size=4)], [64, 64], warm)
+
+
+def _bench_online(work: _Workload, res: BenchResult, torch, repeat: int, say) -> dict:
+    """One student, one sample per step: Numba vs the NumPy reference vs PyTorch autograd."""
+    from scaling_theory.numeric.sim import reference, train_cpu
+    from scaling_theory.numeric.sim.error import reducible_error
+
+    d, T_on = work.d, work.T_online
+    n_on = 32 if "widths" not in work.sizes else work.widths[0]
+    say(f"online d={d} n={n_on} T={T_on}")
+    cfg = StudentConfig(n_on, lr=0.01, init_seed=1)
+    W0, v0 = init_params(cfg, d)
+    on_chunks = work.prefix(T_on)
+    t_nb, c_nb, [r_numba] = _best(lambda: train_cpu.train_chunks(d, [cfg], [T_on], on_chunks), repeat)
+    res.rows.append(_row("online", "numba-cpu", t_nb, c_nb, T_on, d, [n_on], 1))
+    t_np, c_np, [r_np] = _best(lambda: reference.train_chunks_reference(d, [cfg], [T_on], on_chunks), 1)
+    res.rows.append(_row("online", "numpy-reference", t_np, c_np, T_on, d, [n_on], 1))
+    dev = {"online numpy": _rel(r_numba.W, r_np.W)}
+    res.ratios["vs_numpy"] = t_np / t_nb
+    res.cpu_ratios["vs_numpy_cpu"] = c_np / c_nb
+    if torch is not None:
+        X, y = work.X_all, work.y_all
+        probe = min(T_on, 512)
+        threads = _torch_threads(torch, lambda: _torch_online(torch, X[:probe], y[:probe], W0, v0, cfg.lr))
+        t_to, c_to, (Wt, _) = _best(lambda: _torch_online(torch, X[:T_on], y[:T_on], W0, v0, cfg.lr), 1)
+        res.rows.append(_row("online", f"torch autograd+SGD ({threads}t)", t_to, c_to, T_on, d, [n_on], 1))
+        res.ratios["vs_torch"] = t_to / t_nb
+        res.cpu_ratios["vs_torch_cpu"] = c_to / c_nb
+        dev["online torch"] = _rel(r_numba.W, Wt)
+    e_nb = reducible_error(work.teacher, r_numba.W, r_numba.v, n_samples=1 << 14)[0]
+    e_np = reducible_error(work.teacher, r_np.W, r_np.v, n_samples=1 << 14)[0]
+    dev["online error"] = abs(e_nb - e_np) / max(abs(e_np), 1e-300)
+    return dev
+
+
+def _bench_batched(work: _Workload, res: BenchResult, torch, repeat: int, say, dev: dict):
+    """Eight students per width, minibatches of 32: Numba vs PyTorch bmm. Returns (flops, numba s)."""
+    from scaling_theory.numeric.sim import train_cpu
+
+    d, T_ba, B, S = work.d, work.T_batched, _BATCH, _STUDENTS
+    ba_chunks = work.prefix(T_ba)
+    totals = {"numba": [0.0, 0.0], "torch": [0.0, 0.0]}
+    for n in work.widths:
+        say(f"batched d={d} n={n} T={T_ba} B={B} x{S} students")
+        cfgs = [StudentConfig(n, lr=0.02 * (1 + s / 4), batch_size=B, init_seed=100 + s) for s in range(S)]
+        t_nb, c_nb, rs = _best(lambda: train_cpu.train_chunks(d, cfgs, [T_ba] * S, ba_chunks), repeat)
+        res.rows.append(_row(f"batched n={n}", f"numba-cpu ({S} students)", t_nb, c_nb, T_ba, d, [n] * S, B))
+        totals["numba"][0] += t_nb
+        totals["numba"][1] += c_nb
+        if torch is None:
+            continue
+        inits = [init_params(c, d) for c in cfgs]
+        args = ([w for w, _ in inits], [v for _, v in inits], [c.lr for c in cfgs], B)
+        X, y = work.X_all, work.y_all
+        probe = min(T_ba, 64 * B)
+        threads = _torch_threads(torch, lambda: _torch_batched(torch, X[:probe], y[:probe], *args))
+        t_to, c_to, (Wt, _) = _best(lambda: _torch_batched(torch, X[:T_ba], y[:T_ba], *args), 1)
+        res.rows.append(_row(f"batched n={n}", f"torch bmm ({S} students, {threads}t)", t_to, c_to, T_ba,
+                             d, [n] * S, B))
+        totals["torch"][0] += t_to
+        totals["torch"][1] += c_to
+        dev[f"batched n={n} torch"] = max(_rel(r.W, Wt[i]) for i, r in enumerate(rs))
+    flops = sum(S * T_ba * flops_per_sample(d, n, B) for n in work.widths)
+    sp = sum(S * T_ba * param_count(d, n) for n in work.widths)
+    for impl in ("numba", "torch") if torch is not None else ("numba",):
+        wall, cpu = totals[impl]
+        res.rows.append({"workload": "batched (all widths)", "implementation": impl,
+                         "seconds": wall, "cpu_seconds": cpu, "sample_params_per_s": sp / wall,
+                         "gflops": flops / wall / 1e9})
+    if torch is not None:
+        res.ratios["vs_torch_batched"] = totals["torch"][0] / totals["numba"][0]
+        res.cpu_ratios["vs_torch_batched_cpu"] = totals["torch"][1] / totals["numba"][1]
+    return flops, totals["numba"][0]
+
+
+def _batched_agreement(work: _Workload) -> float:
+    """Batched Numba against the NumPy reference on one width and a prefix (the reference is slow)."""
+    from scaling_theory.numeric.sim import reference, train_cpu
+
+    n_chk, T_chk = work.widths[0], min(work.T_batched, 1 << 12)
+    cfgs = [StudentConfig(n_chk, lr=0.02, batch_size=_BATCH, init_seed=7)]
+    a = train_cpu.train_chunks(work.d, cfgs, [T_chk], work.prefix(T_chk))[0]
+    b = reference.train_chunks_reference(work.d, cfgs, [T_chk], work.prefix(T_chk))[0]
+    return _rel(a.W, b.W)
 
 
 def _rel(a: np.ndarray, b: np.ndarray) -> float:

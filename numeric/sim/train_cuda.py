@@ -51,6 +51,7 @@ import math
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
 import numba
@@ -716,27 +717,44 @@ def train(teacher, students: Sequence[StudentConfig], T, *, data_seed: int,
     """
     _require_backend()
     start = time.perf_counter()
-    students = list(students)
-    for cfg in students:
-        if not isinstance(cfg, StudentConfig):
-            raise UserInputError(f"students must be StudentConfig objects, got {type(cfg).__name__}")
-    Ts = sample_counts(T, len(students))
+    students, Ts = _checked_students(students, T)
     if not students:
         return []
     if data not in ("host", "device"):
         raise UserInputError(f"data must be 'host' or 'device', got {data!r}")
     chunk_size = positive_int(chunk_size, "chunk_size")
     d = int(teacher.d)
-    S = len(students)
-    inits = [init_params(cfg, d) for cfg in students]
-    SW, Sv, widths = _pack_students(inits, d)
-    n_max = SW.shape[2]
-    nt = _threads_for((d + 1) * n_max, threads)
-    seg = min(_SEGMENT, max(cfg.batch_size for cfg in students))
-    any_adam = any(cfg.optimizer == "adam" for cfg in students)
-    moment_shape = SW.shape if any_adam else (1, 1, 1)
+    SW, Sv, widths = _pack_students([init_params(cfg, d) for cfg in students], d)
+    dev = _device_state(students, Ts, SW, Sv, widths)
+    nt = _threads_for((d + 1) * SW.shape[2], threads)
+    source = _chunk_source(teacher, max(Ts), data_seed=data_seed, chunk_size=chunk_size, data=data,
+                           chunks=chunks)
+    if progress:
+        from tqdm import tqdm
+        source = tqdm(source, total=-(-max(Ts) // chunk_size) if chunks is None else None,
+                      desc="train (cuda)", unit="chunk", file=sys.stderr)
+    run = _train_on_chunks(source, students, Ts, dev, nt)
+    return _collect_results(students, widths, dev, run, time.perf_counter() - start)
 
-    dev = {name: cuda.to_device(arr) for name, arr in {
+
+def _checked_students(students, T) -> tuple[list[StudentConfig], list[int]]:
+    """The students as a list of :class:`StudentConfig` and their sample counts, or a clear error."""
+    students = list(students)
+    for cfg in students:
+        if not isinstance(cfg, StudentConfig):
+            raise UserInputError(f"students must be StudentConfig objects, got {type(cfg).__name__}")
+    return students, sample_counts(T, len(students))
+
+
+def _device_state(students: list[StudentConfig], Ts: list[int], SW, Sv, widths) -> dict:
+    """Every array the SGD kernel reads or writes, on the device: weights, gradients, Adam moments,
+    per-student hyperparameters and counters (one row per student)."""
+    S = len(students)
+    seg = min(_SEGMENT, max(cfg.batch_size for cfg in students))
+    # Adam moments only when some student uses Adam (a 1-element placeholder otherwise)
+    moment_shape = SW.shape if any(cfg.optimizer == "adam" for cfg in students) else (1, 1, 1)
+    n_max = SW.shape[2]
+    return {name: cuda.to_device(arr) for name, arr in {
         "SW": SW, "Sv": Sv, "GW": np.zeros_like(SW), "Gv": np.zeros_like(Sv),
         "MW": np.zeros(moment_shape), "VW": np.zeros(moment_shape),
         "Mv": np.zeros(moment_shape[:1] + moment_shape[2:]),
@@ -753,19 +771,23 @@ def train(teacher, students: Sequence[StudentConfig], T, *, data_seed: int,
         "steps": np.zeros(S, dtype=np.int64), "chunk_loss": np.zeros(S),
         "chunk_rows": np.zeros(S, dtype=np.int64), "finite": np.ones(S, dtype=np.int64),
     }.items()}
-    active = np.array([1 if t > 0 else 0 for t in Ts], dtype=np.int64)
-    seen = np.zeros(S, dtype=np.int64)
-    total_loss = np.zeros(S)
-    status = ["done"] * S
-    reasons: list[str | None] = [None] * S
-    T_max = max(Ts)
 
-    source = _chunk_source(teacher, T_max, data_seed=data_seed, chunk_size=chunk_size, data=data,
-                           chunks=chunks)
-    if progress:
-        from tqdm import tqdm
-        source = tqdm(source, total=-(-T_max // chunk_size) if chunks is None else None,
-                      desc="train (cuda)", unit="chunk", file=sys.stderr)
+
+@dataclass
+class _Run:
+    """Host-side bookkeeping of one training call: samples seen, summed loss, status per student."""
+
+    seen: np.ndarray
+    total_loss: np.ndarray
+    status: list
+    reasons: list
+
+
+def _train_on_chunks(source, students: list[StudentConfig], Ts: list[int], dev: dict, nt: int) -> _Run:
+    """Launch the SGD kernel once per chunk until every student is done or has diverged."""
+    S = len(students)
+    active = np.array([1 if t > 0 else 0 for t in Ts], dtype=np.int64)
+    run = _Run(np.zeros(S, dtype=np.int64), np.zeros(S), ["done"] * S, [None] * S)
     chunk_iter = iter(source)
     item = next(chunk_iter, None)
     while item is not None and active.any():
@@ -784,30 +806,36 @@ def train(teacher, students: Sequence[StudentConfig], T, *, data_seed: int,
         closs = dev["chunk_loss"].copy_to_host()
         crows = dev["chunk_rows"].copy_to_host()
         fin = dev["finite"].copy_to_host()
-        seen = dev["seen"].copy_to_host()
+        run.seen = dev["seen"].copy_to_host()
         for s in np.flatnonzero(active):
-            total_loss[s] += closs[s]
-            reason = _reason(bool(fin[s]), float(closs[s]), int(crows[s]), int(seen[s]),
+            run.total_loss[s] += closs[s]
+            reason = _reason(bool(fin[s]), float(closs[s]), int(crows[s]), int(run.seen[s]),
                              float(students[s].max_loss))
             if reason is not None:
-                status[s], reasons[s] = "diverged", reason
+                run.status[s], run.reasons[s] = "diverged", reason
                 active[s] = 0
-            elif seen[s] >= Ts[s]:
+            elif run.seen[s] >= Ts[s]:
                 active[s] = 0
     if active.any():
         s = int(np.flatnonzero(active)[0])
-        raise UserInputError(f"the data chunks ended after {int(seen[s])} samples, fewer than the "
+        raise UserInputError(f"the data chunks ended after {int(run.seen[s])} samples, fewer than the "
                              f"{Ts[s]} requested")
+    return run
+
+
+def _collect_results(students: list[StudentConfig], widths, dev: dict, run: _Run,
+                     seconds: float) -> list[TrainResult]:
+    """Copy the trained weights back and unpack them into one :class:`TrainResult` per student."""
     SW = dev["SW"].copy_to_host()
     Sv = dev["Sv"].copy_to_host()
-    seconds = time.perf_counter() - start
     results = []
     for s, cfg in enumerate(students):
         n = int(widths[s])
         W = np.ascontiguousarray(SW[s, :, :n].T)
         v = np.ascontiguousarray(Sv[s, :n])
-        mean_loss = total_loss[s] / seen[s] if seen[s] else float("nan")
-        results.append(TrainResult(cfg, W, v, status[s], reasons[s], int(seen[s]), seconds,
+        seen = int(run.seen[s])
+        mean_loss = run.total_loss[s] / seen if seen else float("nan")
+        results.append(TrainResult(cfg, W, v, run.status[s], run.reasons[s], seen, seconds,
                                    float(mean_loss), "cuda"))
     return results
 
