@@ -23,12 +23,14 @@ def test_unknown_subcommand_is_one_line_error(capsys):
     assert err.count("\n") == 1 and "error" in err
 
 
+@pytest.mark.subprocess
 def test_module_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "scaling_theory", "--help"], capture_output=True, text=True)
     assert out.returncode == 0
     assert "derive" in out.stdout
 
 
+@pytest.mark.subprocess
 def test_closed_pipe_is_quiet():
     # `scaling-theory bounds | head -1` must not print a BrokenPipeError traceback
     proc = subprocess.Popen([sys.executable, "-m", "scaling_theory", "bounds"], stdout=subprocess.PIPE,

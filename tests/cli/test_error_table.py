@@ -446,6 +446,7 @@ DEBUG_CASE = Case("debug", ("allocate", "nosuchlaw", "--compute", "1e20"), "")
 
 @pytest.mark.parametrize("case", [_param(c) for c in CASES if c.id in SUBPROCESS_IDS] +
                          [_param(c) for c in HANGS])
+@pytest.mark.subprocess
 def test_bad_input_in_a_real_process(case, subprocess_outcomes):
     check_outcome(case, subprocess_outcomes[case.id])
 

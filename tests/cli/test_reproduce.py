@@ -1,5 +1,6 @@
 """`scaling-theory reproduce --quick`: the whole pipeline writes every file; reruns resume."""
 
+import pytest
 import json
 import re
 
@@ -8,6 +9,7 @@ from scaling_theory.cli import main
 from scaling_theory.reproduce import reproduce
 
 
+@pytest.mark.slow
 def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     out = tmp_path / "study"
     assert main(["reproduce", "--quick", "--out", str(out), "--quiet", "--bootstrap", "20",

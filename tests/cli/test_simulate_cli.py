@@ -97,6 +97,8 @@ sys.exit(main(["simulate", "--config", sys.argv[1], "--store", sys.argv[2], "--w
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_keeps_runs_and_says_how_to_resume(tmp_path, workers):
     config = tmp_path / "s.toml"
     config.write_text('d = 4\nK = 2\nbudgets = [1e4, 1e5]\nwidths = [1, 2, 3, 4, 5, 6]\nseeds = [0, 1, 2, 3, 4]\n')

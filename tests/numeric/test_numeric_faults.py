@@ -296,6 +296,7 @@ def test_nan_error_is_stored_as_null_and_never_fitted(tmp_path):
     assert not _NAN.search(result.summary())
 
 
+@pytest.mark.subprocess
 def test_fit_on_only_diverged_runs_is_a_clear_error(tmp_path):
     from scaling_theory.numeric.analysis.fit import from_store
     from scaling_theory.numeric.sweep.store import Store

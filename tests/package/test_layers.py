@@ -127,6 +127,7 @@ def test_no_import_cycles(graph):
     assert not cycles, f"import cycles: {cycles}"
 
 
+@pytest.mark.subprocess
 def test_only_one_top_level_name_is_importable(tmp_path):
     # run from an empty folder: the bare folder names must not be importable packages
     import subprocess

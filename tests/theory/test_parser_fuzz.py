@@ -16,6 +16,7 @@ hook (:func:`sys.addaudithook`) sees no code compiled or executed, no module imp
 and no process, socket or foreign-function call while ``parse_formula`` runs.
 """
 
+import pytest
 import sys
 import time
 import tracemalloc
@@ -25,6 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scaling_theory.theory.parser import FUNCTIONS, MAX_DIGITS, MAX_LENGTH, FormulaError, parse_formula
+
+pytestmark = [pytest.mark.slow]
 
 # examples per test; their sum is the number of fuzz inputs per run (asserted below)
 N_VALID, N_HOSTILE, N_TEXT, N_MUTATED = 2000, 2000, 4500, 1500

@@ -21,6 +21,9 @@ from scaling_theory.numeric.sim.students import StudentConfig
 from scaling_theory.numeric.sim.training import train
 from scaling_theory.errors import UserInputError
 
+# the CUDA simulator interprets every thread in Python: correct but slow
+pytestmark = [pytest.mark.slow]
+
 if train_cuda.backend() == "none":  # pragma: no cover - conftest normally selects the simulator
     pytest.skip("no CUDA GPU and NUMBA_ENABLE_CUDASIM is not set: the CUDA kernels cannot run here",
                 allow_module_level=True)

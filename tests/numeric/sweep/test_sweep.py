@@ -275,6 +275,7 @@ def test_read_only_store_fails_before_running_anything(tmp_path, monkeypatch):
     assert called == []
 
 
+@pytest.mark.subprocess
 def test_foreign_store_is_refused_by_the_sweep(tmp_path):
     path = tmp_path / "x.sqlite"
     path.write_text("hello")
