@@ -220,14 +220,8 @@ def from_store(path: str | os.PathLike, *, config_hashes: Collection[str] | None
         raise UserInputError(f"{name}: no such result store")
     if os.path.isdir(name):
         raise UserInputError(f"{name}: is a directory, expected a result store (.sqlite)")
-    try:
-        with open(name, "rb") as fh:
-            magic = fh.read(16)
-    except OSError as err:
-        raise UserInputError(f"{name}: cannot read ({err.strerror or err})") from None
-    if magic != b"SQLite format 3\x00":
-        raise UserInputError(f"{name}: not a result store (not an SQLite database)")
-    from scaling_theory.numeric.sweep.store import Store# the sweep engineer's store; imported late (optional module)
+    # the store checks the file is SQLite (one check, in numeric.sweep.store)
+    from scaling_theory.numeric.sweep.store import Store
 
     try:
         with Store(name) as store:
