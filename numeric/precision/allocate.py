@@ -87,6 +87,14 @@ class NumericAllocation:
     param_set: str | None = None
     overridden: tuple[str, ...] = ()
     params: Mapping[str, str] = field(default_factory=dict)
+    # Jeon-Van Roy family only (None otherwise): see scaling_theory.numeric.precision.teacher_bounds
+    trivial_error: float | None = None
+    trivial_error_stderr: float | None = None
+    informative: bool | None = None
+    route: str | None = None
+    maurey_model: mpmath.mpf | None = None
+    maurey_loss: mpmath.mpf | None = None
+    direct_loss: mpmath.mpf | None = None
 
     def to_json(self) -> dict:
         """Decimal strings with ``digits`` significant digits; booleans and ints as such."""
@@ -102,7 +110,18 @@ class NumericAllocation:
             "agreement_digits": self.agreement_digits, "method": self.method,
             "closed_form": self.closed_form, "param_set": self.param_set, "overridden": list(self.overridden),
             "params": dict(self.params),
-        }
+        } | self._family_json()
+
+    def _family_json(self) -> dict:
+        if self.trivial_error is None:
+            return {}
+        out = {"trivial_error": f"{self.trivial_error:.6g}", "trivial_error_stderr": f"{self.trivial_error_stderr:.2g}",
+               "informative": self.informative, "route": self.route,
+               "maurey_model": _decimal(self.maurey_model, self.digits),
+               "maurey_loss": _decimal(self.maurey_loss, self.digits)}
+        if self.direct_loss is not None:
+            out["direct_loss"] = _decimal(self.direct_loss, self.digits)
+        return out
 
 
 def _decimal(x, digits: int, strip_zeros: bool = False) -> str:
@@ -168,9 +187,46 @@ def allocate(law: Law | str, compute, *, param_set: str | None = None,
     if missing:
         raise UserInputError(f"law {law.name!r} needs a value for {', '.join(missing)} "
                              f"(give --param NAME=VALUE or a parameter set)")
+    from scaling_theory.numeric.precision import teacher_bounds
+
+    family = teacher_bounds.family_of(law)
+    if family is not None:   # one-line error below the smallest model and valid T, before any work
+        floor = teacher_bounds.smallest_budget(law, values)
+        if not C_exact >= floor:
+            raise UserInputError(f"compute {compute} is below the smallest budget law {law.name!r} covers at "
+                                 f"these constants ({sp.N(floor, 6)}: smallest model times smallest valid T)")
     alloc = _derivation(law, values)
     with mp.workdps(digits + _GUARD):
-        return _evaluate(law, alloc, values, C_exact, digits, resolved)
+        result = _evaluate(law, alloc, values, C_exact, digits, resolved)
+        if family is None:
+            return result
+        return _with_family(result, law, family, values, C_exact, digits)
+
+
+def _with_family(res: NumericAllocation, law, family, values, C_exact, digits) -> NumericAllocation:
+    """Add the trivial error, ``informative`` and (finite teacher) the direct width-K route."""
+    import dataclasses
+
+    from scaling_theory.numeric.precision import teacher_bounds
+    from scaling_theory.theory import jeon_van_roy as jvr
+
+    teacher, scale = family
+    dv, Kv = values[law.symbols["d"]], values[law.symbols["K"]]
+    te = teacher_bounds.trivial_error(teacher, scale, int(dv), teacher_bounds._plain(Kv))
+    fields = {"trivial_error": te.value, "trivial_error_stderr": te.stderr, "route": "maurey",
+              "maurey_model": res.model, "maurey_loss": res.loss}
+    loss = res.loss
+    if teacher == "finite":
+        p_min = to_mpf(Kv * (dv + 1))
+        T_d = to_mpf(C_exact) / p_min
+        direct = compile_expr(jvr.direct_bound(jvr.T, dv, Kv, scale), jvr.T, {})(T_d)
+        fields["direct_loss"] = direct
+        if direct < res.loss:   # the smallest model that represents the teacher, all else to data
+            loss = direct
+            fields.update(route="direct", model=p_min, data=T_d, loss=direct, ratio=p_min / T_d)
+    # informative only if below the trivial error by three standard errors of its Monte Carlo estimate
+    fields["informative"] = bool(loss < te.value - 3 * te.stderr)
+    return dataclasses.replace(res, **fields)
 
 
 # re-derive at the constants only when they are short exact numbers: substituting them is then

@@ -47,5 +47,12 @@ def run(args) -> int:
              f"L* = {j['loss']}",
              f"check: {j['method']} vs independent minimisation in ln {N}: relative difference "
              f"{j['relative_agreement']} ({res.agreement_digits} digits agree), {status}"]
+    if res.trivial_error is not None:
+        if res.direct_loss is not None:
+            lines.append(f"routes: Maurey optimum {N} = {j['maurey_model']}, L = {j['maurey_loss']}; direct width-K "
+                         f"route at the smallest model, L = {j['direct_loss']}; best: {res.route}")
+        lines.append(f"trivial error (best input-independent predictor, Monte Carlo) = {j['trivial_error']} "
+                     f"+- {j['trivial_error_stderr']}: the bound is "
+                     + ("informative" if res.informative else "NOT informative (vacuous) at this budget"))
     emit(j, "\n".join(lines), args.json)
     return 0 if res.verified else 1
