@@ -30,7 +30,7 @@ from scaling_theory.numeric.precision.verify import Box
 from scaling_theory.theory.jeon_van_roy import (K, K_dp, T, VALIDITY_T, atoms_upper, d, direct_bound, dp_bound,
                                                 dp_exact_bound, dp_scale_moments, exact_bound, expected_atoms,
                                                 first_moment, large_T_bound, p, scale_variances, second_moment,
-                                                unit_scale_mean)
+                                                unit_scale_mean, validity_T)
 from scaling_theory.theory.registry import get_law
 
 __all__ = ["derivation", "general_bound"]
@@ -190,13 +190,13 @@ def derivation() -> Derivation:
     Returns
     -------
     Derivation
-        ``jeon-van-roy-bound``: 7 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
+        ``jeon-van-roy-bound``: 14 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------
     >>> der = derivation()
     >>> der.name, len(der.steps), sum(s.ours for s in der.steps)
-    ('jeon-van-roy-bound', 7, 6)
+    ('jeon-van-roy-bound', 14, 13)
     >>> [s.name for s in der.steps][:2]
     ['pythagoras', 'proxy-distortion']
     """
@@ -217,8 +217,10 @@ def derivation() -> Derivation:
     S_, M_ = second_moment(), first_moment()
     entropy = K * (d * sp.log(1 + 2 / delta) + sp.log(2) + sp.log(n + 1)) + sp.log(1 + M / rho) + 1
     law = get_law("jeon-van-roy-finite")
+    t_min = float(sp.N(validity_T("finite", "barron", sp.Integer(1), sp.Integer(1)), 20))   # 8 pi^2 from the theory
     n_dom = {d: Box(1, 300, integer=True), K: Box(1, 64, integer=True), n: Box(1, 1e12, log=True),
-             T: Box(78.957, 1e15, log=True)}
+             T: Box(t_min, 1e15, log=True)}
+    ratio = sp.Symbol("r", positive=True)   # n = r K >= K
     steps = (
         expectation("pythagoras", sp.Symbol("2E[e1 e2 + e1 e3 + e2 e3]"), 0,
                     "Quantise (e1 = F - F_q), sample (e2 = F_q - F~_n), round the scale (e3 = F~_n - F~): each "
@@ -289,16 +291,21 @@ def derivation() -> Derivation:
                           "c_atom = d ln(1 + 2/delta) + ln 2 + ln(1 + mu_b/rho) + 1 + ln(n+1) per distinct atom), is "
                           "below the bound's entropy term with 1 + K ln(1 + n/K) atoms (ours).",
                           cases=_e2e_code_cases(), relation="<=", ours=True, seed=120),
-        inequality("dp-relaxation", dp_exact_bound().subs(p, n * (d + 1)), dp_bound().subs(p, n * (d + 1)),
-                   {d: Box(1, 300, integer=True), K_dp: Box(0.5, 50), n: Box(50, 1e12, log=True),
-                    T: Box(79, 1e15, log=True)},
+        inequality("dp-relaxation", dp_exact_bound().subs(p, ratio * K_dp * (d + 1)),
+                   dp_bound().subs(p, ratio * K_dp * (d + 1)),
+                   {d: Box(1, 300, integer=True), K_dp: Box(1, 50), ratio: Box(1, 1e10, log=True),
+                    T: Box(t_min, 1e15, log=True)},
                    "E N <= 1 + K ln(1 + n/K) <= 1 + K ln(2n/K) (n >= K), ln(1 + x) <= ln 2 + ln x for x >= 1 in each "
                    "per-atom log, ln(n+1) <= ln 2 + ln n: the registered jeon-van-roy law dominates the DP bound "
-                   "for n >= max(1, K), T >= 8 pi^2 (Barron scale) (ours).", ours=True, points=30),
-        inequality("dp-relaxation-normalised", dp_exact_bound(scale="normalised").subs(p, n * (d + 1)),
-                   dp_bound(scale="normalised").subs(p, n * (d + 1)),
-                   {d: Box(1, 300, integer=True), K_dp: Box(0.5, 50), n: Box(50, 1e12, log=True),
-                    T: Box(401, 1e15, log=True)},
+                   "for n = r K >= K >= 1, T >= validity_T = 8 pi^2 (Barron scale) (ours).", ours=True, points=30),
+        inequality("dp-relaxation-small-K", dp_exact_bound().subs(p, n * (d + 1)), dp_bound().subs(p, n * (d + 1)),
+                   {d: Box(1, 300, integer=True), K_dp: Box(0.02, 1), n: Box(1, 1e12, log=True),
+                    T: Box(t_min, 1e15, log=True)},
+                   "The same for K < 1, n >= 1 (ours).", ours=True, points=30),
+        inequality("dp-relaxation-normalised", dp_exact_bound(scale="normalised").subs(p, ratio * K_dp * (d + 1)),
+                   dp_bound(scale="normalised").subs(p, ratio * K_dp * (d + 1)),
+                   {d: Box(1, 300, integer=True), K_dp: Box(1, 50), ratio: Box(1, 1e10, log=True),
+                    T: Box(max(t_min, 300.0), 1e15, log=True)},
                    "The same relaxation on the normalised scale, valid for T >= max(8 pi^2, 2d/(K+1)) (ours).",
                    ours=True, points=30),
     )

@@ -102,7 +102,8 @@ class Step:
         if self.checker is _value_ineq_checker:
             return "sampled-inequality"
         method = str(self.options.get("method", "numeric"))
-        return {"exact-integral": "exact-integral", "exact": "exact-integral"}.get(method, method)
+        return {"exact-integral": "exact-integral", "exact": "exact-integral", "minimiser": "numerical-optimum",
+                "series": "numeric", "lambert-w": "numeric", "numerical-derivative": "numeric"}.get(method, method)
 
     @property
     def claim(self) -> sp.Basic:

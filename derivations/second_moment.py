@@ -72,6 +72,41 @@ def _dp_sampler(dim, Kv, scale, tilted):
     return sample
 
 
+def _output_sampler(teacher, dim, Kv, scale):
+    sa2, sw2 = (float(v) for v in scale_variances(scale, teacher, sp.Integer(dim), sp.Rational(Kv)))
+
+    def sample(rng, m):
+        X = rng.standard_normal((m, dim))
+        if teacher == "finite":
+            pi = np.ones((m, Kv))
+        else:
+            pi = _stick_weights(rng, m, Kv)
+        L = pi.shape[1]
+        a = rng.standard_normal((m, L)) * np.sqrt(sa2)
+        w = rng.standard_normal((m, L, dim)) * np.sqrt(sw2)
+        return np.sum(pi * a * np.maximum(np.einsum("mld,md->ml", w, X), 0), axis=1) ** 2
+    return sample
+
+
+def _output_cases():
+    return [(f"{teacher} d={dv} K={Kv}", _output_sampler(teacher, dv, Kv, "normalised"), lambda: 0.5, 20_000)
+            for teacher in ("finite", "dp") for dv, Kv in ((1, 1), (3, 2), (16, 4))]
+
+
+def _dp_mu_sampler(dim, Kv, scale):
+    sa2, sw2 = (float(v) for v in scale_variances(scale, "dp", sp.Integer(dim), sp.Rational(Kv)))
+
+    def sample(rng, m):
+        return np.abs(rng.standard_normal(m)) * np.sqrt(sa2 * sw2) * np.linalg.norm(rng.standard_normal((m, dim)), axis=1)
+    return sample
+
+
+def _dp_mu_cases():
+    return [(f"{scale} d={dv} K={Kv}", _dp_mu_sampler(dv, Kv, scale), _value(dp_scale_moments(scale=scale)[1], dv, Kv,
+                                                                             K_dp), 50_000)
+            for scale in ("barron", "normalised") for dv, Kv in ((1, 1), (16, 4), (8, 32))]
+
+
 _GRID = ((1, 1), (3, 2), (16, 4), (8, 32))
 _DP_GRID = ((1, 1), (3, 2), (16, 4), (8, 32))
 
@@ -107,13 +142,13 @@ def derivation() -> Derivation:
     Returns
     -------
     Derivation
-        ``second-moment``: 10 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
+        ``second-moment``: 12 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------
     >>> der = derivation()
     >>> der.name, len(der.steps), sum(s.ours for s in der.steps)
-    ('second-moment', 10, 6)
+    ('second-moment', 12, 8)
     >>> [s.name for s in der.steps][:2]
     ['abs-normal-mean', 'chi-mean']
     """
@@ -140,6 +175,13 @@ def derivation() -> Derivation:
                           "The DP law's misspecification constant (draws from pi): E[sum pi_k a_k^2 ||w_k||^2] = "
                           "sigma^2 d since sum pi_k = 1 and the atoms are independent of the weights (ours): Monte "
                           "Carlo on the same grid, both scales.", cases=_dp_cases(False), ours=True, seed=80),
+        monte_carlo_cases("dp-unit-mean-mc-grid", sp.Symbol("E|a| ||w|| (DP atom)"), dp_scale_moments()[1],
+                          "mu_b = E|a| E||w|| = sigma sqrt(2/pi) m_d, the mean size of one atom's weight (ours): Monte "
+                          "Carlo, both scales.", cases=_dp_mu_cases(), ours=True, seed=95),
+        monte_carlo_cases("normalised-output-variance", sp.Symbol("E[F(X)^2]"), sp.Rational(1, 2),
+                          "The normalised scale gives E[F^2] = 1/2 for every d and K (finite: a ~ N(0, 1/K), "
+                          "DP: a ~ N(0, K+1); w ~ N(0, I/d)): Monte Carlo of the teacher's output itself.",
+                          cases=_output_cases(), ours=True, seed=97),
         inequality("dp-tilted-below-untilted", dp_second_moment(), dp_scale_moments()[0],
                    {d: Box(1, 2000, integer=True, log=True), K_dp: Box(0.01, 1000, log=True)},
                    "s2 - E[V^2] = sigma^2 K/(K+1) (d - (2/pi) m_d^2) >= 0 (Jensen): the tilted Maurey route would "
