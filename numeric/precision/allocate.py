@@ -92,8 +92,9 @@ class NumericAllocation:
     trivial_error_stderr: float | None = None
     informative: bool | None = None
     route: str | None = None
-    maurey_model: mpmath.mpf | None = None
-    maurey_loss: mpmath.mpf | None = None
+    best_model: mpmath.mpf | None = None
+    best_data: mpmath.mpf | None = None
+    best_loss: mpmath.mpf | None = None
     direct_loss: mpmath.mpf | None = None
 
     def to_json(self) -> dict:
@@ -117,8 +118,8 @@ class NumericAllocation:
             return {}
         out = {"trivial_error": f"{self.trivial_error:.6g}", "trivial_error_stderr": f"{self.trivial_error_stderr:.2g}",
                "informative": self.informative, "route": self.route,
-               "maurey_model": _decimal(self.maurey_model, self.digits),
-               "maurey_loss": _decimal(self.maurey_loss, self.digits)}
+               "best_model": _decimal(self.best_model, self.digits), "best_data": _decimal(self.best_data, self.digits),
+               "best_loss": _decimal(self.best_loss, self.digits)}
         if self.direct_loss is not None:
             out["direct_loss"] = _decimal(self.direct_loss, self.digits)
         return out
@@ -204,7 +205,12 @@ def allocate(law: Law | str, compute, *, param_set: str | None = None,
 
 
 def _with_family(res: NumericAllocation, law, family, values, C_exact, digits) -> NumericAllocation:
-    """Add the trivial error, ``informative`` and (finite teacher) the direct width-K route."""
+    """Add the trivial error, ``informative`` and (finite teacher) the direct width-K route.
+
+    ``model``/``data``/``loss`` stay the registered expression's verified optimum (for the finite teacher
+    the Maurey route); ``best_*`` and ``route`` are the better of the two routes, and ``informative``
+    compares ``best_loss`` with the trivial error.
+    """
     import dataclasses
 
     from scaling_theory.numeric.precision import teacher_bounds
@@ -214,7 +220,7 @@ def _with_family(res: NumericAllocation, law, family, values, C_exact, digits) -
     dv, Kv = values[law.symbols["d"]], values[law.symbols["K"]]
     te = teacher_bounds.trivial_error(teacher, scale, int(dv), teacher_bounds._plain(Kv))
     fields = {"trivial_error": te.value, "trivial_error_stderr": te.stderr, "route": "maurey",
-              "maurey_model": res.model, "maurey_loss": res.loss}
+              "best_model": res.model, "best_data": res.data, "best_loss": res.loss}
     loss = res.loss
     if teacher == "finite":
         p_min = to_mpf(Kv * (dv + 1))
@@ -223,7 +229,7 @@ def _with_family(res: NumericAllocation, law, family, values, C_exact, digits) -
         fields["direct_loss"] = direct
         if direct < res.loss:   # the smallest model that represents the teacher, all else to data
             loss = direct
-            fields.update(route="direct", model=p_min, data=T_d, loss=direct, ratio=p_min / T_d)
+            fields.update(route="direct", best_model=p_min, best_data=T_d, best_loss=direct)
     # informative only if below the trivial error by three standard errors of its Monte Carlo estimate
     fields["informative"] = bool(loss < te.value - 3 * te.stderr)
     return dataclasses.replace(res, **fields)

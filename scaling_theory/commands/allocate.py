@@ -49,10 +49,11 @@ def run(args) -> int:
              f"{j['relative_agreement']} ({res.agreement_digits} digits agree), {status}"]
     if res.trivial_error is not None:
         if res.direct_loss is not None:
-            lines.append(f"routes: Maurey optimum {N} = {j['maurey_model']}, L = {j['maurey_loss']}; direct width-K "
-                         f"route at the smallest model, L = {j['direct_loss']}; best: {res.route}")
+            lines.append(f"routes: Maurey (above) L* = {j['loss']}; direct width-K route at the smallest model "
+                         f"{N} = K(d+1): L = {j['direct_loss']}; best: {res.route} "
+                         f"({N} = {j['best_model']}, {D} = {j['best_data']}, L = {j['best_loss']})")
         lines.append(f"trivial error (best input-independent predictor, Monte Carlo) = {j['trivial_error']} "
                      f"+- {j['trivial_error_stderr']}: the bound is "
-                     + ("informative" if res.informative else "NOT informative (vacuous) at this budget"))
+                     + ("non-vacuous here (L* below it)" if res.informative else "vacuous at this budget (L* not below it)"))
     emit(j, "\n".join(lines), args.json)
     return 0 if res.verified else 1

@@ -25,6 +25,9 @@ def register(subparsers) -> None:
     parser.add_argument("--digits", type=_int, default=50, help="working digits, 15..5000 (default 50)")
     parser.add_argument("--workers", type=positive_int, default=1, help="processes (default 1)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--mutate", action="store_true",
+                        help="corrupt each constant/closed form of the Jeon-Van Roy derivations in turn and report "
+                             "how many corruptions some check catches (minutes)")
     add_json_flag(parser)
     parser.set_defaults(func=run)
 
@@ -40,6 +43,8 @@ def run(args) -> int:
     if args.name and args.all:
         raise UserInputError("give either a derivation name or --all, not both")
     validate_digits(args.digits)
+    if args.mutate:
+        return _run_mutations(args)
     names = [args.name] if args.name else None
     report = run_checks(names, args.digits, workers=args.workers, progress=not (args.quiet or args.json))
     rows = [("step", "kind", "evidence", "method", "digits", "max rel err", "status")]
@@ -58,3 +63,18 @@ def run(args) -> int:
                  f"(digits {report.digits}, identities re-checked at {2 * report.digits}; * = constants ours)")
     emit(report.to_json(), "\n".join(lines), args.json)
     return 0 if report.ok else 1
+
+
+def _run_mutations(args) -> int:
+    from scaling_theory.derivations.mutate import run_mutations
+    from scaling_theory.errors import UserInputError
+
+    if args.name or args.all:
+        raise UserInputError("--mutate runs the whole Jeon-Van Roy family; give no derivation name or --all")
+    report = run_mutations(digits=args.digits)
+    lines = [f"{'killed' if r['killed'] else 'SURVIVED'}  {r['name']}: {r['description']}"
+             + (f"  (caught by {r['killed_by']})" if r["killed"] else "") for r in report.rows]
+    lines.append(f"{report.killed} of {report.mutations} mutations killed"
+                 + (f"; survivors: {', '.join(report.survivors)}" if report.survivors else ""))
+    emit(report.to_json(), "\n".join(lines), args.json)
+    return 0 if report.killed == report.mutations else 1

@@ -74,6 +74,6 @@ def _family_lines(law) -> list[str]:
         out.append("regimes: the Maurey route above; for n >= K the direct width-K route (no 1/n term): "
                    f"it is the better one, and the optimum stops growing at p = K(d+1), from {at} ({names})")
     where = f"C = {c_inf:.4g}" if c_inf is not None else "no budget up to 1e60"
-    out.append(f"informative (L* below the trivial error {te.value:.4g} +- {te.stderr:.1g}, {law.default_set}: "
+    out.append(f"non-vacuous (L* below the trivial error {te.value:.4g} +- {te.stderr:.1g}, {law.default_set}: "
                f"{names}) from {where}")
     return out
