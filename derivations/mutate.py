@@ -231,6 +231,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("rho-star-32-to-16", "rho*^2 = 32/T -> 16/T", _ENTROPY, "rho_star", _relu_half_dropped),
     Mutation("validity-8pi2-to-4pi2", "large-T validity 8 pi^2 -> 4 pi^2", _THEORY, "VALIDITY_T",
              lambda orig: 4 * sp.pi**2),
+    Mutation("validity-dropped-pi2", "large-T validity 8 pi^2 -> 8 (dropped factor)", _THEORY, "VALIDITY_T",
+             lambda orig: sp.Integer(8)),
 )
 
 
