@@ -96,6 +96,7 @@ class NumericAllocation:
     best_data: mpmath.mpf | None = None
     best_loss: mpmath.mpf | None = None
     direct_loss: mpmath.mpf | None = None
+    optimum_in_validity: bool | None = None
 
     def to_json(self) -> dict:
         """Decimal strings with ``digits`` significant digits; booleans and ints as such."""
@@ -119,7 +120,7 @@ class NumericAllocation:
         out = {"trivial_error": f"{self.trivial_error:.6g}", "trivial_error_stderr": f"{self.trivial_error_stderr:.2g}",
                "informative": self.informative, "route": self.route,
                "best_model": _decimal(self.best_model, self.digits), "best_data": _decimal(self.best_data, self.digits),
-               "best_loss": _decimal(self.best_loss, self.digits)}
+               "best_loss": _decimal(self.best_loss, self.digits), "optimum_in_validity": self.optimum_in_validity}
         if self.direct_loss is not None:
             out["direct_loss"] = _decimal(self.direct_loss, self.digits)
         return out
@@ -208,28 +209,28 @@ def _with_family(res: NumericAllocation, law, family, values, C_exact, digits) -
     """Add the trivial error, ``informative`` and (finite teacher) the direct width-K route.
 
     ``model``/``data``/``loss`` stay the registered expression's verified optimum (for the finite teacher
-    the Maurey route); ``best_*`` and ``route`` are the better of the two routes, and ``informative``
-    compares ``best_loss`` with the trivial error.
+    the Maurey route); ``best_*`` and ``route`` are the optimum of the better route inside the law's
+    validity window (:func:`scaling_theory.numeric.precision.teacher_bounds.bound_optimum`), and
+    ``informative`` compares ``best_loss`` with the trivial error.
     """
     import dataclasses
 
     from scaling_theory.numeric.precision import teacher_bounds
-    from scaling_theory.theory import jeon_van_roy as jvr
 
     teacher, scale = family
     dv, Kv = values[law.symbols["d"]], values[law.symbols["K"]]
     te = teacher_bounds.trivial_error(teacher, scale, int(dv), teacher_bounds._plain(Kv))
-    fields = {"trivial_error": te.value, "trivial_error_stderr": te.stderr, "route": "maurey",
-              "best_model": res.model, "best_data": res.data, "best_loss": res.loss}
-    loss = res.loss
-    if teacher == "finite":
-        p_min = to_mpf(Kv * (dv + 1))
-        T_d = to_mpf(C_exact) / p_min
-        direct = compile_expr(jvr.direct_bound(jvr.T, dv, Kv, scale), jvr.T, {})(T_d)
-        fields["direct_loss"] = direct
-        if direct < res.loss:   # the smallest model that represents the teacher, all else to data
-            loss = direct
-            fields.update(route="direct", best_model=p_min, best_data=T_d, best_loss=direct)
+    # the better route, minimised inside the law's validity window (n >= n_min, T >= T_min)
+    best = teacher_bounds.bound_optimum(law, values, C_exact, dps=digits)
+    fields = {"trivial_error": te.value, "trivial_error_stderr": te.stderr, "route": best.route,
+              "best_model": best.model, "best_data": best.data, "best_loss": best.loss,
+              "direct_loss": best.direct_loss}
+    from scaling_theory.theory import jeon_van_roy as jvr
+
+    p_lo = to_mpf(sp.N(jvr.smallest_width(teacher, Kv) * (dv + 1), digits + _GUARD))
+    t_lo = to_mpf(sp.N(jvr.validity_T(teacher, scale, dv, Kv), digits + _GUARD))
+    fields["optimum_in_validity"] = bool(res.model >= p_lo and res.data >= t_lo)
+    loss = best.loss
     # informative only if below the trivial error by three standard errors of its Monte Carlo estimate
     fields["informative"] = bool(loss < te.value - 3 * te.stderr)
     return dataclasses.replace(res, **fields)

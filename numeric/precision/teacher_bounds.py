@@ -213,11 +213,26 @@ def bound_optimum(law: Law, values: Mapping, compute, dps: int = 20) -> BoundOpt
                              f"constants ({sp.N(floor, 6)}: smallest model times the smallest valid T)")
     key = tuple(sorted(values.items(), key=lambda kv: kv[0].name))
     curve = _curve(law.name, key)
-    p_m, T_m, L_m = curve.optimum(C, dps=dps)
+    dv, Kv = values[law.symbols["d"]], values[law.symbols["K"]]
     with mp.workdps(dps + 10):
+        # the law is a bound only for n >= n_min and T >= T_min: minimise inside that window
+        lo = to_mpf(sp.N(jvr.smallest_width(teacher, Kv) * (dv + 1), dps + 10))
+        hi = to_mpf(C) / to_mpf(sp.N(jvr.validity_T(teacher, scale, dv, Kv), dps + 10))
+        p_m = T_m = L_m = None
+        try:
+            p_m, T_m, L_m = curve.optimum(C, lo=lo, hi=hi, dps=dps)
+            if not lo <= p_m <= hi:
+                p_m = None
+        except ValueError:
+            pass
+        if p_m is None:   # no interior minimum in the window: the best end of it
+            along = compile_expr(law.expr.subs(law.data, sp.Symbol("C_b", positive=True) / law.model),
+                                 law.model, {**values, sp.Symbol("C_b", positive=True): C})
+            ends = [(along(x), x) for x in (lo, hi)]
+            L_m, p_m = min(ends)
+            T_m = to_mpf(C) / p_m
         if teacher != "finite":
             return BoundOptimum(p_m, T_m, L_m, "maurey", p_m, L_m, None)
-        dv, Kv = values[law.symbols["d"]], values[law.symbols["K"]]
         p_min = to_mpf(Kv * (dv + 1))
         direct = compile_expr(jvr.direct_bound(jvr.T, dv, Kv, scale), jvr.T, {})
         T_d = to_mpf(C) / p_min
