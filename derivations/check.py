@@ -145,11 +145,11 @@ def run_checks(names: list[str] | None = None, digits: int = 50, *, workers: int
 
     Examples
     --------
-    >>> report = run_checks(["dp-atoms"], digits=15)
-    >>> report.ok, report.steps_verified, report.failed
-    (True, 4, 0)
-    >>> [row["step"] for row in report.steps]
-    ['digamma-form', 'crp-mean', 'atoms-upper-bound', 'atoms-asymptotic']
+    >>> report = run_checks(["kl-lemma"], digits=15)
+    >>> report.ok, report.steps_verified, report.failed, report.consistency
+    (True, 4, 0, 0)
+    >>> [(row["step"], row["evidence"]) for row in report.steps][:2]
+    [('kl-bregman', 'numeric'), ('softplus-curvature', 'symbolic')]
     """
     digits = validate_digits(digits)
     chosen: list[str] = []

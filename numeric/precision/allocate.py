@@ -221,7 +221,7 @@ def _with_family(res: NumericAllocation, law, family, values, C_exact, digits) -
     dv, Kv = values[law.symbols["d"]], values[law.symbols["K"]]
     te = teacher_bounds.trivial_error(teacher, scale, int(dv), teacher_bounds._plain(Kv))
     # the better route, minimised inside the law's validity window (n >= n_min, T >= T_min)
-    best = teacher_bounds.bound_optimum(law, values, C_exact, dps=digits)
+    best = teacher_bounds.bound_optimum(law, values, C_exact, dps=digits, stationary=(res.model, res.data, res.loss))
     fields = {"trivial_error": te.value, "trivial_error_stderr": te.stderr, "route": best.route,
               "best_model": best.model, "best_data": best.data, "best_loss": best.loss,
               "direct_loss": best.direct_loss}

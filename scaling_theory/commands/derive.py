@@ -46,10 +46,10 @@ def run(args) -> int:
         lines.append(f"exponents: {N}* ~ {C}^a, {D}* ~ {C}^b with a = {sp.sstr(alloc.model_exponent)}, "
                      f"b = {sp.sstr(alloc.data_exponent)}")
     lines.append("second-order condition: " + ("minimum" if alloc.is_minimum else "NOT a minimum"))
+    lines += _family_lines(law)
     if alloc.abbreviations:
         lines.append("where")
         lines += [f"  {k.name} = {sp.sstr(v)}" for k, v in alloc.abbreviations.items()]
-    lines += _family_lines(law)
     emit({}, "\n".join(lines), False)
     return 0
 
