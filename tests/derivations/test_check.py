@@ -36,6 +36,7 @@ MUTATIONS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", list(MUTATIONS))
 def test_mutated_constant_is_caught(key):
     name, step_name = key
