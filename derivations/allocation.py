@@ -1,6 +1,6 @@
-"""Compute-optimal allocation of the ``jeon-van-roy`` law (and of ``jeon-van-roy-dp``), derived and checked.
+"""Compute-optimal allocation of the finite law's Maurey route (and of the DP law ``jeon-van-roy``), checked.
 
-Law ``L(p, T) = A/p + (B + beta ln T + K ln p)/T`` (constants ours, see :mod:`scaling_theory.theory.jeon_van_roy`)
+Finite law, Maurey route: ``L(p, T) = A/p + (B + beta ln T + K ln p)/T`` (constants ours, see :mod:`scaling_theory.theory.jeon_van_roy`)
 with budget ``p T = C``.  Along the budget ``dL/dp = -A/p^2 + (c + (K - beta) ln p)/C`` with
 ``c = B + K - beta + beta ln C``.  With ``y = A C/p^2`` the stationarity condition is
 ``y - lambda ln y = c'`` where ``lambda = (beta - K)/2`` and ``c' = c - lambda ln(A C)``, solved by
@@ -15,7 +15,8 @@ with budget ``p T = C``.  Along the budget ``dL/dp = -A/p^2 + (c + (K - beta) ln
 
 exponents ``a = b = 1/2`` (the paper's "linear" compute-optimal scaling), with log corrections
 ``(ln C)^(-1/2)`` for the model and ``(ln C)^(+1/2)`` for the data (ours).  The local exponent is
-``a(C) = 1/2 - (beta - lambda)/(2 (y* - lambda))``.  For the DP law ``p*^2 ~ 8 A C/(K (d+2) ln^2 C)``.
+``a(C) = 1/2 - (beta - lambda)/(2 (y* - lambda))``.  For the DP law ``p*^2 ~ 8 A C/(K (d+3) ln^2 C)``
+with ``A = (d+1) s2/16``.
 
 References
 ----------
@@ -33,7 +34,8 @@ from mpmath import mp
 from scaling_theory.derivations.core import Derivation, asymptotic, identity, numeric_values, value_inequalities
 from scaling_theory.numeric.precision.verify import Box
 from scaling_theory.numeric.precision.budget import optimum_on_budget
-from scaling_theory.theory.jeon_van_roy import K, K_dp, T, VALIDITY_T, d, large_T_coefficients, p, second_moment
+from scaling_theory.theory.jeon_van_roy import (K, K_dp, T, VALIDITY_T, d, dp_scale_moments, large_T_coefficients, p,
+                                                validity_T)
 from scaling_theory.errors import UserInputError
 from scaling_theory.theory.registry import get_law
 
@@ -53,7 +55,7 @@ def _coefficients(dv: int, Kv: int, dps: int) -> tuple:
 
 
 def optimal_allocation(dv: int, Kv: int, compute, dps: int = 50) -> dict:
-    """Closed-form optimum of ``jeon-van-roy`` at ``d = dv``, ``K = Kv``, budget ``compute`` (mpf values).
+    """Closed-form optimum of ``jeon-van-roy-finite`` (Maurey route) at ``d = dv``, ``K = Kv``, budget ``compute`` (mpf values).
 
     Raises :class:`UserInputError` for ``d``/``K`` outside the law's domain or a non-positive budget.
     Returns ``p``, ``T``, ``n`` (= p/(d+1)), ``y``, ``lam``, ``A``, ``beta``, ``share`` (= p/T) and the
@@ -65,7 +67,7 @@ def optimal_allocation(dv: int, Kv: int, compute, dps: int = 50) -> dict:
     >>> mpmath.nstr(r["p"], 8), mpmath.nstr(r["a"], 4)
     ('580065.7', '0.4838')
     """
-    get_law("jeon-van-roy").parameters(None, {"d": dv, "K": Kv})  # UserInputError outside d >= 1, K >= 1
+    get_law("jeon-van-roy-finite").parameters(None, {"d": dv, "K": Kv})  # UserInputError outside d >= 1, K >= 1
     with mp.workdps(dps + 10):
         A, B, beta = _coefficients(int(dv), int(Kv), dps + 10)
         Cm = mpmath.mpf(compute)
@@ -91,11 +93,11 @@ def optimal_allocation(dv: int, Kv: int, compute, dps: int = 50) -> dict:
 
 
 def dp_optimum(dv: int, Kv, compute, dps: int = 50):
-    """Numerical optimum ``(p, T, L)`` of ``jeon-van-roy-dp`` inside its validity region (mpmath)."""
-    law = get_law("jeon-van-roy-dp")
+    """Numerical optimum ``(p, T, L)`` of the DP law ``jeon-van-roy`` inside its validity region (mpmath)."""
+    law = get_law("jeon-van-roy")
     Kq = sp.nsimplify(Kv, rational=True)
     expr = law.expr.subs({d: dv, K_dp: Kq})
-    t0 = 8 * mpmath.pi**2 / mpmath.mpf(Kv) ** 2 + 6 / mpmath.mpf(Kv)
+    t0 = mpmath.mpf(str(sp.N(validity_T("dp", "barron", sp.Integer(dv), Kq), 30)))
     lo = (dv + 1) * max(1, mpmath.mpf(Kv))   # validity: n >= max(1, K)
     return optimum_on_budget(expr, p, T, compute, lo=lo, hi=mpmath.mpf(compute) / t0, dps=dps)
 
@@ -123,7 +125,7 @@ def _lambert_pairs(dps):
 
 
 def _minimiser_pairs(dps):
-    law = get_law("jeon-van-roy")
+    law = get_law("jeon-van-roy-finite")
     out = []
     for dv, Kv in GRID_SETS[:4]:
         expr = law.expr.subs({d: dv, K: Kv})
@@ -177,8 +179,9 @@ def _lead_T(dv, Kv):
 
 def _dp_lead(dv, Kv):
     def f(Cm):
-        A = (dv + 1) * mpmath.mpf(str(sp.N(second_moment(sp.Integer(dv), sp.Integer(Kv)), mp.dps + 10))) / 16
-        return mpmath.sqrt(8 * A * Cm / (Kv * (dv + 2) * mpmath.log(Cm) ** 2))
+        s2 = dp_scale_moments(sp.Integer(dv), sp.Integer(Kv))[0]
+        A = (dv + 1) * mpmath.mpf(str(sp.N(s2, mp.dps + 10))) / 16
+        return mpmath.sqrt(8 * A * Cm / (Kv * (dv + 3) * mpmath.log(Cm) ** 2))
     return f
 
 
@@ -260,10 +263,11 @@ def derivation() -> Derivation:
                    exact=lambda Cm: optimal_allocation(16, 4, Cm, mp.dps)["a"], leading=lambda Cm: mpmath.mpf(1) / 2,
                    exponents=_TAIL, tolerance=1e-3),
         asymptotic("dp-model-asymptotic", sp.Symbol("p*_DP"),
-                   sp.sqrt(8 * A_ * C / (K * (d + 2) * sp.log(C) ** 2)),
-                   "DP law: the atom count K ln n multiplies (d/2) ln T + ln n, so the estimation term is "
-                   "~ K (d+2) ln^2 C/(8T) and p*^2 ~ 8 A C/(K (d+2) ln^2 C): exponents 1/2 again, log correction "
-                   "1/ln C (ours). Numerical optimum (mpmath) for d = 16, K = 4.",
+                   sp.sqrt(8 * A_ * C / (K * (d + 3) * sp.log(C) ** 2)),
+                   "DP law (A = (d+1) s2/16, s2 = E[a^2 ||w||^2] = d): the atom count K ln n multiplies "
+                   "((d+1)/2) ln T + ln n, so the estimation term is ~ K (d+3) ln^2 C/(8T) and "
+                   "p*^2 ~ 8 A C/(K (d+3) ln^2 C): exponents 1/2 again, log correction 1/ln C (ours). Numerical "
+                   "optimum (mpmath) for d = 16, K = 4.",
                    exact=lambda Cm: dp_optimum(16, 4, Cm, mp.dps)[0], leading=_dp_lead(16, 4),
                    exponents=_TAIL, tolerance=1e-3, ours=True),
     )
@@ -278,7 +282,7 @@ def derivation() -> Derivation:
                     "model exponent": sp.Eq(sp.Symbol("a"), sp.Rational(1, 2)),
                     "data exponent": sp.Eq(sp.Symbol("b"), sp.Rational(1, 2)),
                     "DP p* leading": sp.Eq(sp.Symbol("p^*_{DP}"),
-                                           sp.sqrt(8 * A_ * C / (K * (d + 2) * sp.log(C) ** 2)))},
+                                           sp.sqrt(8 * A_ * C / (K * (d + 3) * sp.log(C) ** 2)))},
         notes=("A, B, beta are the registered law's coefficients: A = (d+1) E[V^2]/16, beta = (Kd+1)/2 (ours).",
                "Branch: lambda = (beta - K)/2 = (K(d-2) + 1)/4 > 0 whenever d >= 2 (W_{-1}); d = 1 gives "
                "lambda = (1 - K)/4 <= 0 (W_0, or y* = c' at K = 1)."))

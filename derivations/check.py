@@ -31,7 +31,7 @@ class CheckReport:
     Parameters
     ----------
     steps : one dict per step (keys ``derivation``, ``step``, ``kind``, ``ours``, ``method``,
-        ``digits``, ``max_rel_error``, ``status`` = ``"verified"`` | ``"FAILED"``, ``detail``, ``seconds``).
+        ``digits``, ``max_rel_error``, ``status`` = ``"verified"`` | ``"consistent"`` | ``"FAILED"``, ``evidence``, ``detail``, ``seconds``).
     digits : working digits requested.
     seconds : wall time of the run.
 
@@ -55,8 +55,13 @@ class CheckReport:
 
     @property
     def failed(self) -> int:
-        """Number of steps not verified (failed checks and crashed checkers)."""
-        return len(self.steps) - self.steps_verified
+        """Number of steps not verified (failed checks and crashed checkers); consistency steps excluded."""
+        return sum(1 for s in self.steps if s["status"] not in ("verified", "consistent"))
+
+    @property
+    def consistency(self) -> int:
+        """Number of steps that only restate a definition (checked, shown, not counted as verified)."""
+        return sum(1 for s in self.steps if s["status"] == "consistent")
 
     @property
     def ok(self) -> bool:
@@ -64,8 +69,9 @@ class CheckReport:
         return bool(self.steps) and self.failed == 0
 
     def to_json(self) -> dict:
-        """``{ok, steps_verified, failed, digits, seconds, steps}`` for ``check --json``."""
+        """``{ok, steps_verified, failed, consistency, digits, seconds, steps}`` for ``check --json``."""
         return {"ok": self.ok, "steps_verified": self.steps_verified, "failed": self.failed,
+                "consistency": self.consistency,
                 "digits": self.digits, "seconds": round(self.seconds, 3), "steps": self.steps}
 
 
@@ -104,8 +110,11 @@ def check_derivation(derivation, digits: int = 50) -> list[dict]:
         except Exception as err:  # a crashing checker is a failed step, reported, never hidden
             row = {"method": "error", "digits": digits, "max_rel_error": None, "status": "FAILED",
                    "detail": f"{type(err).__name__}: {err}"}
+        evidence = step.evidence_kind
+        if evidence == "consistency" and row["status"] == "verified":
+            row["status"] = "consistent"   # restates a definition: not counted as verified
         rows.append({"derivation": derivation.name, "step": step.name, "kind": step.kind, "ours": step.ours,
-                     **row, "seconds": round(time.perf_counter() - t0, 3)})
+                     "evidence": evidence, **row, "seconds": round(time.perf_counter() - t0, 3)})
     return rows
 
 
@@ -136,11 +145,11 @@ def run_checks(names: list[str] | None = None, digits: int = 50, *, workers: int
 
     Examples
     --------
-    >>> report = run_checks(["dp-atoms"], digits=15)
-    >>> report.ok, report.steps_verified, report.failed
-    (True, 4, 0)
-    >>> [row["step"] for row in report.steps]
-    ['digamma-form', 'crp-mean', 'atoms-upper-bound', 'atoms-asymptotic']
+    >>> report = run_checks(["kl-lemma"], digits=15)
+    >>> report.ok, report.steps_verified, report.failed, report.consistency
+    (True, 4, 0, 0)
+    >>> [(row["step"], row["evidence"]) for row in report.steps][:2]
+    [('kl-bregman', 'numeric'), ('softplus-curvature', 'symbolic')]
     """
     digits = validate_digits(digits)
     chosen: list[str] = []

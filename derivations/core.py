@@ -19,9 +19,15 @@ from scaling_theory.numeric.precision.verify import (GUARD_DIGITS, Box, VerifyRe
                                                      check_identity, check_inequality, check_limit, check_values)
 
 __all__ = ["Step", "Derivation", "identity", "inequality", "expectation", "asymptotic", "numeric_values",
-           "value_inequalities", "KINDS"]
+           "value_inequalities", "monte_carlo_cases", "consistency", "KINDS", "EVIDENCE"]
 
 KINDS = ("identity", "inequality", "expectation", "asymptotic")
+EVIDENCE = ("symbolic", "exact-integral", "monte-carlo", "limit", "numerical-optimum", "certificate",
+            "sampled-inequality", "numeric", "consistency")
+"""What a step's check is evidence of: two different expressions equal symbolically, an exact
+integral (or exact value), Monte Carlo, a limit, a numerical optimum, an inequality with a nonnegative
+certificate or sampled on its domain, numbers at high precision, or ``consistency`` (the step restates
+a definition: checked, but not counted as verified)."""
 _RELATIONS = {"=": sp.Eq, "<=": sp.Le, "<": sp.Lt, ">=": sp.Ge}
 
 
@@ -40,6 +46,8 @@ class Step:
     domain : variable ranges for numeric checks.
     checker : ``checker(step, digits) -> VerifyResult``.
     options : extra data for the checker (samplers, certificates, ...).
+    evidence : what the check is evidence of (one of :data:`EVIDENCE`); ``None`` means read it off the
+        kind and the checker's options (:attr:`evidence_kind`).
 
     Steps are normally built with the factories :func:`identity`, :func:`inequality`,
     :func:`expectation`, :func:`asymptotic`, :func:`numeric_values` and :func:`value_inequalities`.
@@ -67,6 +75,35 @@ class Step:
     ours: bool = False
     domain: Mapping[sp.Symbol, Box] = field(default_factory=dict)
     options: Mapping[str, object] = field(default_factory=dict)
+    evidence: str | None = None
+
+    @property
+    def evidence_kind(self) -> str:
+        """The step's evidence kind: the explicit ``evidence``, else what its checker does.
+
+        Examples
+        --------
+        >>> x = sp.Symbol("x", positive=True)
+        >>> identity("log-square", sp.log(x**2), 2*sp.log(x), {x: Box(0.1, 10)}, "log rule").evidence_kind
+        'symbolic'
+        >>> consistency(identity("same", x, x, {x: Box(0.1, 10)}, "restates")).evidence_kind
+        'consistency'
+        """
+        if self.evidence is not None:
+            return self.evidence
+        if self.kind == "identity" and self.checker is _identity_checker:
+            return "symbolic" if self.options.get("symbolic", True) else "numeric"
+        if self.checker is _inequality_checker:
+            return "certificate" if self.options.get("certificate") is not None else "sampled-inequality"
+        if self.checker is _expectation_checker:
+            return "exact-integral+monte-carlo" if self.options.get("exact") is not None else "monte-carlo"
+        if self.checker is _limit_checker:
+            return "limit"
+        if self.checker is _value_ineq_checker:
+            return "sampled-inequality"
+        method = str(self.options.get("method", "numeric"))
+        return {"exact-integral": "exact-integral", "exact": "exact-integral", "minimiser": "numerical-optimum",
+                "series": "numeric", "lambert-w": "numeric", "numerical-derivative": "numeric"}.get(method, method)
 
     @property
     def claim(self) -> sp.Basic:
@@ -324,3 +361,52 @@ def value_inequalities(name: str, lhs, rhs, justification: str, *, pairs, relati
     """
     return Step(name, kind, _expr(lhs), _expr(rhs), relation, justification, _value_ineq_checker,
                 ours, {}, {"pairs": pairs, "method": method})
+
+
+def _mc_cases_checker(step: Step, digits: int) -> VerifyResult:
+    from scaling_theory.numeric.precision.verify import check_expectation
+
+    rel = "<=" if step.relation == "<=" else "=="
+    worst, ok, details, points = 0.0, True, [], 0
+    for i, (label, sampler, value, samples) in enumerate(step.options["cases"]):
+        res = check_expectation(sampler, float(value()), samples=samples, seed=int(step.options["seed"]) + i,
+                                relation=rel)
+        worst, ok, points = max(worst, res.max_rel_error), ok and res.ok, points + res.points
+        summary = res.detail.split(": ", 1)[-1].split(";")[0]
+        details.append(f"{label}: {summary}" + ("" if res.ok else " FAILED"))
+    detail = "; ".join(details)
+    return VerifyResult("monte-carlo", 16, worst, ok, detail, points)
+
+
+def monte_carlo_cases(name: str, lhs, rhs, justification: str, *, cases, relation: str = "=", ours: bool = False,
+                      seed: int = 0) -> Step:
+    """An expectation claim checked by seeded Monte Carlo on several cases (a grid of constants).
+
+    ``cases`` is a sequence of ``(label, sampler, value, samples)`` with ``sampler(rng, m)`` the
+    integrand's draws and ``value()`` the claimed expectation (upper bound for ``relation="<="``).
+
+    Examples
+    --------
+    >>> cases = [(f"var {v}", (lambda v: lambda rng, m: v * rng.standard_normal(m)**2)(v), (lambda v: lambda: v)(v),
+    ...           20_000) for v in (1.0, 3.0)]
+    >>> step = monte_carlo_cases("scaled-chi2", sp.Symbol("E[v Z^2]"), sp.Symbol("v"), "variance", cases=cases)
+    >>> step.verify(15).ok, step.evidence_kind
+    (True, 'monte-carlo')
+    """
+    return Step(name, "expectation", _expr(lhs), _expr(rhs), relation, justification, _mc_cases_checker, ours, {},
+                {"cases": tuple(cases), "seed": seed}, evidence="monte-carlo")
+
+
+def consistency(step: Step) -> Step:
+    """Mark a step that restates a definition: it is still checked, but shown as ``consistency`` and
+    not counted as verified evidence.
+
+    Examples
+    --------
+    >>> x = sp.Symbol("x", positive=True)
+    >>> consistency(identity("same", 2*x, x + x, {x: Box(0.1, 10)}, "restated")).evidence
+    'consistency'
+    """
+    from dataclasses import replace
+
+    return replace(step, evidence="consistency")

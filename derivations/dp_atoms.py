@@ -4,9 +4,12 @@
 ``i`` with probability ``K/(K+i)``; hence the expectation, its digamma form, the upper bound
 ``1 + K ln(1 + n/K)`` used in the ``jeon-van-roy-dp`` law (ours) and the asymptotic ratio -> 1.
 
+The law's proxy draws its atoms from the stick weights themselves (untilted), so this count is the
+count of the proxy (step ``proxy-draws-are-crp``).
+
 References
 ----------
-Antoniak (1974); docs/paper-setting.md "Ours" (infinite-width variant of arXiv:2407.01456).
+Blackwell & MacQueen (1973); Antoniak (1974); docs/paper-setting.md "Ours" (infinite-width variant of arXiv:2407.01456).
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from scaling_theory.derivations.core import Derivation, asymptotic, expectation, inequality, numeric_values
+from scaling_theory.derivations.core import (Derivation, asymptotic, expectation, inequality, monte_carlo_cases,
+                                             numeric_values)
 from scaling_theory.numeric.precision.verify import Box
 from scaling_theory.theory.jeon_van_roy import K_dp as K, atoms_upper, expected_atoms
 
@@ -59,6 +63,32 @@ def _crp_tables(Kv, width):
     return sample
 
 
+def _stick_draws(Kv, width):
+    def sample(rng, m):
+        # the proxy's construction: a DP(K) realisation (stick-breaking, truncated at leftover e^-30),
+        # then `width` iid draws from its weights pi; count the distinct atoms hit
+        L = int(30 * (Kv + 1)) + 1
+        out = np.empty(m)
+        for r in range(m):
+            b = rng.beta(1.0, Kv, size=L)
+            left = np.cumprod(1.0 - b)
+            pi = b * np.concatenate([[1.0], left[:-1]])
+            pi[-1] += left[-1]
+            idx = np.searchsorted(np.cumsum(pi), rng.random(width) * pi.sum())
+            out[r] = np.unique(idx).size
+        return out
+    return sample
+
+
+def _stick_cases():
+    out = []
+    for Kv in (0.5, 4.0, 32.0):
+        for width in (10, 300):
+            value = (lambda Kv, width: lambda: float(sum(Kv / (Kv + j) for j in range(width))))(Kv, width)
+            out.append((f"K={Kv} n={width}", _stick_draws(Kv, width), value, 3000))
+    return out
+
+
 def derivation() -> Derivation:
     """Distinct atoms among ``n`` draws of a Dirichlet process with concentration ``K``:
     ``E N_n = sum_{i<n} K/(K+i) = K (psi(K+n) - psi(K)) <= 1 + K ln(1 + n/K)`` and the ratio -> 1, the
@@ -67,13 +97,13 @@ def derivation() -> Derivation:
     Returns
     -------
     Derivation
-        ``dp-atoms``: 4 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
+        ``dp-atoms``: 5 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------
     >>> der = derivation()
     >>> der.name, len(der.steps), sum(s.ours for s in der.steps)
-    ('dp-atoms', 4, 1)
+    ('dp-atoms', 5, 1)
     >>> [s.name for s in der.steps][:2]
     ['digamma-form', 'crp-mean']
     """
@@ -88,6 +118,13 @@ def derivation() -> Derivation:
                     "Draw i (0-based) starts a new table with probability K/(K+i): Monte Carlo of an explicit "
                     "Chinese restaurant process, K = 4, n = 30.", sampler=_crp_tables(Kv, width),
                     value=lambda: mean, samples=20000, seed=21),
+        monte_carlo_cases("proxy-draws-are-crp", sp.Symbol("E N_n (draws from pi)"),
+                          sp.Sum(K / (K + i), (i, 0, n - 1)),
+                          "The DP law's proxy draws its n atoms iid from the stick weights pi of the teacher; "
+                          "marginally over pi these draws are a Polya urn (Blackwell & MacQueen 1973), so the "
+                          "Chinese-restaurant count applies to them exactly. Monte Carlo of the construction "
+                          "itself (sample pi, draw n atoms, count) for K in {0.5, 4, 32}, n in {10, 300}.",
+                          cases=_stick_cases(), seed=31),
         inequality("atoms-upper-bound", expected_atoms(n, K), atoms_upper(n, K),
                    {n: Box(1, 1e9, log=True, integer=True), K: Box(0.01, 1000, log=True)},
                    "sum_{i<n} K/(K+i) = 1 + sum_{1<=i<n} K/(K+i) <= 1 + int_0^{n-1} K/(K+x) dx "

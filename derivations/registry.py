@@ -36,9 +36,13 @@ _MODULES = {
 
 ALIASES = {
     # law names -> the chain of derivations behind them
-    "jeon-van-roy": ("framework", "kl-lemma", "maurey", "second-moment", "entropy-count", "jeon-van-roy-bound",
-                     "jeon-van-roy-allocation", "d-K-sensitivity"),
-    "jeon-van-roy-dp": ("dp-atoms", "jeon-van-roy-bound", "jeon-van-roy-allocation"),
+    "jeon-van-roy": ("framework", "kl-lemma", "maurey", "second-moment", "entropy-count", "dp-atoms",
+                     "jeon-van-roy-bound", "jeon-van-roy-allocation"),
+    "jeon-van-roy-finite": ("framework", "kl-lemma", "maurey", "second-moment", "entropy-count", "jeon-van-roy-bound",
+                            "jeon-van-roy-allocation", "d-K-sensitivity"),
+    # old name of the infinite-width law
+    "jeon-van-roy-dp": ("framework", "kl-lemma", "maurey", "second-moment", "entropy-count", "dp-atoms",
+                        "jeon-van-roy-bound", "jeon-van-roy-allocation"),
     "all": tuple(_MODULES),
 }
 
@@ -97,7 +101,7 @@ def resolve(name: str) -> tuple[str, ...]:
     --------
     >>> resolve("kl-lemma")
     ('kl-lemma',)
-    >>> resolve("jeon-van-roy-dp")
+    >>> resolve("jeon-van-roy-dp")[-3:]
     ('dp-atoms', 'jeon-van-roy-bound', 'jeon-van-roy-allocation')
     >>> len(resolve("all")) == len(derivation_names())
     True

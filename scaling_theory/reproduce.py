@@ -27,7 +27,7 @@ from scaling_theory.errors import UserInputError
 __all__ = ["reproduce", "ReproduceResult", "DEFAULT_OUT"]
 
 DEFAULT_OUT = "reproduce-out"
-_THEORY_LAW = "jeon-van-roy"
+_THEORY_LAW = "jeon-van-roy-finite"   # the sweeps sample finite teachers: compare with that law (Maurey route)
 
 
 @dataclass

@@ -1,49 +1,54 @@
-"""The information-theoretic bound of Jeon & Van Roy as registered laws (``jeon-van-roy``, ``jeon-van-roy-dp``).
+"""The information-theoretic bounds of Jeon & Van Roy as registered laws (ours: constants, log factors).
 
-The paper (Jeon & Van Roy, arXiv:2212.01365) states the *shape* of the result: an upper bound on the
-minimal achievable expected error of a one-hidden-layer ReLU network with sigmoid output, minimised
-under compute ``p * T`` to an allocation linear up to logarithms.  The explicit constants and log
-factors below are **ours** (see ``docs/paper-setting.md``, section "Ours"), derived step by step and
-checked in :mod:`scaling_theory.derivations.assembled_bound`; they are not the paper's.
+The paper (Jeon & Van Roy, arXiv:2212.01365, revised as arXiv:2407.01456) states the *shape* of the
+result for data from a two-layer ReLU network of **infinite width**.  The explicit constants and log
+factors below are **ours** (``docs/paper-setting.md``, section "Ours"), derived step by step and checked
+in :mod:`scaling_theory.derivations`; they are not the paper's.
 
-Model symbol and cost
----------------------
-The laws' model symbol is the parameter count ``p = n (d + 1)`` of a student with ``n`` hidden units,
-the data symbol is the number of samples ``T`` and the cost is ``p * T`` (every parameter touched
-once per sample).  Constants: input dimension ``d`` (integer, ``d >= 1``) and latent complexity ``K``
-(number of teacher units, integer ``K >= 1``; for the Dirichlet-process variant the concentration,
-real ``K > 0``).
-
-The bound (ours), for any quantisation radius ``delta > 0`` and grid ``rho > 0``::
-
-    L <= S/(16 n) + S delta^2/16 + rho^2/64
-         + (K d ln(1 + 2/delta) + K ln 2 + K ln(n + 1) + ln(1 + M/rho) + 1) / T
-
-with ``S = E[V^2] = K d + K (K - 1) (2/pi) m_d^2``, ``M = E[V] = K sqrt(2/pi) m_d`` and
-``m_d = sqrt(2) Gamma((d+1)/2) / Gamma(d/2)``.  Choosing ``delta^2 = 8 K d/(S T)`` and
-``rho^2 = 32/T`` gives :func:`exact_bound` (valid for every ``n >= 1``, ``T > 0``); the registered
-law is its large-``T`` simplification (``ln(1+x) <= ln 2 + ln x`` for ``x >= 1``), an upper bound for
-``n >= 1`` and ``T >= 8 pi^2`` (~79), of the Lambert-W-solvable form ``A/p + (B + beta ln T + K ln p)/T``.
+Laws (model ``p = n (d + 1)`` parameters, data ``T`` samples, cost ``p * T``)
+-------------------------------------------------------------------------------
+``jeon-van-roy``
+    The paper's setting: an infinite-width teacher, the atoms of a Dirichlet process with
+    concentration ``K`` (real, ``K > 0``) and stick weights ``pi_k``,
+    ``F(x) = sum_k pi_k a_k ReLU(w_k . x)``.  The proxy draws ``n`` atoms from ``pi`` (untilted
+    Maurey sampling), so the number of distinct atoms it must describe is the Chinese-restaurant
+    count ``E N_n = K (psi(K+n) - psi(K)) <= 1 + K ln(1 + n/K)`` (proved, see
+    :mod:`scaling_theory.derivations.dp_atoms`), and the misspecification constant is
+    ``s2 = E[a^2 ||w||^2] = sigma_a^2 sigma_w^2 d`` (:func:`dp_bound`).  ``jeon-van-roy-dp`` is an old
+    name of this law.
+``jeon-van-roy-finite``
+    The K-unit teacher ``F(x) = sum_{k<=K} a_k ReLU(w_k . x)`` (``K`` integer).  Its registered
+    expression is the Maurey route :func:`large_T_bound`; :func:`finite_bound` is the better of that
+    route and the direct width-``K`` route :func:`direct_bound` (quantise the ``K`` units themselves,
+    valid for ``n >= K``, no ``1/n`` term).  The old name ``jeon-van-roy`` meant this law's Maurey route.
+``-normalised``
+    Each law also with the normalised teacher scale (:func:`scale_variances`): unit-free output,
+    ``E[F^2] = 1/2`` for every ``d`` and ``K``, instead of the Barron scale ``a ~ N(0,1)``,
+    ``w ~ N(0, I_d)``.
 
 Examples
 --------
 >>> from scaling_theory.theory.registry import get_law
->>> law = get_law("jeon-van-roy")
+>>> law = get_law("jeon-van-roy-finite")
 >>> law.model, law.data, law.cost
 (p, T, T*p)
 >>> float(law.expr.subs(law.parameters("d16-K4")).subs({law.model: 10**6, law.data: 10**6}))  # doctest: +ELLIPSIS
 0.00...
+>>> get_law("jeon-van-roy").description.split(";")[0]
+'infinite-width (Dirichlet-process) teacher with concentration K'
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
+from scaling_theory.errors import UserInputError
 from scaling_theory.theory.laws import Law
 
-__all__ = ["LAWS", "p", "T", "d", "K", "K_dp", "n_of_p", "m_d", "second_moment", "first_moment",
-           "exact_bound", "large_T_coefficients", "large_T_bound", "dp_bound", "expected_atoms", "atoms_upper",
-           "VALIDITY_T", "A", "B", "beta"]
+__all__ = ["LAWS", "ALIASES", "SCALES", "TEACHERS", "p", "T", "d", "K", "K_dp", "n_of_p", "m_d", "scale_variances",
+           "second_moment", "first_moment", "exact_bound", "large_T_coefficients", "large_T_bound", "direct_bound",
+           "finite_bound", "dp_scale_moments", "dp_second_moment", "dp_exact_bound", "dp_bound", "expected_atoms",
+           "atoms_upper", "validity_T", "smallest_width", "law_name", "VALIDITY_T", "A", "B", "beta"]
 
 # -- symbols -------------------------------------------------------------------------------------
 p = sp.Symbol("p", positive=True)            # student parameter count p = n (d + 1)
@@ -51,14 +56,66 @@ T = sp.Symbol("T", positive=True)            # number of samples
 d = sp.Symbol("d", positive=True, integer=True)   # input dimension
 K = sp.Symbol("K", positive=True, integer=True)   # number of teacher units (finite teacher)
 K_dp = sp.Symbol("K", positive=True)              # Dirichlet-process concentration (real)
-# abbreviations of the registered law A/p + (B + beta ln T + K ln p)/T (see large_T_coefficients)
+# abbreviations of the finite law A/p + (B + beta ln T + K ln p)/T (see large_T_coefficients)
 A = sp.Symbol("A", positive=True)
 # B > 0 for d, K >= 1: K d (1/2 + ln(2)/2) >= K ln(d+1), ln M >= ln(2/pi), 2 K ln 2 - 3/2 ln 2 + 3/2 > ln(pi/2)
 B = sp.Symbol("B", positive=True)
 beta = sp.Symbol("beta", positive=True)
 
+SCALES = ("barron", "normalised")
+"""Teacher scales: ``barron`` (``a ~ N(0,1)``, ``w ~ N(0, I_d)``) and ``normalised`` (``E[F^2] = 1/2``)."""
+TEACHERS = ("dp", "finite")
+"""Teacher kinds: ``dp`` (infinite width, Dirichlet process) and ``finite`` (``K`` units)."""
+
 VALIDITY_T = 8 * sp.pi**2
-"""Smallest ``T`` for which the finite law's large-``T`` simplification is an upper bound (ours)."""
+"""Smallest ``T`` for which the Barron-scale large-``T`` simplifications are upper bounds (ours)."""
+
+
+def _check_kind(teacher: str, scale: str) -> None:
+    if teacher not in TEACHERS:
+        raise UserInputError(f"unknown teacher kind {teacher!r} (known: {', '.join(TEACHERS)})")
+    if scale not in SCALES:
+        raise UserInputError(f"unknown teacher scale {scale!r} (known: {', '.join(SCALES)})")
+
+
+def law_name(teacher: str = "dp", scale: str = "barron") -> str:
+    """The registered law for a teacher kind and scale; one-line :class:`UserInputError` otherwise.
+
+    Examples
+    --------
+    >>> law_name("dp"), law_name("finite", "normalised")
+    ('jeon-van-roy', 'jeon-van-roy-finite-normalised')
+    >>> law_name("dp", "unit")
+    Traceback (most recent call last):
+    ...
+    scaling_theory.errors.UserInputError: unknown teacher scale 'unit' (known: barron, normalised)
+    """
+    _check_kind(teacher, scale)
+    return "jeon-van-roy" + ("-finite" if teacher == "finite" else "") + ("-normalised" if scale == "normalised" else "")
+
+
+def scale_variances(scale: str = "barron", teacher: str = "finite", d_: sp.Expr = d, K_: sp.Expr = K
+                    ) -> tuple[sp.Expr, sp.Expr]:
+    """``(sigma_a^2, sigma_w^2)`` of ``a_k ~ N(0, sigma_a^2)``, ``w_k ~ N(0, sigma_w^2 I_d)`` (ours).
+
+    ``barron``: ``(1, 1)``.  ``normalised``: ``sigma_w^2 = 1/d`` and ``sigma_a^2 = 1/K`` (finite) or
+    ``K + 1`` (Dirichlet process), so that ``E[F^2] = 1/2`` for every ``d`` and ``K``: the finite teacher
+    has ``E[F^2] = K sigma_a^2 sigma_w^2 d/2`` and the DP teacher ``sigma_a^2 sigma_w^2 d/(2(K+1))``
+    (``E[sum pi_k^2] = 1/(K+1)``, cross terms vanish since ``E a = 0``).
+
+    Examples
+    --------
+    >>> scale_variances("normalised", "finite"), scale_variances("normalised", "dp", d, K_dp)
+    ((1/K, 1/d), (K + 1, 1/d))
+    >>> scale_variances("huge")
+    Traceback (most recent call last):
+    ...
+    scaling_theory.errors.UserInputError: unknown teacher scale 'huge' (known: barron, normalised)
+    """
+    _check_kind(teacher, scale)
+    if scale == "barron":
+        return sp.Integer(1), sp.Integer(1)
+    return (1 / K_ if teacher == "finite" else K_ + 1), 1 / d_
 
 
 def n_of_p(p_: sp.Expr = p, d_: sp.Expr = d) -> sp.Expr:
@@ -97,10 +154,11 @@ def m_d(d_: sp.Expr = d) -> sp.Expr:
     return sp.sqrt(2) * sp.gamma((d_ + 1) / 2) / sp.gamma(d_ / 2)
 
 
-def second_moment(d_: sp.Expr = d, K_: sp.Expr = K) -> sp.Expr:
-    """``S = E[V^2] = K d + K (K-1) (2/pi) m_d^2`` for ``V = sum_k |a_k| ||w_k||`` (ours).
+def second_moment(d_: sp.Expr = d, K_: sp.Expr = K, scale: str = "barron") -> sp.Expr:
+    """``S = E[V^2] = sigma^2 (K d + K (K-1) (2/pi) m_d^2)`` for ``V = sum_k |a_k| ||w_k||`` (ours).
 
-    Checked step by step in :mod:`scaling_theory.derivations.second_moment` (docs/paper-setting.md, section "Ours").
+    ``sigma^2 = sigma_a^2 sigma_w^2`` (:func:`scale_variances`).  Checked by Monte Carlo over a grid of
+    ``(d, K)`` in :mod:`scaling_theory.derivations.second_moment` (docs/paper-setting.md, section "Ours").
 
     Examples
     --------
@@ -109,32 +167,75 @@ def second_moment(d_: sp.Expr = d, K_: sp.Expr = K) -> sp.Expr:
     (1, 6)
     >>> second_moment(I(16), I(4))
     191336539/1048576
+    >>> second_moment(I(2), I(2), "normalised")
+    3/2
     """
-    return K_ * d_ + K_ * (K_ - 1) * 2 / sp.pi * m_d(d_) ** 2
+    sa2, sw2 = scale_variances(scale, "finite", d_, K_)
+    return sa2 * sw2 * (K_ * d_ + K_ * (K_ - 1) * 2 / sp.pi * m_d(d_) ** 2)
 
 
-def first_moment(d_: sp.Expr = d, K_: sp.Expr = K) -> sp.Expr:
-    """``M = E[V] = K sqrt(2/pi) m_d`` (ours).
+def first_moment(d_: sp.Expr = d, K_: sp.Expr = K, scale: str = "barron") -> sp.Expr:
+    """``M = E[V] = sigma K sqrt(2/pi) m_d`` (ours; ``sigma^2 = sigma_a^2 sigma_w^2``).
 
     Examples
     --------
     >>> first_moment(sp.Integer(1), sp.Integer(1)), first_moment(sp.Integer(2), sp.Integer(1))
     (2/pi, 1)
     """
-    return K_ * sp.sqrt(2 / sp.pi) * m_d(d_)
+    sa2, sw2 = scale_variances(scale, "finite", d_, K_)
+    return sp.sqrt(sa2 * sw2) * K_ * sp.sqrt(2 / sp.pi) * m_d(d_)
 
 
-def exact_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K) -> sp.Expr:
-    """The assembled bound with ``delta^2 = 8Kd/(ST)``, ``rho^2 = 32/T`` (ours; all ``n >= 1``).
+def unit_scale_mean(d_: sp.Expr = d, K_: sp.Expr = K, scale: str = "barron", teacher: str = "finite") -> sp.Expr:
+    """``mu_b = E|a| ||w|| = sigma sqrt(2/pi) m_d``: mean size of one unit's output weight (ours)."""
+    sa2, sw2 = scale_variances(scale, teacher, d_, K_)
+    return sp.sqrt(sa2 * sw2) * sp.sqrt(2 / sp.pi) * m_d(d_)
+
+
+def validity_T(teacher: str = "finite", scale: str = "barron", d_: sp.Expr = d, K_: sp.Expr = K) -> sp.Expr:
+    """Smallest ``T`` for which a law's large-``T`` simplification is an upper bound (ours).
+
+    Every ``ln(1 + x) <= ln 2 + ln x`` needs ``x >= 1``: ``x = M sqrt(T/32)`` (or ``mu_b sqrt(T/32)``)
+    needs ``T >= 8 pi^2`` on both scales, ``x = sqrt(S T/(2 K d))`` needs ``T >= 2 K d/S`` (finite) and
+    ``x = sqrt(s2 T/(2 d))`` needs ``T >= 2/(sigma_a^2 sigma_w^2)`` (DP).
+
+    Examples
+    --------
+    >>> I = sp.Integer
+    >>> validity_T("finite", "barron", I(16), I(4)), validity_T("dp", "normalised", I(256), I(1))
+    (8*pi**2, 256)
+    """
+    sa2, sw2 = scale_variances(scale, teacher, d_, K_)
+    if teacher == "finite":
+        other = 2 * K_ * d_ / second_moment(d_, K_, scale)
+    else:
+        other = 2 / (sa2 * sw2)
+    return sp.Max(VALIDITY_T, other)
+
+
+def smallest_width(teacher: str = "finite", K_: sp.Expr = K) -> sp.Expr:
+    """Smallest student width ``n`` the law covers: 1 (finite, Maurey) or ``max(1, K)`` (DP).
+
+    Examples
+    --------
+    >>> smallest_width("finite", sp.Integer(4)), smallest_width("dp", sp.Rational(1, 2))
+    (1, 1)
+    """
+    return sp.Integer(1) if teacher == "finite" else sp.Max(1, K_)
+
+
+def exact_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K, scale: str = "barron") -> sp.Expr:
+    """Finite teacher, Maurey route, with ``delta^2 = 8Kd/(ST)``, ``rho^2 = 32/T`` (ours; all ``n >= 1``).
 
     Parameters
     ----------
     p_, T_, d_, K_ : parameter count, samples, input dimension, teacher units (default: symbols).
+    scale : ``"barron"`` or ``"normalised"`` (:func:`scale_variances`).
 
     Returns
     -------
     sympy.Expr
-        ``S/(16 n)`` (misspecification) plus the estimation term; see the module docstring and
+        ``S/(16 n)`` (misspecification) plus the estimation term; see
         :mod:`scaling_theory.derivations.assembled_bound`.
 
     Examples
@@ -145,14 +246,14 @@ def exact_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr =
     >>> sp.N(large_T_bound(I(10**4), I(10**6), I(16), I(4)) - exact_bound(I(10**4), I(10**6), I(16), I(4))) > 0
     True
     """
-    S, M, n = second_moment(d_, K_), first_moment(d_, K_), n_of_p(p_, d_)
+    S, M, n = second_moment(d_, K_, scale), first_moment(d_, K_, scale), n_of_p(p_, d_)
     estimation = (K_ * d_ / 2 + K_ * d_ * sp.log(1 + sp.sqrt(S * T_ / (2 * K_ * d_))) + K_ * sp.log(2)
                   + K_ * sp.log(n + 1) + sp.log(1 + M * sp.sqrt(T_ / 32)) + sp.Rational(3, 2)) / T_
     return S / (16 * n) + estimation
 
 
-def large_T_coefficients(d_: sp.Expr = d, K_: sp.Expr = K) -> dict[str, sp.Expr]:
-    """``A, B, beta`` of the registered law ``A/p + (B + beta ln T + K ln p)/T`` (ours).
+def large_T_coefficients(d_: sp.Expr = d, K_: sp.Expr = K, scale: str = "barron") -> dict[str, sp.Expr]:
+    """``A, B, beta`` of the finite law's Maurey route ``A/p + (B + beta ln T + K ln p)/T`` (ours).
 
     Returns
     -------
@@ -166,7 +267,7 @@ def large_T_coefficients(d_: sp.Expr = d, K_: sp.Expr = K) -> dict[str, sp.Expr]
     >>> large_T_coefficients(sp.Integer(1), sp.Integer(1))
     {'A': 1/8, 'B': log(2/pi) + 2, 'beta': 1}
     """
-    S, M = second_moment(d_, K_), first_moment(d_, K_)
+    S, M = second_moment(d_, K_, scale), first_moment(d_, K_, scale)
     A_ = (d_ + 1) * S / 16
     beta_ = (K_ * d_ + 1) / 2
     B_ = (K_ * d_ / 2 + K_ * d_ * sp.log(2) + K_ * d_ / 2 * sp.log(S / (2 * K_ * d_)) + 2 * K_ * sp.log(2)
@@ -174,23 +275,62 @@ def large_T_coefficients(d_: sp.Expr = d, K_: sp.Expr = K) -> dict[str, sp.Expr]
     return {"A": A_, "B": B_, "beta": beta_}
 
 
-def large_T_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K) -> sp.Expr:
-    """Large-``T`` form of :func:`exact_bound`: an upper bound for ``n >= 1``, ``T >= 8 pi^2`` (ours).
+def large_T_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K, scale: str = "barron") -> sp.Expr:
+    """Large-``T`` form of :func:`exact_bound`: an upper bound for ``n >= 1``, ``T >= validity_T`` (ours).
 
-    This is the expression of the registered law ``jeon-van-roy``.
+    This is the registered expression of ``jeon-van-roy-finite`` (the Maurey route).
 
     Examples
     --------
     >>> I = sp.Integer
     >>> sp.N(large_T_bound(I(10**4), I(10**6), I(16), I(4)), 6)
     0.0199585
-    >>> large_T_bound() == LAWS[0].expr
+    >>> large_T_bound() == LAWS[1].expr
     True
-    >>> LAWS[0].display_expr
+    >>> LAWS[1].display_expr
     A/p + (B + K*log(p) + beta*log(T))/T
     """
-    c = large_T_coefficients(d_, K_)
+    c = large_T_coefficients(d_, K_, scale)
     return c["A"] / p_ + (c["B"] + c["beta"] * sp.log(T_) + K_ * sp.log(p_)) / T_
+
+
+def direct_bound(T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K, scale: str = "barron") -> sp.Expr:
+    """Finite teacher, direct width-``K`` route: quantise the ``K`` units themselves (ours; ``n >= K``).
+
+    Proxy: each unit's direction moved to a ``delta``-net point and its output weight
+    ``b_k = a_k ||w_k||`` rounded stochastically to ``rho Z``.  Distortion (after the KL factor 1/8)
+    ``S delta^2/16 + K rho^2/64``; entropy ``K [d ln(1 + 2/delta) + ln 2 + ln(1 + mu_b/rho) + 1]``; with
+    ``delta^2 = 8Kd/(ST)`` and ``rho^2 = 32/T``::
+
+        L <= [K d/2 + K/2 + K d ln(1 + sqrt(S T/(2Kd))) + K ln 2 + K ln(1 + mu_b sqrt(T/32)) + K] / T
+
+    No ``1/n`` term: a student with ``n >= K`` units represents the proxy exactly, so under ``p T = C``
+    the best such student is the smallest, ``p = K (d + 1)``.
+
+    Examples
+    --------
+    >>> I = sp.Integer
+    >>> sp.N(direct_bound(I(10**6), I(16), I(4)), 6)
+    0.000519555
+    """
+    S, mu = second_moment(d_, K_, scale), unit_scale_mean(d_, K_, scale, "finite")
+    return (K_ * d_ / 2 + K_ / 2 + K_ * d_ * sp.log(1 + sp.sqrt(S * T_ / (2 * K_ * d_))) + K_ * sp.log(2)
+            + K_ * sp.log(1 + mu * sp.sqrt(T_ / 32)) + K_) / T_
+
+
+def finite_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K, scale: str = "barron") -> sp.Expr:
+    """The finite teacher's bound: the better of the Maurey route and, for ``n >= K``, the direct route.
+
+    Examples
+    --------
+    >>> I = sp.Integer
+    >>> sp.N(finite_bound(I(68), I(10**6), I(16), I(4)), 6)     # n = 4 = K: the direct route wins
+    0.000519555
+    >>> sp.N(finite_bound(I(17), I(10**6), I(16), I(4)), 4)     # n = 1 < K: only the Maurey route
+    11.41
+    """
+    maurey = large_T_bound(p_, T_, d_, K_, scale)
+    return sp.Piecewise((sp.Min(maurey, direct_bound(T_, d_, K_, scale)), n_of_p(p_, d_) >= K_), (maurey, True))
 
 
 def expected_atoms(n_: sp.Expr, K_: sp.Expr = K_dp) -> sp.Expr:
@@ -223,54 +363,125 @@ def atoms_upper(n_: sp.Expr, K_: sp.Expr = K_dp) -> sp.Expr:
     return 1 + K_ * sp.log(1 + n_ / K_)
 
 
-def dp_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K_dp) -> sp.Expr:
-    """Large-``T`` bound for the Dirichlet-process teacher (ours).
+def dp_scale_moments(d_: sp.Expr = d, K_: sp.Expr = K_dp, scale: str = "barron") -> tuple[sp.Expr, sp.Expr]:
+    """``(s2, mu_b) = (E[a^2 ||w||^2], E|a| ||w||) = (sigma^2 d, sigma sqrt(2/pi) m_d)`` for the DP atoms (ours).
 
-    The ``K`` atoms of the finite count become the ``N`` distinct atoms hit by the ``n`` Maurey draws
-    (``E N <= 1 + K ln(1 + n/K) <= 1 + K ln(2n/K)`` for ``n >= K``), plus ``H(N) <= ln n``;
-    ``delta^2 = 8 d/(S T)``; ``V`` is assumed to have the finite teacher's moments ``S``, ``M``.
-    Valid for ``n >= max(1, K)`` and ``T >= 8 pi^2/K^2 + 6/K``.  Only logs of ``p`` and ``T`` appear,
-    so the allocation engine's dominant balance applies.
+    ``s2`` is the DP law's misspecification constant: with ``n`` draws from the stick weights ``pi``,
+    ``E(F - F~_n)^2 <= E[sum_k pi_k a_k^2 ||w_k||^2]/(2n) = s2/(2n)`` since ``sum_k pi_k = 1`` and the
+    atoms are independent of the weights.
 
-    This is the expression of the registered law ``jeon-van-roy-dp``.
+    Examples
+    --------
+    >>> dp_scale_moments(sp.Integer(4), sp.Integer(3), "normalised")
+    (4, 3/2)
+    """
+    sa2, sw2 = scale_variances(scale, "dp", d_, K_)
+    return sa2 * sw2 * d_, sp.sqrt(sa2 * sw2) * sp.sqrt(2 / sp.pi) * m_d(d_)
+
+
+def dp_second_moment(d_: sp.Expr = d, K_: sp.Expr = K_dp, scale: str = "barron") -> sp.Expr:
+    """``E[V^2]`` for the DP teacher, ``V = sum_k pi_k |a_k| ||w_k||`` (ours).
+
+    ``E[sum_k pi_k^2] = 1/(K+1)`` for stick weights of concentration ``K``, and
+    ``E[sum_{k != l} pi_k pi_l] = K/(K+1)``, so
+    ``E[V^2] = sigma^2 (d/(K+1) + K/(K+1) (2/pi) m_d^2) <= s2``.  It is the constant of the *tilted*
+    Maurey route (draws proportional to ``pi_k |a_k| ||w_k||``), smaller than ``s2`` by a factor that
+    tends to ``(2/pi) m_d^2/d`` as ``K`` grows; the registered law uses the untilted draws, whose
+    distinct-atom count is proved (docs/paper-setting.md, "Ours").
+
+    Examples
+    --------
+    >>> I = sp.Integer
+    >>> dp_second_moment(I(1), I(1))
+    2/pi**2 + 1/2
+    """
+    sa2, sw2 = scale_variances(scale, "dp", d_, K_)
+    return sa2 * sw2 * (d_ / (K_ + 1) + K_ / (K_ + 1) * 2 / sp.pi * m_d(d_) ** 2)
+
+
+def _dp_per_atom_exact(n_, T_, d_, K_, scale):
+    s2, mu = dp_scale_moments(d_, K_, scale)
+    return (d_ * sp.log(1 + sp.sqrt(s2 * T_ / (2 * d_))) + sp.log(2) + sp.log(1 + mu * sp.sqrt(T_ / 32)) + 1
+            + sp.log(n_ + 1))
+
+
+def dp_exact_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K_dp, scale: str = "barron"
+                   ) -> sp.Expr:
+    """The DP teacher's bound before the large-``T`` relaxation (ours; all ``n >= 1``, ``T > 0``).
+
+    ``s2/(16n) + [d/2 + 1/2 + E N_n (d ln(1 + sqrt(s2 T/(2d))) + ln 2 + ln(1 + mu_b sqrt(T/32)) + 1
+    + ln(n+1)) + ln n]/T`` with ``E N_n`` the exact Chinese-restaurant count, ``delta^2 = 8d/(s2 T)``,
+    ``rho^2 = 32/T``.
+
+    Examples
+    --------
+    >>> I = sp.Integer
+    >>> sp.N(dp_exact_bound(I(10**4), I(10**6), I(16), I(4)), 6)
+    0.00416340
+    """
+    s2, _ = dp_scale_moments(d_, K_, scale)
+    n = n_of_p(p_, d_)
+    est = (d_ / 2 + sp.Rational(1, 2) + expected_atoms(n, K_) * _dp_per_atom_exact(n, T_, d_, K_, scale)
+           + sp.log(n)) / T_
+    return s2 / (16 * n) + est
+
+
+def dp_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K_dp, scale: str = "barron") -> sp.Expr:
+    """Large-``T`` bound for the Dirichlet-process teacher (ours): the registered ``jeon-van-roy`` law.
+
+    ``E N_n <= 1 + K ln(1 + n/K) <= 1 + K ln(2n/K)`` for ``n >= K`` and ``ln(1 + x) <= ln 2 + ln x``
+    (``x >= 1``) in each per-atom term.  Valid for ``n >= max(1, K)`` and ``T >= validity_T("dp", ...)``.
+    Only logs of ``p`` and ``T`` appear, so the allocation engine's dominant balance applies.
 
     Examples
     --------
     >>> I = sp.Integer
     >>> sp.N(dp_bound(I(10**4), I(10**6), I(16), I(4)), 6)
-    0.0228135
-    >>> dp_bound() == LAWS[1].expr
+    0.00484435
+    >>> dp_bound() == LAWS[0].expr
     True
     """
-    S, M, n = second_moment(d_, K_), first_moment(d_, K_), n_of_p(p_, d_)
-    atoms = 1 + K_ * sp.log(2 * n / K_)   # >= atoms_upper(n, K) for n >= K (ln(1+x) <= ln 2x, x >= 1)
-    per_atom = (d_ * sp.log(2) + d_ / 2 * sp.log(S * T_ / (2 * d_)) + 2 * sp.log(2) + sp.log(n))
-    estimation = (d_ / 2 + atoms * per_atom + sp.log(n) + sp.log(M) + sp.log(T_) / 2
-                  - sp.Rational(3, 2) * sp.log(2) + sp.Rational(3, 2)) / T_
-    return S / (16 * n) + estimation
+    s2, mu = dp_scale_moments(d_, K_, scale)
+    n = n_of_p(p_, d_)
+    atoms = 1 + K_ * sp.log(2 * n / K_)
+    per_atom = (d_ * sp.log(2) + d_ / 2 * sp.log(s2 * T_ / (2 * d_)) + 3 * sp.log(2) + sp.log(mu)
+                + sp.log(T_ / 32) / 2 + 1 + sp.log(n))
+    return s2 / (16 * n) + (d_ / 2 + sp.Rational(1, 2) + atoms * per_atom + sp.log(n)) / T_
 
 
 _FINITE_DOMAIN = {"d": sp.Range(1, sp.oo), "K": sp.Range(1, sp.oo)}
 _DP_DOMAIN = {"d": sp.Range(1, sp.oo), "K": sp.Interval.open(0, sp.oo)}
 _CITATION = ("Jeon & Van Roy, An Information-Theoretic Analysis of Compute-Optimal Neural Scaling Laws, "
-             "arXiv:2212.01365 (shape); constants and log factors ours (derivations/assembled_bound.py)")
-_SETS = {"d16-K4": {"d": 16, "K": 4}, "d4-K1": {"d": 4, "K": 1}, "d8-K2": {"d": 8, "K": 2},
-         "d64-K16": {"d": 64, "K": 16}}
+             "arXiv:2212.01365 and arXiv:2407.01456 (shape, infinite-width setting); constants and log factors "
+             "ours (derivations/)")
+_SETS = {"d16-K4": {"d": 16, "K": 4}, "d8-K32": {"d": 8, "K": 32}, "d4-K1": {"d": 4, "K": 1},
+         "d8-K2": {"d": 8, "K": 2}, "d64-K16": {"d": 64, "K": 16}}
+_LATEX = {"beta": r"\beta"}
 
-_COEFFICIENTS = large_T_coefficients()
-_ABBREVIATIONS = {A: _COEFFICIENTS["A"], B: _COEFFICIENTS["B"], beta: _COEFFICIENTS["beta"]}
 
-LAWS: list[Law] = [
-    Law(name="jeon-van-roy", expr=large_T_bound(), model=p, data=T, cost=p * T, constants=(d, K),
-        parameter_sets=_SETS, default_set="d16-K4", domain=_FINITE_DOMAIN,
-        abbreviations=_ABBREVIATIONS, abbreviated_expr=A / p + (B + beta * sp.log(T) + K * sp.log(p)) / T,
-        description=("information-theoretic error bound, ReLU teacher with K units in d dims; "
-                     "model p = n(d+1) parameters, data T, compute p*T; valid for n >= 1, T >= 8 pi^2"),
-        citation=_CITATION),
-    Law(name="jeon-van-roy-dp", expr=dp_bound(), model=p, data=T, cost=p * T, constants=(d, K_dp),
-        parameter_sets=_SETS, default_set="d16-K4", domain=_DP_DOMAIN,
-        description=("Dirichlet-process (infinite-width) teacher with concentration K; K atoms replaced "
-                     "by 1 + K ln(2n/K) >= expected distinct atoms; compute p*T; valid for n >= max(1, K), "
-                     "T >= 8pi^2/K^2+6/K"),
-        citation=_CITATION),
-]
+def _finite_law(scale: str) -> Law:
+    coeffs = large_T_coefficients(scale=scale)
+    return Law(name=law_name("finite", scale), expr=large_T_bound(scale=scale), model=p, data=T, cost=p * T,
+               constants=(d, K), parameter_sets=_SETS, default_set="d16-K4", domain=_FINITE_DOMAIN,
+               abbreviations={A: coeffs["A"], B: coeffs["B"], beta: coeffs["beta"]},
+               abbreviated_expr=A / p + (B + beta * sp.log(T) + K * sp.log(p)) / T, latex_names=_LATEX,
+               description=(f"finite teacher with K units in d dims ({scale} scale), Maurey route (the direct "
+                            "width-K route is added by allocate); model p = n(d+1), data T, compute p*T; valid "
+                            "for n >= 1 and T >= validity_T"),
+               citation=_CITATION)
+
+
+def _dp_law(scale: str) -> Law:
+    return Law(name=law_name("dp", scale), expr=dp_bound(scale=scale), model=p, data=T, cost=p * T,
+               constants=(d, K_dp), parameter_sets=_SETS, default_set="d16-K4", domain=_DP_DOMAIN,
+               description=(f"infinite-width (Dirichlet-process) teacher with concentration K; {scale} scale; "
+                            "n draws from the stick weights, distinct atoms <= 1 + K ln(2n/K); compute p*T; "
+                            "valid for n >= max(1, K) and T >= validity_T"),
+               citation=_CITATION)
+
+
+LAWS: list[Law] = [_dp_law("barron"), _finite_law("barron"), _dp_law("normalised"), _finite_law("normalised")]
+
+ALIASES = {"jeon-van-roy-dp": ("jeon-van-roy", "old name: now the infinite-width (Dirichlet-process) teacher's "
+                                               "law jeon-van-roy")}
+"""Old law names: ``{old: (current name, one-line note of what it now means)}``."""

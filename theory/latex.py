@@ -99,7 +99,7 @@ def abbreviations_latex(law_or_alloc) -> list[str]:
     Examples
     --------
     >>> from scaling_theory.theory.registry import get_law
-    >>> print(abbreviations_latex(get_law("jeon-van-roy"))[-1])
+    >>> print(abbreviations_latex(get_law("jeon-van-roy-finite"))[-1])
     \beta = \frac{K d}{2} + \frac{1}{2}
     >>> abbreviations_latex(get_law("chinchilla"))
     []"""

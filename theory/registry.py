@@ -18,7 +18,7 @@ from scaling_theory.errors import UserInputError
 from scaling_theory.theory import empirical_laws, jeon_van_roy
 from scaling_theory.theory.laws import Law
 
-__all__ = ["Resolved", "resolve", "register", "get_law", "law_names", "registry"]
+__all__ = ["Resolved", "resolve", "register", "get_law", "law_names", "registry", "alias_note"]
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,22 @@ def resolve(law: Law | str, params: Mapping | None = None, param_set: str | None
 
 
 _REGISTRY: dict[str, Law] = {law.name: law for law in (*empirical_laws.LAWS, *jeon_van_roy.LAWS)}
+_ALIASES: dict[str, tuple[str, str]] = dict(jeon_van_roy.ALIASES)
+
+
+def alias_note(name: str) -> str | None:
+    """The one-line note of an old law name (what it now means), ``None`` for a current name.
+
+    Examples
+    --------
+    >>> print(alias_note("jeon-van-roy-dp"))
+    jeon-van-roy-dp: old name: now the infinite-width (Dirichlet-process) teacher's law jeon-van-roy
+    >>> alias_note("chinchilla") is None
+    True
+    """
+    if name not in _ALIASES:
+        return None
+    return f"{name}: {_ALIASES[name][1]}"
 
 
 def register(law: Law, *, replace: bool = False) -> Law:
@@ -162,7 +178,7 @@ def registry() -> dict[str, Law]:
     >>> laws = registry()
     >>> laws["kaplan"].name
     'kaplan'
-    >>> "jeon-van-roy" in laws and "jeon-van-roy-dp" in laws
+    >>> "jeon-van-roy" in laws and "jeon-van-roy-finite" in laws
     True
     """
     return dict(_REGISTRY)
@@ -173,8 +189,8 @@ def law_names() -> list[str]:
 
     Examples
     --------
-    >>> [name for name in law_names() if name in ("chinchilla", "kaplan", "jeon-van-roy", "jeon-van-roy-dp")]
-    ['chinchilla', 'jeon-van-roy', 'jeon-van-roy-dp', 'kaplan']
+    >>> [name for name in law_names() if name in ("chinchilla", "kaplan", "jeon-van-roy", "jeon-van-roy-finite")]
+    ['chinchilla', 'jeon-van-roy', 'jeon-van-roy-finite', 'kaplan']
     """
     return sorted(registry())
 
@@ -200,6 +216,8 @@ def get_law(name: str) -> Law:
     >>> law = get_law("chinchilla")
     >>> law.model, law.data, law.cost
     (N, D, 6*D*N)
+    >>> get_law("jeon-van-roy-dp").name   # an old name, kept as an alias
+    'jeon-van-roy'
     >>> get_law("chinchila")
     Traceback (most recent call last):
     ...
@@ -208,6 +226,8 @@ def get_law(name: str) -> Law:
     laws = registry()
     if name in laws:
         return laws[name]
+    if name in _ALIASES:   # an old name (alias_note says what it now means)
+        return laws[_ALIASES[name][0]]
     close = difflib.get_close_matches(name, list(laws), n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; known laws: {', '.join(sorted(laws))}"
     raise UserInputError(f"unknown law {name!r}{hint}")

@@ -2,7 +2,7 @@
 
 The compute-optimal ``p*(C)``, ``T*(C)`` of the teacher-student runs, fitted by Chinchilla's
 approaches 1-3 (:mod:`scaling_theory.numeric.analysis.fit`), against the optimum of the derived bound
-(law ``jeon-van-roy``, :mod:`scaling_theory.theory.jeon_van_roy`) at the same budgets and the same
+(law ``jeon-van-roy-finite``, :mod:`scaling_theory.theory.jeon_van_roy`) at the same budgets and the same
 ``(d, K)``; the model share ``p*/T*`` against ``d`` and ``K``; a verdict per comparison
 (docs/paper-setting.md, "Empirical check").
 """

@@ -87,6 +87,16 @@ class NumericAllocation:
     param_set: str | None = None
     overridden: tuple[str, ...] = ()
     params: Mapping[str, str] = field(default_factory=dict)
+    # Jeon-Van Roy family only (None otherwise): see scaling_theory.numeric.precision.teacher_bounds
+    trivial_error: float | None = None
+    trivial_error_stderr: float | None = None
+    informative: bool | None = None
+    route: str | None = None
+    best_model: mpmath.mpf | None = None
+    best_data: mpmath.mpf | None = None
+    best_loss: mpmath.mpf | None = None
+    direct_loss: mpmath.mpf | None = None
+    optimum_in_validity: bool | None = None
 
     def to_json(self) -> dict:
         """Decimal strings with ``digits`` significant digits; booleans and ints as such."""
@@ -102,7 +112,18 @@ class NumericAllocation:
             "agreement_digits": self.agreement_digits, "method": self.method,
             "closed_form": self.closed_form, "param_set": self.param_set, "overridden": list(self.overridden),
             "params": dict(self.params),
-        }
+        } | self._family_json()
+
+    def _family_json(self) -> dict:
+        if self.trivial_error is None:
+            return {}
+        out = {"trivial_error": f"{self.trivial_error:.6g}", "trivial_error_stderr": f"{self.trivial_error_stderr:.2g}",
+               "informative": self.informative, "route": self.route,
+               "best_model": _decimal(self.best_model, self.digits), "best_data": _decimal(self.best_data, self.digits),
+               "best_loss": _decimal(self.best_loss, self.digits), "optimum_in_validity": self.optimum_in_validity}
+        if self.direct_loss is not None:
+            out["direct_loss"] = _decimal(self.direct_loss, self.digits)
+        return out
 
 
 def _decimal(x, digits: int, strip_zeros: bool = False) -> str:
@@ -168,9 +189,51 @@ def allocate(law: Law | str, compute, *, param_set: str | None = None,
     if missing:
         raise UserInputError(f"law {law.name!r} needs a value for {', '.join(missing)} "
                              f"(give --param NAME=VALUE or a parameter set)")
+    from scaling_theory.numeric.precision import teacher_bounds
+
+    family = teacher_bounds.family_of(law)
+    if family is not None:   # one-line error below the smallest model and valid T, before any work
+        floor = teacher_bounds.smallest_budget(law, values)
+        if not C_exact >= floor:
+            raise UserInputError(f"compute {compute} is below the smallest budget law {law.name!r} covers at "
+                                 f"these constants ({sp.N(floor, 6)}: smallest model times smallest valid T)")
     alloc = _derivation(law, values)
     with mp.workdps(digits + _GUARD):
-        return _evaluate(law, alloc, values, C_exact, digits, resolved)
+        result = _evaluate(law, alloc, values, C_exact, digits, resolved)
+        if family is None:
+            return result
+        return _with_family(result, law, family, values, C_exact, digits)
+
+
+def _with_family(res: NumericAllocation, law, family, values, C_exact, digits) -> NumericAllocation:
+    """Add the trivial error, ``informative`` and (finite teacher) the direct width-K route.
+
+    ``model``/``data``/``loss`` stay the registered expression's verified optimum (for the finite teacher
+    the Maurey route); ``best_*`` and ``route`` are the optimum of the better route inside the law's
+    validity window (:func:`scaling_theory.numeric.precision.teacher_bounds.bound_optimum`), and
+    ``informative`` compares ``best_loss`` with the trivial error.
+    """
+    import dataclasses
+
+    from scaling_theory.numeric.precision import teacher_bounds
+
+    teacher, scale = family
+    dv, Kv = values[law.symbols["d"]], values[law.symbols["K"]]
+    te = teacher_bounds.trivial_error(teacher, scale, int(dv), teacher_bounds._plain(Kv))
+    # the better route, minimised inside the law's validity window (n >= n_min, T >= T_min)
+    best = teacher_bounds.bound_optimum(law, values, C_exact, dps=digits, stationary=(res.model, res.data, res.loss))
+    fields = {"trivial_error": te.value, "trivial_error_stderr": te.stderr, "route": best.route,
+              "best_model": best.model, "best_data": best.data, "best_loss": best.loss,
+              "direct_loss": best.direct_loss}
+    from scaling_theory.theory import jeon_van_roy as jvr
+
+    p_lo = to_mpf(sp.N(jvr.smallest_width(teacher, Kv) * (dv + 1), digits + _GUARD))
+    t_lo = to_mpf(sp.N(jvr.validity_T(teacher, scale, dv, Kv), digits + _GUARD))
+    fields["optimum_in_validity"] = bool(res.model >= p_lo and res.data >= t_lo)
+    loss = best.loss
+    # informative only if below the trivial error by three standard errors of its Monte Carlo estimate
+    fields["informative"] = bool(loss < te.value - 3 * te.stderr)
+    return dataclasses.replace(res, **fields)
 
 
 # re-derive at the constants only when they are short exact numbers: substituting them is then

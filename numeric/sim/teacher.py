@@ -109,7 +109,7 @@ class Teacher:
 
 
 def sample_teacher(d: int, K: float, *, kind: str = "finite", seed: int = 0, tol: float = 1e-8,
-                   max_atoms: int = 100_000) -> Teacher:
+                   max_atoms: int = 100_000, scale: str = "barron") -> Teacher:
     """Sample a teacher network (docs/paper-setting.md, "Ours: the reference teacher").
 
     Parameters
@@ -120,6 +120,11 @@ def sample_teacher(d: int, K: float, *, kind: str = "finite", seed: int = 0, tol
     seed : integer seed; the draws come from ``np.random.default_rng([seed, 0x7EAC4E])``.
     tol : stick-breaking stops once the leftover mass is below ``tol`` (dirichlet only).
     max_atoms : hard cap on the number of atoms (dirichlet only).
+    scale : ``"barron"`` (``a ~ N(0,1)``, ``w ~ N(0, I_d)``; the dirichlet teacher's output weights are
+        ``K pi_k a_k``, as before) or ``"normalised"`` (``E[F^2] = 1/2`` for every ``d`` and ``K``: finite
+        ``a ~ N(0, 1/K)``, dirichlet weights ``sqrt(K+1) pi_k a_k``, both with ``w ~ N(0, I_d/d)``; the
+        scale of :func:`scaling_theory.theory.jeon_van_roy.scale_variances`).  The same seed draws the same
+        normal variates on both scales.
 
     Returns
     -------
@@ -133,15 +138,21 @@ def sample_teacher(d: int, K: float, *, kind: str = "finite", seed: int = 0, tol
     >>> dp = sample_teacher(4, 2.0, kind="dirichlet", seed=1)
     >>> bool(dp.leftover < 1e-8 and abs(dp.pi.sum() + dp.leftover - 1) < 1e-12)
     True
+    >>> n = sample_teacher(4, 3, seed=1, scale="normalised")
+    >>> bool(np.allclose(n.a, t.a / np.sqrt(3)) and np.allclose(n.W, t.W / 2))
+    True
     """
     d = positive_int(d, "input dimension d")
+    if scale not in ("barron", "normalised"):
+        raise UserInputError(f"unknown teacher scale {scale!r}; expected 'barron' or 'normalised'")
+    w_scale = 1.0 if scale == "barron" else 1.0 / math.sqrt(d)
     rng = np.random.default_rng([int(seed), _TEACHER_TAG])
     if kind == "finite":
         if float(K) != int(K) or int(K) < 1:
             raise UserInputError(f"a finite teacher needs an integer K >= 1, got {K!r}")
         K = int(K)
-        W = rng.standard_normal((K, d))
-        a = rng.standard_normal(K)
+        W = rng.standard_normal((K, d)) * w_scale
+        a = rng.standard_normal(K) * (1.0 if scale == "barron" else 1.0 / math.sqrt(K))
         return Teacher("finite", d, K, a, W, int(seed))
     if kind == "dirichlet":
         K = float(K)
@@ -158,9 +169,10 @@ def sample_teacher(d: int, K: float, *, kind: str = "finite", seed: int = 0, tol
             rest *= 1.0 - beta
         pi = np.asarray(pis)
         m = pi.shape[0]
-        W = rng.standard_normal((m, d))
+        W = rng.standard_normal((m, d)) * w_scale
         a_raw = rng.standard_normal(m)
-        return Teacher("dirichlet", d, K, K * pi * a_raw, W, int(seed), pi=pi, leftover=float(rest))
+        out_scale = K if scale == "barron" else math.sqrt(K + 1)
+        return Teacher("dirichlet", d, K, out_scale * pi * a_raw, W, int(seed), pi=pi, leftover=float(rest))
     raise UserInputError(f"unknown teacher kind {kind!r}; expected 'finite' or 'dirichlet'")
 
 

@@ -47,5 +47,16 @@ def run(args) -> int:
              f"L* = {j['loss']}",
              f"check: {j['method']} vs independent minimisation in ln {N}: relative difference "
              f"{j['relative_agreement']} ({res.agreement_digits} digits agree), {status}"]
+    if res.trivial_error is not None:
+        if not res.optimum_in_validity:
+            lines.append(f"note: this stationary point lies outside the law's validity window "
+                         f"(n >= n_min, {D} >= {D}_min), where the expression is not a bound")
+        if res.direct_loss is not None:
+            lines.append(f"direct width-K route at the smallest model {N} = K(d+1): L = {j['direct_loss']}")
+        lines.append(f"best inside the validity window (n >= n_min, {D} >= {D}_min), route {res.route}: "
+                     f"{N} = {j['best_model']}, {D} = {j['best_data']}, L = {j['best_loss']}")
+        lines.append(f"trivial error (best input-independent predictor, Monte Carlo) = {j['trivial_error']} "
+                     f"+- {j['trivial_error_stderr']}: the bound is "
+                     + ("non-vacuous here (L* below it)" if res.informative else "vacuous at this budget (L* not below it)"))
     emit(j, "\n".join(lines), args.json)
     return 0 if res.verified else 1

@@ -46,8 +46,34 @@ def run(args) -> int:
         lines.append(f"exponents: {N}* ~ {C}^a, {D}* ~ {C}^b with a = {sp.sstr(alloc.model_exponent)}, "
                      f"b = {sp.sstr(alloc.data_exponent)}")
     lines.append("second-order condition: " + ("minimum" if alloc.is_minimum else "NOT a minimum"))
+    lines += _family_lines(law)
     if alloc.abbreviations:
         lines.append("where")
         lines += [f"  {k.name} = {sp.sstr(v)}" for k, v in alloc.abbreviations.items()]
     emit({}, "\n".join(lines), False)
     return 0
+
+
+def _family_lines(law) -> list[str]:
+    """Jeon-Van Roy laws: the regimes and the smallest informative budget at the default constants."""
+    from scaling_theory.numeric.precision import teacher_bounds
+
+    family = teacher_bounds.family_of(law)
+    if family is None:
+        return []
+    teacher, scale = family
+    values = law.parameters()
+    names = ", ".join(f"{k.name}={v}" for k, v in sorted(values.items(), key=lambda kv: kv[0].name))
+    te = teacher_bounds.trivial_error(teacher, scale, int(values[law.symbols["d"]]),
+                                      teacher_bounds._plain(values[law.symbols["K"]]))
+    c_inf = teacher_bounds.informative_budget(law, values, trivial=te.value)
+    out = []
+    if teacher == "finite":
+        c_sw = teacher_bounds.route_switch_budget(law, values)
+        at = f"C = {c_sw:.4g}" if c_sw is not None else "no budget up to 1e60"
+        out.append("regimes: the Maurey route above; for n >= K the direct width-K route (no 1/n term): "
+                   f"it is the better one, and the optimum stops growing at p = K(d+1), from {at} ({names})")
+    where = f"C = {c_inf:.4g}" if c_inf is not None else "no budget up to 1e60"
+    out.append(f"non-vacuous (L* below the trivial error {te.value:.4g} +- {te.stderr:.1g}, {law.default_set}: "
+               f"{names}) from {where}")
+    return out

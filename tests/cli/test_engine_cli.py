@@ -120,8 +120,8 @@ def test_latex_document_of_a_name_that_is_law_and_derivation_is_the_derivation(c
     from scaling_theory.theory.registry import law_names
 
     both = sorted(set([*derivation_names(), *ALIASES]) & set(law_names()))
-    # chinchilla is a derivation; jeon-van-roy(-dp) name the chain of derivations behind the law
-    assert {"chinchilla", "jeon-van-roy", "jeon-van-roy-dp"} <= set(both)
+    # chinchilla is a derivation; jeon-van-roy(-finite) name the chain of derivations behind the law
+    assert {"chinchilla", "jeon-van-roy-finite", "jeon-van-roy"} <= set(both)
     for name in both:
         code, out, _ = _run(capsys, "latex", name, "--document")
         assert code == 0 and out.rstrip("\n") == render_document(name, "latex").rstrip("\n")
@@ -135,12 +135,12 @@ def test_derive_of_a_ten_digit_exponent_answers(capsys):
 
 
 def test_derive_jeon_van_roy_is_written_in_its_abbreviations(capsys):
-    code, out, _ = _run(capsys, "derive", "jeon-van-roy")
+    code, out, _ = _run(capsys, "derive", "jeon-van-roy-finite")
     lines = out.splitlines()
     results = [line for line in lines if line.startswith(("p* =", "T* =", "p*/T* =", "L* =", "p* ~"))]
     assert code == 0 and len(results) == 5
     assert not any("gamma(" in line for line in results)
-    assert lines[0] == "law jeon-van-roy: L(p, T) = A/p + (B + K*log(p) + beta*log(T))/T"
+    assert lines[0] == "law jeon-van-roy-finite: L(p, T) = A/p + (B + K*log(p) + beta*log(T))/T"
     assert "a = 1/2, b = 1/2" in out
     where = lines[lines.index("where") + 1:]
     assert [line.split(" = ")[0].strip() for line in where] == ["A", "B", "beta"]
@@ -153,16 +153,16 @@ def test_derive_and_latex_json_carry_the_abbreviations(capsys):
 
     from scaling_theory.theory.jeon_van_roy import large_T_coefficients
 
-    code, out, _ = _run(capsys, "derive", "jeon-van-roy", "--json")
+    code, out, _ = _run(capsys, "derive", "jeon-van-roy-finite", "--json")
     j = json.loads(out)
     assert code == 0 and j["abbreviations"] == {k: sp.sstr(v) for k, v in large_T_coefficients().items()}
     assert j["abbreviations_latex"]["beta"] == r"\beta = \frac{K d}{2} + \frac{1}{2}"
     assert "gamma" not in j["model_optimal"] and "gamma" not in j["optimal_loss"]
-    code, out, _ = _run(capsys, "latex", "jeon-van-roy", "--json")
+    code, out, _ = _run(capsys, "latex", "jeon-van-roy-finite", "--json")
     j = json.loads(out)
     assert code == 0 and set(j["abbreviations"]) == {"A", "B", "beta"}
     assert r"\Gamma" not in j["latex"]["model_optimal"] and r"\Gamma" in j["abbreviations"]["A"]
-    code, out, _ = _run(capsys, "latex", "jeon-van-roy")
+    code, out, _ = _run(capsys, "latex", "jeon-van-roy-finite")
     assert code == 0 and out.splitlines()[-1] == r"\beta = \frac{K d}{2} + \frac{1}{2}" and "\nwhere\n" in out
     code, out, _ = _run(capsys, "derive", "chinchilla", "--json")
     assert code == 0 and json.loads(out)["abbreviations"] == {} and "where" not in out
@@ -170,26 +170,27 @@ def test_derive_and_latex_json_carry_the_abbreviations(capsys):
 
 # recorded before laws had abbreviations (commit a9e39f5): the abbreviations must not move a digit
 _RECORDED = {
-    ("jeon-van-roy", "1e12", "d=16", "K=4"): (
+    ("jeon-van-roy-finite", "1e12", "d=16", "K=4"): (
         "580065.69742803013441852916533646672750304428671547",
         "1723942.6575884913817659547543223051058087037424005",
         "6.8499853170045656245866147181570643828461191968303e-4"),
-    ("jeon-van-roy", "1e300", "d=16", "K=4"): (
+    ("jeon-van-roy-finite", "1e300", "d=16", "K=4"): (
         "1.2344516120288857217507304923234736440325302271840e+149",
         "8.1007630453529705566971497597626323235172154547796e+150",
         "3.1446261509028112405091425976788358223017397576887e-147"),
-    ("jeon-van-roy", "1e12", "d=1", "K=1"): (
+    ("jeon-van-roy-finite", "1e12", "d=1", "K=1"): (
         "65451.038515089093945965047220715626189182858944703",
         "15278596.378107275163987780221264095678916137928963",
         "3.8196490945268187909969450553160239197290344822407e-6"),
-    ("jeon-van-roy", "1e12", "d=1000", "K=4"): (
+    ("jeon-van-roy-finite", "1e12", "d=1000", "K=4"): (
         "5103660.3402090143926460627090834195865279628172101",
         "195937.80411316443109473929620902235944732462980065",
         "0.29545663248717461298855304614263231935707253424901"),
-    ("jeon-van-roy-dp", "1e20"): (
-        "1043873808.7785823439748533253351046667608351443276",
-        "95797019868.721652727592049927458900222284883299953",
-        "3.6626649601381081610482188016987620267782405407801e-7"),
+    # the infinite-width (DP) law, recorded when it replaced the old jeon-van-roy-dp law
+    ("jeon-van-roy", "1e20"): (
+        "317866638.81406040031671018702316243926281359746539",
+        "314597343002.37812631632854216177886764095160210528",
+        "1.0533805481748396752901232805924517942159875816646e-7"),
 }
 
 
@@ -207,9 +208,9 @@ def test_allocate_digits_unchanged_by_the_abbreviations(capsys, run):
 
 def test_bounds_shows_the_short_form_and_defines_its_names(capsys):
     code, out, _ = _run(capsys, "bounds")
-    jvr = [line for line in out.splitlines() if line.startswith("jeon-van-roy:")][0]
+    jvr = [line for line in out.splitlines() if line.startswith("jeon-van-roy-finite:")][0]
     assert code == 0 and "gamma(" not in jvr and "A/p" in jvr
     assert "    where beta = K*d/2 + 1/2" in out.splitlines()
     code, out, _ = _run(capsys, "bounds", "--json")
-    law = {entry["name"]: entry for entry in json.loads(out)["laws"]}["jeon-van-roy"]
+    law = {entry["name"]: entry for entry in json.loads(out)["laws"]}["jeon-van-roy-finite"]
     assert set(law["abbreviations"]) == {"A", "B", "beta"} and "gamma(" in law["bound"]

@@ -74,7 +74,7 @@ def test_engine_agrees_with_derivation():
     from scaling_theory.theory.jeon_van_roy import K, d
     from scaling_theory.theory.registry import get_law
 
-    law = get_law("jeon-van-roy")
+    law = get_law("jeon-van-roy-finite")
     alloc = allocation.compute_optimal_allocation(law, {d: 16, K: 4})
     assert alloc.model_exponent == sp.Rational(1, 2) and alloc.data_exponent == sp.Rational(1, 2)
     C = alloc.compute
@@ -93,11 +93,12 @@ def test_engine_dp_leading_order_matches_derivation():
     from scaling_theory.theory.jeon_van_roy import K_dp, d
     from scaling_theory.theory.registry import get_law
 
-    alloc = allocation.compute_optimal_allocation(get_law("jeon-van-roy-dp"), {d: 16, K_dp: 4})
+    alloc = allocation.compute_optimal_allocation(get_law("jeon-van-roy"), {d: 16, K_dp: 4})
     assert alloc.model_exponent == sp.Rational(1, 2) and alloc.data_exponent == sp.Rational(1, 2)
     C = alloc.compute
     mine = get_derivation("jeon-van-roy-allocation").conclusion["DP p* leading"].rhs
     A = sp.Symbol("A", positive=True)
-    from scaling_theory.theory.jeon_van_roy import second_moment
-    mine = mine.subs({A: 17 * second_moment(16, 4) / 16, sp.Symbol("K", positive=True, integer=True): 4, d: 16})
+    from scaling_theory.theory.jeon_van_roy import dp_scale_moments
+    s2 = dp_scale_moments(sp.Integer(16), sp.Integer(4))[0]
+    mine = mine.subs({A: 17 * s2 / 16, sp.Symbol("K", positive=True, integer=True): 4, d: 16})
     assert abs(float(sp.N((alloc.asymptotic_model / mine).subs(C, 10**30), 30)) - 1) < 1e-20

@@ -46,7 +46,7 @@ def test_json_is_decimal_strings_at_full_precision():
 
 @pytest.mark.parametrize("name, compute, method", [
     ("kaplan", "1e30", "closed form"),
-    ("jeon-van-roy", "1e20", "closed form (Lambert W)"),
+    ("jeon-van-roy-finite", "1e20", "closed form (Lambert W)"),
 ])
 def test_other_builtin_laws_verify(name, compute, method):
     res = allocate(name, compute, digits=30)
@@ -141,14 +141,15 @@ def test_ordinary_and_extreme_constants_match_hoffmann_eq4(override):
 
 def test_jeon_van_roy_with_many_dimensions_is_closed_form_and_verified():
     # d = 1000 made SymPy expand exact gamma(500) powers (hung)
-    res = allocate("jeon-van-roy", "1e20", params={"d": "1000"}, digits=30)
+    res = allocate("jeon-van-roy-finite", "1e20", params={"d": "1000"}, digits=30)
     assert res.verified and res.method == "closed form (Lambert W)"
 
 
 @pytest.mark.parametrize("name, prefix", [
-    ("jeon-van-roy", "1.2344516120288857217507304923234736440325302271840e+149"),
-    # the implicit root was 1.442e148 (findroot stopped on an absolute |f| ~ 1e-147)
-    ("jeon-van-roy-dp", "6.7348496042488043280259743269436356635399796065425e+147"),
+    ("jeon-van-roy-finite", "1.2344516120288857217507304923234736440325302271840e+149"),
+    # the infinite-width law (recorded when it replaced jeon-van-roy-dp, whose implicit root was once
+    # wrong: findroot stopped on an absolute |f| ~ 1e-147)
+    ("jeon-van-roy", "1.9476174718995678074253636914000892184559566755395e+147"),
 ])
 def test_jeon_van_roy_at_1e300_is_verified_to_50_digits(name, prefix):
     res = allocate(name, "1e300", digits=50)
