@@ -23,7 +23,7 @@ import sympy as sp
 
 from scaling_theory.derivations.registry import get_derivation, resolve
 from scaling_theory.errors import UserInputError
-from scaling_theory.theory.latex import latex_preamble, latex_text
+from scaling_theory.theory.latex import display_equation, latex_preamble, latex_text
 
 __all__ = ["render_document", "claims_summary", "FORMATS"]
 
@@ -51,6 +51,15 @@ def _text(s: str, fmt: str) -> str:
     if fmt == "markdown":
         return s
     return latex_text(s)
+
+
+def _result(expr) -> str:
+    """A displayed result, broken over lines when too wide."""
+    if isinstance(expr, sp.core.relational.Relational):
+        return display_equation(expr.lhs, _REL.get(expr.rel_op, "=").replace("==", "="), expr.rhs, printer=_tex)
+    if not isinstance(expr, sp.Expr):
+        return "\\begin{equation*}\n" + _tex(expr) + "\n\\end{equation*}"
+    return display_equation(None, "", expr, printer=_tex)
 
 
 def _claim(step) -> str:
@@ -153,12 +162,13 @@ def _derivation_block(der, fmt: str) -> str:
                    f"{_text(der.summary, fmt)}\n\n\\begin{{enumerate}}")
         for step in der.steps:
             tag = f"{step.kind}{', ours' if step.ours else ''}"
-            out.append(f"\\item \\textbf{{{_text(step.name, fmt)}}} ({tag})\n\\begin{{equation*}}\n{_claim(step)}\n"
-                       f"\\end{{equation*}}\n{_text(step.justification, fmt)}\\\\\n"
+            eq = display_equation(step.lhs, _REL.get(step.relation, "="), step.rhs, printer=_tex)
+            out.append(f"\\item \\textbf{{{_text(step.name, fmt)}}} ({tag})\n{eq}\n"
+                       f"{_text(step.justification, fmt)}\\\\\n"
                        f"\\emph{{Checked by}} {_text(_HOW[step.kind], fmt)}.")
         out.append("\\end{enumerate}\n\\subsection*{Result}")
         for label, expr in der.conclusion.items():
-            out.append(f"{_text(label, fmt)}:\n\\begin{{equation*}}\n{_tex(expr)}\n\\end{{equation*}}")
+            out.append(f"{_text(label, fmt)}:\n{_result(expr)}")
         out += [_text(note, fmt) + "\n" for note in der.notes]
     return "\n".join(out) + "\n"
 

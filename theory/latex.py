@@ -24,7 +24,7 @@ from scaling_theory.theory.allocation import Allocation
 from scaling_theory.theory.laws import Law
 
 __all__ = ["law_latex", "allocation_latex", "abbreviations_latex", "law_document", "to_latex", "latex_preamble",
-           "latex_text"]
+           "latex_text", "display_equation", "latex_width"]
 
 _KEYS = ("bound", "cost", "model_optimal", "data_optimal", "model_exponent", "data_exponent",
          "optimal_loss", "ratio", "implicit_equation", "asymptotic_model", "asymptotic_data")
@@ -164,7 +164,7 @@ def latex_preamble(title: str | None = None, *, author: str | None = None) -> st
     """
     lines = [r"\documentclass[11pt]{article}", r"\usepackage{amsmath,amssymb}",
              r"\usepackage[margin=2.2cm]{geometry}", r"\usepackage{graphicx}", r"\usepackage{booktabs}",
-             r"\allowdisplaybreaks"]
+             r"\allowdisplaybreaks", r"\setlength{\emergencystretch}{3em}"]
     if title is not None:
         lines += [rf"\title{{{latex_text(title)}}}", rf"\author{{{latex_text(author or '')}}}", r"\date{}"]
     lines.append(r"\begin{document}")
@@ -207,7 +207,7 @@ def law_document(law: Law, allocation: Allocation, fmt: str = "latex") -> str:
         r"\begin{enumerate}",
     ]
     for description, expr in allocation.steps:
-        lines.append(rf"\item {_text(description)}: \[ {to_latex(expr, names)} \]")
+        lines.append(rf"\item {_text(description)}:" + "\n" + _display(expr, names))
     lines += [r"\end{enumerate}", r"\subsection*{Result}", r"\begin{align*}"]
     kind = "" if allocation.closed_form else r"\quad\text{(leading order as } " + C + r" \to \infty)"
     lines.append(rf"{N}^* &= {tex['model_optimal']}{kind} \\")
@@ -222,6 +222,18 @@ def law_document(law: Law, allocation: Allocation, fmt: str = "latex") -> str:
         lines += [r"The optimum solves the implicit equation", r"\[", tex["implicit_equation"], r"\]"]
     lines.append(r"\end{document}")
     return "\n".join(line for line in lines if line != "") + "\n"
+
+
+def _display(expr, names) -> str:
+    """A displayed expression or relation, broken over lines when too wide for the page."""
+    def printer(e):
+        return to_latex(e, names)
+    if isinstance(expr, sp.core.relational.Relational):
+        rel = {"==": "=", "<=": r"\le", ">=": r"\ge"}.get(expr.rel_op, expr.rel_op)
+        return display_equation(expr.lhs, rel, expr.rhs, printer=printer)
+    if isinstance(expr, sp.Expr):
+        return display_equation(None, "", expr, printer=printer)
+    return "\\[ " + to_latex(expr, names) + " \\]"
 
 
 def _where_latex(law: Law) -> str:
@@ -256,3 +268,189 @@ def _markdown(law: Law, allocation: Allocation) -> str:
     if tex["model_exponent"] is not None:
         out += ["$$", f"a = {tex['model_exponent']}, \\qquad b = {tex['data_exponent']}", "$$", ""]
     return "\n".join(out)
+
+
+# -- breaking long displayed formulas ---------------------------------------------------------------
+# Widths are estimated in "characters" of 11pt math (about 6.5 pt each); the text width of the
+# preamble's page (A4, 2.2 cm margins, 472 pt) holds about 70 of them.
+LINE_WIDTH = 52
+
+
+def _group(s: str, i: int) -> tuple[str, int]:
+    """The braced group starting at ``s[i] == '{'``: (its inside, index after it)."""
+    depth = 0
+    for j in range(i, len(s)):
+        if s[j] == "{":
+            depth += 1
+        elif s[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return s[i + 1:j], j + 1
+    return s[i + 1:], len(s)
+
+
+def latex_width(tex: str) -> float:
+    r"""Estimated printed width of LaTeX math ``tex``, in characters (a fraction is as wide as its widest part).
+
+    Examples
+    --------
+    >>> latex_width(r"\frac{A}{N^{\alpha}} + E") < latex_width(r"A N^{\alpha} + B D^{\beta} + E")
+    True
+    """
+    w, i = 0.0, 0
+    while i < len(tex):
+        ch = tex[i]
+        if ch == "\\":
+            j = i + 1
+            while j < len(tex) and tex[j].isalpha():
+                j += 1
+            cmd = tex[i + 1:j] or tex[j:j + 1]
+            i = j if j > i + 1 else j + 1
+            if cmd in ("frac", "dfrac", "tfrac"):
+                a, i = _group(tex, i)
+                b, i = _group(tex, i)
+                w += max(latex_width(a), latex_width(b)) + 0.6
+            elif cmd in ("operatorname", "text", "mathrm", "texttt"):
+                a, i = _group(tex, i)
+                w += len(a)
+            elif cmd in ("left", "right", "quad", "qquad", ",", ";", "!", "limits"):
+                w += {"quad": 2, "qquad": 4}.get(cmd, 0.3)
+            elif cmd == "sqrt":
+                a, i = _group(tex, i) if i < len(tex) and tex[i] == "{" else ("", i)
+                w += latex_width(a) + 1.2
+            elif cmd in ("log", "ln", "exp", "lim", "sin", "cos", "max", "min"):
+                w += 2.4
+            else:
+                w += 1.2 if len(cmd) > 1 else 0.8
+        elif ch in "^_":
+            if i + 1 < len(tex) and tex[i + 1] == "{":
+                a, i = _group(tex, i + 1)
+            else:
+                a, i = tex[i + 1:i + 2], i + 2
+            w += 0.7 * latex_width(a)
+        elif ch in "{} ":
+            i += 1
+        elif ch in "+-=<>":
+            w += 2.0
+            i += 1
+        else:
+            w += 1.0
+            i += 1
+    return w
+
+
+def _signed_terms(expr, printer) -> list[str]:
+    """The terms of a sum as ``["first", "+ second", "- third", ...]`` (one item for a non-sum)."""
+    if not isinstance(expr, sp.Add):
+        return [printer(expr)]
+    out = []
+    for k, term in enumerate(expr.as_ordered_terms()):
+        if term.could_extract_minus_sign():
+            out.append("- " + printer(-term))
+        else:
+            out.append(printer(term) if k == 0 else "+ " + printer(term))
+    return out
+
+
+def _split_term(tex_sign: str, term, printer, width: float) -> list[str]:
+    """A single too-wide term ``c*(a + b + ...)`` or ``(a + b + ...)/c`` as lines of a sum in brackets."""
+    sign = "- " if tex_sign.startswith("- ") else ("+ " if tex_sign.startswith("+ ") else "")
+    if not isinstance(term, sp.Expr):
+        return [tex_sign]
+    if sign == "- ":
+        term = -term
+    num, den = sp.fraction(sp.together(term)) if not isinstance(term, sp.Add) else (term, sp.Integer(1))
+    factors = sp.Mul.make_args(num)
+    sums = [f for f in factors if isinstance(f, sp.Add)]
+    if not sums:
+        return [tex_sign]
+    inner = max(sums, key=lambda f: latex_width(printer(f)))
+    rest = sp.Mul(*[f for f in factors if f is not inner]) / den
+    head = "" if rest == 1 else printer(rest)
+    if head and isinstance(rest, sp.Add):
+        head = r"\left(" + head + r"\right)"
+    lines = _side_lines(inner, printer, width - 4)
+    lines[0] = f"{sign}{head}" + r"\Bigl(" + lines[0]
+    lines[-1] += r"\Bigr)"
+    return lines
+
+
+def _pack(terms: list[str], width: float, printer=None, exprs=None) -> list[str]:
+    """Greedily pack signed terms into lines no wider than ``width`` (a wider single term stays whole)."""
+    lines: list[str] = []
+    cur = ""
+    for t in terms:
+        if cur and latex_width(cur + " " + t) > width:
+            lines.append(cur)
+            cur = t
+        else:
+            cur = (cur + " " + t).strip()
+    lines.append(cur)
+    return lines
+
+
+def _side_lines(expr, printer, width: float) -> list[str]:
+    terms = _signed_terms(expr, printer)
+    parts = sp.Add.make_args(expr) if isinstance(expr, sp.Add) else (expr,)
+    if isinstance(expr, sp.Add):
+        parts = expr.as_ordered_terms()
+    out: list[str] = []
+    for tex, term in zip(terms, parts):
+        if latex_width(tex) > width:
+            out.append(("\x00", tex, term))
+        else:
+            out.append(tex)
+    lines: list[str] = []
+    run: list[str] = []
+    for item in out:
+        if isinstance(item, tuple):
+            lines += _pack(run, width) if run else []
+            run = []
+            lines += _split_term(item[1], item[2], printer, width)
+        else:
+            run.append(item)
+    if run:
+        lines += _pack(run, width)
+    return lines
+
+
+def display_equation(lhs, relation: str, rhs, printer=None, width: float = LINE_WIDTH) -> str:
+    r"""A displayed equation ``lhs relation rhs`` that fits the page: one line if it fits, else broken.
+
+    A formula too wide for :data:`LINE_WIDTH` is set in ``align*``: the left side, then the relation
+    and the right side, each sum broken between its terms and a too-wide term ``c (a + b + ...)``
+    broken inside its brackets.
+
+    Parameters
+    ----------
+    lhs, rhs : sympy.Expr
+        The two sides (``lhs=None``: display ``rhs`` alone).
+    relation : str
+        LaTeX of the relation (``=``, ``\le``, ...).
+    printer : callable, optional
+        Expression to LaTeX (default :func:`to_latex`).
+    width : float
+        Line width in estimated characters (:func:`latex_width`).
+
+    Examples
+    --------
+    >>> x, y = sp.symbols("x y", positive=True)
+    >>> print(display_equation(x, "=", y + 1))
+    \begin{equation*}
+    x = y + 1
+    \end{equation*}
+    >>> long = sum(sp.Symbol(f"a_{i}") * x**i for i in range(1, 30))
+    >>> out = display_equation(y, "=", long)
+    >>> out.startswith(r"\begin{align*}"), all(latex_width(l) < 60 for l in out.splitlines())
+    (True, True)
+    """
+    printer = printer or to_latex
+    one = printer(rhs) if lhs is None else f"{printer(lhs)} {relation} {printer(rhs)}"
+    if latex_width(one) <= width:
+        return "\\begin{equation*}\n" + one + "\n\\end{equation*}"
+    left = [] if lhs is None else _side_lines(lhs, printer, width)
+    right = _side_lines(rhs, printer, width - 3)
+    rows = [f"&{ln}" if k == 0 else rf"&\quad {ln}" for k, ln in enumerate(left)]
+    rel = f"{relation} " if lhs is not None else ""
+    rows += [f"&{rel}{ln}" if k == 0 else rf"&\quad {ln}" for k, ln in enumerate(right)]
+    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
