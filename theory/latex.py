@@ -454,3 +454,149 @@ def display_equation(lhs, relation: str, rhs, printer=None, width: float = LINE_
     rel = f"{relation} " if lhs is not None else ""
     rows += [f"&{rel}{ln}" if k == 0 else rf"&\quad {ln}" for k, ln in enumerate(right)]
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+
+# -- prose with ASCII math -> LaTeX text with inline math -------------------------------------------
+import re as _re
+
+_GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "eps", "zeta", "eta", "theta", "lambda", "mu", "nu",
+          "xi", "pi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega", "Gamma", "Delta", "Lambda", "Phi")
+_FUNCS = ("ln", "log", "exp", "sqrt", "sum", "int", "inf", "sup", "lim", "max", "min", "sin", "cos", "tan")
+_MATHCHARS = set("_^|=<>*~/[}")
+_TEXT_ONLY = _re.compile(r"(\.md\b|docs/|arXiv|https?:|scaling-theory|--)")
+_NUMBER = _re.compile(r"^[(]?[-+]?\d+(\.\d+)?(e[-+]?\d+)?[)]?[.,;:]?$")
+_WORD = _re.compile(r"^[(]*(?P<w>[A-Za-z]+)[)]*[.,;:]?$")
+_CALL = _re.compile(r"^[(]*[A-Za-z]+\(")
+_SETBRACE = _re.compile(r"(?<![_^])\{")
+
+
+def _is_math(tok: str) -> bool:
+    if _TEXT_ONLY.search(tok):
+        return False
+    if _SETBRACE.search(tok):
+        return False
+    if _CALL.match(tok):
+        return True
+    if tok in ("+", "-", "=", "<=", ">=", "!=", "->", "~", "<", ">", "*", "/"):
+        return True
+    if any(c in _MATHCHARS for c in tok):
+        return True
+    if _NUMBER.match(tok):
+        return True
+    m = _WORD.match(tok)
+    if m:
+        w = m.group("w")
+        return (len(w) == 1 and w not in ("a", "I")) or w in _GREEK or w in _FUNCS or \
+            bool(_re.match(r"^[A-Za-z]\d+$", w))
+    return False
+
+
+def _sqrt_groups(s: str) -> str:
+    """``sqrt(x)`` -> ``\\sqrt{x}`` (matching parentheses)."""
+    out, i = "", 0
+    while True:
+        j = s.find("sqrt(", i)
+        if j < 0 or (j > 0 and s[j - 1].isalpha()):
+            return out + s[i:] if j < 0 else _sqrt_groups_tail(out + s[i:j + 5], s[j + 5:])
+        depth, k = 1, j + 5
+        while k < len(s) and depth:
+            depth += {"(": 1, ")": -1}.get(s[k], 0)
+            k += 1
+        if depth:
+            return out + s[i:]
+        out += s[i:j] + r"\sqrt{" + _sqrt_groups(s[j + 5:k - 1]) + "}"
+        i = k
+
+
+def _sqrt_groups_tail(head: str, tail: str) -> str:
+    return head + _sqrt_groups(tail)
+
+
+def _math_run(s: str) -> str:
+    """One run of ASCII math as LaTeX math (without the ``$``)."""
+    s = s.replace("\\", r"\backslash ").replace("#", r"\#").replace("%", r"\%").replace("&", r"\&")
+    s = s.replace("$", r"\$").replace("..", r"\ldots ")
+    s = _re.sub(r"(?<![_^\\])\{", r"\\{", s)
+    s = s.replace("||", r"\|").replace("<=", r"\le ").replace(">=", r"\ge ").replace("!=", r"\ne ")
+    s = s.replace("->", r"\to ")
+    s = _re.sub(r"\^\(([^()]*)\)", r"^{(\1)}", s)
+    s = _re.sub(r"\boo\b", r"\\infty ", s)
+    s = _re.sub(r"\b([A-Za-z])~", r"\\tilde{\1}", s)
+    s = s.replace("~", r"\sim ")
+    s = _re.sub(r"\*\^(\([^()]*\)|-?[A-Za-z]+|-?\d+)", lambda m: "^{*" + m.group(1).strip("()") + "}", s)
+    s = _re.sub(r"(?<=\w)\*(?=[\w(])", r"\\cdot ", s)
+    s = _re.sub(r"(?<!\{)\*", r"^*", s)
+    s = _sqrt_groups(s)
+    s = _re.sub(r"(?<![A-Za-z\\])(" + "|".join(f for f in _FUNCS if f != "sqrt") + r")(?![A-Za-z])", r"\\\1 ", s)
+    s = _re.sub(r"(?<![A-Za-z\\])eps(?![A-Za-z])", r"\\epsilon ", s)
+    s = _re.sub(r"(?<![A-Za-z\\])(" + "|".join(g for g in _GREEK if g != "eps") + r")(?![A-Za-z])", r"\\\1 ", s)
+    s = _re.sub(r"\b([A-Za-z])(\d+)\b", r"\1_{\2}", s)
+    return s
+
+
+def _balanced(s: str) -> bool:
+    depth = 0
+    for i, c in enumerate(s):
+        if c == "{" and (i == 0 or s[i - 1] != "\\"):
+            depth += 1
+        elif c == "}" and (i == 0 or s[i - 1] != "\\"):
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def latex_prose(s: str, fmt: str = "latex") -> str:
+    r"""Prose with ASCII math (``I(F;D_T) = sum_t ...``) as text with inline math.
+
+    Runs of math-looking words (with ``_ ^ | = < > * ~ /``, single letters, numbers, Greek and
+    function names) become ``$...$`` (``<=`` as ``\le``, ``sqrt(x)`` as ``\sqrt{x}``, ``F~`` as
+    ``\tilde{F}``); the rest is escaped text (:func:`latex_text`). ``fmt="markdown"`` keeps the text
+    as it is and only wraps the math.
+
+    Examples
+    --------
+    >>> print(latex_prose("Chain rule: I(F;D_T) = sum_t I_t, for a unit u."))
+    Chain rule: $I(F;D_T) = \sum _t I_t$, for a unit $u$.
+    >>> print(latex_prose("E[V^2] <= K d (ours)."))
+    $E[V^2] \le K d$ (ours).
+    """
+    toks = _re.split(r"(\s+)", str(s))
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush():
+        if not run:
+            return
+        while run and run[-1].isspace():
+            run.pop()
+        text = "".join(run)
+        tail = ""
+        while text and text[-1] in ".,;:" and not text.endswith(".."):
+            text, tail = text[:-1], text[-1] + tail
+        m = _math_run(text)
+        if fmt == "markdown":
+            out.append(f"${text}${tail}" if "$" not in text else text + tail)
+        elif _balanced(m):
+            out.append(f"${m}${latex_text(tail)}")
+        else:
+            out.append(latex_text(text + tail))
+        run.clear()
+
+    for tok in toks:
+        if tok.isspace() or tok == "":
+            (run if run else out).append(tok)
+            continue
+        if _is_math(tok) and (run or not _NUMBER.match(tok)):
+            run.append(tok)
+            if tok[-1] in ":;":
+                flush()
+        else:
+            trailing = []
+            while run and run[-1].isspace():
+                trailing.append(run.pop())
+            flush()
+            out.extend(trailing)
+            out.append(tok if fmt == "markdown" else latex_text(tok))
+    flush()
+    return "".join(out)
