@@ -109,6 +109,25 @@ class FitResult:
                 "cost": self.cost,
                 "approaches": {str(k): v.to_json() for k, v in sorted(self.approaches.items())}}
 
+    def _repr_markdown_(self) -> str:
+        """One table row per approach (Jupyter): exponents with intervals, or why not.
+
+        Examples
+        --------
+        >>> from scaling_theory.numeric.analysis.fit import fit, synthetic
+        >>> data = synthetic(1.69, 406.4, 410.7, 0.34, 0.28, budgets=[1e18, 1e19, 1e20, 1e21], noise=0.0)
+        >>> print(fit(data, approach=3, bootstrap=0)._repr_markdown_().splitlines()[-1])
+        | 3 | 0.4516 | 0.5484 |  |
+        """
+        lines = [f"**{self.source}**: {self.n_points} points, {self.n_budgets} compute budgets", "",
+                 "| approach | a | b | note |", "|---|---|---|---|"]
+        for k, r in sorted(self.approaches.items()):
+            if r.ok:
+                lines.append(f"| {k} | {_with_ci(r.a, r.ci.get('a'))} | {_with_ci(r.b, r.ci.get('b'))} | {r.message} |")
+            else:
+                lines.append(f"| {k} | | | {r.message} |")
+        return "\n".join(lines)
+
     def summary(self) -> str:
         """A few human-readable lines."""
         lines = [f"{self.source}: {self.n_points} points, {self.n_budgets} compute budgets "

@@ -53,7 +53,10 @@ def test_law_formulas_and_documents_compile(tmp_path):
 def test_derivation_documents_compile_and_fit_the_page(tmp_path):
     from scaling_theory.derivations.render import render_document
 
-    log = compile_tex(tmp_path, "all", render_document("all", "latex"))
+    doc = render_document("all", "latex")
+    # the prose is typeset: no escaped ASCII subscripts or carets left in text mode
+    assert "\\_" not in doc and "textasciicircum" not in doc and "I(F;D_T)" in doc
+    log = compile_tex(tmp_path, "all", doc)
     boxes = overfull(log)
     # before the formula breaker: 14 overfull boxes, up to 1233 pt too wide
     assert len(boxes) <= 2 and max(boxes, default=0) < 40, boxes
