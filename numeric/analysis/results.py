@@ -52,6 +52,8 @@ class ApproachResult:
     points: list[dict[str, Any]] = field(default_factory=list)
     n_points: int = 0
     bootstrap: int = 0
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    bins: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (non-finite numbers as ``None``), for ``fit --json``."""
@@ -65,6 +67,10 @@ class ApproachResult:
         out["ci"] = {k: [_num(x) for x in v] for k, v in self.ci.items()}
         out["n_points"] = self.n_points
         out["bootstrap"] = self.bootstrap
+        if self.bins:
+            out["bins"] = self.bins
+        if self.skipped:
+            out["skipped"] = [{"C": _num(s["C"]), "reason": s["reason"]} for s in self.skipped]
         if self.points:
             out["points"] = [{k: ([_num(x) for x in v] if isinstance(v, list) else _num(v))
                               for k, v in p.items()} for p in self.points]
