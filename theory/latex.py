@@ -160,18 +160,22 @@ def law_document(law: Law, allocation: Allocation, fmt: str = "latex") -> str:
     ]
     for description, expr in allocation.steps:
         lines.append(rf"\item {_text(description)}:" + "\n" + _display(expr, names))
-    lines += [r"\end{enumerate}", r"\subsection*{Result}", r"\begin{align*}"]
-    kind = "" if allocation.closed_form else r"\quad\text{(leading order as } " + C + r" \to \infty)"
-    lines.append(rf"{N}^* &= {tex['model_optimal']}{kind} \\")
-    lines.append(rf"{D}^* &= {tex['data_optimal']}{kind} \\")
-    lines.append(rf"{N}^*/{D}^* &= {tex['ratio']}")
+    lines += [r"\end{enumerate}", r"\subsection*{Result}"]
+    if not allocation.closed_form:
+        lines.append(rf"To leading order as ${C} \to \infty$:")
+    Ns, Ds = sp.Symbol(f"{N}^*"), sp.Symbol(f"{D}^*")
+    for lhs, key, value in ((Ns, "model_optimal", allocation.model_optimal),
+                            (Ds, "data_optimal", allocation.data_optimal), (Ns / Ds, "ratio", allocation.ratio)):
+        lines.append(display_equation(lhs, "=", value, printer=lambda e: to_latex(e, names))
+                     if latex_width(tex[key]) > LINE_WIDTH else
+                     "\\begin{equation*}\n" + f"{to_latex(lhs)} = {tex[key]}" + "\n\\end{equation*}")
     if tex["model_exponent"] is not None:
-        lines[-1] += r" \\"
+        lines.append(r"\begin{align*}")
         lines.append(rf"a &= \lim_{{{C}\to\infty}} \frac{{d\ln {N}^*}}{{d\ln {C}}} = {tex['model_exponent']} \\")
         lines.append(rf"b &= \lim_{{{C}\to\infty}} \frac{{d\ln {D}^*}}{{d\ln {C}}} = {tex['data_exponent']}")
-    lines.append(r"\end{align*}")
+        lines.append(r"\end{align*}")
     if tex["implicit_equation"] is not None:
-        lines += [r"The optimum solves the implicit equation", r"\[", tex["implicit_equation"], r"\]"]
+        lines += [r"The optimum solves the implicit equation", _display(allocation.implicit_equation, names)]
     lines.append(r"\end{document}")
     return "\n".join(line for line in lines if line != "") + "\n"
 
@@ -192,8 +196,13 @@ def _where_latex(law: Law) -> str:
     """``where A = ..., B = ...`` under the law (empty without abbreviations)."""
     if not law.abbreviations:
         return ""
-    return "\n".join(["where", r"\begin{align*}", " \\\\\n".join(
-        eq.replace(" = ", " &= ", 1) for eq in abbreviations_latex(law)), r"\end{align*}"])
+    names = law.latex_names
+    eqs = abbreviations_latex(law)
+    if all(latex_width(eq) <= LINE_WIDTH for eq in eqs):
+        return "\n".join(["where", r"\begin{align*}", " \\\\\n".join(
+            eq.replace(" = ", " &= ", 1) for eq in eqs), r"\end{align*}"])
+    return "\n".join(["where"] + [display_equation(k, "=", v, printer=lambda e: to_latex(e, names))
+                                   for k, v in law.abbreviations.items()])
 
 
 def _markdown(law: Law, allocation: Allocation) -> str:
@@ -313,7 +322,7 @@ def _split_term(tex_sign: str, term, printer, width: float) -> list[str]:
         term = -term
     num, den = sp.fraction(sp.together(term)) if not isinstance(term, sp.Add) else (term, sp.Integer(1))
     factors = sp.Mul.make_args(num)
-    sums = [f for f in factors if isinstance(f, sp.Add)]
+    sums = [f for f in factors if isinstance(f, sp.Add) or (isinstance(f, sp.exp) and isinstance(f.args[0], sp.Add))]
     if not sums:
         return [tex_sign]
     inner = max(sums, key=lambda f: latex_width(printer(f)))
@@ -321,8 +330,11 @@ def _split_term(tex_sign: str, term, printer, width: float) -> list[str]:
     head = "" if rest == 1 else printer(rest)
     if head and isinstance(rest, sp.Add):
         head = r"\left(" + head + r"\right)"
+    opener = r"\Bigl("
+    if isinstance(inner, sp.exp):
+        inner, opener = inner.args[0], r"\exp\Bigl("
     lines = _side_lines(inner, printer, width - 4)
-    lines[0] = f"{sign}{head}" + r"\Bigl(" + lines[0]
+    lines[0] = f"{sign}{head}" + opener + lines[0]
     lines[-1] += r"\Bigr)"
     return lines
 
