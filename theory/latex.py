@@ -414,8 +414,12 @@ def display_equation(lhs, relation: str, rhs, printer=None, width: float = LINE_
         return "\\begin{equation*}\n" + one + "\n\\end{equation*}"
     left = [] if lhs is None else _side_lines(lhs, printer, width)
     right = _side_lines(rhs, printer, width - 3)
-    rows = [f"&{ln}" if k == 0 else rf"&\quad {ln}" for k, ln in enumerate(left)]
     rel = f"{relation} " if lhs is not None else ""
+    if len(left) == 1 and latex_width(left[0]) < width / 4:  # a short left side shares the first line
+        right = _side_lines(rhs, printer, width - 3 - latex_width(left[0]))
+        right[0] = f"{left[0]} {rel}{right[0]}"
+        left, rel = [], ""
+    rows = [f"&{ln}" if k == 0 else rf"&\quad {ln}" for k, ln in enumerate(left)]
     rows += [f"&{rel}{ln}" if k == 0 else rf"&\quad {ln}" for k, ln in enumerate(right)]
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
