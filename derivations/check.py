@@ -68,6 +68,24 @@ class CheckReport:
         """At least one step and none failed."""
         return bool(self.steps) and self.failed == 0
 
+    def _repr_markdown_(self) -> str:
+        """One table row per step (Jupyter).
+
+        Examples
+        --------
+        >>> md = CheckReport([{"derivation": "d", "step": "a", "kind": "identity", "status": "verified"}])._repr_markdown_()
+        >>> md.splitlines()[0], md.splitlines()[-1]
+        ('**1 of 1 steps verified** at 50 digits', '| d | a | identity | verified |  |')
+        """
+        def err(s):
+            e = s.get("max_rel_error")
+            return "" if e is None else (f"{e:.1e}" if isinstance(e, float) else str(e))
+        lines = [f"**{self.steps_verified} of {len(self.steps)} steps verified** at {self.digits} digits", "",
+                 "| derivation | step | kind | status | max rel. error |", "|---|---|---|---|---|"]
+        lines += [f"| {s.get('derivation', '')} | {s.get('step', '')} | {s.get('kind', '')} | "
+                  f"{s['status']} | {err(s)} |" for s in self.steps]
+        return "\n".join(lines)
+
     def to_json(self) -> dict:
         """``{ok, steps_verified, failed, consistency, digits, seconds, steps}`` for ``check --json``."""
         return {"ok": self.ok, "steps_verified": self.steps_verified, "failed": self.failed,

@@ -23,7 +23,7 @@ import sympy as sp
 
 from scaling_theory.derivations.registry import get_derivation, resolve
 from scaling_theory.errors import UserInputError
-from scaling_theory.theory.latex import latex_preamble, latex_text
+from scaling_theory.theory.latex import display_equation, latex_preamble, latex_prose, latex_text
 
 __all__ = ["render_document", "claims_summary", "FORMATS"]
 
@@ -51,6 +51,20 @@ def _text(s: str, fmt: str) -> str:
     if fmt == "markdown":
         return s
     return latex_text(s)
+
+
+def _prose(s: str, fmt: str) -> str:
+    """Prose with ASCII math: inline math in LaTeX (``I(F;D_T)`` as ``$I(F;D_T)$``), as is in Markdown."""
+    return s if fmt == "markdown" else latex_prose(s)
+
+
+def _result(expr) -> str:
+    """A displayed result, broken over lines when too wide."""
+    if isinstance(expr, sp.core.relational.Relational):
+        return display_equation(expr.lhs, _REL.get(expr.rel_op, "=").replace("==", "="), expr.rhs, printer=_tex)
+    if not isinstance(expr, sp.Expr):
+        return "\\begin{equation*}\n" + _tex(expr) + "\n\\end{equation*}"
+    return display_equation(None, "", expr, printer=_tex)
 
 
 def _claim(step) -> str:
@@ -115,7 +129,7 @@ def claims_summary(fmt: str = "markdown") -> str:
             lines.append(f"| {dv} | " + " | ".join(cells) + " |")
         lines.append("")
     else:
-        lines.append(f"{_text(caption, fmt)}:\n\n\\begin{{tabular}}{{r|{'l' * len(Ks)}}}")
+        lines.append(f"{_prose(caption, fmt)}:\n\n\\begin{{tabular}}{{r|{'l' * len(Ks)}}}")
         lines.append("$d \\backslash K$ & " + " & ".join(str(k) for k in Ks) + " \\\\ \\hline")
         for dv in ds:
             cells = [f"{mpmath.nstr(tab[12, dv, k][0], 3)} ({mpmath.nstr(tab[12, dv, k][1], 3)})" for k in Ks]
@@ -132,7 +146,7 @@ def claims_summary(fmt: str = "markdown") -> str:
         "With our constants p*/T* exceeds 1 for large d and K (e.g. d = 16, K = 16 or d = 128, K = 1 at "
         "C = 1e12); the paper's own "
         "constants are not at hand, so absolute shares are not comparable with it.")
-    lines.append(_text(verdict, fmt) + "\n")
+    lines.append(_prose(verdict, fmt) + "\n")
     return "\n".join(lines)
 
 
@@ -150,16 +164,17 @@ def _derivation_block(der, fmt: str) -> str:
         out += [f"\n{note}" for note in der.notes]
     else:
         out.append(f"\\section{{{_text(der.title, fmt)}}}\n\\texttt{{{_text(der.name, fmt)}}}: "
-                   f"{_text(der.summary, fmt)}\n\n\\begin{{enumerate}}")
+                   f"{_prose(der.summary, fmt)}\n\n\\begin{{enumerate}}")
         for step in der.steps:
             tag = f"{step.kind}{', ours' if step.ours else ''}"
-            out.append(f"\\item \\textbf{{{_text(step.name, fmt)}}} ({tag})\n\\begin{{equation*}}\n{_claim(step)}\n"
-                       f"\\end{{equation*}}\n{_text(step.justification, fmt)}\\\\\n"
+            eq = display_equation(step.lhs, _REL.get(step.relation, "="), step.rhs, printer=_tex)
+            out.append(f"\\item \\textbf{{{_text(step.name, fmt)}}} ({tag})\n{eq}\n"
+                       f"{_prose(step.justification, fmt)}\\\\\n"
                        f"\\emph{{Checked by}} {_text(_HOW[step.kind], fmt)}.")
         out.append("\\end{enumerate}\n\\subsection*{Result}")
         for label, expr in der.conclusion.items():
-            out.append(f"{_text(label, fmt)}:\n\\begin{{equation*}}\n{_tex(expr)}\n\\end{{equation*}}")
-        out += [_text(note, fmt) + "\n" for note in der.notes]
+            out.append(f"{_prose(label, fmt)}:\n{_result(expr)}")
+        out += [_prose(note, fmt) + "\n" for note in der.notes]
     return "\n".join(out) + "\n"
 
 

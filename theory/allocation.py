@@ -112,6 +112,36 @@ class Allocation:
         """``value`` (e.g. ``self.model_optimal``) with the abbreviations substituted."""
         return value if value is None or not self.abbreviations else value.xreplace(dict(self.abbreviations))
 
+    def _tex(self, expr) -> str:
+        from scaling_theory.theory.printing import to_latex
+
+        return to_latex(expr, self.latex_names)
+
+    def _repr_latex_(self) -> str:
+        r"""The optimum as typeset math in Jupyter (``$\displaystyle\begin{aligned}...$``).
+
+        Examples
+        --------
+        >>> from scaling_theory.theory.registry import get_law
+        >>> tex = compute_optimal_allocation(get_law("chinchilla"))._repr_latex_()
+        >>> tex.startswith("$") and tex.endswith("$"), "N^{*} &=" in tex
+        (True, True)
+        """
+        N, D, C = self._tex(self.model), self._tex(self.data), self._tex(self.compute)
+        rows = [f"{N}^{{*}} &= {self._tex(self.model_optimal)}", f"{D}^{{*}} &= {self._tex(self.data_optimal)}"]
+        if self.model_exponent is not None:
+            rows.append(f"{N}^{{*}} &\\propto {C}^{{{self._tex(self.model_exponent)}}}, \\quad "
+                        f"{D}^{{*}} \\propto {C}^{{{self._tex(self.data_exponent)}}}")
+        if not self.closed_form:
+            rows[0] += f" \\quad (\\text{{leading order as }} {C} \\to \\infty)"
+        return "$\\displaystyle\\begin{aligned}" + " \\\\ ".join(rows) + "\\end{aligned}$"
+
+    def _repr_markdown_(self) -> str:
+        """Law, method and optimum for Jupyter (Markdown with display math)."""
+        kind = "closed form" if self.closed_form else "leading order"
+        return (f"**Compute-optimal allocation of {self.law_name}** ({self.method}, {kind})\n\n"
+                f"$${self._repr_latex_().strip('$')}$$")
+
     def to_json(self) -> dict:
         """JSON-ready dict: every expression as a SymPy-readable string (``sympy.sstr``)."""
         def s(x):

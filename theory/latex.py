@@ -18,64 +18,16 @@ from __future__ import annotations
 from typing import Mapping
 
 import sympy as sp
-from sympy.printing.latex import LatexPrinter
 
 from scaling_theory.theory.allocation import Allocation
+from scaling_theory.theory.printing import to_latex
 from scaling_theory.theory.laws import Law
 
 __all__ = ["law_latex", "allocation_latex", "abbreviations_latex", "law_document", "to_latex", "latex_preamble",
-           "latex_text"]
+           "latex_text", "display_equation", "latex_width"]
 
 _KEYS = ("bound", "cost", "model_optimal", "data_optimal", "model_exponent", "data_exponent",
          "optimal_loss", "ratio", "implicit_equation", "asymptotic_model", "asymptotic_data")
-
-
-def to_latex(expr, names: Mapping[str, str] | None = None) -> str:
-    r"""``sympy.latex`` with ``{symbol name: LaTeX}`` overrides for the symbols of ``expr``.
-
-    Examples
-    --------
-    >>> N, D, aN = sp.symbols("N D alpha_N", positive=True)
-    >>> print(to_latex(N**-aN + 1/D, {"alpha_N": r"\alpha_N"}))
-    \frac{1}{N^{\alpha_N}} + \frac{1}{D}"""
-    names = names or {}
-    symbol_names = {s: names[s.name] for s in getattr(expr, "free_symbols", ()) if
-                    isinstance(s, sp.Symbol) and s.name in names}
-    return _PaperPrinter({"symbol_names": symbol_names}).doprint(expr)
-
-
-def _negative_power(f) -> bool:
-    return f.is_Pow and not f.exp.is_number and f.exp.could_extract_minus_sign()
-
-
-class _PaperPrinter(LatexPrinter):
-    """SymPy's LaTeX printer, but ``A*N**(-alpha)`` prints as ``\\frac{A}{N^{\\alpha}}``."""
-
-    def _print_Mul(self, expr):
-        if not any(_negative_power(f) for f in expr.args):
-            return super()._print_Mul(expr)
-        coeff, rest = expr.as_coeff_Mul()
-        sign = "- " if coeff.is_negative else ""
-        coeff = abs(coeff)
-        num = [sp.Integer(coeff.p)] if coeff.is_Rational else [coeff]
-        den = [sp.Integer(coeff.q)] if coeff.is_Rational else []
-        for f in sp.Mul.make_args(rest):
-            if _negative_power(f):
-                den.append(sp.Pow(f.base, -f.exp))
-            elif f.is_Pow and f.exp.is_number and f.exp.is_negative:
-                den.append(sp.Pow(f.base, -f.exp))
-            else:
-                num.append(f)
-        n = sp.Mul(*num, evaluate=False) if len(num) > 1 else num[0]
-        if len(num) > 1 and num[0] == 1:
-            n = sp.Mul(*num[1:]) if len(num) > 2 else num[1]
-        d = sp.Mul(*den)
-        return sign + r"\frac{%s}{%s}" % (self._print(n), self._print(d))
-
-    def _print_Pow(self, expr, *args, **kwargs):
-        if _negative_power(expr):
-            return r"\frac{1}{%s}" % self._print(sp.Pow(expr.base, -expr.exp))
-        return super()._print_Pow(expr, *args, **kwargs)
 
 
 def _lhs(law_or_alloc) -> str:
@@ -164,7 +116,7 @@ def latex_preamble(title: str | None = None, *, author: str | None = None) -> st
     """
     lines = [r"\documentclass[11pt]{article}", r"\usepackage{amsmath,amssymb}",
              r"\usepackage[margin=2.2cm]{geometry}", r"\usepackage{graphicx}", r"\usepackage{booktabs}",
-             r"\allowdisplaybreaks"]
+             r"\allowdisplaybreaks", r"\setlength{\emergencystretch}{3em}"]
     if title is not None:
         lines += [rf"\title{{{latex_text(title)}}}", rf"\author{{{latex_text(author or '')}}}", r"\date{}"]
     lines.append(r"\begin{document}")
@@ -207,29 +159,50 @@ def law_document(law: Law, allocation: Allocation, fmt: str = "latex") -> str:
         r"\begin{enumerate}",
     ]
     for description, expr in allocation.steps:
-        lines.append(rf"\item {_text(description)}: \[ {to_latex(expr, names)} \]")
-    lines += [r"\end{enumerate}", r"\subsection*{Result}", r"\begin{align*}"]
-    kind = "" if allocation.closed_form else r"\quad\text{(leading order as } " + C + r" \to \infty)"
-    lines.append(rf"{N}^* &= {tex['model_optimal']}{kind} \\")
-    lines.append(rf"{D}^* &= {tex['data_optimal']}{kind} \\")
-    lines.append(rf"{N}^*/{D}^* &= {tex['ratio']}")
+        lines.append(rf"\item {_text(description)}:" + "\n" + _display(expr, names))
+    lines += [r"\end{enumerate}", r"\subsection*{Result}"]
+    if not allocation.closed_form:
+        lines.append(rf"To leading order as ${C} \to \infty$:")
+    Ns, Ds = sp.Symbol(f"{N}^*"), sp.Symbol(f"{D}^*")
+    for lhs, key, value in ((Ns, "model_optimal", allocation.model_optimal),
+                            (Ds, "data_optimal", allocation.data_optimal), (Ns / Ds, "ratio", allocation.ratio)):
+        lines.append(display_equation(lhs, "=", value, printer=lambda e: to_latex(e, names))
+                     if latex_width(tex[key]) > LINE_WIDTH else
+                     "\\begin{equation*}\n" + f"{to_latex(lhs)} = {tex[key]}" + "\n\\end{equation*}")
     if tex["model_exponent"] is not None:
-        lines[-1] += r" \\"
+        lines.append(r"\begin{align*}")
         lines.append(rf"a &= \lim_{{{C}\to\infty}} \frac{{d\ln {N}^*}}{{d\ln {C}}} = {tex['model_exponent']} \\")
         lines.append(rf"b &= \lim_{{{C}\to\infty}} \frac{{d\ln {D}^*}}{{d\ln {C}}} = {tex['data_exponent']}")
-    lines.append(r"\end{align*}")
+        lines.append(r"\end{align*}")
     if tex["implicit_equation"] is not None:
-        lines += [r"The optimum solves the implicit equation", r"\[", tex["implicit_equation"], r"\]"]
+        lines += [r"The optimum solves the implicit equation", _display(allocation.implicit_equation, names)]
     lines.append(r"\end{document}")
     return "\n".join(line for line in lines if line != "") + "\n"
+
+
+def _display(expr, names) -> str:
+    """A displayed expression or relation, broken over lines when too wide for the page."""
+    def printer(e):
+        return to_latex(e, names)
+    if isinstance(expr, sp.core.relational.Relational):
+        rel = {"==": "=", "<=": r"\le", ">=": r"\ge"}.get(expr.rel_op, expr.rel_op)
+        return display_equation(expr.lhs, rel, expr.rhs, printer=printer)
+    if isinstance(expr, sp.Expr):
+        return display_equation(None, "", expr, printer=printer)
+    return "\\[ " + to_latex(expr, names) + " \\]"
 
 
 def _where_latex(law: Law) -> str:
     """``where A = ..., B = ...`` under the law (empty without abbreviations)."""
     if not law.abbreviations:
         return ""
-    return "\n".join(["where", r"\begin{align*}", " \\\\\n".join(
-        eq.replace(" = ", " &= ", 1) for eq in abbreviations_latex(law)), r"\end{align*}"])
+    names = law.latex_names
+    eqs = abbreviations_latex(law)
+    if all(latex_width(eq) <= LINE_WIDTH for eq in eqs):
+        return "\n".join(["where", r"\begin{align*}", " \\\\\n".join(
+            eq.replace(" = ", " &= ", 1) for eq in eqs), r"\end{align*}"])
+    return "\n".join(["where"] + [display_equation(k, "=", v, printer=lambda e: to_latex(e, names))
+                                   for k, v in law.abbreviations.items()])
 
 
 def _markdown(law: Law, allocation: Allocation) -> str:
@@ -256,3 +229,342 @@ def _markdown(law: Law, allocation: Allocation) -> str:
     if tex["model_exponent"] is not None:
         out += ["$$", f"a = {tex['model_exponent']}, \\qquad b = {tex['data_exponent']}", "$$", ""]
     return "\n".join(out)
+
+
+# -- breaking long displayed formulas ---------------------------------------------------------------
+# Widths are estimated in "characters" of 11pt math (about 6.5 pt each); the text width of the
+# preamble's page (A4, 2.2 cm margins, 472 pt) holds about 70 of them.
+LINE_WIDTH = 52
+
+
+def _group(s: str, i: int) -> tuple[str, int]:
+    """The braced group starting at ``s[i] == '{'``: (its inside, index after it)."""
+    depth = 0
+    for j in range(i, len(s)):
+        if s[j] == "{":
+            depth += 1
+        elif s[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return s[i + 1:j], j + 1
+    return s[i + 1:], len(s)
+
+
+def latex_width(tex: str) -> float:
+    r"""Estimated printed width of LaTeX math ``tex``, in characters (a fraction is as wide as its widest part).
+
+    Examples
+    --------
+    >>> latex_width(r"\frac{A}{N^{\alpha}} + E") < latex_width(r"A N^{\alpha} + B D^{\beta} + E")
+    True
+    """
+    w, i = 0.0, 0
+    while i < len(tex):
+        ch = tex[i]
+        if ch == "\\":
+            j = i + 1
+            while j < len(tex) and tex[j].isalpha():
+                j += 1
+            cmd = tex[i + 1:j] or tex[j:j + 1]
+            i = j if j > i + 1 else j + 1
+            if cmd in ("frac", "dfrac", "tfrac"):
+                a, i = _group(tex, i)
+                b, i = _group(tex, i)
+                w += max(latex_width(a), latex_width(b)) + 0.6
+            elif cmd in ("operatorname", "text", "mathrm", "texttt"):
+                a, i = _group(tex, i)
+                w += len(a)
+            elif cmd in ("left", "right", "quad", "qquad", ",", ";", "!", "limits"):
+                w += {"quad": 2, "qquad": 4}.get(cmd, 0.3)
+            elif cmd == "sqrt":
+                a, i = _group(tex, i) if i < len(tex) and tex[i] == "{" else ("", i)
+                w += latex_width(a) + 1.2
+            elif cmd in ("log", "ln", "exp", "lim", "sin", "cos", "max", "min"):
+                w += 2.4
+            else:
+                w += 1.2 if len(cmd) > 1 else 0.8
+        elif ch in "^_":
+            if i + 1 < len(tex) and tex[i + 1] == "{":
+                a, i = _group(tex, i + 1)
+            else:
+                a, i = tex[i + 1:i + 2], i + 2
+            w += 0.7 * latex_width(a)
+        elif ch in "{} ":
+            i += 1
+        elif ch in "+-=<>":
+            w += 2.0
+            i += 1
+        else:
+            w += 1.0
+            i += 1
+    return w
+
+
+def _signed_terms(expr, printer) -> list[str]:
+    """The terms of a sum as ``["first", "+ second", "- third", ...]`` (one item for a non-sum)."""
+    if not isinstance(expr, sp.Add):
+        return [printer(expr)]
+    out = []
+    for k, term in enumerate(expr.as_ordered_terms()):
+        if term.could_extract_minus_sign():
+            out.append("- " + printer(-term))
+        else:
+            out.append(printer(term) if k == 0 else "+ " + printer(term))
+    return out
+
+
+def _split_term(tex_sign: str, term, printer, width: float) -> list[str]:
+    """A single too-wide term ``c*(a + b + ...)`` or ``(a + b + ...)/c`` as lines of a sum in brackets."""
+    sign = "- " if tex_sign.startswith("- ") else ("+ " if tex_sign.startswith("+ ") else "")
+    if not isinstance(term, sp.Expr):
+        return [tex_sign]
+    if sign == "- ":
+        term = -term
+    num, den = sp.fraction(sp.together(term)) if not isinstance(term, sp.Add) else (term, sp.Integer(1))
+    factors = sp.Mul.make_args(num)
+    sums = [f for f in factors if isinstance(f, sp.Add) or (isinstance(f, sp.exp) and isinstance(f.args[0], sp.Add))]
+    if not sums:
+        return [tex_sign]
+    inner = max(sums, key=lambda f: latex_width(printer(f)))
+    rest = sp.Mul(*[f for f in factors if f is not inner]) / den
+    head = "" if rest == 1 else printer(rest)
+    if head and isinstance(rest, sp.Add):
+        head = r"\left(" + head + r"\right)"
+    opener = r"\Bigl("
+    if isinstance(inner, sp.exp):
+        inner, opener = inner.args[0], r"\exp\Bigl("
+    lines = _side_lines(inner, printer, width - 4)
+    lines[0] = f"{sign}{head}" + opener + lines[0]
+    lines[-1] += r"\Bigr)"
+    return lines
+
+
+def _pack(terms: list[str], width: float, printer=None, exprs=None) -> list[str]:
+    """Greedily pack signed terms into lines no wider than ``width`` (a wider single term stays whole)."""
+    lines: list[str] = []
+    cur = ""
+    for t in terms:
+        if cur and latex_width(cur + " " + t) > width:
+            lines.append(cur)
+            cur = t
+        else:
+            cur = (cur + " " + t).strip()
+    lines.append(cur)
+    return lines
+
+
+def _side_lines(expr, printer, width: float) -> list[str]:
+    terms = _signed_terms(expr, printer)
+    parts = sp.Add.make_args(expr) if isinstance(expr, sp.Add) else (expr,)
+    if isinstance(expr, sp.Add):
+        parts = expr.as_ordered_terms()
+    out: list[str] = []
+    for tex, term in zip(terms, parts):
+        if latex_width(tex) > width:
+            out.append(("\x00", tex, term))
+        else:
+            out.append(tex)
+    lines: list[str] = []
+    run: list[str] = []
+    for item in out:
+        if isinstance(item, tuple):
+            lines += _pack(run, width) if run else []
+            run = []
+            lines += _split_term(item[1], item[2], printer, width)
+        else:
+            run.append(item)
+    if run:
+        lines += _pack(run, width)
+    return lines
+
+
+def display_equation(lhs, relation: str, rhs, printer=None, width: float = LINE_WIDTH) -> str:
+    r"""A displayed equation ``lhs relation rhs`` that fits the page: one line if it fits, else broken.
+
+    A formula too wide for :data:`LINE_WIDTH` is set in ``align*``: the left side, then the relation
+    and the right side, each sum broken between its terms and a too-wide term ``c (a + b + ...)``
+    broken inside its brackets.
+
+    Parameters
+    ----------
+    lhs, rhs : sympy.Expr
+        The two sides (``lhs=None``: display ``rhs`` alone).
+    relation : str
+        LaTeX of the relation (``=``, ``\le``, ...).
+    printer : callable, optional
+        Expression to LaTeX (default :func:`to_latex`).
+    width : float
+        Line width in estimated characters (:func:`latex_width`).
+
+    Examples
+    --------
+    >>> x, y = sp.symbols("x y", positive=True)
+    >>> print(display_equation(x, "=", y + 1))
+    \begin{equation*}
+    x = y + 1
+    \end{equation*}
+    >>> long = sum(sp.Symbol(f"a_{i}") * x**i for i in range(1, 30))
+    >>> out = display_equation(y, "=", long)
+    >>> out.startswith(r"\begin{align*}"), all(latex_width(l) < 60 for l in out.splitlines())
+    (True, True)
+    """
+    printer = printer or to_latex
+    one = printer(rhs) if lhs is None else f"{printer(lhs)} {relation} {printer(rhs)}"
+    if latex_width(one) <= width:
+        return "\\begin{equation*}\n" + one + "\n\\end{equation*}"
+    left = [] if lhs is None else _side_lines(lhs, printer, width)
+    right = _side_lines(rhs, printer, width - 3)
+    rel = f"{relation} " if lhs is not None else ""
+    if len(left) == 1 and latex_width(left[0]) < width / 4:  # a short left side shares the first line
+        right = _side_lines(rhs, printer, width - 3 - latex_width(left[0]))
+        right[0] = f"{left[0]} {rel}{right[0]}"
+        left, rel = [], ""
+    rows = [f"&{ln}" if k == 0 else rf"&\quad {ln}" for k, ln in enumerate(left)]
+    rows += [f"&{rel}{ln}" if k == 0 else rf"&\quad {ln}" for k, ln in enumerate(right)]
+    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+
+# -- prose with ASCII math -> LaTeX text with inline math -------------------------------------------
+import re as _re
+
+_GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "eps", "zeta", "eta", "theta", "lambda", "mu", "nu",
+          "xi", "pi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega", "Gamma", "Delta", "Lambda", "Phi")
+_FUNCS = ("ln", "log", "exp", "sqrt", "sum", "int", "inf", "sup", "lim", "max", "min", "sin", "cos", "tan")
+_MATHCHARS = set("_^|=<>*~/[}")
+_TEXT_ONLY = _re.compile(r"(\.md\b|docs/|arXiv|https?:|scaling-theory|--)")
+_NUMBER = _re.compile(r"^[(]?[-+]?\d+(\.\d+)?(e[-+]?\d+)?[)]?[.,;:]?$")
+_WORD = _re.compile(r"^[(]*(?P<w>[A-Za-z]+)[)]*[.,;:]?$")
+_CALL = _re.compile(r"^[(]*[A-Za-z]+\(")
+_SETBRACE = _re.compile(r"(?<![_^])\{")
+
+
+def _is_math(tok: str) -> bool:
+    if _TEXT_ONLY.search(tok):
+        return False
+    if _SETBRACE.search(tok):
+        return False
+    if _CALL.match(tok):
+        return True
+    if tok in ("+", "-", "=", "<=", ">=", "!=", "->", "~", "<", ">", "*", "/"):
+        return True
+    if any(c in _MATHCHARS for c in tok):
+        return True
+    if _NUMBER.match(tok):
+        return True
+    m = _WORD.match(tok)
+    if m:
+        w = m.group("w")
+        return (len(w) == 1 and w not in ("a", "I")) or w in _GREEK or w in _FUNCS or \
+            bool(_re.match(r"^[A-Za-z]\d+$", w))
+    return False
+
+
+def _sqrt_groups(s: str) -> str:
+    """``sqrt(x)`` -> ``\\sqrt{x}`` (matching parentheses)."""
+    out, i = "", 0
+    while True:
+        j = s.find("sqrt(", i)
+        if j < 0 or (j > 0 and s[j - 1].isalpha()):
+            return out + s[i:] if j < 0 else _sqrt_groups_tail(out + s[i:j + 5], s[j + 5:])
+        depth, k = 1, j + 5
+        while k < len(s) and depth:
+            depth += {"(": 1, ")": -1}.get(s[k], 0)
+            k += 1
+        if depth:
+            return out + s[i:]
+        out += s[i:j] + r"\sqrt{" + _sqrt_groups(s[j + 5:k - 1]) + "}"
+        i = k
+
+
+def _sqrt_groups_tail(head: str, tail: str) -> str:
+    return head + _sqrt_groups(tail)
+
+
+def _math_run(s: str) -> str:
+    """One run of ASCII math as LaTeX math (without the ``$``)."""
+    s = s.replace("\\", r"\backslash ").replace("#", r"\#").replace("%", r"\%").replace("&", r"\&")
+    s = s.replace("$", r"\$").replace("..", r"\ldots ")
+    s = _re.sub(r"(?<![_^\\])\{", r"\\{", s)
+    s = s.replace("||", r"\|").replace("<=", r"\le ").replace(">=", r"\ge ").replace("!=", r"\ne ")
+    s = s.replace("->", r"\to ")
+    s = _re.sub(r"\^\(([^()]*)\)", r"^{(\1)}", s)
+    s = _re.sub(r"\boo\b", r"\\infty ", s)
+    s = _re.sub(r"\b([A-Za-z])~", r"\\tilde{\1}", s)
+    s = s.replace("~", r"\sim ")
+    s = _re.sub(r"\*\^(\([^()]*\)|-?[A-Za-z]+|-?\d+)", lambda m: "^{*" + m.group(1).strip("()") + "}", s)
+    s = _re.sub(r"(?<=\w)\*(?=[\w(])", r"\\cdot ", s)
+    s = _re.sub(r"(?<!\{)\*", r"^*", s)
+    s = _sqrt_groups(s)
+    s = _re.sub(r"(?<![A-Za-z\\])(" + "|".join(f for f in _FUNCS if f != "sqrt") + r")(?![A-Za-z])", r"\\\1 ", s)
+    s = _re.sub(r"(?<![A-Za-z\\])eps(?![A-Za-z])", r"\\epsilon ", s)
+    s = _re.sub(r"(?<![A-Za-z\\])(" + "|".join(g for g in _GREEK if g != "eps") + r")(?![A-Za-z])", r"\\\1 ", s)
+    s = _re.sub(r"\b([A-Za-z])(\d+)\b", r"\1_{\2}", s)
+    return s
+
+
+def _balanced(s: str) -> bool:
+    depth = 0
+    for i, c in enumerate(s):
+        if c == "{" and (i == 0 or s[i - 1] != "\\"):
+            depth += 1
+        elif c == "}" and (i == 0 or s[i - 1] != "\\"):
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def latex_prose(s: str, fmt: str = "latex") -> str:
+    r"""Prose with ASCII math (``I(F;D_T) = sum_t ...``) as text with inline math.
+
+    Runs of math-looking words (with ``_ ^ | = < > * ~ /``, single letters, numbers, Greek and
+    function names) become ``$...$`` (``<=`` as ``\le``, ``sqrt(x)`` as ``\sqrt{x}``, ``F~`` as
+    ``\tilde{F}``); the rest is escaped text (:func:`latex_text`). ``fmt="markdown"`` keeps the text
+    as it is and only wraps the math.
+
+    Examples
+    --------
+    >>> print(latex_prose("Chain rule: I(F;D_T) = sum_t I_t, for a unit u."))
+    Chain rule: $I(F;D_T) = \sum _t I_t$, for a unit $u$.
+    >>> print(latex_prose("E[V^2] <= K d (ours)."))
+    $E[V^2] \le K d$ (ours).
+    """
+    toks = _re.split(r"(\s+)", str(s))
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush():
+        if not run:
+            return
+        while run and run[-1].isspace():
+            run.pop()
+        text = "".join(run)
+        tail = ""
+        while text and text[-1] in ".,;:" and not text.endswith(".."):
+            text, tail = text[:-1], text[-1] + tail
+        m = _math_run(text)
+        if fmt == "markdown":
+            out.append(f"${text}${tail}" if "$" not in text else text + tail)
+        elif _balanced(m):
+            out.append(f"${m}${latex_text(tail)}")
+        else:
+            out.append(latex_text(text + tail))
+        run.clear()
+
+    for tok in toks:
+        if tok.isspace() or tok == "":
+            (run if run else out).append(tok)
+            continue
+        if _is_math(tok) and (run or not _NUMBER.match(tok)):
+            run.append(tok)
+            if tok[-1] in ":;":
+                flush()
+        else:
+            trailing = []
+            while run and run[-1].isspace():
+                trailing.append(run.pop())
+            flush()
+            out.extend(trailing)
+            out.append(tok if fmt == "markdown" else latex_text(tok))
+    flush()
+    return "".join(out)

@@ -81,6 +81,32 @@ class Law:
             if stray or any(v.free_symbols - set(self.constants) for v in self.abbreviations.values()):
                 raise ValueError(f"law {self.name!r}: abbreviations use unknown symbols")
 
+    def _tex(self, expr) -> str:
+        from scaling_theory.theory.printing import to_latex
+
+        return to_latex(expr, self.latex_names)
+
+    def _repr_latex_(self) -> str:
+        r"""The law as typeset math in Jupyter: ``$L(N, D) = ...$``.
+
+        Examples
+        --------
+        >>> from scaling_theory.theory.registry import get_law
+        >>> get_law("chinchilla")._repr_latex_()
+        '$L(N, D) = \\frac{A}{N^{\\alpha}} + \\frac{B}{D^{\\beta}} + E$'
+        """
+        lhs = f"L({self._tex(self.model)}, {self._tex(self.data)})"
+        where = ", \\quad ".join(f"{self._tex(k)} = {self._tex(v)}" for k, v in self.abbreviations.items())
+        body = f"{lhs} = {self._tex(self.display_expr)}"
+        return f"${body}" + (f", \\quad \\text{{where }} {where}$" if where else "$")
+
+    def _repr_markdown_(self) -> str:
+        """Name, description, the law in display math, compute cost and source (Jupyter)."""
+        lines = [f"**{self.name}**" + (f": {self.description}" if self.description else ""), "",
+                 "$$" + self._repr_latex_().strip("$") + "$$", "",
+                 f"compute ${self._tex(self.cost)}$" + (f"; source: {self.citation}" if self.citation else "")]
+        return "\n".join(lines)
+
     @property
     def display_expr(self) -> sp.Expr:
         """The loss as a reader wants it: in the abbreviations if the law has any, else ``expr``."""

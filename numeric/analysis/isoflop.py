@@ -13,14 +13,16 @@ Hoffmann et al. (2022), *Training Compute-Optimal Large Language Models*, Sec. 3
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections import Counter
 
 import numpy as np
 
 from scaling_theory.numeric.analysis.data import FitData
 from scaling_theory.numeric.analysis.results import ApproachResult, percentile_ci
 
-__all__ = ["approach12", "budget_optima", "MIN_BUDGET_POINTS"]
+__all__ = ["approach12", "budget_optima", "bin_budgets", "MIN_BUDGET_POINTS"]
 
 MIN_BUDGET_POINTS = 3
 """A parabola needs three distinct model sizes."""
@@ -75,13 +77,65 @@ def _power_fit(C, Y):
     return math.exp(lnk), float(e)
 
 
+def bin_budgets(data: FitData, max_bins: int = 12) -> tuple[FitData, int]:
+    """Off-grid data (most budgets with fewer than :data:`MIN_BUDGET_POINTS` model sizes, as in
+    published runs at scattered budgets): group budgets into log-spaced bins of compute.
+
+    Each bin becomes one budget labelled by the geometric mean of its compute values, so that a
+    bin holds several model sizes (the IsoFLOP profile of a narrow compute band, as replications of
+    Hoffmann et al. 2022 do). Data on a grid are returned unchanged with 0 bins.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scaling_theory.numeric.analysis.data import synthetic
+    >>> on_grid = synthetic(1.69, 406.4, 410.7, 0.34, 0.28, budgets=[1e18, 1e19, 1e20], noise=0.0)
+    >>> bin_budgets(on_grid)[1]
+    0
+    >>> rng = np.random.default_rng(0)
+    >>> off = dataclasses.replace(on_grid, budget=on_grid.C * rng.uniform(0.5, 2.0, len(on_grid)))
+    >>> binned, n = bin_budgets(off)
+    >>> n, len(np.unique(binned.budget)) == n
+    (3, True)
+    """
+    budgets, counts = np.unique(data.budget, return_counts=True)
+    sizes = [np.unique(data.N[data.budget == C]).size for C in budgets]
+    if sum(s < MIN_BUDGET_POINTS for s in sizes) <= len(budgets) / 2:
+        return data, 0
+    n_bins = int(max(2, min(max_bins, len(data) // (3 * MIN_BUDGET_POINTS))))
+    logs = np.log10(data.budget)
+    edges = np.linspace(logs.min(), logs.max(), n_bins + 1)
+    which = np.clip(np.searchsorted(edges, logs, side="right") - 1, 0, n_bins - 1)
+    labels = np.empty_like(data.budget)
+    for b in np.unique(which):
+        m = which == b
+        labels[m] = 10 ** float(np.mean(logs[m]))
+    return dataclasses.replace(data, budget=labels), int(np.unique(which).size)
+
+
+def _skip_note(skipped) -> str:
+    """``"5 budgets skipped (3 fewer than 3 model sizes, 2 profile not convex)"``."""
+    if not skipped:
+        return ""
+    counts = Counter(why for _, why in skipped)
+    parts = ", ".join(f"{n} {why}" for why, n in counts.most_common())
+    return f"{len(skipped)} budget{'s' if len(skipped) != 1 else ''} skipped ({parts})"
+
+
 def approach12(data: FitData, k: int, bootstrap: int, rng) -> ApproachResult:
     parabola = k == 2
+    n_raw = np.unique(data.budget).size
+    data, n_bins = bin_budgets(data)
     points, skipped = budget_optima(data, parabola)
-    note = "; ".join(f"C={c:.3g} skipped ({why})" for c, why in skipped)
+    notes = [f"{n_raw} off-grid budgets grouped into {n_bins} log-spaced bins"] if n_bins else []
+    if skipped:
+        notes.append(_skip_note(skipped))
+    note = "; ".join(notes)
+    details = [{"C": c, "reason": why} for c, why in skipped]
     if len(points) < 2:
         return ApproachResult(k, False, "not enough data to fit: fewer than 2 compute budgets with "
-                              "an optimum" + (f" ({note})" if note else ""), n_points=len(data))
+                              "an optimum" + (f" ({note})" if note else ""), n_points=len(data),
+                              skipped=details, bins=n_bins)
     Cs = np.array([p["C"] for p in points])
     kN, a = _power_fit(Cs, np.array([p["N_opt"] for p in points]))
     kD, b = _power_fit(Cs, np.array([p["D_opt"] for p in points]))
@@ -89,7 +143,7 @@ def approach12(data: FitData, k: int, bootstrap: int, rng) -> ApproachResult:
     if len(points) == 2:
         msgs.append("only 2 budgets: the power law passes through both")
     out = ApproachResult(k, True, "; ".join(msgs), a, b, {"k_N": kN, "k_D": kD}, {},
-                         points=points, n_points=len(data), bootstrap=bootstrap)
+                         points=points, n_points=len(data), bootstrap=bootstrap, skipped=details, bins=n_bins)
     if bootstrap:
         draws: dict[str, list[float]] = {"a": [], "b": []}
         per_budget: dict[float, list[float]] = {p["C"]: [] for p in points}

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -41,26 +40,29 @@ def _figure(width=6.4, height=4.4):
 
 
 def _save(plt, fig, path) -> str:
-    """Write the figure to a temporary PNG beside ``path``, then rename it over ``path``."""
+    """Render the figure to PNG bytes and write them with :func:`scaling_theory._files.write_output`.
+
+    A regular file is replaced atomically (keeping its mode), a symlink is written through, a
+    device or FIFO is written directly; a missing folder is created.
+    """
+    import io
+
+    from scaling_theory._files import write_output
     from scaling_theory.errors import UserInputError
 
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    tmp = None
     try:
         if os.path.isdir(path):
             raise UserInputError(f"cannot write figure {path}: it is a directory")
         os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".png")
-        os.close(fd)
-        fig.savefig(tmp, dpi=_DPI, format="png")
-        os.replace(tmp, path)
+        buf = io.BytesIO()
+        fig.savefig(buf, dpi=_DPI, format="png")
     except OSError as err:
         raise UserInputError(f"cannot write figure {path}: {err.strerror or err}") from None
     finally:
         plt.close(fig)
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+    write_output(path, buf.getvalue())
     return path
 
 

@@ -52,6 +52,8 @@ class ApproachResult:
     points: list[dict[str, Any]] = field(default_factory=list)
     n_points: int = 0
     bootstrap: int = 0
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    bins: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (non-finite numbers as ``None``), for ``fit --json``."""
@@ -65,6 +67,10 @@ class ApproachResult:
         out["ci"] = {k: [_num(x) for x in v] for k, v in self.ci.items()}
         out["n_points"] = self.n_points
         out["bootstrap"] = self.bootstrap
+        if self.bins:
+            out["bins"] = self.bins
+        if self.skipped:
+            out["skipped"] = [{"C": _num(s["C"]), "reason": s["reason"]} for s in self.skipped]
         if self.points:
             out["points"] = [{k: ([_num(x) for x in v] if isinstance(v, list) else _num(v))
                               for k, v in p.items()} for p in self.points]
@@ -108,6 +114,25 @@ class FitResult:
         return {"source": self.source, "n_points": self.n_points, "n_budgets": self.n_budgets,
                 "cost": self.cost,
                 "approaches": {str(k): v.to_json() for k, v in sorted(self.approaches.items())}}
+
+    def _repr_markdown_(self) -> str:
+        """One table row per approach (Jupyter): exponents with intervals, or why not.
+
+        Examples
+        --------
+        >>> from scaling_theory.numeric.analysis.fit import fit, synthetic
+        >>> data = synthetic(1.69, 406.4, 410.7, 0.34, 0.28, budgets=[1e18, 1e19, 1e20, 1e21], noise=0.0)
+        >>> print(fit(data, approach=3, bootstrap=0)._repr_markdown_().splitlines()[-1])
+        | 3 | 0.4516 | 0.5484 |  |
+        """
+        lines = [f"**{self.source}**: {self.n_points} points, {self.n_budgets} compute budgets", "",
+                 "| approach | a | b | note |", "|---|---|---|---|"]
+        for k, r in sorted(self.approaches.items()):
+            if r.ok:
+                lines.append(f"| {k} | {_with_ci(r.a, r.ci.get('a'))} | {_with_ci(r.b, r.ci.get('b'))} | {r.message} |")
+            else:
+                lines.append(f"| {k} | | | {r.message} |")
+        return "\n".join(lines)
 
     def summary(self) -> str:
         """A few human-readable lines."""

@@ -98,6 +98,34 @@ class NumericAllocation:
     direct_loss: mpmath.mpf | None = None
     optimum_in_validity: bool | None = None
 
+    def _rows(self) -> list[tuple[str, str]]:
+        j = self.to_json()
+        return [("compute C", j["compute"]), (f"{self.model_symbol}*", j["model"]), (f"{self.data_symbol}*", j["data"]),
+                ("loss L*", j["loss"]), (f"{self.model_symbol}*/{self.data_symbol}*", j["ratio"]),
+                ("independent check", j["model_check"]),
+                ("agreement", f"{self.agreement_digits} digits ({'verified' if self.verified else 'NOT verified'})"),
+                ("parameter set", str(self.param_set)), ("method", self.method)]
+
+    def _repr_markdown_(self) -> str:
+        """A two-column table (Jupyter), values at the full working precision.
+
+        Examples
+        --------
+        >>> print(allocate("chinchilla", "5.76e23", digits=20)._repr_markdown_().splitlines()[5])
+        | N* | 32189859151.368190249 |
+        """
+        head = [f"**{self.law}** at {self.digits} digits", "", "| quantity | value |", "|---|---|"]
+        return "\n".join(head + [f"| {k} | {v} |" for k, v in self._rows()])
+
+    def _repr_html_(self) -> str:
+        """The same table in HTML."""
+        import html
+
+        rows = "".join(f"<tr><td>{html.escape(k)}</td><td><code>{html.escape(v)}</code></td></tr>"
+                       for k, v in self._rows())
+        return (f"<p><b>{html.escape(self.law)}</b> at {self.digits} digits</p>"
+                f"<table><tr><th>quantity</th><th>value</th></tr>{rows}</table>")
+
     def to_json(self) -> dict:
         """Decimal strings with ``digits`` significant digits; booleans and ints as such."""
         def s(x):

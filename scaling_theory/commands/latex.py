@@ -15,7 +15,7 @@ def register(subparsers) -> None:
     parser.add_argument("--document", action="store_true", help="a complete document")
     parser.add_argument("--format", choices=("latex", "markdown"), default="latex",
                         help="document format (default latex)")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (a file is replaced atomically; a link is followed; /dev/stdout prints)")
     add_json_flag(parser)
     parser.set_defaults(func=run)
 
