@@ -22,6 +22,13 @@ def register(subparsers) -> None:
                         help="CSV compute per N*D unit, C = c*N*D (default 6)")
     parser.add_argument("--no-irreducible", action="store_true",
                         help="fix E = 0 in approach 3 (default for a store: reducible error)")
+    parser.add_argument("--loss", choices=("huber", "mse", "mae", "log-cosh"), default="huber",
+                        help="approach 3's loss on the log residuals (default huber, the published protocol)")
+    parser.add_argument("--delta", type=positive_float, default=1e-3, metavar="X",
+                        help="scale of the huber and log-cosh losses (default 1e-3)")
+    parser.add_argument("--weights", default="none", metavar="none|compute|COLUMN",
+                        help="approach 3's point weights: none (default), compute (proportional "
+                             "to C) or the name of a CSV column of non-negative weights")
     add_json_flag(parser)
     parser.set_defaults(func=run)
 
@@ -35,15 +42,18 @@ def run(args) -> int:
     if args.store is not None:
         if args.cost is not None:
             raise UserInputError("--cost applies to CSV input; a store records its own compute")
+        if args.weights not in ("none", "compute"):
+            raise UserInputError("--weights COLUMN applies to CSV input; use none or compute with a store")
         data = from_store(args.store)
         irreducible = False  # reducible error has no irreducible term
     else:
-        data = load_csv(args.csv, cost=args.cost if args.cost is not None else 6.0)
+        column = None if args.weights in ("none", "compute") else args.weights
+        data = load_csv(args.csv, cost=args.cost if args.cost is not None else 6.0, weight_column=column)
         irreducible = not args.no_irreducible
     groups = split_groups(data)
     if len(groups) == 1:
         result = fit(data, args.approach, bootstrap=args.bootstrap, seed=args.seed,
-                     irreducible=irreducible)
+                     irreducible=irreducible, **_loss_options(args))
         _require_some_fit([result])
         emit(result.to_json(), result.summary(), args.json)
         return 0
@@ -51,13 +61,18 @@ def run(args) -> int:
     payload, text, results = {"source": data.source, "groups": []}, [], []
     for (d, K, kind), part in groups.items():
         result = fit(part, args.approach, bootstrap=args.bootstrap, seed=args.seed,
-                     irreducible=irreducible)
+                     irreducible=irreducible, **_loss_options(args))
         results.append(result)
         payload["groups"].append({"d": int(d), "K": int(K), "kind": str(kind), **result.to_json()})
         text.append(f"[d={d}, K={K}, {kind}] " + result.summary())
     _require_some_fit(results)
     emit(payload, "\n".join(text), args.json)
     return 0
+
+
+def _loss_options(args) -> dict:
+    weights = args.weights if args.weights in ("none", "compute") else None  # None: the CSV column
+    return {"loss": args.loss, "delta": args.delta, "weights": weights}
 
 
 def _require_some_fit(results) -> None:
