@@ -29,6 +29,9 @@ def register(subparsers) -> None:
     parser.add_argument("--weights", default="none", metavar="none|compute|COLUMN",
                         help="approach 3's point weights: none (default), compute (proportional "
                              "to C) or the name of a CSV column of non-negative weights")
+    parser.add_argument("--plot", metavar="DIR", default=None,
+                        help="write approach 3's diagnostic figures (residuals, predicted vs "
+                             "observed, IsoFLOP slices, bootstrap distributions) into DIR")
     add_json_flag(parser)
     parser.set_defaults(func=run)
 
@@ -55,9 +58,17 @@ def run(args) -> int:
         result = fit(data, args.approach, bootstrap=args.bootstrap, seed=args.seed,
                      irreducible=irreducible, **_loss_options(args))
         _require_some_fit([result])
+        if args.plot is not None:
+            from scaling_theory.numeric.analysis.diagnostics import fit_diagnostics
+
+            paths = fit_diagnostics(data, result, args.plot)
+            if not args.json:
+                print("figures: " + ", ".join(str(p) for p in paths))
         emit(result.to_json(), result.summary(), args.json)
         return 0
     # a store with several teachers (d, K, kind): one fit per teacher setting
+    if args.plot is not None:
+        raise UserInputError("--plot needs one data set; this store holds several teacher settings")
     payload, text, results = {"source": data.source, "groups": []}, [], []
     for (d, K, kind), part in groups.items():
         result = fit(part, args.approach, bootstrap=args.bootstrap, seed=args.seed,
