@@ -229,6 +229,10 @@ def approach3(data: FitData, bootstrap: int, rng, irreducible: bool, *, loss: st
                               n_points=len(data))
     params, ea, eb, coef = _law_from_theta(res.x, irreducible, data.cost)
     params["objective"] = float(res.fun) * delta
+    with np.errstate(all="ignore"):
+        resid = np.log(params["E"] + params["A"] / data.N ** params["alpha"]
+                       + params["B"] / data.D ** params["beta"]) - logL
+    params["residual_sd"] = float(np.sqrt(np.mean(resid ** 2)))
     notes = [] if irreducible else ["E fixed at 0 (reducible error)"]
     for name in ("alpha", "beta"):
         if min(abs(params[name] - b) for b in _EXPONENT_BOUNDS) < 1e-6:

@@ -114,7 +114,8 @@ def fit(data: FitData | str | os.PathLike, approach: str | int = "all", *, boots
                                 weights=w) if k == 3
                       else approach12(data, k, bootstrap, rng))
     return FitResult(out, len(data), int(np.unique(data.budget).size), data.cost, data.source,
-                     {"kind": loss, "delta": float(delta), "weights": w_name})
+                     {"kind": loss, "delta": float(delta), "weights": w_name},
+                     {k: [float(v.min()), float(v.max())] for k, v in (("N", data.N), ("D", data.D), ("C", data.C))})
 
 
 def point_weights(data: FitData, weights=None) -> tuple[np.ndarray | None, str]:

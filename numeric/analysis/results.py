@@ -101,7 +101,7 @@ class FitResult:
     approach 3 loss: huber (delta = 0.001) on log residuals, unweighted
     approach 3: a = 0.4516, b = 0.5484; E = 1.69, A = 406.4, B = 410.7, alpha = 0.34, beta = 0.28
     >>> sorted(res.to_json())
-    ['approaches', 'cost', 'format', 'loss', 'n_budgets', 'n_points', 'source']
+    ['approaches', 'cost', 'format', 'loss', 'n_budgets', 'n_points', 'ranges', 'source']
     """
 
     approaches: dict[int, ApproachResult]
@@ -111,11 +111,13 @@ class FitResult:
     source: str
     loss: dict[str, Any] = field(default_factory=lambda: {"kind": "huber", "delta": 1e-3,
                                                           "weights": "none"})
+    ranges: dict[str, list[float]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON with one entry per approach (keys ``"1"``, ``"2"``, ``"3"``)."""
         return {"format": FIT_FORMAT, "source": self.source, "n_points": self.n_points,
                 "n_budgets": self.n_budgets, "cost": self.cost, "loss": dict(self.loss),
+                "ranges": {k: [float(x) for x in v] for k, v in self.ranges.items()},
                 "approaches": {str(k): v.to_json() for k, v in sorted(self.approaches.items())}}
 
     def summary(self) -> str:
