@@ -338,11 +338,12 @@ def split_groups(data: FitData, keys: Sequence[str] = ("d", "K", "kind")) -> dic
 
 def synthetic(E: float, A: float, B: float, alpha: float, beta: float, *,
               budgets: Sequence[float], per_budget: int = 9, span: float = 16.0, noise: float = 0.01,
-              cost: float = 6.0, seed: int = 0) -> FitData:
+              cost: float = 6.0, seed: int = 0, offset: float = 1.0) -> FitData:
     """IsoFLOP data from a known law ``E + A/N^alpha + B/D^beta`` with log-normal noise.
 
     Per budget, ``per_budget`` model sizes spaced evenly in log over a factor ``span`` either side
-    of the law's optimum; ``D = C/(cost N)``; loss multiplied by ``exp(noise * z)``, z ~ N(0, 1).
+    of ``offset`` times the law's optimum (``offset = 1``: a grid symmetric in log N about the
+    optimum); ``D = C/(cost N)``; loss multiplied by ``exp(noise * z)``, z ~ N(0, 1).
 
     Examples
     --------
@@ -355,7 +356,7 @@ def synthetic(E: float, A: float, B: float, alpha: float, beta: float, *,
     rows = []
     for C in budgets:
         n_opt = G * (C / cost) ** (beta / (alpha + beta))
-        for N in n_opt * np.geomspace(1 / span, span, per_budget):
+        for N in offset * n_opt * np.geomspace(1 / span, span, per_budget):
             D = C / (cost * N)
             L = (E + A / N**alpha + B / D**beta) * math.exp(noise * rng.standard_normal())
             rows.append((N, D, L, C))

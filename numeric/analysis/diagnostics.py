@@ -41,7 +41,7 @@ def law_loss(params, N, D):
     >>> from scaling_theory.numeric.analysis.diagnostics import law_loss
     >>> p = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
     >>> round(float(law_loss(p, 70e9, 1.4e12)), 4)
-    1.9367
+    1.9366
     """
     N, D = np.asarray(N, float), np.asarray(D, float)
     return params["E"] + params["A"] / N ** params["alpha"] + params["B"] / D ** params["beta"]
