@@ -149,3 +149,13 @@ def test_design_noise_free_is_unbiased_and_reports_both_grids():
     g2 = [s["grids"][k]["2"]["lnN_bias"] for k in ("1", "4")]
     assert min(abs(x) for x in g2) > 0.01 and abs(g2[0] - g2[1]) > 0.01
     assert max(abs(s["grids"][k]["3"]["lnN_bias"]) for k in ("1", "4")) < 1e-2
+
+
+@pytest.mark.slow
+def test_planning_doc_examples_run():
+    import doctest
+    import pathlib
+
+    doc = pathlib.Path(__file__).resolve().parents[3] / "docs" / "planning.md"
+    res = doctest.testfile(str(doc), module_relative=False, optionflags=doctest.ELLIPSIS)
+    assert res.failed == 0 and res.attempted >= 8
