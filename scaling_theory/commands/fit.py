@@ -42,6 +42,13 @@ def run(args) -> int:
 
     if (args.csv is None) == (args.store is None):
         raise UserInputError("give exactly one of FILE.csv or --store PATH")
+    if args.plot is not None:  # before any fitting: a bad folder should not cost a fit
+        import os
+
+        if os.path.exists(args.plot) and not os.path.isdir(args.plot):
+            raise UserInputError(f"cannot write figures into {args.plot}: it is not a folder")
+        if args.approach not in ("3", "all"):
+            raise UserInputError("--plot draws approach 3's fit; use --approach 3 or all")
     if args.store is not None:
         if args.cost is not None:
             raise UserInputError("--cost applies to CSV input; a store records its own compute")
