@@ -20,10 +20,13 @@ import numpy as np
 from scaling_theory.numeric.analysis.data import FitData
 from scaling_theory.numeric.analysis.results import ApproachResult, percentile_ci
 
-__all__ = ["approach3", "one_blas_thread", "HUBER_DELTA"]
+__all__ = ["approach3", "one_blas_thread", "HUBER_DELTA", "LOSSES", "robust_loss"]
 
 HUBER_DELTA = 1e-3
 """Huber threshold on log-loss residuals (Hoffmann et al. 2022, App. D.2)."""
+
+LOSSES = ("huber", "mse", "mae", "log-cosh")
+"""Losses on the log residuals that approach 3 can minimise (``huber`` is the published protocol)."""
 
 
 @contextlib.contextmanager
@@ -71,8 +74,52 @@ def _huber(r: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray]:
     return value, grad
 
 
-def _lse_objective(theta, x, y, logL, with_e, delta):
-    """Huber objective (divided by delta for conditioning) and gradient of the log-sum-exp model."""
+def robust_loss(r: np.ndarray, kind: str = "huber", delta: float = HUBER_DELTA):
+    """A loss ``rho(r)`` on residuals and its derivative ``rho'(r)``.
+
+    ``huber``: ``r^2/2`` for ``|r| <= delta``, else ``delta (|r| - delta/2)``;
+    ``mse``: ``r^2/2``; ``mae``: ``|r|``; ``log-cosh``: ``delta^2 ln cosh(r/delta)`` (smooth,
+    quadratic below ``delta`` and linear with slope ``delta`` above, like Huber).
+
+    Parameters
+    ----------
+    r : ndarray
+        Residuals (here ``ln L_pred - ln L_obs``).
+    kind : str
+        One of :data:`LOSSES`.
+    delta : float
+        Scale of ``huber`` and ``log-cosh`` (ignored by ``mse`` and ``mae``).
+
+    Returns
+    -------
+    (value, derivative) : tuple of ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scaling_theory.numeric.analysis.approach3 import robust_loss
+    >>> r = np.array([-0.01, 0.0005, 0.01])
+    >>> [np.round(robust_loss(r, k, 1e-3)[0] * 1e6, 3).tolist() for k in ("huber", "mse", "mae")]
+    [[9.5, 0.125, 9.5], [50.0, 0.125, 50.0], [10000.0, 500.0, 10000.0]]
+    >>> v, g = robust_loss(r, "log-cosh", 1e-3)
+    >>> bool(np.allclose(g, 1e-3 * np.tanh(r / 1e-3)))
+    True
+    """
+    if kind == "huber":
+        return _huber(r, delta)
+    if kind == "mse":
+        return 0.5 * r * r, r
+    if kind == "mae":
+        return np.abs(r), np.sign(r)
+    if kind == "log-cosh":
+        z = np.abs(r) / delta
+        # ln cosh z = z + ln(1 + e^{-2z}) - ln 2, stable for large z
+        return delta * delta * (z + np.log1p(np.exp(-2 * z)) - math.log(2)), delta * np.tanh(r / delta)
+    raise ValueError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}")
+
+
+def _lse_objective(theta, x, y, logL, with_e, delta, kind="huber", w=None):
+    """Weighted loss objective (divided by delta for conditioning) and gradient of the log-sum-exp model."""
     if with_e:
         a, alpha, b, beta, e = theta
     else:
@@ -86,14 +133,16 @@ def _lse_objective(theta, x, y, logL, with_e, delta):
     s = W.sum(axis=0)
     pred = m + np.log(s)
     W /= s
-    val, dr = _huber(pred - logL, delta)
+    val, dr = robust_loss(pred - logL, kind, delta)
+    if w is not None:
+        val, dr = val * w, dr * w
     g = [np.sum(dr * W[0]), -np.sum(dr * W[0] * x), np.sum(dr * W[1]), -np.sum(dr * W[1] * y)]
     if with_e:
         g.append(np.sum(dr * W[2]))
     return float(val.sum()) / delta, np.array(g) / delta
 
 
-def _grid_starts(x, y, logL, with_e, top: int):
+def _grid_starts(x, y, logL, with_e, top: int, kind="huber", delta=HUBER_DELTA, w=None):
     """Starting points: a data-scaled grid, evaluated in one pass; the ``top`` best are returned."""
     xm, ym, lm, lmin = np.median(x), np.median(y), np.median(logL), np.min(logL)
     alphas = betas = np.array([0.1, 0.25, 0.5, 0.8, 1.2])
@@ -107,14 +156,14 @@ def _grid_starts(x, y, logL, with_e, top: int):
     T2 = b[:, None] - be[:, None] * y[None, :]
     stack = [T1, T2] + ([np.broadcast_to(e[:, None], T1.shape)] if with_e else [])
     pred = np.logaddexp.reduce(np.stack(stack), axis=0)
-    val, _ = _huber(pred - logL[None, :], HUBER_DELTA)
-    obj = val.sum(axis=1)
+    val, _ = robust_loss(pred - logL[None, :], kind, delta)
+    obj = (val * (1.0 if w is None else w[None, :])).sum(axis=1)
     best = np.argsort(obj)[:top]
     cols = [a, al, b, be] + ([e] if with_e else [])
     return [np.array([c[i] for c in cols]) for i in best]
 
 
-def _fit_lse(x, y, logL, with_e, starts, delta=HUBER_DELTA):
+def _fit_lse(x, y, logL, with_e, starts, delta=HUBER_DELTA, kind="huber", w=None):
     from scipy.optimize import minimize
 
     lo_e = float(np.min(logL)) - 40.0  # E below e^-40 of the smallest loss is indistinguishable from 0
@@ -124,7 +173,7 @@ def _fit_lse(x, y, logL, with_e, starts, delta=HUBER_DELTA):
         start = np.array(start, float)
         if with_e:
             start[4] = max(start[4], lo_e)
-        res = minimize(_lse_objective, start, args=(x, y, logL, with_e, delta), jac=True,
+        res = minimize(_lse_objective, start, args=(x, y, logL, with_e, delta, kind, w), jac=True,
                        method="L-BFGS-B", bounds=bounds,
                        options={"maxiter": 3000, "ftol": 1e-14, "gtol": 1e-10})
         if np.all(np.isfinite(res.x)) and (best is None or res.fun < best.fun):
@@ -155,7 +204,14 @@ def _law_from_theta(theta, with_e, cost):
 _EXPONENT_BOUNDS = (1e-4, 5.0)
 
 
-def approach3(data: FitData, bootstrap: int, rng, irreducible: bool) -> ApproachResult:
+def approach3(data: FitData, bootstrap: int, rng, irreducible: bool, *, loss: str = "huber",
+              delta: float = HUBER_DELTA, weights: np.ndarray | None = None) -> ApproachResult:
+    """Fit ``L = E + A/N^alpha + B/D^beta`` by minimising ``sum_i w_i rho(ln L_pred,i - ln L_i)``.
+
+    ``rho`` is :func:`robust_loss` of kind ``loss`` with scale ``delta``; ``weights`` (one
+    non-negative number per point, default all 1) weight the points. The bootstrap resamples
+    points with their weights and keeps each replicate's fitted law in ``replicates``.
+    """
     n_par = 5 if irreducible else 4
     if len(data) < n_par + 1:
         return ApproachResult(3, False, f"not enough data to fit: {len(data)} points for {n_par} "
@@ -164,13 +220,19 @@ def approach3(data: FitData, bootstrap: int, rng, irreducible: bool) -> Approach
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         return ApproachResult(3, False, "not enough data to fit: model or data size never varies",
                               n_points=len(data))
-    starts = _grid_starts(x, y, logL, irreducible, top=8)
-    res = _fit_lse(x, y, logL, irreducible, starts)
+    w = None if weights is None else np.asarray(weights, float)
+    opts = dict(kind=loss, delta=delta)
+    starts = _grid_starts(x, y, logL, irreducible, top=8, w=w, **opts)
+    res = _fit_lse(x, y, logL, irreducible, starts, w=w, **opts)
     if res is None:
         return ApproachResult(3, False, "fit failed: the optimiser found no finite optimum",
                               n_points=len(data))
     params, ea, eb, coef = _law_from_theta(res.x, irreducible, data.cost)
-    params["objective"] = float(res.fun) * HUBER_DELTA
+    params["objective"] = float(res.fun) * delta
+    with np.errstate(all="ignore"):
+        resid = np.log(params["E"] + params["A"] / data.N ** params["alpha"]
+                       + params["B"] / data.D ** params["beta"]) - logL
+    params["residual_sd"] = float(np.sqrt(np.mean(resid ** 2)))
     notes = [] if irreducible else ["E fixed at 0 (reducible error)"]
     for name in ("alpha", "beta"):
         if min(abs(params[name] - b) for b in _EXPONENT_BOUNDS) < 1e-6:
@@ -184,10 +246,12 @@ def approach3(data: FitData, bootstrap: int, rng, irreducible: bool) -> Approach
         draws = {k: [] for k in keys}
         for _ in range(bootstrap):
             idx = rng.integers(0, len(data), len(data))
-            r = _fit_lse(x[idx], y[idx], logL[idx], irreducible, [res.x] + starts[:1])
+            r = _fit_lse(x[idx], y[idx], logL[idx], irreducible, [res.x] + starts[:1],
+                         w=None if w is None else w[idx], **opts)
             if r is None:
                 continue
             p, a_, b_, _ = _law_from_theta(r.x, irreducible, data.cost)
+            out.replicates.append({k: p[k] for k in ("E", "A", "B", "alpha", "beta")})
             p.update(a=a_, b=b_)
             for k in keys:
                 draws[k].append(p[k])

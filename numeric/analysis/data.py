@@ -34,6 +34,8 @@ class FitData:
     source : where the data came from (for messages).
     groups : optional per-point labels (e.g. ``{"d": array, "K": array, "kind": array}``).
     loss_se : optional standard error of each loss (seed-to-seed spread).
+    weight : optional non-negative weight of each point in approach 3 (a CSV column).
+    weight_name : the name of that column.
 
     Build one with :func:`load_csv`, :func:`from_store` or :func:`synthetic`.
 
@@ -56,6 +58,8 @@ class FitData:
     source: str = "data"
     groups: Mapping[str, np.ndarray] = field(default_factory=dict)
     loss_se: np.ndarray | None = None
+    weight: np.ndarray | None = None
+    weight_name: str = ""
 
     def __len__(self) -> int:
         return int(self.N.size)
@@ -65,7 +69,8 @@ class FitData:
         return replace(
             self, N=self.N[mask], D=self.D[mask], loss=self.loss[mask], C=self.C[mask],
             budget=self.budget[mask], groups={k: v[mask] for k, v in self.groups.items()},
-            loss_se=None if self.loss_se is None else self.loss_se[mask])
+            loss_se=None if self.loss_se is None else self.loss_se[mask],
+            weight=None if self.weight is None else self.weight[mask])
 
 
 def _budget_labels(C: np.ndarray, rel_tol: float = 0.05) -> np.ndarray:
@@ -89,12 +94,15 @@ def _make(N, D, loss, C, *, cost, source, budget=None, groups=None, loss_se=None
                    dict(groups or {}), None if loss_se is None else np.asarray(loss_se, float))
 
 
-def load_csv(path: str | os.PathLike, *, cost: float = 6.0) -> FitData:
+def load_csv(path: str | os.PathLike, *, cost: float = 6.0, weight_column: str | None = None) -> FitData:
     """Read loss measurements from a CSV file with a header row.
 
     Columns (case-insensitive): ``N`` and ``loss``, and ``D`` or ``C`` (or both). Without ``C``,
     compute is ``C = cost * N * D``; without ``D``, ``D = C / (cost * N)``. Other columns are ignored.
     Points whose ``C`` agree within 5% form one compute budget (IsoFLOP profile).
+
+    ``weight_column`` names a column of non-negative point weights for approach 3 (kept in
+    ``FitData.weight``).
 
     Raises :class:`UserInputError` naming the file, row and column of the first bad value.
 
@@ -141,11 +149,14 @@ def load_csv(path: str | os.PathLike, *, cost: float = 6.0) -> FitData:
     missing = [c for c in ("N", "loss") if c.lower() not in index]
     if "d" not in index and "c" not in index:
         missing.append("D or C")
+    if weight_column is not None and weight_column.lower() not in index:
+        missing.append(f"{weight_column} (the weights column)")
     if missing:
         found = ", ".join(h for h in header if h) or "nothing"
         raise UserInputError(f"{name}: missing column {', '.join(missing)} (found: {found})")
     wanted = [c for c in ("N", "D", "C", "loss") if c.lower() in index]
     values: dict[str, list[float]] = {c: [] for c in wanted}
+    weight_values: list[float] = []
     for lineno, row in enumerate(rows[1:], start=2):
         for col in wanted:
             i = index[col.lower()]
@@ -162,6 +173,17 @@ def load_csv(path: str | os.PathLike, *, cost: float = 6.0) -> FitData:
             if x <= 0:
                 raise UserInputError(f"{name} row {lineno}, column {col}: must be positive, got {cell}")
             values[col].append(x)
+        if weight_column is not None:
+            cell = row[index[weight_column.lower()]].strip() if index[weight_column.lower()] < len(row) else ""
+            try:
+                x = float(cell)
+            except ValueError:
+                raise UserInputError(f"{name} row {lineno}, column {weight_column}: not a number "
+                                     f"({cell[:40]!r})") from None
+            if not math.isfinite(x) or x < 0:
+                raise UserInputError(f"{name} row {lineno}, column {weight_column}: a weight must be "
+                                     f"a non-negative number, got {cell}")
+            weight_values.append(x)
     if not values["N"]:
         raise UserInputError(f"{name}: no data rows after the header")
     N = np.array(values["N"])
@@ -180,7 +202,12 @@ def load_csv(path: str | os.PathLike, *, cost: float = 6.0) -> FitData:
         row = int(np.flatnonzero(bad)[0]) + 2
         raise UserInputError(f"{name} row {row}: compute or data size out of floating-point range "
                              f"(N = {N[row - 2]:g}, cost = {cost:g})")
-    return _make(N, D, loss, C, cost=cost, source=name)
+    data = _make(N, D, loss, C, cost=cost, source=name)
+    if weight_column is not None:
+        if not any(v > 0 for v in weight_values):
+            raise UserInputError(f"{name}: column {weight_column}: all weights are zero")
+        data = replace(data, weight=np.array(weight_values), weight_name=weight_column)
+    return data
 
 
 def from_store(path: str | os.PathLike, *, config_hashes: Collection[str] | None = None) -> FitData:
@@ -305,11 +332,12 @@ def split_groups(data: FitData, keys: Sequence[str] = ("d", "K", "kind")) -> dic
 
 def synthetic(E: float, A: float, B: float, alpha: float, beta: float, *,
               budgets: Sequence[float], per_budget: int = 9, span: float = 16.0, noise: float = 0.01,
-              cost: float = 6.0, seed: int = 0) -> FitData:
+              cost: float = 6.0, seed: int = 0, offset: float = 1.0) -> FitData:
     """IsoFLOP data from a known law ``E + A/N^alpha + B/D^beta`` with log-normal noise.
 
     Per budget, ``per_budget`` model sizes spaced evenly in log over a factor ``span`` either side
-    of the law's optimum; ``D = C/(cost N)``; loss multiplied by ``exp(noise * z)``, z ~ N(0, 1).
+    of ``offset`` times the law's optimum (``offset = 1``: a grid symmetric in log N about the
+    optimum); ``D = C/(cost N)``; loss multiplied by ``exp(noise * z)``, z ~ N(0, 1).
 
     Examples
     --------
@@ -322,7 +350,7 @@ def synthetic(E: float, A: float, B: float, alpha: float, beta: float, *,
     rows = []
     for C in budgets:
         n_opt = G * (C / cost) ** (beta / (alpha + beta))
-        for N in n_opt * np.geomspace(1 / span, span, per_budget):
+        for N in offset * n_opt * np.geomspace(1 / span, span, per_budget):
             D = C / (cost * N)
             L = (E + A / N**alpha + B / D**beta) * math.exp(noise * rng.standard_normal())
             rows.append((N, D, L, C))

@@ -23,22 +23,24 @@ Besiroglu et al. (2024), *Chinchilla Scaling: A replication attempt*.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
 
 from scaling_theory.errors import UserInputError
-from scaling_theory.numeric.analysis.approach3 import HUBER_DELTA, approach3, one_blas_thread
+from scaling_theory.numeric.analysis.approach3 import HUBER_DELTA, LOSSES, approach3, one_blas_thread
 from scaling_theory.numeric.analysis.data import FitData, from_store, load_csv, split_groups, synthetic
 from scaling_theory.numeric.analysis.isoflop import approach12
 from scaling_theory.numeric.analysis.results import ApproachResult, FitResult, format_number
 
 __all__ = ["fit", "FitData", "ApproachResult", "FitResult", "load_csv", "from_store", "synthetic",
-           "split_groups", "format_number", "HUBER_DELTA"]
+           "split_groups", "format_number", "HUBER_DELTA", "LOSSES", "point_weights"]
 
 
 def fit(data: FitData | str | os.PathLike, approach: str | int = "all", *, bootstrap: int = 200, seed: int = 0,
-        irreducible: bool = True) -> FitResult:
+        irreducible: bool = True, loss: str = "huber", delta: float = HUBER_DELTA,
+        weights=None) -> FitResult:
     """Fit compute-optimal scaling by Chinchilla's approaches 1, 2 and 3.
 
     Parameters
@@ -51,6 +53,13 @@ def fit(data: FitData | str | os.PathLike, approach: str | int = "all", *, boots
     seed : seed of the bootstrap resampling (results are reproducible).
     irreducible : fit the irreducible term ``E >= 0`` (approach 3); ``False`` fixes ``E = 0``,
         right for a reducible error, which vanishes as ``N, D -> oo``.
+    loss : ``"huber"`` (default, the published protocol), ``"mse"``, ``"mae"`` or ``"log-cosh"``:
+        the loss on the log residuals minimised by approach 3 (see
+        :func:`~scaling_theory.numeric.analysis.approach3.robust_loss`).
+    delta : scale of ``huber`` and ``log-cosh`` (default 1e-3).
+    weights : approach 3's point weights: ``None`` (the data's own ``weight`` column if read with
+        ``load_csv(..., weight_column=...)``, else none), ``"none"``, ``"compute"`` (proportional to
+        ``C``) or an array of non-negative numbers; see :func:`point_weights`.
 
     Returns
     -------
@@ -75,6 +84,12 @@ def fit(data: FitData | str | os.PathLike, approach: str | int = "all", *, boots
     True
     >>> r2.ci == fit(data, approach=2, bootstrap=20, seed=0).approaches[2].ci   # reproducible
     True
+
+    Another loss on the log residuals (noise-free data: every loss finds the same law):
+
+    >>> r3 = fit(data, approach=3, bootstrap=0, loss="mse").approaches[3]
+    >>> round(r3.params["alpha"], 3), fit(data, approach=3, bootstrap=0, loss="mse").loss["kind"]
+    (0.34, 'mse')
     """
     if isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
@@ -83,13 +98,78 @@ def fit(data: FitData | str | os.PathLike, approach: str | int = "all", *, boots
         raise UserInputError(f"approach must be 1, 2, 3 or all, got {approach!r}")
     if bootstrap < 0:
         raise UserInputError(f"bootstrap must be >= 0, got {bootstrap}")
+    if loss not in LOSSES:
+        raise UserInputError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+    if not (isinstance(delta, (int, float)) and math.isfinite(delta) and delta > 0):
+        raise UserInputError(f"delta must be a positive number, got {delta!r}")
     wanted = (1, 2, 3) if approach == "all" else (int(approach),)
     if len(data) == 0:
         raise UserInputError(f"{data.source}: no data points to fit")
+    w, w_name = point_weights(data, weights)
     out = {}
     with one_blas_thread():
         for k in wanted:
             rng = np.random.default_rng([seed, k])
-            out[k] = (approach3(data, bootstrap, rng, irreducible) if k == 3
+            out[k] = (approach3(data, bootstrap, rng, irreducible, loss=loss, delta=float(delta),
+                                weights=w) if k == 3
                       else approach12(data, k, bootstrap, rng))
-    return FitResult(out, len(data), int(np.unique(data.budget).size), data.cost, data.source)
+    return FitResult(out, len(data), int(np.unique(data.budget).size), data.cost, data.source,
+                     {"kind": loss, "delta": float(delta), "weights": w_name},
+                     {k: [float(v.min()), float(v.max())] for k, v in (("N", data.N), ("D", data.D), ("C", data.C))})
+
+
+def point_weights(data: FitData, weights=None) -> tuple[np.ndarray | None, str]:
+    """Approach 3's weight per point, normalised to mean 1, and its description.
+
+    Parameters
+    ----------
+    data : FitData
+    weights : None, ``"none"``, ``"compute"`` or array
+        ``None``: the data's ``weight`` column if they carry one, else none; ``"compute"``:
+        proportional to each point's compute ``C``; an array: one non-negative number per point.
+
+    Returns
+    -------
+    (weights or None, description)
+
+    Raises
+    ------
+    UserInputError
+        a negative, non-finite or all-zero weight, or an array of the wrong length.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scaling_theory.numeric.analysis.fit import point_weights, synthetic
+    >>> data = synthetic(1.69, 406.4, 410.7, 0.34, 0.28, budgets=[1e18, 1e19], per_budget=3)
+    >>> w, name = point_weights(data, "compute")
+    >>> name, np.round(w, 3).tolist()
+    ('compute', [0.182, 0.182, 0.182, 1.818, 1.818, 1.818])
+    >>> point_weights(data, [1, 1, 1, 1, 1, -1])
+    Traceback (most recent call last):
+    ...
+    scaling_theory.errors.UserInputError: weights: point 6 has a negative weight (-1)
+    """
+    if weights is None:
+        if data.weight is None:
+            return None, "none"
+        w, name = data.weight, data.weight_name or "column"
+    elif isinstance(weights, str):
+        if weights == "none":
+            return None, "none"
+        if weights != "compute":
+            raise UserInputError(f"weights must be none, compute or an array, got {weights!r}")
+        w, name = data.C, "compute"
+    else:
+        w, name = weights, "given"
+    w = np.asarray(w, float).ravel()
+    if w.size != len(data):
+        raise UserInputError(f"weights: {w.size} values for {len(data)} points")
+    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+    if bad.size:
+        i = int(bad[0])
+        what = "a negative" if np.isfinite(w[i]) else "a non-finite"
+        raise UserInputError(f"weights: point {i + 1} has {what} weight ({w[i]:g})")
+    if not np.any(w > 0):
+        raise UserInputError("weights: all weights are zero")
+    return w / w.mean(), name

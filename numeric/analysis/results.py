@@ -13,7 +13,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["ApproachResult", "FitResult", "format_number", "CI_LEVEL", "percentile_ci"]
+__all__ = ["ApproachResult", "FitResult", "format_number", "CI_LEVEL", "percentile_ci", "FIT_FORMAT"]
+
+FIT_FORMAT = "scaling-theory-fit/2"
+"""Format version of ``fit --json`` (version 2 adds the loss, the weights and the bootstrap replicates)."""
 
 CI_LEVEL = 0.95
 """Level of every bootstrap percentile interval."""
@@ -54,6 +57,7 @@ class ApproachResult:
     bootstrap: int = 0
     skipped: list[dict[str, Any]] = field(default_factory=list)
     bins: int = 0
+    replicates: list[dict[str, float]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (non-finite numbers as ``None``), for ``fit --json``."""
@@ -71,6 +75,8 @@ class ApproachResult:
             out["bins"] = self.bins
         if self.skipped:
             out["skipped"] = [{"C": _num(s["C"]), "reason": s["reason"]} for s in self.skipped]
+        if self.replicates:
+            out["replicates"] = [{k: _num(v) for k, v in r.items()} for r in self.replicates]
         if self.points:
             out["points"] = [{k: ([_num(x) for x in v] if isinstance(v, list) else _num(v))
                               for k, v in p.items()} for p in self.points]
@@ -98,9 +104,10 @@ class FitResult:
     (36, 4, [3])
     >>> print(res.summary())
     synthetic: 36 points, 4 compute budgets (C = 6*N*D)
+    approach 3 loss: huber (delta = 0.001) on log residuals, unweighted
     approach 3: a = 0.4516, b = 0.5484; E = 1.69, A = 406.4, B = 410.7, alpha = 0.34, beta = 0.28
     >>> sorted(res.to_json())
-    ['approaches', 'cost', 'n_budgets', 'n_points', 'source']
+    ['approaches', 'cost', 'format', 'loss', 'n_budgets', 'n_points', 'ranges', 'source']
     """
 
     approaches: dict[int, ApproachResult]
@@ -108,11 +115,15 @@ class FitResult:
     n_budgets: int
     cost: float
     source: str
+    loss: dict[str, Any] = field(default_factory=lambda: {"kind": "huber", "delta": 1e-3,
+                                                          "weights": "none"})
+    ranges: dict[str, list[float]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON with one entry per approach (keys ``"1"``, ``"2"``, ``"3"``)."""
-        return {"source": self.source, "n_points": self.n_points, "n_budgets": self.n_budgets,
-                "cost": self.cost,
+        return {"format": FIT_FORMAT, "source": self.source, "n_points": self.n_points,
+                "n_budgets": self.n_budgets, "cost": self.cost, "loss": dict(self.loss),
+                "ranges": {k: [float(x) for x in v] for k, v in self.ranges.items()},
                 "approaches": {str(k): v.to_json() for k, v in sorted(self.approaches.items())}}
 
     def _repr_markdown_(self) -> str:
@@ -138,6 +149,12 @@ class FitResult:
         """A few human-readable lines."""
         lines = [f"{self.source}: {self.n_points} points, {self.n_budgets} compute budgets "
                  f"(C = {format_number(self.cost)}*N*D)"]
+        if 3 in self.approaches:
+            kind = self.loss["kind"]
+            scale = f" (delta = {format_number(self.loss['delta'])})" if kind in ("huber", "log-cosh") else ""
+            wt = self.loss["weights"]
+            lines.append(f"approach 3 loss: {kind}{scale} on log residuals, "
+                         + ("unweighted" if wt == "none" else f"weighted by {wt}"))
         for k, r in sorted(self.approaches.items()):
             if not r.ok:
                 lines.append(f"approach {k}: {r.message}")

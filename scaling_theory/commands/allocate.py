@@ -17,6 +17,9 @@ def register(subparsers) -> None:
     parser.add_argument("--param", type=key_value, action="append", default=[], metavar="NAME=VALUE",
                         help="set or override one constant (repeatable)")
     parser.add_argument("--digits", type=int, default=50, help="significant digits (default 50)")
+    parser.add_argument("--from-fit", metavar="FIT.json", default=None,
+                        help="the law fitted by 'fit --json' (approach 3), with 95%% intervals "
+                             "from its bootstrap replicates")
     add_json_flag(parser)
     parser.set_defaults(func=run)
 
@@ -25,6 +28,8 @@ def run(args) -> int:
     from scaling_theory.numeric.precision.allocate import allocate
     from scaling_theory.errors import UserInputError
 
+    if args.from_fit is not None:
+        return _from_fit(args)
     law = law_from_args(args)
     overrides = {}
     for name, value in args.param:
@@ -60,3 +65,31 @@ def run(args) -> int:
                      + ("non-vacuous here (L* below it)" if res.informative else "vacuous at this budget (L* not below it)"))
     emit(j, "\n".join(lines), args.json)
     return 0 if res.verified else 1
+
+
+def _from_fit(args) -> int:
+    from scaling_theory.numeric.analysis.planning import allocate_from_fit
+    from scaling_theory.errors import UserInputError
+
+    clash = [flag for flag, v in (("NAME", args.name), ("--expr", args.expr), ("--params", args.params),
+                                  ("--param", args.param)) if v]
+    if clash:
+        raise UserInputError(f"--from-fit takes the law from the fit; drop {', '.join(clash)}")
+    j = allocate_from_fit(args.from_fit, args.compute, digits=args.digits)
+
+    def ci(key):
+        v = j[key]
+        return "n/a" if v is None else f"[{v[0]:.4g}, {v[1]:.4g}]"
+
+    fl = j["fit_loss"] or {}
+    status = "verified" if j["verified"] else "NOT verified"
+    lines = [f"fitted law from {j['source']} (approach 3, {fl.get('kind', '?')} loss), compute C = {j['compute']}",
+             "constants: " + ", ".join(f"{k}={v:.6g}" for k, v in j["params"].items()),
+             f"N* = {j['model']}  95% interval {ci('model_ci')}",
+             f"D* = {j['data']}  95% interval {ci('data_ci')}",
+             f"L* = {j['loss']}  95% interval {ci('loss_ci')}",
+             f"intervals: percentiles over {j['replicates']} bootstrap replicates of the fit",
+             f"check: {j['method']} vs independent minimisation: {j['agreement_digits']} digits "
+             f"agree, {status}"]
+    emit(j, "\n".join(lines), args.json)
+    return 0 if j["verified"] else 1

@@ -22,6 +22,16 @@ def register(subparsers) -> None:
                         help="CSV compute per N*D unit, C = c*N*D (default 6)")
     parser.add_argument("--no-irreducible", action="store_true",
                         help="fix E = 0 in approach 3 (default for a store: reducible error)")
+    parser.add_argument("--loss", choices=("huber", "mse", "mae", "log-cosh"), default="huber",
+                        help="approach 3's loss on the log residuals (default huber, the published protocol)")
+    parser.add_argument("--delta", type=positive_float, default=1e-3, metavar="X",
+                        help="scale of the huber and log-cosh losses (default 1e-3)")
+    parser.add_argument("--weights", default="none", metavar="none|compute|COLUMN",
+                        help="approach 3's point weights: none (default), compute (proportional "
+                             "to C) or the name of a CSV column of non-negative weights")
+    parser.add_argument("--plot", metavar="DIR", default=None,
+                        help="write approach 3's diagnostic figures (residuals, predicted vs "
+                             "observed, IsoFLOP slices, bootstrap distributions) into DIR")
     add_json_flag(parser)
     parser.set_defaults(func=run)
 
@@ -32,32 +42,55 @@ def run(args) -> int:
 
     if (args.csv is None) == (args.store is None):
         raise UserInputError("give exactly one of FILE.csv or --store PATH")
+    if args.plot is not None:  # before any fitting: a bad folder should not cost a fit
+        import os
+
+        if os.path.exists(args.plot) and not os.path.isdir(args.plot):
+            raise UserInputError(f"cannot write figures into {args.plot}: it is not a folder")
+        if args.approach not in ("3", "all"):
+            raise UserInputError("--plot draws approach 3's fit; use --approach 3 or all")
     if args.store is not None:
         if args.cost is not None:
             raise UserInputError("--cost applies to CSV input; a store records its own compute")
+        if args.weights not in ("none", "compute"):
+            raise UserInputError("--weights COLUMN applies to CSV input; use none or compute with a store")
         data = from_store(args.store)
         irreducible = False  # reducible error has no irreducible term
     else:
-        data = load_csv(args.csv, cost=args.cost if args.cost is not None else 6.0)
+        column = None if args.weights in ("none", "compute") else args.weights
+        data = load_csv(args.csv, cost=args.cost if args.cost is not None else 6.0, weight_column=column)
         irreducible = not args.no_irreducible
     groups = split_groups(data)
     if len(groups) == 1:
         result = fit(data, args.approach, bootstrap=args.bootstrap, seed=args.seed,
-                     irreducible=irreducible)
+                     irreducible=irreducible, **_loss_options(args))
         _require_some_fit([result])
+        if args.plot is not None:
+            from scaling_theory.numeric.analysis.diagnostics import fit_diagnostics
+
+            paths = fit_diagnostics(data, result, args.plot)
+            if not args.json:
+                print("figures: " + ", ".join(str(p) for p in paths))
         emit(result.to_json(), result.summary(), args.json)
         return 0
     # a store with several teachers (d, K, kind): one fit per teacher setting
+    if args.plot is not None:
+        raise UserInputError("--plot needs one data set; this store holds several teacher settings")
     payload, text, results = {"source": data.source, "groups": []}, [], []
     for (d, K, kind), part in groups.items():
         result = fit(part, args.approach, bootstrap=args.bootstrap, seed=args.seed,
-                     irreducible=irreducible)
+                     irreducible=irreducible, **_loss_options(args))
         results.append(result)
         payload["groups"].append({"d": int(d), "K": int(K), "kind": str(kind), **result.to_json()})
         text.append(f"[d={d}, K={K}, {kind}] " + result.summary())
     _require_some_fit(results)
     emit(payload, "\n".join(text), args.json)
     return 0
+
+
+def _loss_options(args) -> dict:
+    weights = args.weights if args.weights in ("none", "compute") else None  # None: the CSV column
+    return {"loss": args.loss, "delta": args.delta, "weights": weights}
 
 
 def _require_some_fit(results) -> None:
