@@ -139,15 +139,16 @@ def log_lik_bernoulli(f, y):
     return -math.log1p(math.exp(g))
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _logits_kernel(Z, kind, m, d, conc, x, out):
+    # serial: one observation is too little work per particle to pay for a thread launch
     n, P = Z.shape[0], Z.shape[1]
-    for q in prange(n * P):
-        b, i = q // P, q % P
-        A = np.empty(m)
-        W = np.empty((m, d))
-        _unpack_into(Z[b, i], kind, m, d, conc, A, W)
-        out[b, i] = _logit(A, W, x[b], m, d)
+    A = np.empty(m)
+    W = np.empty((m, d))
+    for b in range(n):
+        for i in range(P):
+            _unpack_into(Z[b, i], kind, m, d, conc, A, W)
+            out[b, i] = _logit(A, W, x[b], m, d)
 
 
 def logits(Z: np.ndarray, kind: int, m: int, d: int, conc: float, x: np.ndarray) -> np.ndarray:

@@ -69,6 +69,7 @@ class SMCResult:
     ess_min : ``(n,)`` smallest effective sample size seen (before resampling), as a fraction of ``P``.
     acceptance : ``(n,)`` Metropolis-Hastings acceptance rate (NaN when no move was made).
     resamples : ``(n,)`` number of resampling events.
+    mh_updates : ``(n,)`` particle-observation likelihood evaluations spent in Metropolis-Hastings moves.
     particles, T : run sizes.
     """
 
@@ -80,6 +81,7 @@ class SMCResult:
     ess_min: np.ndarray
     acceptance: np.ndarray
     resamples: np.ndarray
+    mh_updates: np.ndarray
     particles: int
     T: int
 
@@ -154,6 +156,7 @@ def smc_runs(X: np.ndarray, y: np.ndarray, f_true: np.ndarray, *, kind: int, m: 
     acc_sum = np.zeros(n)
     acc_cnt = np.zeros(n)
     resamples = np.zeros(n, dtype=np.int64)
+    mh_updates = np.zeros(n)
     scale = np.full(n, 2.38 / math.sqrt(D))
     rows = np.arange(n)
     for t in range(T):
@@ -199,6 +202,7 @@ def smc_runs(X: np.ndarray, y: np.ndarray, f_true: np.ndarray, *, kind: int, m: 
             rate = accepted.mean(axis=1)
             acc_sum[need] += rate[need]
             acc_cnt[need] += 1
+            mh_updates[need] += P * (t + 1)
             # adapt the scale toward ~25% acceptance (between moves: each move is a valid MH kernel)
             scale[need] *= np.exp(np.clip(rate[need] - 0.25, -0.5, 0.5))
     log_lik_true = np.sum(-np.logaddexp(0.0, np.where(y > 0.5, -f_true, f_true)), axis=1)
@@ -206,7 +210,8 @@ def smc_runs(X: np.ndarray, y: np.ndarray, f_true: np.ndarray, *, kind: int, m: 
         acceptance = np.where(acc_cnt > 0, acc_sum / np.maximum(acc_cnt, 1), np.nan)
     return SMCResult(error=(log_lik_true - log_evidence) / T, error_rb=kl_curve.mean(axis=1),
                      log_evidence=log_evidence, log_lik_true=log_lik_true, kl_curve=kl_curve,
-                     ess_min=ess_min, acceptance=acceptance, resamples=resamples, particles=P, T=T)
+                     ess_min=ess_min, acceptance=acceptance, resamples=resamples, mh_updates=mh_updates,
+                     particles=P, T=T)
 
 
 def teacher_data(teacher: Teacher, T: int, data_seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -256,5 +261,5 @@ def run_teachers(kind: str, d: int, K: float, T: int, *, teachers: int = 8, part
                             moves=moves, backend=backend, run_ids=chunk))
     cat = {k: np.concatenate([getattr(r, k) for r in out]) for k in
            ("error", "error_rb", "log_evidence", "log_lik_true", "kl_curve", "ess_min", "acceptance",
-            "resamples")}
+            "resamples", "mh_updates")}
     return ts, SMCResult(**cat, particles=int(particles), T=int(T))

@@ -5,4 +5,4 @@ callable ``run(args) -> int``. Heavy imports happen inside ``run`` so ``--help``
 """
 
 # order shown in ``scaling-theory --help``
-COMMANDS = ("bounds", "derive", "allocate", "latex", "check", "simulate", "fit", "reproduce", "bench")
+COMMANDS = ("bounds", "derive", "allocate", "latex", "check", "simulate", "fit", "reproduce", "bench", "bayes")

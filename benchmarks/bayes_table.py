@@ -1,0 +1,38 @@
+"""Measure L_T (SMC) vs the bound vs SGD on a grid; one JSON line per cell (docs/bayes.md).
+
+Usage: python benchmarks/bayes_table.py OUT.jsonl [--quick]
+"""
+
+import json
+import sys
+import time
+
+from scaling_theory.numeric.bayes.compare import bayes_optimal_error
+
+
+def cells():
+    for T in (100, 1000):
+        for d in (1, 2, 4):
+            for K in (1, 2, 4):
+                yield "finite", d, K, T, 8, 500
+    for d, K in ((1, 1), (2, 2)):
+        for T in (100, 1000):
+            yield "infinite", d, K, T, 8, 500
+    for d, K in ((1, 1), (2, 2), (4, 4), (1, 4), (4, 1)):
+        yield "finite", d, K, 10000, 8, 300
+
+
+def main(out: str) -> None:
+    with open(out, "a") as fh:
+        for teacher, d, K, T, n, P in cells():
+            t0 = time.perf_counter()
+            r = bayes_optimal_error(teacher, d, K, T, teachers=n, particles=P, seed=0)
+            row = r.to_json()
+            row.pop("curve"), row.pop("curve_t")
+            fh.write(json.dumps(row) + "\n")
+            fh.flush()
+            print(teacher, d, K, T, f"{time.perf_counter() - t0:.1f}s", r.error, r.bound, r.sgd_error, flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
