@@ -135,7 +135,7 @@ def smc_runs(X: np.ndarray, y: np.ndarray, f_true: np.ndarray, *, kind: int, m: 
     >>> from scaling_theory.numeric.bayes.kernels import FINITE
     >>> X = np.ones((1, 20, 1)); f = np.full((1, 20), 50.0); y = np.ones((1, 20))
     >>> r = smc_runs(X, y, f, kind=FINITE, m=1, particles=200, seed=0)
-    >>> bool(0 < r.error[0] < 0.2 and r.kl_curve[0, 0] > r.kl_curve[0, -1])   # it learns
+    >>> bool(r.kl_curve[0, -1] < r.error[0] < r.kl_curve[0, 0])   # it learns: last step below the average
     True
     """
     logit_fn = kernels.logits if backend == "numba" else kernels.logits_reference
