@@ -1,6 +1,7 @@
 """Measure L_T (SMC) vs the bound vs SGD on a grid; one JSON line per cell (docs/bayes.md).
 
-Usage: python benchmarks/bayes_table.py OUT.jsonl [--quick]
+Usage: python benchmarks/bayes_table.py OUT.jsonl            (measure, appending)
+       python benchmarks/bayes_table.py OUT.jsonl --markdown (print the table of docs/bayes.md)
 """
 
 import json
@@ -34,5 +35,22 @@ def main(out: str) -> None:
             print(teacher, d, K, T, f"{time.perf_counter() - t0:.1f}s", r.error, r.bound, r.sgd_error, flush=True)
 
 
+def markdown(path: str) -> str:
+    rows = [json.loads(line) for line in open(path)]
+    out = ["| teacher | d | K | T | teachers x particles | L_T (SMC) +- se | L_T per-step KL | bound | bound / L_T "
+           "| SGD online excess +- se | SGD final-weights KL | holds | min ESS | MH acc. | seconds |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| {r['teacher']} | {r['d']} | {r['K']} | {r['T']} | {r['teachers']} x {r['particles']} "
+                   f"| {r['error']:.3g} +- {r['error_se']:.1g} | {r['error_rb']:.3g} | {r['bound']:.3g} "
+                   f"| {r['ratio']:.3g} | {r['sgd_error']:.3g} +- {r['sgd_error_se']:.1g} "
+                   f"| {r['sgd_final_error']:.3g} | {'yes' if r['holds'] else 'NO'} | {r['ess_min']:.2f} "
+                   f"| {r['acceptance']:.2f} | {r['seconds']:.0f} |")
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if "--markdown" in sys.argv[2:]:
+        print(markdown(sys.argv[1]))
+    else:
+        main(sys.argv[1])
