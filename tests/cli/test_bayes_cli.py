@@ -56,3 +56,13 @@ def test_installed_cli_error_exit():
                        text=True)
     assert p.returncode == 2 and "particles must be an integer in [100, 20000]" in p.stderr
     assert p.stdout == ""
+
+
+def test_a_failing_bound_is_loud_and_exits_1(capsys, monkeypatch):
+    import scaling_theory.numeric.bayes.compare as compare
+
+    monkeypatch.setattr(compare, "bound_value", lambda *a: (1e-9, 2.0))   # a (broken) bound far too low
+    argv = ["bayes", "--d", "1", "--K", "1", "--T", "100", "--teachers", "2", "--particles", "100", "--no-sgd"]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "HOLDS: NO" in out and "bug in a derivation" in out
