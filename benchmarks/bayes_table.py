@@ -1,6 +1,7 @@
 """Measure L_T (SMC) vs the bound vs SGD on a grid; one JSON line per cell (docs/bayes.md).
 
 Usage: python benchmarks/bayes_table.py OUT.jsonl            (measure, appending)
+       python benchmarks/bayes_table.py OUT.jsonl --more     (the second batch of cells)
        python benchmarks/bayes_table.py OUT.jsonl --markdown (print the table of docs/bayes.md)
 """
 
@@ -23,9 +24,16 @@ def cells():
         yield "finite", d, K, 10000, 8, 300
 
 
-def main(out: str) -> None:
+def more_cells():
+    for d, K in ((1, 2), (2, 1), (2, 4), (4, 2)):
+        yield "finite", d, K, 10000, 8, 300
+    yield "infinite", 4, 4, 100, 8, 500
+    yield "infinite", 1, 1, 10000, 8, 300
+
+
+def main(out: str, grid=cells) -> None:
     with open(out, "a") as fh:
-        for teacher, d, K, T, n, P in cells():
+        for teacher, d, K, T, n, P in grid():
             t0 = time.perf_counter()
             r = bayes_optimal_error(teacher, d, K, T, teachers=n, particles=P, seed=0)
             row = r.to_json()
@@ -53,4 +61,4 @@ if __name__ == "__main__":
     if "--markdown" in sys.argv[2:]:
         print(markdown(sys.argv[1]))
     else:
-        main(sys.argv[1])
+        main(sys.argv[1], more_cells if "--more" in sys.argv[2:] else cells)
