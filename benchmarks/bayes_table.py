@@ -2,6 +2,7 @@
 
 Usage: python benchmarks/bayes_table.py OUT.jsonl            (measure, appending)
        python benchmarks/bayes_table.py OUT.jsonl --more     (the second batch of cells)
+       python benchmarks/bayes_table.py OUT.jsonl --cell infinite,2,2,10000,8,300 [--cell ...]
        python benchmarks/bayes_table.py OUT.jsonl --markdown (print the table of docs/bayes.md)
 """
 
@@ -44,7 +45,8 @@ def main(out: str, grid=cells) -> None:
 
 
 def markdown(path: str) -> str:
-    rows = [json.loads(line) for line in open(path)]
+    rows = sorted((json.loads(line) for line in open(path)),
+                  key=lambda r: (r["teacher"], r["T"], r["d"], r["K"]))
     out = ["| teacher | d | K | T | teachers x particles | L_T (SMC) +- se | L_T per-step KL | bound | bound / L_T "
            "| SGD online excess +- se | SGD final-weights KL | holds | min ESS | MH acc. | seconds |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -60,5 +62,8 @@ def markdown(path: str) -> str:
 if __name__ == "__main__":
     if "--markdown" in sys.argv[2:]:
         print(markdown(sys.argv[1]))
+    elif "--cell" in sys.argv[2:]:
+        picked = [sys.argv[i + 1].split(",") for i, a in enumerate(sys.argv) if a == "--cell"]
+        main(sys.argv[1], lambda: ((c[0], *map(int, c[1:])) for c in picked))
     else:
         main(sys.argv[1], more_cells if "--more" in sys.argv[2:] else cells)

@@ -37,7 +37,7 @@ from scaling_theory.numeric.bayes import kernels
 from scaling_theory.numeric.bayes.kernels import DIRICHLET, FINITE, latent_dim
 from scaling_theory.numeric.sim.teacher import Teacher, data_chunks, sample_teacher, teacher_logits
 
-__all__ = ["SMCResult", "smc_runs", "dp_atoms", "run_teachers", "SMC_TAG"]
+__all__ = ["SMCResult", "smc_runs", "dp_atoms", "run_teachers", "teacher_data", "SMC_TAG"]
 
 SMC_TAG = 0x5AC  # mixed into the SMC seed so its draws never coincide with the teacher's or the data's
 _TRUNCATION_MASS = 1e-3
@@ -215,7 +215,18 @@ def smc_runs(X: np.ndarray, y: np.ndarray, f_true: np.ndarray, *, kind: int, m: 
 
 
 def teacher_data(teacher: Teacher, T: int, data_seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The first ``T`` samples of the teacher's training stream, and its logits there."""
+    """The first ``T`` samples ``(X, y)`` of the teacher's training stream, and its logits ``F(X)`` there.
+
+    The same samples :func:`scaling_theory.numeric.sim.training.train` uses with ``data_seed``.
+
+    Examples
+    --------
+    >>> from scaling_theory.numeric.bayes.smc import teacher_data
+    >>> from scaling_theory.numeric.sim.teacher import sample_teacher
+    >>> X, y, f = teacher_data(sample_teacher(2, 1, seed=0), 5, 0)
+    >>> X.shape, y.shape, f.shape
+    ((5, 2), (5,), (5,))
+    """
     parts = list(data_chunks(teacher, T, seed=data_seed))
     X = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
