@@ -5,4 +5,5 @@ callable ``run(args) -> int``. Heavy imports happen inside ``run`` so ``--help``
 """
 
 # order shown in ``scaling-theory --help``
-COMMANDS = ("bounds", "derive", "allocate", "latex", "check", "simulate", "fit", "plan", "design", "reproduce", "bench")
+COMMANDS = ("bounds", "derive", "allocate", "latex", "check", "simulate", "fit", "plan", "design", "reproduce",
+            "bench", "bayes")

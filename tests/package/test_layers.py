@@ -65,7 +65,7 @@ def _layer(name: str) -> tuple[int, int]:
     if parts[1:2] == ["theory"]:
         return (1, 0)
     if parts[1:2] == ["numeric"]:
-        stages = {"validate": 0, "precision": 1, "sim": 2, "sweep": 3, "analysis": 4}
+        stages = {"validate": 0, "precision": 1, "sim": 2, "bayes": 2, "sweep": 3, "analysis": 4}
         return (2, stages.get(parts[2], 0) if len(parts) > 2 else 0)
     if parts[1:2] == ["derivations"]:
         return (3, 0)

@@ -1,0 +1,68 @@
+"""`scaling-theory bayes`: JSON keys, one-line errors naming the limit, the bench, the subprocess path."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from scaling_theory.cli import main
+
+
+def test_json_has_the_promised_keys(capsys):
+    argv = ["bayes", "--teacher", "finite", "--d", "1", "--K", "1", "--T", "100", "--teachers", "2",
+            "--particles", "100", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"error", "error_se", "bound", "holds", "sgd_error", "ess_min"} <= set(out)
+    assert out["holds"] is True and out["bound"] > out["error"] > 0 and out["sgd_error"] > 0
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["error"] == out["error"]   # seeded
+
+
+def test_text_summary_for_the_infinite_teacher(capsys):
+    argv = ["bayes", "--teacher", "infinite", "--d", "1", "--K", "1", "--T", "100", "--teachers", "2",
+            "--particles", "100", "--no-sgd"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "jeon-van-roy" in out and "holds: yes" in out and "min ESS" in out
+
+
+@pytest.mark.parametrize("args,needle", [(["--d", "9"], "d must be an integer in [1, 4]"),
+                                         (["--K", "5"], "K must be an integer in [1, 4]"),
+                                         (["--T", "30000"], "T must be an integer in [100, 20000]"),
+                                         (["--T", "150.5"], "T must be an integer"),
+                                         (["--particles", "20"], "particles must be an integer in [100, 20000]")])
+def test_bad_input_is_one_line_naming_the_limit(args, needle, capsys):
+    assert main(["bayes", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err and "Traceback" not in err
+
+
+def test_bench_prints_throughput(capsys, monkeypatch):
+    import scaling_theory.numeric.bayes.bench as bench
+
+    full = bench.bench_kernels
+    small = lambda: full(d=1, K=1, teachers=1, particles=100, t=10, repeat=1)  # noqa: E731
+    monkeypatch.setattr(bench, "bench_kernels", small)
+    assert main(["bayes", "--bench", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["numba_updates_per_s"] > 0 and out["speedup"] > 0
+
+
+@pytest.mark.subprocess
+def test_installed_cli_error_exit():
+    p = subprocess.run([sys.executable, "-m", "scaling_theory", "bayes", "--particles", "10"], capture_output=True,
+                       text=True)
+    assert p.returncode == 2 and "particles must be an integer in [100, 20000]" in p.stderr
+    assert p.stdout == ""
+
+
+def test_a_failing_bound_is_loud_and_exits_1(capsys, monkeypatch):
+    import scaling_theory.numeric.bayes.compare as compare
+
+    monkeypatch.setattr(compare, "bound_value", lambda *a: (1e-9, 2.0))   # a (broken) bound far too low
+    argv = ["bayes", "--d", "1", "--K", "1", "--T", "100", "--teachers", "2", "--particles", "100", "--no-sgd"]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "HOLDS: NO" in out and "bug in a derivation" in out

@@ -1,0 +1,53 @@
+"""The SMC estimate: reproducible, kernels and references give the same run, and it matches the exact case."""
+
+import numpy as np
+import pytest
+
+from scaling_theory.numeric.bayes.exact import exact_error_d1k1, log_evidence_d1k1
+from scaling_theory.numeric.bayes.smc import run_teachers, teacher_data
+
+
+def test_seeded_runs_reproduce_and_batches_do_not_matter():
+    _, a = run_teachers("finite", 2, 2, 60, teachers=3, particles=150, seed=4)
+    _, b = run_teachers("finite", 2, 2, 60, teachers=3, particles=150, seed=4, batch=2)
+    np.testing.assert_array_equal(a.error, b.error)
+    np.testing.assert_array_equal(a.kl_curve, b.kl_curve)
+    _, c = run_teachers("finite", 2, 2, 60, teachers=3, particles=150, seed=5)
+    assert not np.array_equal(a.error, c.error)
+
+
+@pytest.mark.parametrize("kind,K", [("finite", 2), ("dirichlet", 1.0)])
+def test_numba_run_equals_numpy_reference_run(kind, K):
+    _, a = run_teachers(kind, 2, K, 40, teachers=2, particles=120, seed=1)
+    _, b = run_teachers(kind, 2, K, 40, teachers=2, particles=120, seed=1, backend="numpy")
+    assert a.resamples.sum() > 0                          # the MH moves were exercised
+    np.testing.assert_allclose(a.log_evidence, b.log_evidence, rtol=1e-10)
+    np.testing.assert_allclose(a.kl_curve, b.kl_curve, rtol=1e-8, atol=1e-14)
+
+
+def test_exact_evidence_matches_brute_force_monte_carlo():
+    # the K_0 reduction of the d=1, K=1 prior, against plain Monte Carlo over (a, w)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(6)
+    y = (rng.random(6) < 0.5).astype(float)
+    a, w = rng.standard_normal((2, 400_000))
+    F = a[:, None] * np.maximum(w[:, None] * x[None], 0.0)
+    lp = np.sum(-np.logaddexp(0.0, np.where(y > 0.5, -F, F)), axis=1)
+    mc = np.log(np.mean(np.exp(lp)))
+    se = np.std(np.exp(lp)) / np.sqrt(lp.size) / np.exp(mc)
+    assert abs(log_evidence_d1k1(x, y) - mc) < 4 * se
+
+
+@pytest.mark.slow
+def test_smc_agrees_with_the_exact_d1_k1_error():
+    T, n = 200, 12
+    ts, r = run_teachers("finite", 1, 1, T, teachers=n, particles=1000, seed=0)
+    exact = np.array([exact_error_d1k1(*teacher_data(t, T, i)) for i, t in enumerate(ts)])
+    np.testing.assert_allclose(r.log_lik_true / T - r.error, [log_evidence_d1k1(*teacher_data(t, T, i)[:2]) / T
+                                                              for i, t in enumerate(ts)], atol=1e-3)
+    diff = r.error - exact                                # paired over the same data sets
+    se = diff.std(ddof=1) / np.sqrt(n)
+    assert abs(diff.mean()) < 3 * se + 1e-5
+    assert abs(diff).max() < 1e-3                         # < 0.2 nats of log-evidence per data set
+    # and the estimate, over teachers, is within its interval of the exact mean
+    assert abs(r.error.mean() - exact.mean()) < 2 * r.error.std(ddof=1) / np.sqrt(n)
