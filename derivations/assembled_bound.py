@@ -96,7 +96,7 @@ def _dp_construction(dv, Kv, width, dl, r, what):
             pi = b_ * np.concatenate([[1.0], left[:-1]])
             pi[-1] += left[-1]
             w = rng.standard_normal((L, dv))
-            a = rng.standard_normal(L)
+            a = rng.standard_normal(L) * Kv        # Barron-scale DP atoms carry the weights K pi_k a_k
             norms = np.linalg.norm(w, axis=1)
             idx = np.searchsorted(np.cumsum(pi), rng.random(width) * pi.sum())
             atoms, counts = np.unique(idx, return_counts=True)
@@ -300,8 +300,9 @@ def derivation() -> Derivation:
                    "for n = r K >= K >= 1, T >= validity_T = 8 pi^2 (Barron scale) (ours).", ours=True, points=30),
         inequality("dp-relaxation-small-K", dp_exact_bound().subs(p, n * (d + 1)), dp_bound().subs(p, n * (d + 1)),
                    {d: Box(1, 300, integer=True), K_dp: Box(0.02, 1), n: Box(1, 1e12, log=True),
-                    T: Box(t_min, 1e15, log=True)},
-                   "The same for K < 1, n >= 1 (ours).", ours=True, points=30),
+                    T: Box(t_min / 0.02**2, 1e15, log=True)},
+                   "The same for K < 1, n >= 1 and T >= 8 pi^2/K^2 (the Barron-scale DP's validity_T; ours).",
+                   ours=True, points=30),
         inequality("dp-relaxation-normalised", dp_exact_bound(scale="normalised").subs(p, ratio * K_dp * (d + 1)),
                    dp_bound(scale="normalised").subs(p, ratio * K_dp * (d + 1)),
                    {d: Box(1, 300, integer=True), K_dp: Box(1, 50), ratio: Box(1, 1e10, log=True),

@@ -98,9 +98,12 @@ def scale_variances(scale: str = "barron", teacher: str = "finite", d_: sp.Expr 
                     ) -> tuple[sp.Expr, sp.Expr]:
     """``(sigma_a^2, sigma_w^2)`` of ``a_k ~ N(0, sigma_a^2)``, ``w_k ~ N(0, sigma_w^2 I_d)`` (ours).
 
-    ``barron``: ``(1, 1)``.  ``normalised``: ``sigma_w^2 = 1/d`` and ``sigma_a^2 = 1/K`` (finite) or
-    ``K + 1`` (Dirichlet process), so that ``E[F^2] = 1/2`` for every ``d`` and ``K``: the finite teacher
-    has ``E[F^2] = K sigma_a^2 sigma_w^2 d/2`` and the DP teacher ``sigma_a^2 sigma_w^2 d/(2(K+1))``
+    ``barron``: ``(1, 1)`` for the finite teacher and ``(K^2, 1)`` for the Dirichlet process, whose atoms
+    carry the weights ``K pi_k a_k`` with ``a_k ~ N(0, 1)`` (so ``K`` equal weights ``1/K`` give back the
+    finite teacher, and ``scaling_theory.numeric.sim.teacher.sample_teacher`` draws exactly this teacher).
+    ``normalised``: ``sigma_w^2 = 1/d`` and ``sigma_a^2 = 1/K`` (finite) or ``K + 1`` (Dirichlet process),
+    so that ``E[F^2] = 1/2`` for every ``d`` and ``K``: the finite teacher has
+    ``E[F^2] = K sigma_a^2 sigma_w^2 d/2`` and the DP teacher ``sigma_a^2 sigma_w^2 d/(2(K+1))``
     (``E[sum pi_k^2] = 1/(K+1)``, cross terms vanish since ``E a = 0``).
 
     Examples
@@ -114,7 +117,7 @@ def scale_variances(scale: str = "barron", teacher: str = "finite", d_: sp.Expr 
     """
     _check_kind(teacher, scale)
     if scale == "barron":
-        return sp.Integer(1), sp.Integer(1)
+        return (sp.Integer(1) if teacher == "finite" else K_**2), sp.Integer(1)
     return (1 / K_ if teacher == "finite" else K_ + 1), 1 / d_
 
 
@@ -196,8 +199,9 @@ def validity_T(teacher: str = "finite", scale: str = "barron", d_: sp.Expr = d, 
     """Smallest ``T`` for which a law's large-``T`` simplification is an upper bound (ours).
 
     Every ``ln(1 + x) <= ln 2 + ln x`` needs ``x >= 1``: ``x = M sqrt(T/32)`` (or ``mu_b sqrt(T/32)``)
-    needs ``T >= 8 pi^2`` on both scales, ``x = sqrt(S T/(2 K d))`` needs ``T >= 2 K d/S`` (finite) and
-    ``x = sqrt(s2 T/(2 d))`` needs ``T >= 2/(sigma_a^2 sigma_w^2)`` (DP).
+    needs ``T >= 8 pi^2`` on both scales (``8 pi^2/K^2`` for the Barron-scale DP teacher with ``K < 1``),
+    ``x = sqrt(S T/(2 K d))`` needs ``T >= 2 K d/S`` (finite) and ``x = sqrt(s2 T/(2 d))`` needs
+    ``T >= 2/(sigma_a^2 sigma_w^2)`` (DP).
 
     Examples
     --------
@@ -207,10 +211,11 @@ def validity_T(teacher: str = "finite", scale: str = "barron", d_: sp.Expr = d, 
     """
     sa2, sw2 = scale_variances(scale, teacher, d_, K_)
     if teacher == "finite":
-        other = 2 * K_ * d_ / second_moment(d_, K_, scale)
-    else:
-        other = 2 / (sa2 * sw2)
-    return sp.Max(VALIDITY_T, other)
+        return sp.Max(VALIDITY_T, 2 * K_ * d_ / second_moment(d_, K_, scale))
+    if scale == "barron":
+        # mu_b = K sqrt(2/pi) m_d >= 2K/pi: mu_b sqrt(T/32) >= 1 needs T >= 8 pi^2/K^2 when K < 1
+        return sp.Max(VALIDITY_T / sp.Min(1, K_) ** 2, 2 / (sa2 * sw2))
+    return sp.Max(VALIDITY_T, 2 / (sa2 * sw2))
 
 
 def smallest_width(teacher: str = "finite", K_: sp.Expr = K) -> sp.Expr:
@@ -417,7 +422,7 @@ def dp_exact_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Exp
     --------
     >>> I = sp.Integer
     >>> sp.N(dp_exact_bound(I(10**4), I(10**6), I(16), I(4)), 6)
-    0.00416340
+    0.0301463
     """
     s2, _ = dp_scale_moments(d_, K_, scale)
     n = n_of_p(p_, d_)
@@ -437,7 +442,7 @@ def dp_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K_
     --------
     >>> I = sp.Integer
     >>> sp.N(dp_bound(I(10**4), I(10**6), I(16), I(4)), 6)
-    0.00484435
+    0.0309037
     >>> dp_bound() == LAWS[0].expr
     True
     """

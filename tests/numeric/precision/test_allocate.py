@@ -147,9 +147,9 @@ def test_jeon_van_roy_with_many_dimensions_is_closed_form_and_verified():
 
 @pytest.mark.parametrize("name, prefix", [
     ("jeon-van-roy-finite", "1.2344516120288857217507304923234736440325302271840e+149"),
-    # the infinite-width law (recorded when it replaced jeon-van-roy-dp, whose implicit root was once
-    # wrong: findroot stopped on an absolute |f| ~ 1e-147)
-    ("jeon-van-roy", "1.9476174718995678074253636914000892184559566755395e+147"),
+    # the infinite-width law, Barron scale = the simulated K pi_k a_k teacher (the old jeon-van-roy-dp
+    # root was once wrong here: findroot stopped on an absolute |f| ~ 1e-147)
+    ("jeon-van-roy", "7.7591540050207362974622304698842022511671414586683e+147"),
 ])
 def test_jeon_van_roy_at_1e300_is_verified_to_50_digits(name, prefix):
     res = allocate(name, "1e300", digits=50)

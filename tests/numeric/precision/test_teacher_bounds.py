@@ -50,7 +50,7 @@ def test_allocate_json_carries_trivial_error_and_informative():
     j = allocate("jeon-van-roy-finite", "1e12", digits=15).to_json()
     assert float(j["trivial_error"]) > 0.3 and j["informative"] is True and j["route"] == "direct"
     j = allocate("jeon-van-roy", "1e6", params={"d": 8, "K": 32}, digits=15).to_json()
-    assert j["informative"] is False and j["optimum_in_validity"] is False
+    assert j["informative"] is False and float(j["loss"]) > float(j["trivial_error"])   # vacuous at 1e6
     assert "trivial_error" not in allocate("chinchilla", "1e20", digits=15).to_json()
 
 
