@@ -164,6 +164,12 @@ class RunSpec:
         """Seed of the fresh evaluation inputs (derived from ``seed``)."""
         return _derived_seed(self.seed, 3)
 
+    @property
+    def val_seed(self) -> int:
+        """Seed of the validation inputs (derived from ``seed``, independent of ``eval_seed``):
+        learning rates are chosen on this estimate, the reported error uses ``eval_seed``."""
+        return _derived_seed(self.seed, 4)
+
     def to_config(self) -> dict[str, Any]:
         """The full configuration stored with the run (and hashed)."""
         out = asdict(self)
