@@ -26,7 +26,8 @@ from numba import njit, prange
 from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.sim.teacher import (DEFAULT_CHUNK, EVAL_STREAM, Teacher, input_chunks, sigmoid,
                                                 teacher_logits)
-from scaling_theory.numeric.sim.train_cpu import _softplus# the trainer's stable log(1 + e^f), inlined
+# the trainer's stable log(1 + e^f) (inlined) and its register-blocked forward pass
+from scaling_theory.numeric.sim.train_cpu import _forward_block, _softplus
 
 __all__ = ["reducible_error", "reducible_errors", "reducible_error_reference", "bernoulli_kl", "DEFAULT_EVAL_SAMPLES"]
 
@@ -184,28 +185,39 @@ def reducible_error(teacher: Teacher, W: np.ndarray, v: np.ndarray, *,
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
-def _kl_sums_many(X, F, Wf, vf, woff, width, sums, sqs):  # pragma: no cover - compiled
-    """Add each student's KL sum and sum of squares over the rows of ``X`` (teacher logits ``F``)."""
+def _kl_sums_many(X, F, Wf, vf, woff, voff, width, H, sums, sqs):  # pragma: no cover - compiled
+    """Add each student's KL sum and sum of squares over the rows of ``X`` (teacher logits ``F``).
+
+    The student's hidden pre-activations of a block of rows come from the trainer's register-blocked
+    forward kernel (4 units x 4 rows per weight load); ``H`` is scratch of at least ``rows x n``.
+    """
     N, d = X.shape
+    hb = H.shape[0]
     for s in range(width.shape[0]):
         n = width[s]
         W = Wf[woff[s]:woff[s] + n * d].reshape((n, d))
-        v = vf[woff[s] // d:woff[s] // d + n]
+        v = vf[voff[s]:voff[s] + n]
+        Hs = H.ravel()[:hb * n].reshape((hb, n))
         t = 0.0
         t2 = 0.0
-        for r in range(N):
-            G = _relu_logit(W, v, X[r])
-            f = F[r]
-            if f >= 0.0:
-                p = 1.0 / (1.0 + math.exp(-f))
-            else:
-                e = math.exp(f)
-                p = e / (1.0 + e)
-            kl = _softplus(G) - _softplus(f) - p * (G - f)
-            if kl < 0.0:
-                kl = 0.0
-            t += kl
-            t2 += kl * kl
+        for start in range(0, N, hb):
+            m = min(hb, N - start)
+            _forward_block(W, X, Hs, start, m)
+            for b in range(m):
+                G = 0.0
+                for i in range(n):
+                    G += v[i] * max(Hs[b, i], 0.0)
+                f = F[start + b]
+                if f >= 0.0:
+                    p = 1.0 / (1.0 + math.exp(-f))
+                else:
+                    e = math.exp(f)
+                    p = e / (1.0 + e)
+                kl = _softplus(G) - _softplus(f) - p * (G - f)
+                if kl < 0.0:
+                    kl = 0.0
+                t += kl
+                t2 += kl * kl
         sums[s] += t
         sqs[s] += t2
 
@@ -256,10 +268,13 @@ def reducible_errors(teacher: Teacher, students, *, n_samples: int = DEFAULT_EVA
     width = np.array([W.shape[0] for W, _ in checked], dtype=np.int64)
     woff = np.zeros(len(checked), dtype=np.int64)
     woff[1:] = np.cumsum(width * d)[:-1]
+    voff = np.zeros(len(checked), dtype=np.int64)
+    voff[1:] = np.cumsum(width)[:-1]
     Wf = np.concatenate([W.ravel() for W, _ in checked])
     vf = np.concatenate([v for _, v in checked])
+    H = np.empty((256, int(width.max())))
     sums = np.zeros(len(checked))
     sqs = np.zeros(len(checked))
     for X in input_chunks(d, n_samples, seed=seed, chunk_size=chunk_size, stream=EVAL_STREAM):
-        _kl_sums_many(X, teacher_logits_fast(teacher, X), Wf, vf, woff, width, sums, sqs)
+        _kl_sums_many(X, teacher_logits_fast(teacher, X), Wf, vf, woff, voff, width, H, sums, sqs)
     return [_finish(float(a), float(b), n_samples) for a, b in zip(sums, sqs)]

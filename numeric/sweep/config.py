@@ -593,7 +593,7 @@ _QUICK: dict[str, Any] = {
 _PROTOCOL: dict[str, Any] = {
     "d": [8], "K": [32], "kind": ["dirichlet", "finite"], "budgets": [1e5, 1e6, 1e7, 1e8],
     "widths_per_budget": 9, "p_over_sqrt_c": [0.02, 4.0], "seeds": [0, 1, 2, 3, 4],
-    "lr": [0.03, 0.1, 0.3, 1.0], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 20_000,
+    "lr": [0.03, 0.1, 0.3, 1.0], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 10_000,
 }
 _PROTOCOL_QUICK: dict[str, Any] = {
     "d": [4], "K": [8], "kind": ["dirichlet", "finite"], "budgets": [1e4, 1e5, 1e6],
