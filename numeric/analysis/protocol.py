@@ -116,9 +116,10 @@ def estimate(cells: Mapping[tuple, Mapping[str, Any]], *, a3_start=None, _theta:
     Examples
     --------
     >>> cells = {}
-    >>> for C in (1e4, 1e6):                        # error minimal at p = sqrt(C) / 10
+    >>> for C in (1e4, 1e6):      # ln(error) a parabola in ln p, minimal at p = sqrt(C) / 10
     ...     for p in (1, 3, 10, 30, 100, 300, 1000):
-    ...         cells[(C, p)] = {"error": (math.log(p / (C ** 0.5 / 10))) ** 2 + 1, "se": 0.01, "T": C / p}
+    ...         cells[(C, p)] = {"error": math.exp(0.1 * math.log(p / (C ** 0.5 / 10)) ** 2), "se": 0.01,
+    ...                          "T": C / p}
     >>> est = estimate(cells)
     >>> round(est["parabola-all"], 2), round(est["parabola-local"], 2), round(est["best-sampled"], 2)
     (0.5, 0.5, 0.5)
