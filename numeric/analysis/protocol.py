@@ -9,7 +9,9 @@ setting ``(d, K, kind)``:
    reported one), averaged over seeds, is chosen; the reported error of that cell is the mean over
    seeds of ``error`` at the chosen rate, so the choice and the reported number use different inputs.
 2. **Estimators** of the model exponent ``a`` in ``p*(C) ~ C^a``, each a least-squares line of
-   ``ln p*`` on ``ln C`` (weighted by the per-budget uncertainty of ``ln p*`` where it has one):
+   ``ln p*`` on ``ln C`` over the budgets whose minimum is bracketed (a budget whose best
+   sampled width is the smallest or largest one has no optimum; with fewer than 2 such budgets
+   the estimate is missing and the verdict ``inconclusive``):
 
    * ``best-sampled`` (approach 1): ``p*`` is the sampled width with the lowest mean error;
    * ``parabola-all`` (approach 2): a parabola in ``ln p`` through all widths of the budget,
@@ -135,6 +137,8 @@ def estimate(cells: Mapping[tuple, Mapping[str, Any]], *, a3_start=None, _theta:
         y = np.array([cells[(C, p)]["error"] for p in ps])
         se = np.array([max(cells[(C, p)]["se"], 1e-12) for p in ps])
         i = int(np.argmin(y))
+        if i == 0 or i == len(ps) - 1:
+            continue  # the minimum is not bracketed by the sampled widths: no optimum at this budget
         lnC["best-sampled"].append(math.log(C))
         lnp["best-sampled"].append(float(x[i]))
         # fits in ln(error), weighted by 1/se of ln(error)

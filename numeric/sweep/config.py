@@ -597,6 +597,6 @@ _PROTOCOL: dict[str, Any] = {
 }
 _PROTOCOL_QUICK: dict[str, Any] = {
     "d": [4], "K": [8], "kind": ["dirichlet", "finite"], "budgets": [1e4, 1e5, 1e6],
-    "widths_per_budget": 6, "p_over_sqrt_c": [0.05, 4.0], "seeds": [0, 1],
+    "widths_per_budget": 7, "p_over_sqrt_c": [0.01, 4.0], "seeds": [0, 1],
     "lr": [0.03, 0.1, 0.3, 1.0], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 2000,
 }
