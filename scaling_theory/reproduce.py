@@ -27,7 +27,13 @@ from scaling_theory.errors import UserInputError
 __all__ = ["reproduce", "ReproduceResult", "DEFAULT_OUT"]
 
 DEFAULT_OUT = "reproduce-out"
-_THEORY_LAW = "jeon-van-roy-finite"   # the sweeps sample finite teachers: compare with that law (Maurey route)
+_THEORY_LAW = "jeon-van-roy"   # the paper's setting: the infinite-width teacher
+#: the derived law each teacher kind is compared with (the one place naming them)
+TEACHER_LAW = {"dirichlet": "jeon-van-roy", "finite": "jeon-van-roy-finite"}
+#: report labels of the teacher kinds
+TEACHER_LABEL = {"dirichlet": "infinite-width (Dirichlet-process) teacher", "finite": "finite teacher"}
+#: the error every comparison uses
+ERROR_KIND = "reducible error (KL) of the final student on fresh inputs"
 
 
 @dataclass
@@ -71,13 +77,23 @@ class ReproduceResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     main_data: Any = None
 
+    comparisons: list = field(default_factory=list)
+    throughput: float | None = None
+
     def to_json(self) -> dict[str, Any]:
-        """Paths as strings and the findings as plain JSON (for ``reproduce --json``)."""
+        """Paths as strings and the findings as plain JSON (for ``reproduce --json``).
+
+        ``seconds`` is the per-stage wall time (``total``, ``theory``, ``simulate``, ``fit``, ...),
+        ``throughput`` the simulation's sum of p*T per second of the ``simulate`` stage (runs
+        trained by this call only), ``comparisons`` one row per teacher and estimator.
+        """
         return {"out_dir": str(self.out_dir), "report_md": str(self.report_md),
                 "report_tex": str(self.report_tex), "store": str(self.store),
-                "figures": [str(f) for f in self.figures], "seconds": self.seconds,
-                "stage_seconds": self.stage_seconds, "checks": self.checks, "sweep": self.sweep,
-                "fits": self.fits, "comparison": self.comparison}
+                "figures": [str(f) for f in self.figures],
+                "seconds": {"total": self.seconds, **{k: v for k, v in self.stage_seconds.items() if k != "total"}},
+                "stage_seconds": self.stage_seconds, "throughput": self.throughput,
+                "checks": self.checks, "sweep": self.sweep,
+                "fits": self.fits, "comparison": self.comparison, "comparisons": self.comparisons}
 
 
 # --------------------------------------------------------------------------------------------
@@ -126,24 +142,75 @@ def _simulate(config, store_path: Path, *, progress: bool, workers, runner) -> d
     return run_sweep(config, store_path, **kwargs).to_json()
 
 
-def _fit_groups(config, store_path: Path, n_boot: int) -> tuple[dict, dict]:
-    """One fit per teacher setting ``(d, K, kind)``, of this sweep's runs only."""
+def _protocol(config, store_path: Path, n_boot: int) -> tuple[dict, set]:
+    """Learning-rate choice and estimators per teacher setting (:mod:`scaling_theory.numeric.analysis.protocol`).
+
+    Returns the analyses by ``(d, K, kind)`` and the config hashes of the runs at the chosen rates.
+    """
+    from scaling_theory.numeric.analysis.protocol import analyse
+    from scaling_theory.numeric.sweep.store import Store
+
+    wanted = {r.config_hash for r in config.expand()[0]}
+    with Store(store_path) as store:
+        rows = [r for r in store.rows("done") if r["config_hash"] in wanted]
+    by_key: dict[tuple, list] = {}
+    for r in rows:
+        by_key.setdefault((int(r["d"]), int(r["K"]), str(r["kind"])), []).append(r)
+    analyses, chosen = {}, set()
+    for key, part in by_key.items():
+        analyses[key] = analyse(part, bootstrap=n_boot, seed=0)
+        cells = analyses[key]["cells"]
+        for r in part:
+            cell = cells.get((float(r["compute"]), int(r["params"])))
+            if cell is not None and float(r["lr"]) == cell["lr"]:
+                chosen.add(r["config_hash"])
+    return analyses, chosen
+
+
+def _comparisons(analyses, theory) -> list[dict[str, Any]]:
+    """One row per teacher setting and estimator, with the verdict against the bound."""
+    from scaling_theory.numeric.analysis.protocol import ESTIMATORS, verdict
+
+    out = []
+    for key in sorted(analyses, key=lambda k: (k[2] != "dirichlet", k)):
+        res = analyses[key]
+        th = theory.get(key) or {}
+        bound = th.get("a_local")
+        cis = [res["ci"][e] for e in ESTIMATORS if res["estimates"].get(e) is not None]
+        for est in ESTIMATORS:
+            value = res["estimates"].get(est)
+            ci = res["ci"].get(est)
+            out.append({"teacher": f"{TEACHER_LABEL.get(key[2], key[2])} d={key[0]} K={key[1]}",
+                        "kind": key[2], "d": key[0], "K": key[1], "law": th.get("law"),
+                        "estimator": est, "exponent": value, "ci": ci, "bound_exponent": bound,
+                        "error_kind": ERROR_KIND, "seeds": res["seeds"],
+                        "verdict": verdict(value, ci, bound, cis)})
+    return out
+
+
+def _fit_groups(config, store_path: Path, n_boot: int, hashes=None) -> tuple[dict, dict]:
+    """One fit per teacher setting ``(d, K, kind)``, of this sweep's runs only (or of ``hashes``)."""
     from scaling_theory.numeric.analysis.fit import fit, from_store, split_groups
 
     # the store may also hold runs of other sweep configurations
-    data = from_store(store_path, config_hashes={r.config_hash for r in config.expand()[0]})
+    data = from_store(store_path, config_hashes=hashes if hashes is not None else
+                      {r.config_hash for r in config.expand()[0]})
     groups = split_groups(data)
     fits = {key: fit(part, "all", bootstrap=n_boot, seed=0, irreducible=False) for key, part in groups.items()}
     return groups, fits
 
 
 def _theory_at_budgets(law, groups, main_key) -> dict[tuple, dict[str, Any]]:
-    """The derived bound's optimum at each teacher setting's budgets (cross-checked for the main one)."""
+    """The derived bound's optimum at each teacher setting's budgets (cross-checked for the main one);
+    ``law=None``: each teacher kind's own law (:data:`TEACHER_LAW`)."""
     from scaling_theory.numeric.analysis.compare import law_params, theory_curve
+    from scaling_theory.theory.registry import get_law
 
     theory: dict[tuple, dict[str, Any]] = {}
+    fixed = law
     for key, part in groups.items():
         d, K, _kind = key
+        law = fixed if fixed is not None else get_law(TEACHER_LAW.get(_kind, _THEORY_LAW))
         budgets = sorted(set(part.budget.tolist()))
         try:
             theory[key] = theory_curve(law, law_params(law, int(d), int(K)), budgets, cross_check=key == main_key)
@@ -161,6 +228,16 @@ def _write_reports(result: "ReproduceResult", fits, theory, main_key, quick: boo
     write_atomic(result.report_tex, to_latex(blocks))
 
 
+def _spent(store_path: Path, config) -> float:
+    """Sum of p*T over this sweep's runs recorded in the store."""
+    from scaling_theory.numeric.sweep.store import Store
+
+    wanted = {r.config_hash for r in config.expand()[0]}
+    with Store(store_path) as store:
+        return float(sum(r["params"] * r["samples"] for r in store.rows(("done", "diverged"))
+                         if r["config_hash"] in wanted))
+
+
 # --------------------------------------------------------------------------------------------
 # main entry
 
@@ -173,7 +250,8 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     Parameters
     ----------
     out_dir : output folder (created); ``results.sqlite`` there is reused, so a rerun resumes.
-    quick : the tiny sweep (``SweepConfig.quick()``, well under a minute) instead of the default.
+    quick : the toy study (``SweepConfig.protocol(quick=True)``, well under a minute) instead of
+        the default (``SweepConfig.protocol()``).
     progress : progress lines and the sweep's progress bar on stderr.
     bootstrap : bootstrap resamples of the fits (default 200, quick 50).
     workers : sweep worker processes (default: all cores).
@@ -191,15 +269,15 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
 
     Examples
     --------
-    The quick study is the 14-run IsoFLOP sweep of :meth:`scaling_theory.numeric.sweep.config.SweepConfig.quick`
+    The quick study is the toy version of :meth:`scaling_theory.numeric.sweep.config.SweepConfig.protocol`
     (shown here without running it; ``reproduce(out, quick=True)`` takes well under a minute):
 
     >>> from scaling_theory.numeric.sweep.config import SweepConfig
-    >>> runs, _ = SweepConfig.quick().expand()
-    >>> len(runs), sorted({r.compute for r in runs}), sorted({(r.d, r.K) for r in runs})
-    (14, [10000.0, 100000.0, 1000000.0], [(4, 8)])
-    >>> len(SweepConfig.default().expand()[0])      # the full study
-    435
+    >>> runs, _ = SweepConfig.protocol(quick=True).expand()
+    >>> len(runs), sorted({r.compute for r in runs}), sorted({(r.d, r.K, r.kind) for r in runs})
+    (256, [10000.0, 100000.0, 1000000.0], [(4, 8, 'dirichlet'), (4, 8, 'finite')])
+    >>> len(SweepConfig.protocol().expand()[0])      # the full study
+    1360
 
     A bad output path is refused at once, before any work:
 
@@ -224,7 +302,7 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     out = _prepare_output(out_dir)
     store_path = out / "results.sqlite"
     n_boot = bootstrap if bootstrap is not None else (50 if quick else 200)
-    config = SweepConfig.quick() if quick else SweepConfig.default()
+    config = SweepConfig.protocol(quick=quick)
 
     def stage(name: str, message: str, fn, *args, **kwargs):
         _log(progress, message)
@@ -236,12 +314,19 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     check_result = stage("theory", "checking the derivations ..." if checks else "derivation checks skipped",
                          _run_checks, checks)
     _log(progress, check_result["message"])
-    law = get_law(_THEORY_LAW)
     sweep = stage("simulate", f"simulating ({'quick' if quick else 'default'} sweep) into {store_path} ...",
                   _simulate, config, store_path, progress=progress, workers=workers, runner=runner)
-    groups, fits = stage("fit", f"fitting (bootstrap {n_boot}) ...", _fit_groups, config, store_path, n_boot)
-    main_key = max(fits, key=lambda k: (fits[k].n_budgets, fits[k].n_points))
-    theory = stage("compare", f"comparing with law {law.name!r} ...", _theory_at_budgets, law, groups, main_key)
+    analyses, chosen = stage("protocol", f"choosing learning rates, estimators (bootstrap {n_boot} over seeds) ...",
+                             _protocol, config, store_path, n_boot)
+    groups, fits = stage("fit", f"fitting (bootstrap {n_boot}) ...", _fit_groups, config, store_path, n_boot,
+                         chosen)
+    # the paper's setting first: the infinite-width teacher is the main one when it was run
+    main_key = max(fits, key=lambda k: (k[2] == "dirichlet", fits[k].n_budgets, fits[k].n_points))
+    theory = stage("compare", "comparing with the derived laws "
+                   f"({', '.join(f'{k}: {v}' for k, v in TEACHER_LAW.items())}) ...",
+                   _theory_at_budgets, None, groups, main_key)
+    law = get_law(TEACHER_LAW.get(main_key[2], _THEORY_LAW))
+    comparisons = _comparisons(analyses, theory)
     comparison = compare(fits, theory, main_key, None)
     figures = stage("figures", "drawing figures ...", study_figures, groups, fits, theory, comparison, main_key,
                     out / "figures")
@@ -251,6 +336,11 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     result = ReproduceResult(out, out / "report.md", out / "report.tex", store_path, figures, stages["total"],
                              check_result, sweep, fit_json, comparison, stages, groups[main_key])
     comparison["best_sampled"] = best_sampled(groups[main_key])
+    result.comparisons = comparisons
+    trained = sweep.get("done", 0) + sweep.get("diverged", 0)
+    if trained and not sweep.get("already") and stages.get("simulate"):  # a resumed sweep has no rate
+        spent = _spent(store_path, config)
+        result.throughput = spent / stages["simulate"] if spent else None
     _write_reports(result, fits, theory, main_key, quick, out)
     result.seconds = time.perf_counter() - started
     _log(progress, f"done in {result.seconds:.1f} s: {result.report_md}")

@@ -129,7 +129,7 @@ def trend(fits, theory, axis: str, fixed: str, fixed_value, budgets) -> dict[str
     verdicts = []
     for C in budgets:
         sel = [r for r in rows if r["C"] == C and r["ratio"] is not None]
-        if len(sel) < 2:
+        if len({r[axis] for r in sel}) < 2:  # one value of the axis (e.g. two teacher kinds): no trend
             verdicts.append({"C": C, "empirical": "not enough data to fit", "theory": None})
             continue
         lo_r, hi_r = sel[0], sel[-1]

@@ -164,6 +164,12 @@ class RunSpec:
         """Seed of the fresh evaluation inputs (derived from ``seed``)."""
         return _derived_seed(self.seed, 3)
 
+    @property
+    def val_seed(self) -> int:
+        """Seed of the validation inputs (derived from ``seed``, independent of ``eval_seed``):
+        learning rates are chosen on this estimate, the reported error uses ``eval_seed``."""
+        return _derived_seed(self.seed, 4)
+
     def to_config(self) -> dict[str, Any]:
         """The full configuration stored with the run (and hashed)."""
         out = asdict(self)
@@ -266,6 +272,7 @@ class SweepConfig:
                                    f"{source}: grid {name!r}"))
             grids = tuple(grids)
         config = cls(grids=grids, **glob)
+        _check_memory(config, source)
         n = config.size()
         if n > _MAX_RUNS:
             raise UserInputError(f"{source}: the sweep has {n} runs; at most {_MAX_RUNS} are allowed")
@@ -311,6 +318,26 @@ class SweepConfig:
         with p/sqrt(C) from 0.005 to 0.64 (around the measured optimum, which moves from
         p*/sqrt(C) ~ 0.17 at C = 1e5 to ~ 0.04 at C = 3e8), 3 teacher seeds each: 435 runs."""
         return cls.from_dict(_DEFAULT)
+
+    @classmethod
+    def protocol(cls, quick: bool = False) -> "SweepConfig":
+        """The tuned study ``reproduce`` runs (``quick``: its toy version, seconds).
+
+        The infinite-width (Dirichlet-process) teacher first and the finite teacher as the
+        contrast, both at (d, K) = (8, 32); C in {1e5, 1e6, 1e7, 1e8}; 9 widths per budget with
+        p/sqrt(C) from 0.02 to 4 (reaching the bound's optimum near 1.2-1.4); single-pass SGD
+        with lr0/(1 + t/1000) for lr0 on a log-spaced grid of 4 values (the rate of each
+        (budget, width) is chosen on a validation stream, see
+        :mod:`scaling_theory.numeric.analysis.protocol`); 5 seeds (teacher, data and
+        initialisation) per configuration.
+
+        Examples
+        ========
+        >>> runs, _ = SweepConfig.protocol(quick=True).expand()
+        >>> sorted({r.kind for r in runs}), sorted({r.lr for r in runs}), len({r.seed for r in runs})
+        (['dirichlet', 'finite'], [0.03, 0.1, 0.3, 1.0], 2)
+        """
+        return cls.from_dict(_PROTOCOL_QUICK if quick else _PROTOCOL)
 
     @classmethod
     def quick(cls) -> "SweepConfig":
@@ -371,6 +398,44 @@ class SweepConfig:
     def config_hash(self) -> str:
         """SHA-256 of the canonical JSON of the whole config (plus the experiment name)."""
         return _hash({"experiment": EXPERIMENT, **self.to_dict()})
+
+
+def memory_estimate(config: "SweepConfig") -> float:
+    """Peak bytes of the largest task (one IsoFLOP row): data chunks plus every student's state.
+
+    Three training chunks (one in use, two drawn ahead) and an evaluation chunk of
+    ``8192 x d`` float64, plus per student ``W`` and ``v`` with gradient and Adam buffers
+    (7 copies of ``p`` values) for every width and learning-rate setting of the row.
+
+    Examples
+    ========
+    >>> round(memory_estimate(SweepConfig.quick()) / 2**20, 1)     # MiB
+    1.1
+    """
+    worst = 0.0
+    for g in config.grids:
+        per_row = len(g.lr) * len(g.batch_size) * len(g.optimizer) * len(g.schedule) * len(g.t0)
+        for d in g.d:
+            for C in g.budgets:
+                ws = _widths(g, d, C)
+                students = sum(w * (d + 1) for w in ws) * per_row
+                worst = max(worst, 8.0 * (4 * 8192 * d + 7 * students))
+    return worst
+
+
+def _machine_memory() -> float:
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return math.inf
+
+
+def _check_memory(config: "SweepConfig", source: str) -> None:
+    need, have = memory_estimate(config), _machine_memory()
+    if need > have:
+        raise UserInputError(f"{source}: the largest run group needs about {need / 2**30:.3g} GiB of "
+                             f"memory (data chunks of 8192 x d plus the students), more than this "
+                             f"machine's {have / 2**30:.3g} GiB; lower d or the widths")
 
 
 def _widths(grid: Grid, d: int, compute: float) -> list[int]:
@@ -524,4 +589,14 @@ _QUICK: dict[str, Any] = {
     # the default's shape at toy size: 3 budgets x 4-5 widths, one seed (about a second of training)
     "d": [4], "K": [8], "budgets": [1e4, 1e5, 1e6], "widths_per_budget": 5, "p_over_sqrt_c": [0.02, 0.64],
     "seeds": [0], "lr": [0.2], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 2000,
+}
+_PROTOCOL: dict[str, Any] = {
+    "d": [8], "K": [32], "kind": ["dirichlet", "finite"], "budgets": [1e5, 1e6, 1e7, 1e8],
+    "widths_per_budget": 9, "p_over_sqrt_c": [0.02, 4.0], "seeds": [0, 1, 2, 3, 4],
+    "lr": [0.03, 0.1, 0.3, 1.0], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 10_000,
+}
+_PROTOCOL_QUICK: dict[str, Any] = {
+    "d": [4], "K": [8], "kind": ["dirichlet", "finite"], "budgets": [1e4, 1e5, 1e6],
+    "widths_per_budget": 7, "p_over_sqrt_c": [0.01, 4.0], "seeds": [0, 1],
+    "lr": [0.03, 0.1, 0.3, 1.0], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 2000,
 }

@@ -38,6 +38,13 @@ def run(args) -> int:
                          f" {[round(x, 4) for x in row['ci']] if row['ci'] else ''} vs bound "
                          f"{row['theory_local'] if row['theory_local'] is None else round(row['theory_local'], 4)}: "
                          f"{row['verdict_local']}")
+    for row in result.comparisons:
+        value = "n/a" if row["exponent"] is None else f"{row['exponent']:.3f}"
+        ci = "" if not row["ci"] else f" [{row['ci'][0]:.3f}, {row['ci'][1]:.3f}]"
+        bound = "n/a" if row["bound_exponent"] is None else f"{row['bound_exponent']:.3f}"
+        lines.append(f"{row['teacher']}, {row['estimator']}: a = {value}{ci} vs bound {bound}: {row['verdict']}")
+    if result.throughput:
+        lines.append(f"simulation: {result.throughput:.3g} p*T per second")
     lines.append(f"total {result.seconds:.1f} s")
     emit(result.to_json(), "\n".join(lines), args.json)
     return 0

@@ -30,11 +30,23 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     assert not list(out.glob(".*tmp*"))  # no temporary files left behind
     done = result["sweep"]["store_counts"]["done"]
     assert done > 0 and result["sweep"]["done"] == done
+    finished = done + result["sweep"]["store_counts"]["diverged"]  # the largest learning rate may diverge
+    assert {"total", "simulate"} <= set(result["seconds"]) and result["throughput"] > 0
+    rows = result["comparisons"]
+    assert {r["estimator"] for r in rows} == {"best-sampled", "parabola-all", "parabola-local", "approach-3"}
+    assert any("infinite" in r["teacher"] for r in rows) and any("finite teacher" in r["teacher"] for r in rows)
+    assert "infinite" in rows[0]["teacher"]          # the paper's setting first
+    for r in rows:
+        assert r["verdict"] in ("agrees", "disagrees", "inconclusive") and r["error_kind"]
+        assert r["bound_exponent"] is not None
+        if r["verdict"] != "inconclusive":
+            assert r["ci"][1] - r["ci"][0] <= 0.15
 
     # a rerun resumes from the store: nothing run again, nothing duplicated (checks skipped for time)
     again = reproduce(out, quick=True, progress=False, bootstrap=10, checks=False).to_json()
-    assert again["sweep"]["done"] == 0 and again["sweep"]["already"] == done
+    assert again["sweep"]["done"] == 0 and again["sweep"]["already"] == finished
     assert again["sweep"]["store_counts"]["done"] == done
+    assert again["throughput"] is None                # nothing simulated: no rate
     assert "checks skipped" in (out / "report.md").read_text()
 
 
