@@ -29,7 +29,7 @@ from scaling_theory.derivations.maurey import fixed_teacher
 from scaling_theory.numeric.precision.verify import Box
 from scaling_theory.theory.jeon_van_roy import (K, K_dp, T, VALIDITY_T, atoms_upper, d, direct_bound, dp_bound,
                                                 dp_exact_bound, dp_scale_moments, exact_bound, expected_atoms,
-                                                first_moment, large_T_bound, p, scale_variances, second_moment,
+                                                first_moment, large_T_bound, p, second_moment,
                                                 unit_scale_mean, validity_T)
 from scaling_theory.theory.registry import get_law
 

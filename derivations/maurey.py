@@ -21,7 +21,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from scaling_theory.derivations.core import Derivation, expectation, identity, inequality, numeric_values
+from scaling_theory.derivations.core import Derivation, expectation, inequality, numeric_values
 from scaling_theory.numeric.precision.verify import Box, check_identity
 
 __all__ = ["derivation", "fixed_teacher", "arccos_kernel"]

@@ -295,7 +295,6 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     from scaling_theory.numeric.analysis.compare import best_sampled, compare
     from scaling_theory.numeric.analysis.plots import study_figures
     from scaling_theory.numeric.sweep.config import SweepConfig
-    from scaling_theory.theory.registry import get_law
 
     started = time.perf_counter()
     stages: dict[str, float] = {}
@@ -325,7 +324,6 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     theory = stage("compare", "comparing with the derived laws "
                    f"({', '.join(f'{k}: {v}' for k, v in TEACHER_LAW.items())}) ...",
                    _theory_at_budgets, None, groups, main_key)
-    law = get_law(TEACHER_LAW.get(main_key[2], _THEORY_LAW))
     comparisons = _comparisons(analyses, theory)
     comparison = compare(fits, theory, main_key, None)
     figures = stage("figures", "drawing figures ...", study_figures, groups, fits, theory, comparison, main_key,

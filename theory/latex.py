@@ -15,7 +15,6 @@ Examples
 
 from __future__ import annotations
 
-from typing import Mapping
 
 import sympy as sp
 
