@@ -62,12 +62,17 @@ def _post(transform):
     return make
 
 
+def _number(x) -> sp.Basic:
+    """A SymPy number from the mutation table's own constants (SymPy numbers or ints; no text parsing)."""
+    return x if isinstance(x, sp.Basic) else sp.Integer(x)
+
+
 def _swap(old, new, key=None):
     """Replace the exact number ``old`` by ``new`` in the result (or in the entry ``key`` of it)."""
     def transform(expr, k):
         if key is not None and k != key:
             return expr
-        return expr.xreplace({sp.sympify(old): sp.sympify(new)})
+        return expr.xreplace({_number(old): _number(new)})
     return _post(transform)
 
 
