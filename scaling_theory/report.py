@@ -215,6 +215,29 @@ def _trend_blocks(cmp) -> list[Block]:
     return out
 
 
+def _bayes_section(rows) -> list[Block]:
+    """The Bayes-optimal error L_T (SMC) against the bound it is about and SGD on the same samples."""
+    if not rows:
+        return []
+    first = rows[0]
+    failing = [r for r in rows if not r["holds"]]
+    verdict = ("The bound lies above every measurement (within 2 standard errors)." if not failing else
+               f"THE BOUND FAILS at {len(failing)} setting(s): a bug in a derivation (see the table).")
+    return [
+        Heading(2, "5. The Bayes-optimal error"),
+        Paragraph(f"The bound is about the Bayesian learner's time-averaged error L_T = I(F; D_T)/T. It is measured "
+                  f"here by sequential Monte Carlo on small teachers (d={first['d']}, K={first['K']}; "
+                  f"{first['teachers']} teachers x {first['particles']} particles), beside the bound minimised "
+                  f"over model size and the best SGD student's time-averaged online excess loss on the same "
+                  f"samples. {verdict}"),
+        Table(["teacher", "T", "L_T (SMC) +/- se", "bound", "bound / L_T", "SGD online", "holds", "min ESS"],
+              [[r["teacher"], str(r["T"]), f"{format_number(r['error'])} +/- {format_number(r['error_se'], 2)}",
+                format_number(r["bound"]), format_number(r["ratio"], 3),
+                "-" if r["sgd_error"] is None else format_number(r["sgd_error"]),
+                "yes" if r["holds"] else "NO", f"{r['ess_min']:.2f} P"] for r in rows]),
+    ]
+
+
 def _comparison_section(result, theory, main_key) -> list[Block]:
     cmp = result.comparison
     out: list[Block] = [Heading(2, f"4. Theory against experiment ({label(main_key)})"),
@@ -262,7 +285,8 @@ def study_report(result: Any, fits, theory, main_key, quick: bool, out: Path) ->
         Heading(2, "3. Fits (Chinchilla approaches; E fixed at 0 for reducible error)"),
         _fit_table(fits),
         *_comparison_section(result, theory, main_key),
-        Heading(2, "5. Figures"),
+        *_bayes_section(getattr(result, "bayes", [])),
+        Heading(2, "6. Figures"),
         *(Figure(os.path.relpath(f, out), Path(f).stem.replace("_", " ")) for f in result.figures),
         Heading(2, "Caveats"),
         Bullets(_CAVEATS),

@@ -79,6 +79,7 @@ class ReproduceResult:
 
     comparisons: list = field(default_factory=list)
     throughput: float | None = None
+    bayes: list = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Paths as strings and the findings as plain JSON (for ``reproduce --json``).
@@ -93,7 +94,8 @@ class ReproduceResult:
                 "seconds": {"total": self.seconds, **{k: v for k, v in self.stage_seconds.items() if k != "total"}},
                 "stage_seconds": self.stage_seconds, "throughput": self.throughput,
                 "checks": self.checks, "sweep": self.sweep,
-                "fits": self.fits, "comparison": self.comparison, "comparisons": self.comparisons}
+                "fits": self.fits, "comparison": self.comparison, "comparisons": self.comparisons,
+                "bayes": self.bayes}
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,6 +221,30 @@ def _theory_at_budgets(law, groups, main_key) -> dict[tuple, dict[str, Any]]:
     return theory
 
 
+#: the Bayes-optimal section: small teachers the SMC estimator handles (docs/bayes.md), both kinds
+BAYES_SETTING = {"d": 2, "K": 2}
+_BAYES_T = {"quick": (100, 200), "default": (100, 300, 1000)}
+_BAYES_SIZE = {"quick": {"teachers": 2, "particles": 100}, "default": {"teachers": 8, "particles": 500}}
+
+
+def _bayes(quick: bool, out: Path) -> tuple[list[dict[str, Any]], Path | None]:
+    """L_T by SMC for both teacher kinds at a few T, with the bound and SGD on the same samples, and the
+    figure (L_T against T). A bound below a measurement is reported, never hidden (``holds`` false)."""
+    from scaling_theory.numeric.analysis.plots import bayes_error_curves
+    from scaling_theory.numeric.bayes.compare import bayes_optimal_error
+
+    mode = "quick" if quick else "default"
+    rows = []
+    for teacher in ("infinite", "finite"):
+        for T in _BAYES_T[mode]:
+            r = bayes_optimal_error(teacher, T=T, **BAYES_SETTING, **_BAYES_SIZE[mode]).to_json()
+            rows.append({k: r[k] for k in ("teacher", "d", "K", "T", "teachers", "particles", "error", "error_se",
+                                           "bound", "bound_law", "ratio", "holds", "sgd_error", "ess_min")})
+    path = out / "figures" / "bayes_error.png"
+    bayes_error_curves(rows, path, title=f"Bayes-optimal error, d={BAYES_SETTING['d']}, K={BAYES_SETTING['K']}")
+    return rows, path
+
+
 def _write_reports(result: "ReproduceResult", fits, theory, main_key, quick: bool, out: Path) -> None:
     from scaling_theory._files import write_atomic
     from scaling_theory.report import study_report, to_latex, to_markdown
@@ -328,6 +354,8 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     comparison = compare(fits, theory, main_key, None)
     figures = stage("figures", "drawing figures ...", study_figures, groups, fits, theory, comparison, main_key,
                     out / "figures")
+    bayes_rows, bayes_figure = stage("bayes", "measuring the Bayes-optimal error L_T by SMC ...", _bayes, quick, out)
+    figures = [*figures, bayes_figure]
 
     stages["total"] = time.perf_counter() - started
     fit_json = [{"d": int(k[0]), "K": int(k[1]), "kind": str(k[2]), **r.to_json()} for k, r in fits.items()]
@@ -335,6 +363,7 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
                              check_result, sweep, fit_json, comparison, stages, groups[main_key])
     comparison["best_sampled"] = best_sampled(groups[main_key])
     result.comparisons = comparisons
+    result.bayes = bayes_rows
     trained = sweep.get("done", 0) + sweep.get("diverged", 0)
     if trained and not sweep.get("already") and stages.get("simulate"):  # a resumed sweep has no rate
         spent = _spent(store_path, config)

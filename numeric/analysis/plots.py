@@ -24,7 +24,7 @@ import numpy as np
 
 from scaling_theory.numeric.analysis.compare import label
 
-__all__ = ["isoflop_curves", "frontier", "model_share", "law_contours", "study_figures"]
+__all__ = ["isoflop_curves", "frontier", "model_share", "law_contours", "bayes_error_curves", "study_figures"]
 
 _DPI = 130
 
@@ -278,6 +278,46 @@ def law_contours(params: Mapping[str, float], path, *, N_range: tuple[float, flo
     ax.set_ylabel(ylabel)
     ax.set_title(title or "Fitted law (white: iso-compute lines)")
     ax.legend(fontsize=8, loc="upper right")
+    return _save(plt, fig, path)
+
+
+def bayes_error_curves(rows: Sequence[Mapping], path, *, title: str | None = None) -> str:
+    """The Bayes-optimal error ``L_T`` against ``T`` (SMC, with 2-standard-error bars), the bound and SGD.
+
+    ``rows`` are :meth:`scaling_theory.numeric.bayes.compare.BayesResult.to_json` dicts (keys ``teacher``,
+    ``T``, ``error``, ``error_se``, ``bound`` and optionally ``sgd_error``); one colour per teacher. The
+    bound is about ``L_T`` (framework result 1 of docs/paper-setting.md), SGD's time-averaged online excess
+    loss is the same quantity for an optimiser.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "b.png")
+    >>> rows = [{"teacher": "finite", "T": t, "error": 1 / t, "error_se": 0.1 / t, "bound": 5 / t,
+    ...          "sgd_error": 2 / t} for t in (100, 1000)]
+    >>> bayes_error_curves(rows, out) == out
+    True
+    """
+    plt, fig, ax = _figure(5.8, 4.2)
+    teachers = sorted({r["teacher"] for r in rows})
+    for color, name in zip(_colors(plt, len(teachers)), teachers):
+        own = sorted((r for r in rows if r["teacher"] == name), key=lambda r: r["T"])
+        T = np.array([r["T"] for r in own], float)
+        err = np.array([r["error"] for r in own], float)
+        se = np.array([r["error_se"] for r in own], float)
+        ax.errorbar(T, err, yerr=[np.minimum(2 * se, 0.99 * err), 2 * se], fmt="o-", color=color, capsize=3,
+                    label=f"{name}: L_T (SMC)")
+        ax.plot(T, [r["bound"] for r in own], "--", color=color, label=f"{name}: bound (min over p)")
+        sgd = [(t, r["sgd_error"]) for t, r in zip(T, own) if r.get("sgd_error") is not None]
+        if sgd:
+            ax.plot(*zip(*sgd), ":", marker="^", color=color, label=f"{name}: SGD online excess")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("samples T")
+    ax.set_ylabel("time-averaged reducible error (nats)")
+    ax.set_title(title or "Bayes-optimal error, the bound and SGD")
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=7)
     return _save(plt, fig, path)
 
 

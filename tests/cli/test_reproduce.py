@@ -18,11 +18,12 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     for name in ("report.md", "report.tex", "results.sqlite"):
         assert (out / name).stat().st_size > 0, name
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert {"isoflop.png", "frontier.png"} <= set(figures)
+    assert {"isoflop.png", "frontier.png", "bayes_error.png"} <= set(figures)
     assert sorted(p.rsplit("/", 1)[-1] for p in result["figures"]) == figures
     md = (out / "report.md").read_text()
     tex = (out / "report.tex").read_text()
-    for section in ("## 1. Theory", "## 2. Simulation", "## 3. Fits", "## 4. Theory against experiment"):
+    for section in ("## 1. Theory", "## 2. Simulation", "## 3. Fits", "## 4. Theory against experiment",
+                    "## 5. The Bayes-optimal error"):
         assert section in md
     assert tex.startswith(r"\documentclass") and tex.rstrip().endswith(r"\end{document}")
     for text in (md, tex):  # never a silent NaN
@@ -32,6 +33,10 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     assert done > 0 and result["sweep"]["done"] == done
     finished = done + result["sweep"]["store_counts"]["diverged"]  # the largest learning rate may diverge
     assert {"total", "simulate"} <= set(result["seconds"]) and result["throughput"] > 0
+    bayes = result["bayes"]                          # L_T by SMC beside the bound and SGD, both teachers
+    assert {r["teacher"] for r in bayes} == {"infinite", "finite"} and len({r["T"] for r in bayes}) >= 2
+    for r in bayes:
+        assert 0 < r["error"] < r["bound"] and r["holds"] is True and r["sgd_error"] > 0
     rows = result["comparisons"]
     assert {r["estimator"] for r in rows} == {"best-sampled", "parabola-all", "parabola-local", "approach-3"}
     assert any("infinite" in r["teacher"] for r in rows) and any("finite teacher" in r["teacher"] for r in rows)
