@@ -151,7 +151,7 @@ def law_document(law: Law, allocation: Allocation, fmt: str = "latex") -> str:
         rf"\section*{{Compute-optimal allocation: {_text(law.name)}}}",
         _text(law.description) + (r"\\" if law.description else ""),
         (r"\emph{Source:} " + _text(law.citation)) if law.citation else "",
-        r"\begin{equation*}", law_latex(law), r"\end{equation*}",
+        _law_display(law),
         _where_latex(law),
         rf"minimised subject to the compute budget ${tex['cost']} = {C}$.",
         r"\subsection*{Derivation}",
@@ -177,6 +177,15 @@ def law_document(law: Law, allocation: Allocation, fmt: str = "latex") -> str:
         lines += [r"The optimum solves the implicit equation", _display(allocation.implicit_equation, names)]
     lines.append(r"\end{document}")
     return "\n".join(line for line in lines if line != "") + "\n"
+
+
+def _law_display(law: Law) -> str:
+    """The law as a displayed equation, broken over lines when too wide for the page."""
+    text = law_latex(law)
+    if latex_width(text) <= LINE_WIDTH:
+        return "\\begin{equation*}\n" + text + "\n\\end{equation*}"
+    names = law.latex_names
+    return display_equation(sp.Symbol(_lhs(law)), "=", law.display_expr, printer=lambda e: to_latex(e, names))
 
 
 def _display(expr, names) -> str:
