@@ -165,7 +165,7 @@ def frontier(C: Sequence[float], N_opt: Sequence[float], D_opt: Sequence[float],
     lo, hi = (C.min() / 2, C.max() * 2) if C.size else (1.0, 10.0)
     grid = np.geomspace(lo, hi, 50)
     styles = ["-", "-.", ":", (0, (5, 1))]
-    for ax, ys, label, which in ((axes[0], N_opt, labels[0], 0), (axes[1], D_opt, labels[1], 1)):
+    for ax, ys, ylabel, which in ((axes[0], N_opt, labels[0], 0), (axes[1], D_opt, labels[1], 1)):
         ax.plot(C, ys, "o", color="black", ms=5, label=points_label)
         for i, (name, (kN, a, kD, b)) in enumerate((fitted or {}).items()):
             k, e = (kN, a) if which == 0 else (kD, b)
@@ -181,7 +181,7 @@ def frontier(C: Sequence[float], N_opt: Sequence[float], D_opt: Sequence[float],
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("compute C")
-        ax.set_ylabel(label)
+        ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.25)
         ax.legend(fontsize=7)
     fig.suptitle(title or "Compute-optimal frontier")
