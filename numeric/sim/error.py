@@ -27,7 +27,7 @@ from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.sim.teacher import (DEFAULT_CHUNK, EVAL_STREAM, Teacher, input_chunks, sigmoid,
                                                 teacher_logits)
 # the trainer's stable log(1 + e^f) (inlined) and its register-blocked forward pass
-from scaling_theory.numeric.sim.train_cpu import _forward_block, _softplus
+from scaling_theory.numeric.sim.train_cpu import _forward_block, _sigmoid, _softplus
 
 __all__ = ["reducible_error", "reducible_errors", "reducible_error_reference", "bernoulli_kl", "DEFAULT_EVAL_SAMPLES"]
 
@@ -106,6 +106,13 @@ def _relu_logit(W, a, x):
     return out
 
 
+@njit(cache=True, inline="always")
+def _bernoulli_kl(F, G):
+    """KL(Bern(sigma(F)) || Bern(sigma(G))) from the logits, exact in Y, clipped at 0 against rounding."""
+    kl = _softplus(G) - _softplus(F) - _sigmoid(F) * (G - F)
+    return 0.0 if kl < 0.0 else kl   # a NaN stays NaN (a diverged student is reported, not hidden)
+
+
 @njit(cache=True, parallel=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
 def _kl_sums(X, Wt, at, Ws, vs):
     """Sum and sum of squares of the per-row KL over rows of X (threads over row blocks)."""
@@ -118,16 +125,7 @@ def _kl_sums(X, Wt, at, Ws, vs):
         s2 = 0.0
         for r in range(b * 256, min(N, (b + 1) * 256)):
             x = X[r]
-            F = _relu_logit(Wt, at, x)  # teacher
-            G = _relu_logit(Ws, vs, x)  # student
-            if F >= 0.0:
-                p = 1.0 / (1.0 + math.exp(-F))
-            else:
-                e = math.exp(F)
-                p = e / (1.0 + e)
-            kl = _softplus(G) - _softplus(F) - p * (G - F)
-            if kl < 0.0:
-                kl = 0.0
+            kl = _bernoulli_kl(_relu_logit(Wt, at, x), _relu_logit(Ws, vs, x))  # teacher, student
             s += kl
             s2 += kl * kl
         sums[b] = s
@@ -207,15 +205,7 @@ def _kl_sums_many(X, F, Wf, vf, woff, voff, width, H, sums, sqs):  # pragma: no 
                 G = 0.0
                 for i in range(n):
                     G += v[i] * max(Hs[b, i], 0.0)
-                f = F[start + b]
-                if f >= 0.0:
-                    p = 1.0 / (1.0 + math.exp(-f))
-                else:
-                    e = math.exp(f)
-                    p = e / (1.0 + e)
-                kl = _softplus(G) - _softplus(f) - p * (G - f)
-                if kl < 0.0:
-                    kl = 0.0
+                kl = _bernoulli_kl(F[start + b], G)
                 t += kl
                 t2 += kl * kl
         sums[s] += t
