@@ -24,6 +24,7 @@ import sympy as sp
 
 from scaling_theory.derivations.core import (Derivation, consistency, expectation, identity, inequality,
                                              monte_carlo_cases)
+from scaling_theory.derivations.dp_atoms import stick_weights
 from scaling_theory.derivations.entropy_count import delta_star, rho_star
 from scaling_theory.derivations.maurey import fixed_teacher
 from scaling_theory.numeric.precision.verify import Box
@@ -91,10 +92,7 @@ def _dp_construction(dv, Kv, width, dl, r, what):
     def sample(rng, m):
         out = np.empty(m)
         for j in range(m):
-            b_ = rng.beta(1.0, Kv, size=L)
-            left = np.cumprod(1.0 - b_)
-            pi = b_ * np.concatenate([[1.0], left[:-1]])
-            pi[-1] += left[-1]
+            pi = stick_weights(rng, Kv, L)
             w = rng.standard_normal((L, dv))
             a = rng.standard_normal(L) * Kv        # Barron-scale DP atoms carry the weights K pi_k a_k
             norms = np.linalg.norm(w, axis=1)

@@ -63,6 +63,16 @@ def _crp_tables(Kv, width):
     return sample
 
 
+def stick_weights(rng: np.random.Generator, Kv: float, L: int) -> np.ndarray:
+    """One DP(K) realisation's stick-breaking weights, truncated at ``L`` sticks with the leftover mass
+    on the last one (so they sum to one): ``beta_j ~ Beta(1, K)``, ``pi_j = beta_j prod_{i<j}(1 - beta_i)``."""
+    b = rng.beta(1.0, Kv, size=L)
+    left = np.cumprod(1.0 - b)
+    pi = b * np.concatenate([[1.0], left[:-1]])
+    pi[-1] += left[-1]
+    return pi
+
+
 def _stick_draws(Kv, width):
     def sample(rng, m):
         # the proxy's construction: a DP(K) realisation (stick-breaking, truncated at leftover e^-30),
@@ -70,10 +80,7 @@ def _stick_draws(Kv, width):
         L = int(30 * (Kv + 1)) + 1
         out = np.empty(m)
         for r in range(m):
-            b = rng.beta(1.0, Kv, size=L)
-            left = np.cumprod(1.0 - b)
-            pi = b * np.concatenate([[1.0], left[:-1]])
-            pi[-1] += left[-1]
+            pi = stick_weights(rng, Kv, L)
             idx = np.searchsorted(np.cumsum(pi), rng.random(width) * pi.sum())
             out[r] = np.unique(idx).size
         return out
