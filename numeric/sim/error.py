@@ -26,8 +26,9 @@ from numba import njit, prange
 from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.sim.teacher import (DEFAULT_CHUNK, EVAL_STREAM, Teacher, input_chunks, sigmoid,
                                                 teacher_logits)
-# the trainer's stable log(1 + e^f) (inlined) and its register-blocked forward pass
-from scaling_theory.numeric.sim.train_cpu import _forward_block, _sigmoid, _softplus
+# the trainers' compiled Bernoulli KL from logits (inlined; their online KL uses the same one) and
+# their register-blocked forward pass
+from scaling_theory.numeric.sim.train_cpu import _bernoulli_kl, _forward_block
 
 __all__ = ["reducible_error", "reducible_errors", "reducible_error_reference", "bernoulli_kl", "DEFAULT_EVAL_SAMPLES"]
 
@@ -104,13 +105,6 @@ def _relu_logit(W, a, x):
             acc += W[k, j] * x[j]
         out += a[k] * max(acc, 0.0)  # branch-free (a sign branch mispredicts half the time)
     return out
-
-
-@njit(cache=True, inline="always")
-def _bernoulli_kl(F, G):
-    """KL(Bern(sigma(F)) || Bern(sigma(G))) from the logits, exact in Y, clipped at 0 against rounding."""
-    kl = _softplus(G) - _softplus(F) - _sigmoid(F) * (G - F)
-    return 0.0 if kl < 0.0 else kl   # a NaN stays NaN (a diverged student is reported, not hidden)
 
 
 @njit(cache=True, parallel=True, fastmath={"reassoc", "contract", "nsz", "arcp"})

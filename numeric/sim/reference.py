@@ -41,9 +41,14 @@ evaluated at the parameters *before* the step; their gradients are summed (in st
 Learning rate: ``lr_k = lr0 * s(t_k)`` with ``t_k`` the number of samples seen before step ``k``
 and ``s(t) = 1`` (constant), ``1/(1 + t/t0)`` (inverse) or ``1/sqrt(1 + t/t0)`` (inverse_sqrt).
 
-Progressive loss and divergence
--------------------------------
-Each sample's loss is recorded before its own step (the progressive-validation loss).  After each
+Progressive loss, online KL and divergence
+------------------------------------------
+Each sample's loss is recorded before its own step (the progressive-validation loss).  So is its
+online KL, ``KL(Bern(sigma(F_t)) || Bern(sigma(f_t)))`` between the teacher's probability on the sample
+(``F_t``, the logit its label was drawn with) and the student's, ``f_t`` computed with the weights
+before the step that uses sample ``t`` (:func:`scaling_theory.numeric.sim.error.bernoulli_kl`, exact in
+Y); ``TrainResult.online_kl`` is their mean over the samples seen (the time-averaged error the
+paper's bound is about, docs/paper-setting.md "Framework").  After each
 data chunk, a student that read rows of that chunk is stopped with ``status="diverged"`` when its
 weights or that chunk's summed loss are not finite (reason ``"non-finite ..."``), or when that
 chunk's mean loss exceeds ``max_loss`` (reason ``"mean log-loss ... > max_loss ..."``).  Its
@@ -58,9 +63,11 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from scaling_theory.numeric.sim.teacher import DEFAULT_CHUNK, Teacher, data_chunks, sigmoid
+from scaling_theory.numeric.sim.error import bernoulli_kl
+from scaling_theory.numeric.sim.teacher import DEFAULT_CHUNK, Teacher, chunk_triple, data_chunks, sigmoid
 from scaling_theory.numeric.sim.students import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, StudentConfig, TrainResult,
-                                                 divergence_reason, init_params, learning_rate)
+                                                 divergence_reason, init_params, learning_rate,
+                                                 online_kl_summary)
 
 __all__ = ["train_reference", "train_chunks_reference", "log_loss", "loss_gradients"]
 
@@ -112,6 +119,8 @@ class _State:
         self.steps = 0           # steps taken
         self.seen = 0            # samples consumed
         self.loss = 0.0          # summed progressive loss
+        self.kl = 0.0            # summed online KL (before each sample's step)
+        self.kl_sq = 0.0         # and its squares
         self.status = "done"
         self.reason = None
         if config.optimizer == "adam":
@@ -144,8 +153,8 @@ class _State:
         self.Gv[...] = 0.0
         self.filled = 0
 
-    def consume(self, X: np.ndarray, y: np.ndarray) -> tuple[float, int]:
-        """Read this student's share of one chunk; return (summed loss, rows read)."""
+    def consume(self, X: np.ndarray, y: np.ndarray, F: np.ndarray) -> tuple[float, int]:
+        """Read this student's share of one chunk (teacher logits ``F``); return (summed loss, rows read)."""
         rows = min(X.shape[0], self.T - self.seen)
         B = self.config.batch_size
         chunk_loss = 0.0
@@ -154,6 +163,10 @@ class _State:
             end = min(rows, pos + B - self.filled)
             with np.errstate(all="ignore"):  # a diverging student is stopped by the rule, not a warning
                 GW, Gv, loss = loss_gradients(self.W, self.v, X[pos:end], y[pos:end])
+                # rows [pos, end) lie in one minibatch: the weights are those before its step
+                kl = bernoulli_kl(F[pos:end], np.maximum(X[pos:end] @ self.W.T, 0.0) @ self.v)
+                self.kl += float(kl.sum())
+                self.kl_sq += float((kl * kl).sum())
             self.GW += GW
             self.Gv += Gv
             chunk_loss += loss
@@ -185,7 +198,7 @@ def train_reference(teacher: Teacher, students: Sequence[StudentConfig], Ts: Seq
     [('done', 10), ('done', 7)]
     """
     T_max = max((int(T) for T in Ts), default=0)
-    chunks = data_chunks(teacher, T_max, seed=data_seed, chunk_size=chunk_size)
+    chunks = data_chunks(teacher, T_max, seed=data_seed, chunk_size=chunk_size, with_logits=True)
     if progress:
         from tqdm import tqdm
         chunks = tqdm(chunks, total=-(-T_max // chunk_size), desc="train (numpy)", unit="chunk",
@@ -194,15 +207,20 @@ def train_reference(teacher: Teacher, students: Sequence[StudentConfig], Ts: Seq
 
 
 def train_chunks_reference(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
-                           chunks: Iterable[tuple[np.ndarray, np.ndarray]]) -> list[TrainResult]:
-    """Train on given data chunks ``(X, y)``: the driver of :func:`train_reference`."""
+                           chunks: Iterable[tuple[np.ndarray, ...]]) -> list[TrainResult]:
+    """Train on given data chunks: the driver of :func:`train_reference`.
+
+    ``chunks`` yields ``(X, y, F)`` with the teacher's logits ``F``, or ``(X, y)`` (the online KL is
+    then NaN).
+    """
     start = time.perf_counter()
     states = [_State(cfg, d, int(T)) for cfg, T in zip(students, Ts)]
-    for X, y in chunks:
+    for item in chunks:
+        X, y, F = chunk_triple(item)
         for s in states:
             if not s.active:
                 continue
-            chunk_loss, rows = s.consume(X, y)
+            chunk_loss, rows = s.consume(X, y, F)
             reason = divergence_reason(s.W, s.v, chunk_loss, rows, s.seen, s.config.max_loss)
             if reason is not None:
                 s.status, s.reason = "diverged", reason
@@ -210,4 +228,6 @@ def train_chunks_reference(d: int, students: Sequence[StudentConfig], Ts: Sequen
             break
     seconds = time.perf_counter() - start
     return [TrainResult(s.config, s.W, s.v, s.status, s.reason, s.seen, seconds,
-                        s.loss / s.seen if s.seen else float("nan"), "numpy") for s in states]
+                        s.loss / s.seen if s.seen else float("nan"), "numpy",
+                        *online_kl_summary(s.kl, s.kl_sq, s.seen, s.status)) for s in states]
+

@@ -20,7 +20,7 @@ import numpy as np
 from scaling_theory.errors import UserInputError
 
 __all__ = ["StudentConfig", "TrainResult", "param_count", "init_params", "learning_rate", "sample_counts",
-           "divergence_reason", "SCHEDULES", "OPTIMIZERS", "ADAM_BETA1", "ADAM_BETA2", "ADAM_EPS"]
+           "divergence_reason", "online_kl_summary", "SCHEDULES", "OPTIMIZERS", "ADAM_BETA1", "ADAM_BETA2", "ADAM_EPS"]
 
 #: learning-rate schedules: lr_k = lr * factor(t_k), t_k = samples seen before step k
 SCHEDULES = ("constant", "inverse", "inverse_sqrt")
@@ -115,6 +115,14 @@ class TrainResult:
     seconds : wall time of the call that trained it (shared by all students of one call).
     mean_loss : mean progressive log-loss (each sample's loss before its own update), in nats.
     device : the trainer used.
+    online_kl : time-averaged online KL, ``(1/T) sum_t KL(Bern(sigma(F(x_t))) || Bern(sigma(f_{t-1}(x_t))))``
+        over the samples the student saw, each with the weights *before* the step that uses it (for
+        ``B > 1``: before the step of its minibatch), exact in Y; NaN when diverged, or when the
+        trainer was not given the teacher's logits.  The quantity the paper's bound is about
+        (docs/paper-setting.md, "Framework"); see :func:`online_kl_summary`.
+    online_kl_se : standard error of ``online_kl``: the per-sample KLs' standard deviation over
+        ``sqrt(T)`` (the spread includes the decrease over training, so it overstates the noise of
+        the inputs; seeds give the spread of trajectories).
 
     Examples
     --------
@@ -128,7 +136,9 @@ class TrainResult:
     >>> bad.status, bad.reason
     ('diverged', 'non-finite weights or loss after 200 samples')
     >>> sorted(ok.to_json())
-    ['config', 'device', 'mean_loss', 'reason', 'samples_seen', 'seconds', 'status']
+    ['config', 'device', 'mean_loss', 'online_kl', 'online_kl_se', 'reason', 'samples_seen', 'seconds', 'status']
+    >>> round(ok.online_kl, 4), bad.online_kl
+    (0.0414, nan)
     """
 
     config: StudentConfig
@@ -140,12 +150,39 @@ class TrainResult:
     seconds: float
     mean_loss: float = float("nan")
     device: str = "cpu"
+    online_kl: float = float("nan")
+    online_kl_se: float = float("nan")
 
     def to_json(self) -> dict:
         """Plain JSON values (weights left out) for stores and reports."""
         return {"config": self.config.to_json(), "status": self.status, "reason": self.reason,
                 "samples_seen": int(self.samples_seen), "seconds": float(self.seconds),
-                "mean_loss": float(self.mean_loss), "device": self.device}
+                "mean_loss": float(self.mean_loss), "device": self.device,
+                "online_kl": float(self.online_kl), "online_kl_se": float(self.online_kl_se)}
+
+
+def online_kl_summary(total: float, total_sq: float, seen: int, status: str) -> tuple[float, float]:
+    """``(online_kl, online_kl_se)`` from the summed per-sample KLs and their squares.
+
+    The mean ``total / seen`` and the standard error ``sqrt(s^2 / seen)`` with ``s^2`` the sample
+    variance of the per-sample KLs; both NaN for a diverged student or one that saw no sample, the
+    error NaN below two samples.  Every trainer finishes its sums with this.
+
+    Examples
+    --------
+    >>> online_kl_summary(3.0, 5.0, 2, "done")   # KLs 1 and 2
+    (1.5, 0.5)
+    >>> online_kl_summary(3.0, 5.0, 2, "diverged")
+    (nan, nan)
+    """
+    seen = int(seen)
+    if status != "done" or seen < 1:
+        return float("nan"), float("nan")
+    mean = float(total) / seen
+    if seen < 2 or not math.isfinite(mean):
+        return mean, float("nan")
+    var = max(float(total_sq) / seen - mean * mean, 0.0) * seen / (seen - 1)
+    return mean, math.sqrt(var / seen)
 
 
 def param_count(d: int, n: int) -> int:

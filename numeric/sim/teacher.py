@@ -42,6 +42,7 @@ __all__ = [
     "teacher_logits",
     "teacher_logits_fast",
     "data_chunks",
+    "chunk_triple",
     "input_chunks",
     "sigmoid",
     "expected_distinct_atoms",
@@ -255,7 +256,7 @@ def teacher_logits_fast(teacher: Teacher, X: np.ndarray) -> np.ndarray:
 
 
 def data_chunks(teacher: Teacher, T: int, *, seed: int, chunk_size: int = DEFAULT_CHUNK,
-                stream: int = TRAIN_STREAM) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                stream: int = TRAIN_STREAM, with_logits: bool = False) -> Iterator[tuple[np.ndarray, ...]]:
     """Yield the first ``T`` labelled samples ``(X, y)`` of a seeded stream, chunk by chunk.
 
     Chunk ``c`` comes from ``np.random.default_rng([seed, stream, c])``: ``X`` (``chunk_size x d``,
@@ -269,10 +270,13 @@ def data_chunks(teacher: Teacher, T: int, *, seed: int, chunk_size: int = DEFAUL
     seed : the data seed.
     chunk_size : rows per chunk (part of the stream's definition).
     stream : ``TRAIN_STREAM`` (0) for training, ``EVAL_STREAM`` (1) for fresh evaluation inputs.
+    with_logits : also yield the teacher's logits ``F(X)`` the labels were drawn with (the trainers
+        use them for the online KL, exact in Y); the samples are the same either way.
 
     Yields
     ------
-    (X, y) : C-contiguous float64 arrays of shapes ``(m, d)`` and ``(m,)``, ``m <= chunk_size``.
+    (X, y) or (X, y, F) : C-contiguous float64 arrays of shapes ``(m, d)``, ``(m,)`` and ``(m,)``,
+        ``m <= chunk_size``.
 
     Examples
     --------
@@ -283,6 +287,9 @@ def data_chunks(teacher: Teacher, T: int, *, seed: int, chunk_size: int = DEFAUL
     >>> b = np.concatenate([y for _, y in data_chunks(t, 9, seed=5, chunk_size=4)])
     >>> bool(np.array_equal(a, b[:6]))
     True
+    >>> X, y, F = next(data_chunks(t, 6, seed=5, chunk_size=4, with_logits=True))
+    >>> bool(np.allclose(F, teacher_logits(t, X)))
+    True
     """
     T = int(T)
     if T < 0:
@@ -290,11 +297,11 @@ def data_chunks(teacher: Teacher, T: int, *, seed: int, chunk_size: int = DEFAUL
     chunk_size = positive_int(chunk_size, "chunk_size")
     n_chunks = -(-T // chunk_size)
     for c in range(n_chunks):
-        X, y = chunk(teacher, c, seed=seed, chunk_size=chunk_size, stream=stream)
+        parts = chunk(teacher, c, seed=seed, chunk_size=chunk_size, stream=stream, with_logits=with_logits)
         m = min(chunk_size, T - c * chunk_size)
         if m < chunk_size:
-            X, y = np.ascontiguousarray(X[:m]), np.ascontiguousarray(y[:m])
-        yield X, y
+            parts = tuple(np.ascontiguousarray(a[:m]) for a in parts)
+        yield parts
 
 
 def input_chunks(d: int, N: int, *, seed: int, chunk_size: int = DEFAULT_CHUNK,
@@ -319,10 +326,28 @@ def input_chunks(d: int, N: int, *, seed: int, chunk_size: int = DEFAULT_CHUNK,
 
 
 def chunk(teacher: Teacher, index: int, *, seed: int, chunk_size: int = DEFAULT_CHUNK,
-          stream: int = TRAIN_STREAM) -> tuple[np.ndarray, np.ndarray]:
-    """The full chunk number ``index`` of the stream (see :func:`data_chunks`)."""
+          stream: int = TRAIN_STREAM, with_logits: bool = False) -> tuple[np.ndarray, ...]:
+    """The full chunk number ``index`` of the stream (see :func:`data_chunks`): ``(X, y)``, or
+    ``(X, y, F)`` with the teacher's logits ``F`` when ``with_logits``."""
     rng = np.random.default_rng([int(seed), int(stream), int(index)])
     X = rng.standard_normal((chunk_size, teacher.d))
     u = rng.random(chunk_size)
-    y = (u < sigmoid(teacher_logits_fast(teacher, X))).astype(np.float64)
-    return X, y
+    F = teacher_logits_fast(teacher, X)
+    y = (u < sigmoid(F)).astype(np.float64)
+    return (X, y, F) if with_logits else (X, y)
+
+
+def chunk_triple(item) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A data chunk as ``(X, y, F)``: ``F`` as given, or NaN when the chunk is ``(X, y)``.
+
+    Examples
+    --------
+    >>> X, y, F = chunk_triple((np.zeros((2, 3)), np.zeros(2)))
+    >>> F.tolist()
+    [nan, nan]
+    """
+    if len(item) == 3:
+        X, y, F = item
+        return X, y, np.ascontiguousarray(F, dtype=np.float64)
+    X, y = item
+    return X, y, np.full(np.shape(y), np.nan)

@@ -38,10 +38,11 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from scaling_theory.numeric.sim.teacher import DEFAULT_CHUNK, Teacher, data_chunks
+from scaling_theory.numeric.sim.teacher import DEFAULT_CHUNK, Teacher, chunk_triple, data_chunks
 from scaling_theory.numeric.sim.teacher import chunk as data_chunk
 from scaling_theory.numeric.sim.students import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPTIMIZERS, SCHEDULES,
-                                                 StudentConfig, TrainResult, divergence_reason, init_params)
+                                                 StudentConfig, TrainResult, divergence_reason, init_params,
+                                                 online_kl_summary)
 
 __all__ = ["train_cpu", "train_cpu_many", "train_chunks"]
 
@@ -63,6 +64,17 @@ def _sigmoid(f):
         return 1.0 / (1.0 + math.exp(-f))
     e = math.exp(f)
     return e / (1.0 + e)
+
+
+@njit(cache=True, inline="always")
+def _bernoulli_kl(F, G):
+    """KL(Bern(sigma(F)) || Bern(sigma(G))) from the logits, exact in Y, clipped at 0 against rounding.
+
+    ``softplus(G) - softplus(F) - sigma(F) (G - F)`` (docs/paper-setting.md, "Framework"): the one
+    compiled helper, used by the trainers' online KL and by :mod:`scaling_theory.numeric.sim.error`.
+    """
+    kl = _softplus(G) - _softplus(F) - _sigmoid(F) * (G - F)
+    return 0.0 if kl < 0.0 else kl   # a NaN stays NaN (a diverged student is reported, not hidden)
 
 
 @njit(cache=True, inline="always")
@@ -106,10 +118,16 @@ def _apply_step(W, v, GW, Gv, MW, Mv, VW, Vv, m, lr, opt, k):
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _online_sgd(W, v, h, X, y, rows, seen, sch, lr0, t0):
-    """B = 1 plain SGD: fused forward, gradient and update per sample. Returns summed loss."""
+def _online_sgd(W, v, h, X, y, F, rows, seen, sch, lr0, t0):
+    """B = 1 plain SGD: fused forward, gradient and update per sample.
+
+    Returns the summed loss and the summed online KL (and its squares) against teacher logits ``F``,
+    each sample's before its own update.
+    """
     n, d = W.shape
     loss = 0.0
+    kls = 0.0
+    kl2 = 0.0
     for t in range(rows):
         x = X[t]
         f = 0.0
@@ -121,6 +139,9 @@ def _online_sgd(W, v, h, X, y, rows, seen, sch, lr0, t0):
             f += v[i] * max(acc, 0.0)
         yt = y[t]
         loss += _softplus(f) - yt * f
+        kl = _bernoulli_kl(F[t], f)
+        kls += kl
+        kl2 += kl * kl
         c = _lr(sch, lr0, t0, float(seen + t)) * (_sigmoid(f) - yt)
         for i in range(n):
             # branch-free: inactive units get a zero update (a data-dependent branch here
@@ -130,7 +151,7 @@ def _online_sgd(W, v, h, X, y, rows, seen, sch, lr0, t0):
             v[i] -= c * max(hi, 0.0)
             for j in range(d):
                 W[i, j] -= ci * x[j]
-    return loss
+    return loss, kls, kl2
 
 
 @njit(cache=True, fastmath=_FASTMATH)
@@ -254,13 +275,14 @@ def _backward_block(GW, X, D, start, m):
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _batch_gradient(W, v, H, GW, Gv, X, y, start, m, scale):
+def _batch_gradient(W, v, H, GW, Gv, X, y, F, start, m, scale, kl_acc):
     """Add ``scale`` x the summed gradient of rows ``X[start:start+m]`` (at the current weights)
     to GW, Gv.  ``GW`` may be ``W`` itself (fused SGD step): W is not read after the forward pass.
 
     Forward and weight-gradient passes are register-blocked (each load of a weight row or an
     input row serves several multiply-adds); ``H`` (at least ``m x n``) is scratch.  Returns the
-    summed loss.
+    summed loss; adds the rows' online KL against teacher logits ``F`` (at the current weights) and
+    its square to ``kl_acc[0]``, ``kl_acc[1]``.
     """
     n = W.shape[0]
     _forward_block(W, X, H, start, m)
@@ -274,6 +296,9 @@ def _batch_gradient(W, v, H, GW, Gv, X, y, start, m, scale):
         e = math.exp(-abs(f))            # one exp serves softplus and sigmoid
         loss += max(f, 0.0) + math.log1p(e) - yt * f
         g = scale * ((1.0 / (1.0 + e) if f >= 0.0 else e / (1.0 + e)) - yt)
+        kl = _bernoulli_kl(F[start + b], f)
+        kl_acc[0] += kl
+        kl_acc[1] += kl * kl
         for i in range(n):
             hi = H[b, i]
             Gv[i] += g * max(hi, 0.0)
@@ -283,7 +308,7 @@ def _batch_gradient(W, v, H, GW, Gv, X, y, start, m, scale):
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, rows, state, T, B, opt, sch, lr0, t0):
+def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, F, rows, state, T, B, opt, sch, lr0, t0, kl_acc):
     """General case: steps of B samples (the last may be shorter), any optimiser.
 
     Each step's samples go through the blocked :func:`_batch_gradient` in blocks of at most
@@ -301,7 +326,7 @@ def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, rows, state, T, B, opt, sc
         if opt == 0 and filled == 0 and (k == B or k == T - seen):
             # a whole SGD step in one block: the scaled gradient goes straight into W
             lr = _lr(sch, lr0, t0, float(seen))
-            loss += _batch_gradient(W, v, H, W, Gv, X, y, t, k, -lr / k)
+            loss += _batch_gradient(W, v, H, W, Gv, X, y, F, t, k, -lr / k, kl_acc)
             for i in range(v.shape[0]):
                 v[i] += Gv[i]
                 Gv[i] = 0.0
@@ -309,7 +334,7 @@ def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, rows, state, T, B, opt, sc
             seen += k
             steps += 1
             continue
-        loss += _batch_gradient(W, v, H, GW, Gv, X, y, t, k, 1.0)
+        loss += _batch_gradient(W, v, H, GW, Gv, X, y, F, t, k, 1.0, kl_acc)
         t += k
         seen += k
         filled += k
@@ -323,12 +348,14 @@ def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, rows, state, T, B, opt, sc
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True)
-def _student_chunk(s, X, y, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf,
-                   hf, hoff, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows):
-    """Student ``s``'s share of one data chunk."""
+def _student_chunk(s, X, y, F, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf,
+                   hf, hoff, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows, chunk_kl):
+    """Student ``s``'s share of one data chunk (``chunk_kl[s]``: summed online KL and its squares)."""
     if not active[s]:
         chunk_rows[s] = 0
         chunk_loss[s] = 0.0
+        chunk_kl[s, 0] = 0.0
+        chunk_kl[s, 1] = 0.0
         return
     n = width[s]
     W = Wf[woff[s]:woff[s] + n * d].reshape((n, d))
@@ -336,7 +363,11 @@ def _student_chunk(s, X, y, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf,
     rows = min(X.shape[0], T[s] - state[s, 0])
     chunk_rows[s] = rows
     if B[s] == 1 and opt[s] == 0:
-        chunk_loss[s] = _online_sgd(W, v, hf[hoff[s]:hoff[s] + n], X, y, rows, state[s, 0], sch[s], lr0[s], t0[s])
+        loss, kls, kl2 = _online_sgd(W, v, hf[hoff[s]:hoff[s] + n], X, y, F, rows, state[s, 0], sch[s],
+                                     lr0[s], t0[s])
+        chunk_loss[s] = loss
+        chunk_kl[s, 0] = kls
+        chunk_kl[s, 1] = kl2
         state[s, 0] += rows
         state[s, 2] += rows
     else:
@@ -345,25 +376,27 @@ def _student_chunk(s, X, y, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf,
         VW = VWf[woff[s]:woff[s] + n * d].reshape((n, d))
         hb = min(B[s], _SCRATCH_ROWS)
         H = hf[hoff[s]:hoff[s] + hb * n].reshape((hb, n))
+        chunk_kl[s, 0] = 0.0
+        chunk_kl[s, 1] = 0.0
         chunk_loss[s] = _minibatch(W, v, H, GW, Gvf[voff[s]:voff[s] + n], MW,
                                    Mvf[voff[s]:voff[s] + n], VW, Vvf[voff[s]:voff[s] + n],
-                                   X, y, rows, state[s], T[s], B[s], opt[s], sch[s],
-                                   lr0[s], t0[s])
+                                   X, y, F, rows, state[s], T[s], B[s], opt[s], sch[s],
+                                   lr0[s], t0[s], chunk_kl[s])
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _train_chunk(X3, y2, stream, order, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
-                 VWf, Vvf, hf, hoff, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows):
+def _train_chunk(X3, y2, F2, stream, order, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
+                 VWf, Vvf, hf, hoff, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows, chunk_kl):
     """One data chunk for all students, ``prange`` over students (in ``order``, largest first).
 
-    ``X3[g]``, ``y2[g]`` is the current chunk of data stream ``g``; student ``s`` reads stream
-    ``stream[s]`` (one stream per teacher and data seed).
+    ``X3[g]``, ``y2[g]``, ``F2[g]`` is the current chunk of data stream ``g`` (inputs, labels,
+    teacher logits); student ``s`` reads stream ``stream[s]`` (one stream per teacher and data seed).
     """
     for q in prange(order.shape[0]):
         s = order[q]
         g = stream[s]
-        _student_chunk(s, X3[g], y2[g], active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
-                       VWf, Vvf, hf, hoff, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows)
+        _student_chunk(s, X3[g], y2[g], F2[g], active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
+                       VWf, Vvf, hf, hoff, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows, chunk_kl)
 
 
 def train_cpu(teacher: Teacher, students: Sequence[StudentConfig], Ts: Sequence[int], *,
@@ -383,7 +416,7 @@ def train_cpu(teacher: Teacher, students: Sequence[StudentConfig], Ts: Sequence[
     """
     start = time.perf_counter()
     T_max = max((int(T) for T in Ts), default=0)
-    chunks = data_chunks(teacher, T_max, seed=data_seed, chunk_size=chunk_size)
+    chunks = data_chunks(teacher, T_max, seed=data_seed, chunk_size=chunk_size, with_logits=True)
     if progress:
         from tqdm import tqdm
         chunks = tqdm(chunks, total=-(-T_max // chunk_size), desc="train (cpu)", unit="chunk",
@@ -429,12 +462,15 @@ def train_cpu_many(tasks: Sequence[tuple[Teacher, StudentConfig, int, int]], *,
             rows = min(chunk_size, T_max - c * chunk_size)
             X3 = np.zeros((G, rows, d))
             y2 = np.zeros((G, rows))
+            F2 = np.zeros((G, rows))
             for g in range(G):
                 if c * chunk_size < T_stream[g]:
-                    X, y = data_chunk(teachers[g], c, seed=seeds[g], chunk_size=chunk_size)
+                    X, y, F = data_chunk(teachers[g], c, seed=seeds[g], chunk_size=chunk_size,
+                                         with_logits=True)
                     X3[g] = X[:rows]
                     y2[g] = y[:rows]
-            yield X3, y2
+                    F2[g] = F[:rows]
+            yield X3, y2, F2
 
     chunks: Iterable = stacked()
     if progress:
@@ -494,13 +530,14 @@ def _padded(sizes: np.ndarray) -> np.ndarray:
 
 
 def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
-                 chunks: Iterable[tuple[np.ndarray, np.ndarray]],
+                 chunks: Iterable[tuple[np.ndarray, ...]],
                  streams: Sequence[int] | None = None) -> list[TrainResult]:
     """Train on given data chunks; the driver of :func:`train_cpu` and :func:`train_cpu_many`.
 
-    ``chunks`` yields ``(X, y)`` (C-contiguous float64, one stream) or, with ``streams`` (the
-    stream index of each student), ``(X3, y2)`` stacking the current chunk of every stream
-    (``X3[g]`` of shape ``(rows, d)``; rows past a stream's end are never read).  The benchmark
+    ``chunks`` yields ``(X, y, F)`` (C-contiguous float64, one stream; ``F`` the teacher's logits,
+    for the online KL) or, with ``streams`` (the stream index of each student), ``(X3, y2, F2)``
+    stacking the current chunk of every stream (``X3[g]`` of shape ``(rows, d)``; rows past a
+    stream's end are never read).  Without ``F`` (pairs) the online KL is NaN.  The benchmark
     feeds the same pre-generated chunks to every implementation through this.  ``seconds`` in the
     results is the time spent here.
     """
@@ -542,23 +579,28 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
     loss_total = np.zeros(S)
     chunk_loss = np.zeros(S)
     chunk_rows = np.zeros(S, dtype=np.int64)
+    chunk_kl = np.zeros((S, 2))
+    kl_total = np.zeros((S, 2))
     stream = np.zeros(S, dtype=np.int64) if streams is None else np.asarray(streams, dtype=np.int64)
     old_chunk = numba.get_parallel_chunksize()
     numba.set_parallel_chunksize(1)  # one student per task: dynamic balance across threads
     try:
-        for X, y in chunks:
+        for item in chunks:
+            X, y, F = chunk_triple(item)
             if X.ndim == 2:
-                X, y = X[None], y[None]
+                X, y, F = X[None], y[None], F[None]
             args = (active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf, hf, hoff, state,
-                    T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows)
+                    T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows, chunk_kl)
             live = np.flatnonzero(active)
             if live.shape[0] == 1:
                 # one student: no parallel region (idle OpenMP threads spin and steal the core)
-                _student_chunk(live[0], X[stream[live[0]]], y[stream[live[0]]], *args)
+                g = stream[live[0]]
+                _student_chunk(live[0], X[g], y[g], F[g], *args)
             else:
-                _train_chunk(X, y, stream, order, *args)
+                _train_chunk(X, y, F, stream, order, *args)
             for s in np.flatnonzero(active):
                 loss_total[s] += chunk_loss[s]
+                kl_total[s] += chunk_kl[s]
                 n = width[s]
                 reason = divergence_reason(Wf[woff[s]:woff[s] + n * d], vf[voff[s]:voff[s] + n],
                                            chunk_loss[s], int(chunk_rows[s]), int(state[s, 0]),
@@ -580,5 +622,6 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
         v = vf[voff[s]:voff[s] + n].copy()
         seen = int(state[s, 0])
         results.append(TrainResult(cfg, W, v, status[s], reasons[s], seen, seconds,
-                                   loss_total[s] / seen if seen else float("nan"), "cpu"))
+                                   loss_total[s] / seen if seen else float("nan"), "cpu",
+                                   *online_kl_summary(kl_total[s, 0], kl_total[s, 1], seen, status[s])))
     return results

@@ -65,10 +65,10 @@ with warnings.catch_warnings():
 
 from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.validate import nonnegative_int, positive_int
-from scaling_theory.numeric.sim.teacher import DEFAULT_CHUNK as _DEFAULT_CHUNK, EVAL_STREAM, TRAIN_STREAM
+from scaling_theory.numeric.sim.teacher import DEFAULT_CHUNK as _DEFAULT_CHUNK, EVAL_STREAM, TRAIN_STREAM, chunk_triple
 from scaling_theory.numeric.sim.students import ADAM_BETA1 as _B1, ADAM_BETA2 as _B2, ADAM_EPS as _EPS
 from scaling_theory.numeric.sim.students import (OPTIMIZERS, SCHEDULES, StudentConfig, TrainResult, divergence_reason,
-                                                 init_params, sample_counts)
+                                                 init_params, online_kl_summary, sample_counts)
 
 __all__ = ["backend", "gpu_available", "data_chunks", "train", "reducible_error",
            "reducible_errors", "SIMULATOR"]
@@ -191,6 +191,16 @@ def _softplus(z):
     if z > 0.0:
         return z + math.log1p(math.exp(-z))
     return math.log1p(math.exp(z))
+
+
+@cuda.jit(device=True)
+def _bernoulli_kl(F, G):
+    """``KL(Bern(sigma(F)) || Bern(sigma(G)))`` from the logits, exact in Y, clipped at 0 against
+    rounding (a NaN stays NaN): the device twin of the CPU kernels' helper."""
+    kl = _softplus(G) - _softplus(F) - _sigmoid(F) * (G - F)
+    if kl < 0.0:
+        kl = 0.0
+    return kl
 
 
 @cuda.jit(device=True)
@@ -329,10 +339,8 @@ def _kl_kernel(X, a, Wt, SW, Sv, widths, part_sum, part_sq):
     n_rows = X.shape[0]
     d = X.shape[1]
     f = 0.0
-    p = 0.0
     if i < n_rows:
         f = _teacher_logit(a, Wt, X, i)
-        p = _sigmoid(f)
     for s in range(SW.shape[0]):
         kl = 0.0
         if i < n_rows:
@@ -343,9 +351,7 @@ def _kl_kernel(X, a, Wt, SW, Sv, widths, part_sum, part_sq):
                     h += SW[s, j, u] * X[i, j]
                 if h > 0.0:
                     g += Sv[s, u] * h
-            kl = _softplus(g) - _softplus(f) - p * (g - f)
-            if kl < 0.0:  # rounding when g == f up to the last bits; KL >= 0 exactly
-                kl = 0.0
+            kl = _bernoulli_kl(f, g)
         buf[0, tid] = kl
         buf[1, tid] = kl * kl
         cuda.syncthreads()
@@ -520,8 +526,8 @@ def _step_param(p, gsum, m, lr, adam, M, V, bc1, bc2):
 
 
 @cuda.jit(cache=True)
-def _sgd_kernel(X, y, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, G, L, Vn, widths, batch, budget,
-                opt, sched, lr0, t0, active, filled, seen, steps, chunk_loss, chunk_rows, finite):
+def _sgd_kernel(X, y, F, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, G, L, KL, Vn, widths, batch, budget,
+                opt, sched, lr0, t0, active, filled, seen, steps, chunk_loss, chunk_rows, chunk_kl, finite):
     """Train student ``blockIdx.x`` on rows ``[0, n_rows)`` of one chunk (scaling_theory.numeric.sim.reference order).
 
     The chunk is cut into segments: runs of at most ``H.shape[1]`` consecutive samples that lie in
@@ -529,7 +535,8 @@ def _sgd_kernel(X, y, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, G, L, Vn, width
 
     1. threads over (sample, unit) pairs: pre-activations ``H[s, i, u] = W_u . x_i``;
     2. threads over samples: logit ``f_i`` (units summed in order), ``G[s, i] = sigma(f_i) - y_i``
-       and the loss ``L[s, i]``;
+       and the loss ``L[s, i]``; the online KL ``KL[s, i]`` against the teacher's logit ``F[i]``
+       (at the weights before the step, as every sample of the segment);
     3. threads over parameters ``(j, u)`` (``j = d`` is ``v_u``): the segment's gradient terms are
        added to the accumulator in stream order and, if the segment ends the minibatch (or the
        budget), the step is applied (the new ``v`` is parked in ``Vn``: others still read ``v``);
@@ -554,6 +561,8 @@ def _sgd_kernel(X, y, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, G, L, Vn, width
     sn = seen[s]
     k = steps[s]
     closs = 0.0
+    ckl = 0.0
+    ckl2 = 0.0
     pos = 0
     while pos < rows:
         seg = min(rows - pos, B - fl, cap)
@@ -574,6 +583,7 @@ def _sgd_kernel(X, y, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, G, L, Vn, width
             yi = y[pos + i]
             G[s, i] = _sigmoid(f) - yi
             L[s, i] = _softplus(f) - yi * f
+            KL[s, i] = _bernoulli_kl(F[pos + i], f)
         cuda.syncthreads()
         first = fl == 0  # accumulators hold zeros: do not read them
         fl += seg
@@ -632,6 +642,9 @@ def _sgd_kernel(X, y, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, G, L, Vn, width
         if tid == 0:
             for i in range(seg):  # progressive loss, summed in stream order
                 closs += L[s, i]
+                kl = KL[s, i]
+                ckl += kl
+                ckl2 += kl * kl
         cuda.syncthreads()  # phase 3 is over: v can change, H, G and L can be reused
         if do_step:  # phase 4 (no barrier needed after it: v is next read in phase 2)
             for u in range(tid, n, nt):
@@ -652,6 +665,8 @@ def _sgd_kernel(X, y, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, G, L, Vn, width
         seen[s] = sn
         steps[s] = k
         chunk_loss[s] = closs
+        chunk_kl[s, 0] = ckl
+        chunk_kl[s, 1] = ckl2
         chunk_rows[s] = rows
         finite[s] = ok
 
@@ -697,8 +712,9 @@ def train(teacher, students: Sequence[StudentConfig], T, *, data_seed: int,
     progress : tqdm bar on stderr.
     data : ``"host"`` (default): :func:`scaling_theory.numeric.sim.teacher.data_chunks`, the samples every trainer
         sees; ``"device"``: this module's :func:`data_chunks`, drawn on the GPU (another stream).
-    chunks : optional iterable of host ``(X, y)`` chunks to train on instead (at least ``max(T)``
-        rows in total); overrides ``data``.
+    chunks : optional iterable of host ``(X, y, F)`` chunks (``F``: the teacher's logits, for the
+        online KL) or ``(X, y)`` chunks (online KL NaN) to train on instead (at least ``max(T)`` rows
+        in total); overrides ``data``.
     threads : threads per block (<= 256); default: a warp up to 256 by the parameter count on a GPU,
         4 under the simulator.  The result does not depend on it.
 
@@ -760,6 +776,7 @@ def _device_state(students: list[StudentConfig], Ts: list[int], SW, Sv, widths) 
         "Mv": np.zeros(moment_shape[:1] + moment_shape[2:]),
         "Vv": np.zeros(moment_shape[:1] + moment_shape[2:]),
         "H": np.zeros((S, seg, n_max)), "G": np.zeros((S, seg)), "L": np.zeros((S, seg)),
+        "KL": np.zeros((S, seg)), "chunk_kl": np.zeros((S, 2)),
         "Vn": np.zeros_like(Sv), "widths": widths,
         "batch": np.array([cfg.batch_size for cfg in students], dtype=np.int64),
         "budget": np.array(Ts, dtype=np.int64),
@@ -775,10 +792,12 @@ def _device_state(students: list[StudentConfig], Ts: list[int], SW, Sv, widths) 
 
 @dataclass
 class _Run:
-    """Host-side bookkeeping of one training call: samples seen, summed loss, status per student."""
+    """Host-side bookkeeping of one training call: samples seen, summed loss and online KL (and its
+    squares), status per student."""
 
     seen: np.ndarray
     total_loss: np.ndarray
+    total_kl: np.ndarray
     status: list
     reasons: list
 
@@ -787,28 +806,30 @@ def _train_on_chunks(source, students: list[StudentConfig], Ts: list[int], dev: 
     """Launch the SGD kernel once per chunk until every student is done or has diverged."""
     S = len(students)
     active = np.array([1 if t > 0 else 0 for t in Ts], dtype=np.int64)
-    run = _Run(np.zeros(S, dtype=np.int64), np.zeros(S), ["done"] * S, [None] * S)
+    run = _Run(np.zeros(S, dtype=np.int64), np.zeros(S), np.zeros((S, 2)), ["done"] * S, [None] * S)
     chunk_iter = iter(source)
     item = next(chunk_iter, None)
     while item is not None and active.any():
-        X_dev, y_dev, rows = item
+        X_dev, y_dev, F_dev, rows = item
         active_dev = cuda.to_device(active)
         with _launch_pace():
-            _sgd_kernel[S, nt](X_dev, y_dev, rows, dev["SW"], dev["Sv"], dev["GW"], dev["Gv"],
+            _sgd_kernel[S, nt](X_dev, y_dev, F_dev, rows, dev["SW"], dev["Sv"], dev["GW"], dev["Gv"],
                                dev["MW"], dev["Mv"], dev["VW"], dev["Vv"], dev["H"], dev["G"],
-                               dev["L"], dev["Vn"], dev["widths"],
+                               dev["L"], dev["KL"], dev["Vn"], dev["widths"],
                                dev["batch"], dev["budget"], dev["opt"], dev["sched"], dev["lr0"],
                                dev["t0"], active_dev, dev["filled"], dev["seen"], dev["steps"],
-                               dev["chunk_loss"], dev["chunk_rows"], dev["finite"])
+                               dev["chunk_loss"], dev["chunk_rows"], dev["chunk_kl"], dev["finite"])
         # launches are asynchronous: the host draws the next chunk while this one trains (a device
         # stream reuses its buffers, but in stream order, after this kernel)
         item = next(chunk_iter, None)
         closs = dev["chunk_loss"].copy_to_host()
         crows = dev["chunk_rows"].copy_to_host()
         fin = dev["finite"].copy_to_host()
+        ckl = dev["chunk_kl"].copy_to_host()
         run.seen = dev["seen"].copy_to_host()
         for s in np.flatnonzero(active):
             run.total_loss[s] += closs[s]
+            run.total_kl[s] += ckl[s]
             reason = _reason(bool(fin[s]), float(closs[s]), int(crows[s]), int(run.seen[s]),
                              float(students[s].max_loss))
             if reason is not None:
@@ -836,31 +857,33 @@ def _collect_results(students: list[StudentConfig], widths, dev: dict, run: _Run
         seen = int(run.seen[s])
         mean_loss = run.total_loss[s] / seen if seen else float("nan")
         results.append(TrainResult(cfg, W, v, run.status[s], run.reasons[s], seen, seconds,
-                                   float(mean_loss), "cuda"))
+                                   float(mean_loss), "cuda",
+                                   *online_kl_summary(run.total_kl[s, 0], run.total_kl[s, 1], seen,
+                                                      run.status[s])))
     return results
 
 
 def _chunk_source(teacher, T_max: int, *, data_seed: int, chunk_size: int, data: str,
-                  chunks: Iterable | None) -> Iterator[tuple[object, object, int]]:
-    """Device ``(X, y, rows)`` chunks from given host chunks, the host stream or the device stream."""
+                  chunks: Iterable | None) -> Iterator[tuple[object, object, object, int]]:
+    """Device ``(X, y, F, rows)`` chunks from given host chunks, the host stream or the device
+    stream (``F``: the teacher's logits; NaN for given ``(X, y)`` pairs)."""
     d = int(teacher.d)
     if chunks is None and data == "device":
-        for X_dev, y_dev, _, rows in _device_chunks(teacher, T_max, seed=data_seed,
-                                                    chunk_size=chunk_size, stream=TRAIN_STREAM):
-            yield X_dev, y_dev, rows
+        yield from _device_chunks(teacher, T_max, seed=data_seed, chunk_size=chunk_size,
+                                  stream=TRAIN_STREAM)
         return
     if chunks is None:
         from scaling_theory.numeric.sim.teacher import data_chunks as host_chunks
-        chunks = host_chunks(teacher, T_max, seed=data_seed, chunk_size=chunk_size)
+        chunks = host_chunks(teacher, T_max, seed=data_seed, chunk_size=chunk_size, with_logits=True)
     for item in chunks:
         try:
-            X, y = item
+            X, y, F = chunk_triple(item)
         except (TypeError, ValueError):
-            raise UserInputError("chunks must yield (X, y) pairs") from None
+            raise UserInputError("chunks must yield (X, y) pairs or (X, y, F) triples") from None
         X = np.ascontiguousarray(X, dtype=np.float64)
         y = np.ascontiguousarray(y, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != d or y.shape != (X.shape[0],):
-            raise UserInputError(f"a data chunk must be X (m, {d}) and y (m,), got {X.shape} and "
-                                 f"{y.shape}")
+        if X.ndim != 2 or X.shape[1] != d or y.shape != (X.shape[0],) or F.shape != y.shape:
+            raise UserInputError(f"a data chunk must be X (m, {d}), y (m,) and F (m,), got {X.shape}, "
+                                 f"{y.shape} and {F.shape}")
         if X.shape[0]:
-            yield cuda.to_device(X), cuda.to_device(y), X.shape[0]
+            yield cuda.to_device(X), cuda.to_device(y), cuda.to_device(F), X.shape[0]

@@ -59,7 +59,10 @@ def train_runs(runs: Sequence[RunSpec], *, batched_eval: bool = True) -> list[di
     run, the earlier path, kept for the speed benchmark).  A non-finite error is recorded as diverged.
     Runs carrying a validation seed (``RunSpec.val_seed``) also get ``metrics.val_error``, the same
     estimate on an independent evaluation stream, which learning-rate selection uses (so the
-    reported error is not the one the choice was made on).
+    reported error is not the one the choice was made on).  Every finished run also gets
+    ``metrics.online_kl`` and ``metrics.online_kl_se``: the time-averaged online KL over its training
+    samples, each taken before the step that uses it (``TrainResult.online_kl``), the quantity the
+    paper's bound is about, while ``error`` is the KL of the final weights on fresh inputs.
     """
     from scaling_theory.numeric.sim.error import reducible_error, reducible_errors
     from scaling_theory.numeric.sim.teacher import sample_teacher
@@ -100,6 +103,11 @@ def train_runs(runs: Sequence[RunSpec], *, batched_eval: bool = True) -> list[di
         if res.status == "done":
             mean, se = errors[i]
             item["metrics"]["eval_seconds"] = eval_seconds
+            if math.isfinite(res.online_kl):
+                # the time-averaged error the bound is about, beside the final weights' ``error``
+                item["metrics"]["online_kl"] = float(res.online_kl)
+                if math.isfinite(res.online_kl_se):
+                    item["metrics"]["online_kl_se"] = float(res.online_kl_se)
             if i in val_errors:
                 item["metrics"]["val_error"], item["metrics"]["val_error_se"] = val_errors[i]
             if math.isfinite(mean) and math.isfinite(se):

@@ -365,7 +365,9 @@ class Store:
         ``batch_size``, ``optimizer``. ``error`` is ``None`` unless the status is ``done``;
         ``seconds`` is the wall time of the training call, shared by the runs of one IsoFLOP row
         that trained together; ``metrics`` holds ``samples_seen``, ``eval_seconds`` and ``spent``
-        (the compute c·p·T actually used, at most ``compute``).
+        (the compute c·p·T actually used, at most ``compute``) and, for finished runs of the real
+        trainer, ``online_kl`` and ``online_kl_se`` (the time-averaged online KL over the training
+        samples, beside the final weights' ``error``).
 
         Parameters
         ==========

@@ -110,8 +110,12 @@ def _compare(a, b, atol=ATOL):
     np.testing.assert_allclose(a.v, b.v, rtol=0, atol=atol)
     if b.samples_seen:
         assert abs(a.mean_loss - b.mean_loss) <= atol
+        # the online KL: the same per-sample terms, summed in another order
+        assert abs(a.online_kl - b.online_kl) <= atol and np.isfinite(a.online_kl)
+        assert abs(a.online_kl_se - b.online_kl_se) <= atol
     else:
         assert math.isnan(a.mean_loss) and math.isnan(b.mean_loss)
+        assert math.isnan(a.online_kl) and math.isnan(b.online_kl)
 
 
 def test_cuda_numba_cpu_and_numpy_agree_on_the_same_data():
@@ -141,16 +145,19 @@ def test_launch_shape_does_not_change_the_result(monkeypatch):
         other = train_cuda.train(t, cfgs, 12, data_seed=0, chunk_size=8, threads=nt)
         for a, b in zip(other, base):
             assert np.array_equal(a.W, b.W) and np.array_equal(a.v, b.v), (nt, segment)
-            assert a.mean_loss == b.mean_loss
+            assert a.mean_loss == b.mean_loss and a.online_kl == b.online_kl
 
 
 def test_host_chunks_feed_the_same_samples():
     t = _teacher(d=2, K=2, seed=3)
     cfg = [StudentConfig(3, lr=0.2, batch_size=2, init_seed=1)]
-    chunks = list(data_chunks(t, 12, seed=9, chunk_size=6))
+    chunks = list(data_chunks(t, 12, seed=9, chunk_size=6, with_logits=True))
     given = train_cuda.train(t, cfg, 12, data_seed=12345, chunks=chunks)[0]
     ref = train(t, cfg, 12, data_seed=9, chunk_size=6, device="numpy")[0]
     _compare(given, ref)
+    # (X, y) pairs carry no teacher logits: same training, online KL not available
+    pairs = train_cuda.train(t, cfg, 12, data_seed=0, chunks=[c[:2] for c in chunks])[0]
+    assert np.array_equal(pairs.W, given.W) and math.isnan(pairs.online_kl)
     with pytest.raises(UserInputError, match="ended after 12 samples"):
         train_cuda.train(t, cfg, 20, data_seed=0, chunks=chunks)
 
@@ -163,7 +170,8 @@ def test_seeded_runs_are_bit_for_bit_reproducible():
         b = train_cuda.train(t, cfgs, 10, data_seed=4, chunk_size=4, data=data)
         for ra, rb in zip(a, b):
             assert np.array_equal(ra.W, rb.W) and np.array_equal(ra.v, rb.v), data
-            assert ra.mean_loss == rb.mean_loss
+            assert ra.mean_loss == rb.mean_loss and ra.online_kl == rb.online_kl
+            assert np.isfinite(ra.online_kl), data  # the device stream's logits feed it too
     host = train_cuda.train(t, cfgs[:1], 10, data_seed=4, chunk_size=4, data="host")[0]
     dev = train_cuda.train(t, cfgs[:1], 10, data_seed=4, chunk_size=4, data="device")[0]
     assert not np.array_equal(host.W, dev.W)  # two different generators, as documented
@@ -180,6 +188,7 @@ def test_divergence_stops_one_student_and_records_the_reason():
     assert [r.status for r in gpu] == ["done", "diverged", "diverged"]
     assert gpu[1].reason.startswith("non-finite weights or loss after")
     assert gpu[2].reason.startswith("mean log-loss") and gpu[2].samples_seen == 4
+    assert math.isnan(gpu[1].online_kl) and math.isnan(gpu[2].online_kl)
     for g, r in zip(gpu, ref):
         assert (g.status, g.reason, g.samples_seen) == (r.status, r.reason, r.samples_seen)
     _compare(gpu[0], ref[0])  # the healthy student is untouched by the others
@@ -276,8 +285,8 @@ from scaling_theory.numeric.sim import train_cuda as tc
 f1, f2, f3, i1 = nt.float64[::1], nt.float64[:, ::1], nt.float64[:, :, ::1], nt.int64[::1]
 sigs = {"_data_kernel": (xoroshiro128p_type[::1], f1, f2, f2, f1, f1),
         "_kl_kernel": (f2, f1, f2, f3, f2, i1, f2, f2),
-        "_sgd_kernel": (f2, f1, nt.int64, f3, f2, f3, f2, f3, f2, f3, f2, f3, f2, f2, f2, i1, i1, i1,
-                        i1, i1, f1, f1, i1, i1, i1, i1, f1, i1, i1)}
+        "_sgd_kernel": (f2, f1, f1, nt.int64, f3, f2, f3, f2, f3, f2, f3, f2, f3, f2, f2, f2, f2, i1, i1,
+                        i1, i1, i1, f1, f1, i1, i1, i1, i1, f1, i1, f2, i1)}
 for name, sig in sigs.items():
     ptx, _ = cuda.compile_ptx(getattr(tc, name).py_func, sig, cc=(9, 0))
     assert ".entry" in ptx

@@ -423,3 +423,6 @@ def test_real_trainer_end_to_end_and_resume_is_grouping_independent(tmp_path):
     runs = [r for r in cfg.expand()[0] if r.width == 2 and r.kind == "finite"]
     [alone] = train_runs(runs)
     assert alone["error"] == rows[("finite", 2)]["error"]
+    # the time-averaged online KL (what the bound is about) is recorded beside the final error
+    assert alone["metrics"]["online_kl"] == rows[("finite", 2)]["metrics"]["online_kl"]
+    assert all(r["metrics"]["online_kl"] > r["metrics"]["online_kl_se"] > 0 for r in rows.values())
