@@ -26,9 +26,9 @@ from numba import njit, prange
 from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.sim.teacher import (DEFAULT_CHUNK, EVAL_STREAM, Teacher, input_chunks, sigmoid,
                                                 teacher_logits)
-# the trainers' compiled Bernoulli KL from logits (inlined; their online KL uses the same one) and
-# their register-blocked forward pass
-from scaling_theory.numeric.sim.train_cpu import _bernoulli_kl, _forward_block
+# the compiled Bernoulli KL from logits (the trainers' online KL uses the same one) and the
+# unit-major forward pass (vectorised over units)
+from scaling_theory.numeric.sim.kernels import FASTMATH, _bernoulli_kl, _hidden, _relu_dot
 
 __all__ = ["reducible_error", "reducible_errors", "reducible_error_reference", "bernoulli_kl", "DEFAULT_EVAL_SAMPLES"]
 
@@ -95,31 +95,25 @@ def reducible_error_reference(teacher: Teacher, W: np.ndarray, v: np.ndarray, *,
     return _finish(total, total_sq, n_samples)
 
 
-@njit(cache=True, inline="always", fastmath={"reassoc", "contract", "nsz", "arcp"})
-def _relu_logit(W, a, x):
-    """``sum_k a_k ReLU(W_k . x)``: the logit of a one-hidden-layer ReLU network (teacher or student)."""
-    out = 0.0
-    for k in range(W.shape[0]):
-        acc = 0.0
-        for j in range(x.shape[0]):
-            acc += W[k, j] * x[j]
-        out += a[k] * max(acc, 0.0)  # branch-free (a sign branch mispredicts half the time)
-    return out
-
-
-@njit(cache=True, parallel=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
+@njit(cache=True, parallel=True, fastmath=FASTMATH)
 def _kl_sums(X, Wt, at, Ws, vs):
-    """Sum and sum of squares of the per-row KL over rows of X (threads over row blocks)."""
-    N, d = X.shape
+    """Sum and sum of squares of the per-row KL over rows of X (threads over row blocks).
+
+    ``Wt`` (d, m) and ``Ws`` (d, n) are the teacher's and the student's hidden weights, unit-major.
+    """
+    N = X.shape[0]
     nblocks = (N + 255) // 256
     sums = np.zeros(nblocks)
     sqs = np.zeros(nblocks)
     for b in prange(nblocks):
+        ht = np.empty(Wt.shape[1])
+        hs = np.empty(Ws.shape[1])
         s = 0.0
         s2 = 0.0
         for r in range(b * 256, min(N, (b + 1) * 256)):
-            x = X[r]
-            kl = _bernoulli_kl(_relu_logit(Wt, at, x), _relu_logit(Ws, vs, x))  # teacher, student
+            _hidden(Wt, X[r], ht)
+            _hidden(Ws, X[r], hs)
+            kl = _bernoulli_kl(_relu_dot(at, ht), _relu_dot(vs, hs))  # teacher, student
             s += kl
             s2 += kl * kl
         sums[b] = s
@@ -166,42 +160,37 @@ def reducible_error(teacher: Teacher, W: np.ndarray, v: np.ndarray, *,
     "Empirical check".
     """
     W, v, n_samples = _check(teacher, W, v, n_samples)
-    Wt = np.ascontiguousarray(teacher.W, dtype=np.float64)
+    Wt = np.ascontiguousarray(np.asarray(teacher.W, dtype=np.float64).T)
     at = np.ascontiguousarray(teacher.a, dtype=np.float64)
+    Ws = np.ascontiguousarray(W.T)
     total = total_sq = 0.0
     for X in input_chunks(teacher.d, n_samples, seed=seed, chunk_size=chunk_size, stream=EVAL_STREAM):
-        s, s2 = _kl_sums(X, Wt, at, W, v)
+        s, s2 = _kl_sums(X, Wt, at, Ws, v)
         total += s
         total_sq += s2
     return _finish(total, total_sq, n_samples)
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
-def _kl_sums_many(X, F, Wf, vf, woff, voff, width, H, sums, sqs):  # pragma: no cover - compiled
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _kl_sums_many(X, F, Wf, vf, woff, voff, width, h, sums, sqs):  # pragma: no cover - compiled
     """Add each student's KL sum and sum of squares over the rows of ``X`` (teacher logits ``F``).
 
-    The student's hidden pre-activations of a block of rows come from the trainer's register-blocked
-    forward kernel (4 units x 4 rows per weight load); ``H`` is scratch of at least ``rows x n``.
+    Student ``s``'s hidden weights are ``Wf[woff[s]:...]`` as a unit-major ``(d, n)`` array, so the
+    forward pass runs over its units innermost, vectorised; ``h`` is scratch of at least ``n``.
     """
     N, d = X.shape
-    hb = H.shape[0]
     for s in range(width.shape[0]):
         n = width[s]
-        W = Wf[woff[s]:woff[s] + n * d].reshape((n, d))
+        Wt = Wf[woff[s]:woff[s] + n * d].reshape((d, n))
         v = vf[voff[s]:voff[s] + n]
-        Hs = H.ravel()[:hb * n].reshape((hb, n))
+        hs = h[:n]
         t = 0.0
         t2 = 0.0
-        for start in range(0, N, hb):
-            m = min(hb, N - start)
-            _forward_block(W, X, Hs, start, m)
-            for b in range(m):
-                G = 0.0
-                for i in range(n):
-                    G += v[i] * max(Hs[b, i], 0.0)
-                kl = _bernoulli_kl(F[start + b], G)
-                t += kl
-                t2 += kl * kl
+        for r in range(N):
+            _hidden(Wt, X[r], hs)
+            kl = _bernoulli_kl(F[r], _relu_dot(v, hs))
+            t += kl
+            t2 += kl * kl
         sums[s] += t
         sqs[s] += t2
 
@@ -254,11 +243,11 @@ def reducible_errors(teacher: Teacher, students, *, n_samples: int = DEFAULT_EVA
     woff[1:] = np.cumsum(width * d)[:-1]
     voff = np.zeros(len(checked), dtype=np.int64)
     voff[1:] = np.cumsum(width)[:-1]
-    Wf = np.concatenate([W.ravel() for W, _ in checked])
+    Wf = np.concatenate([W.T.ravel() for W, _ in checked])   # unit-major (d, n) per student
     vf = np.concatenate([v for _, v in checked])
-    H = np.empty((256, int(width.max())))
+    h = np.empty(int(width.max()))
     sums = np.zeros(len(checked))
     sqs = np.zeros(len(checked))
     for X in input_chunks(d, n_samples, seed=seed, chunk_size=chunk_size, stream=EVAL_STREAM):
-        _kl_sums_many(X, teacher_logits_fast(teacher, X), Wf, vf, woff, voff, width, H, sums, sqs)
+        _kl_sums_many(X, teacher_logits_fast(teacher, X), Wf, vf, woff, voff, width, h, sums, sqs)
     return [_finish(float(a), float(b), n_samples) for a, b in zip(sums, sqs)]

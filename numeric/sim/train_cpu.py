@@ -38,6 +38,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+# the shared compiled primitives (the one Bernoulli-KL-from-logits helper among them)
+from scaling_theory.numeric.sim.kernels import _bernoulli_kl, _sigmoid, _softplus
 from scaling_theory.numeric.sim.teacher import DEFAULT_CHUNK, Teacher, chunk_triple, data_chunks
 from scaling_theory.numeric.sim.teacher import chunk as data_chunk
 from scaling_theory.numeric.sim.students import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPTIMIZERS, SCHEDULES,
@@ -48,33 +50,6 @@ __all__ = ["train_cpu", "train_cpu_many", "train_chunks"]
 
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 _SCRATCH_ROWS = 256  # rows of a minibatch processed per block (bounds scratch memory for huge B)
-
-
-@njit(cache=True, inline="always")
-def _softplus(f):
-    # log(1 + e^f) without overflow
-    if f > 0.0:
-        return f + math.log1p(math.exp(-f))
-    return math.log1p(math.exp(f))
-
-
-@njit(cache=True, inline="always")
-def _sigmoid(f):
-    if f >= 0.0:
-        return 1.0 / (1.0 + math.exp(-f))
-    e = math.exp(f)
-    return e / (1.0 + e)
-
-
-@njit(cache=True, inline="always")
-def _bernoulli_kl(F, G):
-    """KL(Bern(sigma(F)) || Bern(sigma(G))) from the logits, exact in Y, clipped at 0 against rounding.
-
-    ``softplus(G) - softplus(F) - sigma(F) (G - F)`` (docs/paper-setting.md, "Framework"): the one
-    compiled helper, used by the trainers' online KL and by :mod:`scaling_theory.numeric.sim.error`.
-    """
-    kl = _softplus(G) - _softplus(F) - _sigmoid(F) * (G - F)
-    return 0.0 if kl < 0.0 else kl   # a NaN stays NaN (a diverged student is reported, not hidden)
 
 
 @njit(cache=True, inline="always")

@@ -92,7 +92,9 @@ def test_student_at_the_teacher_has_zero_online_kl_while_a_random_one_does_not()
     at = StudentConfig(3, lr=1e-300, init_W=t.W, init_v=t.a)
     rnd = StudentConfig(3, lr=0.05)
     a, b = train(t, [at, rnd], 2000, data_seed=0, device="cpu")
-    assert 0.0 <= a.online_kl < 1e-25  # same logits up to the order of a few sums
+    # zero up to rounding: the logits differ in the order of a few sums, and the KL formula is a
+    # difference of O(1) softplus values (a few ulps, ~1e-16, per sample)
+    assert 0.0 <= a.online_kl < 1e-14
     assert b.online_kl > 10 * b.online_kl_se > 0
 
 
