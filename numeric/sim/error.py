@@ -28,7 +28,7 @@ from scaling_theory.numeric.sim.teacher import (DEFAULT_CHUNK, EVAL_STREAM, Teac
                                                 teacher_logits)
 # the compiled Bernoulli KL from logits (the trainers' online KL uses the same one) and the
 # unit-major forward pass (vectorised over units)
-from scaling_theory.numeric.sim.kernels import FASTMATH, _bernoulli_kl, _hidden, _relu_dot
+from scaling_theory.numeric.sim.kernels import FASTMATH, _bernoulli_kl, _hidden, _relu_dot, _relu_logits
 
 __all__ = ["reducible_error", "reducible_errors", "reducible_error_reference", "bernoulli_kl", "DEFAULT_EVAL_SAMPLES"]
 
@@ -172,23 +172,23 @@ def reducible_error(teacher: Teacher, W: np.ndarray, v: np.ndarray, *,
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _kl_sums_many(X, F, Wf, vf, woff, voff, width, h, sums, sqs):  # pragma: no cover - compiled
+def _kl_sums_many(X, F, Wf, vf, woff, voff, width, h, G, sums, sqs):  # pragma: no cover - compiled
     """Add each student's KL sum and sum of squares over the rows of ``X`` (teacher logits ``F``).
 
     Student ``s``'s hidden weights are ``Wf[woff[s]:...]`` as a unit-major ``(d, n)`` array, so the
-    forward pass runs over its units innermost, vectorised; ``h`` is scratch of at least ``n``.
+    forward pass (:func:`scaling_theory.numeric.sim.kernels._relu_logits`) runs over its units
+    innermost, vectorised; ``h`` (at least ``n``) and ``G`` (at least the rows) are scratch.
     """
     N, d = X.shape
     for s in range(width.shape[0]):
         n = width[s]
         Wt = Wf[woff[s]:woff[s] + n * d].reshape((d, n))
-        v = vf[voff[s]:voff[s] + n]
-        hs = h[:n]
+        g = G[:N]
+        _relu_logits(X, Wt, vf[voff[s]:voff[s] + n], h[:n], g)
         t = 0.0
         t2 = 0.0
         for r in range(N):
-            _hidden(Wt, X[r], hs)
-            kl = _bernoulli_kl(F[r], _relu_dot(v, hs))
+            kl = _bernoulli_kl(F[r], g[r])
             t += kl
             t2 += kl * kl
         sums[s] += t
@@ -246,8 +246,9 @@ def reducible_errors(teacher: Teacher, students, *, n_samples: int = DEFAULT_EVA
     Wf = np.concatenate([W.T.ravel() for W, _ in checked])   # unit-major (d, n) per student
     vf = np.concatenate([v for _, v in checked])
     h = np.empty(int(width.max()))
+    G = np.empty(min(int(chunk_size), n_samples))
     sums = np.zeros(len(checked))
     sqs = np.zeros(len(checked))
     for X in input_chunks(d, n_samples, seed=seed, chunk_size=chunk_size, stream=EVAL_STREAM):
-        _kl_sums_many(X, teacher_logits_fast(teacher, X), Wf, vf, woff, voff, width, h, sums, sqs)
+        _kl_sums_many(X, teacher_logits_fast(teacher, X), Wf, vf, woff, voff, width, h, G, sums, sqs)
     return [_finish(float(a), float(b), n_samples) for a, b in zip(sums, sqs)]

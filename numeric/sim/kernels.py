@@ -44,15 +44,35 @@ def _sigmoid(f):
 
 
 @njit(cache=True, inline="always")
+def _kl_from_parts(sp_G, G, sp_F, sg_F, F):
+    """The Bernoulli KL from ``softplus(G)``, ``G``, ``softplus(F)``, ``sigma(F)`` and ``F``.
+
+    ``softplus(G) - softplus(F) - sigma(F) (G - F)`` (docs/paper-setting.md, "Framework"), clipped at
+    0 against rounding; a NaN stays NaN (a diverged student is reported, not hidden).  The trainers
+    pass the teacher's parts computed once per chunk (:func:`_teacher_parts`, shared by every
+    student) and the softplus their loss already needs.
+    """
+    kl = sp_G - sp_F - sg_F * (G - F)
+    return 0.0 if kl < 0.0 else kl
+
+
+@njit(cache=True, inline="always")
 def _bernoulli_kl(F, G):
     """KL(Bern(sigma(F)) || Bern(sigma(G))) from the logits, exact in Y, clipped at 0 against rounding.
 
-    ``softplus(G) - softplus(F) - sigma(F) (G - F)`` (docs/paper-setting.md, "Framework"): the one
-    compiled helper, used by the trainers' online KL and by :mod:`scaling_theory.numeric.sim.error`
-    (whose :func:`~scaling_theory.numeric.sim.error.bernoulli_kl` is its NumPy reference).
+    The one compiled helper (:func:`_kl_from_parts` of the logits), used by the trainers' online KL
+    and by :mod:`scaling_theory.numeric.sim.error`; its NumPy reference is
+    :func:`scaling_theory.numeric.sim.error.bernoulli_kl`.
     """
-    kl = _softplus(G) - _softplus(F) - _sigmoid(F) * (G - F)
-    return 0.0 if kl < 0.0 else kl   # a NaN stays NaN (a diverged student is reported, not hidden)
+    return _kl_from_parts(_softplus(G), G, _softplus(F), _sigmoid(F), F)
+
+
+@njit(cache=True, nogil=True)
+def _teacher_parts(F, sp_F, sg_F):  # pragma: no cover - compiled
+    """``sp_F = softplus(F)`` and ``sg_F = sigma(F)`` elementwise (the teacher's share of the KL)."""
+    for t in range(F.shape[0]):
+        sp_F[t] = _softplus(F[t])
+        sg_F[t] = _sigmoid(F[t])
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH)
@@ -95,12 +115,54 @@ def _relu_dot(v, h):
     return f
 
 
+_UNIT_BLOCK = 256  # units per block of the many-row forward pass: 8 x 256 weights stay in L1
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _relu_logits(X, Wt, a, h, out):  # pragma: no cover - compiled
-    """``out[r] = sum_k a_k ReLU((Wt^T X[r])_k)`` for every row; ``h`` is scratch of length n."""
-    for r in range(X.shape[0]):
-        _hidden(Wt, X[r], h)
-        out[r] = _relu_dot(a, h)
+    """``out[r] = sum_k a_k ReLU((Wt^T X[r])_k)`` for every row; ``h`` is scratch of length n.
+
+    Units are taken in blocks of ``_UNIT_BLOCK`` (the block's weights stay in L1 while every row
+    passes); for ``d = 8`` the pre-activation, ReLU and output sum run in one pass (no scratch).
+    """
+    N, d = X.shape
+    n = Wt.shape[1]
+    for r in range(N):
+        out[r] = 0.0
+    for kb in range(0, n, _UNIT_BLOCK):
+        ke = min(n, kb + _UNIT_BLOCK)
+        m = ke - kb
+        ab = a[kb:ke]
+        if d == 8:
+            W0 = Wt[0, kb:ke]
+            W1 = Wt[1, kb:ke]
+            W2 = Wt[2, kb:ke]
+            W3 = Wt[3, kb:ke]
+            W4 = Wt[4, kb:ke]
+            W5 = Wt[5, kb:ke]
+            W6 = Wt[6, kb:ke]
+            W7 = Wt[7, kb:ke]
+            for r in range(N):
+                x0 = X[r, 0]
+                x1 = X[r, 1]
+                x2 = X[r, 2]
+                x3 = X[r, 3]
+                x4 = X[r, 4]
+                x5 = X[r, 5]
+                x6 = X[r, 6]
+                x7 = X[r, 7]
+                f = 0.0
+                for k in range(m):
+                    acc = (W0[k] * x0 + W1[k] * x1 + W2[k] * x2 + W3[k] * x3
+                           + W4[k] * x4 + W5[k] * x5 + W6[k] * x6 + W7[k] * x7)
+                    f += ab[k] * max(acc, 0.0)
+                out[r] += f
+        else:
+            Wb = np.ascontiguousarray(Wt[:, kb:ke])
+            hb = h[:m]
+            for r in range(N):
+                _hidden(Wb, X[r], hb)
+                out[r] += _relu_dot(ab, hb)
 
 
 def relu_logits(X: np.ndarray, W: np.ndarray, a: np.ndarray) -> np.ndarray:

@@ -1,10 +1,17 @@
 """Numba CPU trainer: the algorithm of :mod:`scaling_theory.numeric.sim.reference`, compiled, threads over students.
 
 All students of one call share each data chunk; one parallel kernel call per chunk runs
-``prange`` over the students (largest first, one student per task, so the 2 cores balance), and
-each student's loop is plain compiled scalar code that LLVM vectorises over the input dimension
-(row-major ``W``, so ``W[i, :]`` and ``x`` are contiguous).  No BLAS is called inside the kernel,
-so there is no nested BLAS threading to oversubscribe the cores.
+``prange`` over the students (largest first, one student per task, so the 2 cores balance).
+Online SGD students (``B = 1``) keep their hidden weights *unit-major*, ``Wt (d, n)``: each
+sample's update ``Wt -= (c v 1[h > 0]) x^T`` and the next sample's forward pass ``h = Wt^T x'``
+share one pass over the weights with the unit index innermost, which LLVM vectorises whatever the
+width (the row-major dot products of length ``d = 8`` vectorised poorly).  Minibatch and Adam
+students keep row-major ``W (n, d)`` for the register-blocked kernels below.  No BLAS is called
+inside the kernels, so there is no nested BLAS threading to oversubscribe the cores.
+
+Every kernel also sums the online KL of each sample (against the teacher logits the stream drew
+its label with, before the step that uses it); the teacher's ``softplus(F)`` and ``sigma(F)`` are
+computed once per chunk for all students, and the student's ``softplus(f)`` is the loss's.
 
 Floating-point: the kernels use the LLVM fast-math flags ``reassoc``, ``contract``, ``nsz`` and
 ``arcp`` (reordered, fused sums) but *not* ``nnan``/``ninf``, so non-finite values still propagate
@@ -39,7 +46,7 @@ import numpy as np
 from numba import njit, prange
 
 # the shared compiled primitives (the one Bernoulli-KL-from-logits helper among them)
-from scaling_theory.numeric.sim.kernels import _bernoulli_kl, _sigmoid, _softplus
+from scaling_theory.numeric.sim.kernels import _hidden, _kl_from_parts, _relu_dot, _teacher_parts
 from scaling_theory.numeric.sim.teacher import DEFAULT_CHUNK, Teacher, chunk_triple, data_chunks
 from scaling_theory.numeric.sim.teacher import chunk as data_chunk
 from scaling_theory.numeric.sim.students import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPTIMIZERS, SCHEDULES,
@@ -92,40 +99,117 @@ def _apply_step(W, v, GW, Gv, MW, Mv, VW, Vv, m, lr, opt, k):
             Gv[i] = 0.0
 
 
-@njit(cache=True, fastmath=_FASTMATH)
-def _online_sgd(W, v, h, X, y, F, rows, seen, sch, lr0, t0):
-    """B = 1 plain SGD: fused forward, gradient and update per sample.
+@njit(cache=True, inline="always", fastmath=_FASTMATH)
+def _update_forward(Wt, ck, x, xn, h):
+    """``Wt[j, k] -= ck[k] x[j]`` and, in the same pass, ``h[k] = sum_j Wt[j, k] xn[j]`` (new weights).
 
-    Returns the summed loss and the summed online KL (and its squares) against teacher logits ``F``,
-    each sample's before its own update.
+    Unit-major ``Wt (d, n)``, units innermost (vectorised); the input dimension in blocks of 8, so
+    for ``d <= 8`` every weight is loaded and stored once per sample.
     """
-    n, d = W.shape
+    d, n = Wt.shape
+    d8 = d - d % 8
+    if d8 == 0:
+        for k in range(n):
+            h[k] = 0.0
+    for j in range(0, d8, 8):
+        x0 = x[j]
+        x1 = x[j + 1]
+        x2 = x[j + 2]
+        x3 = x[j + 3]
+        x4 = x[j + 4]
+        x5 = x[j + 5]
+        x6 = x[j + 6]
+        x7 = x[j + 7]
+        z0 = xn[j]
+        z1 = xn[j + 1]
+        z2 = xn[j + 2]
+        z3 = xn[j + 3]
+        z4 = xn[j + 4]
+        z5 = xn[j + 5]
+        z6 = xn[j + 6]
+        z7 = xn[j + 7]
+        W0 = Wt[j]
+        W1 = Wt[j + 1]
+        W2 = Wt[j + 2]
+        W3 = Wt[j + 3]
+        W4 = Wt[j + 4]
+        W5 = Wt[j + 5]
+        W6 = Wt[j + 6]
+        W7 = Wt[j + 7]
+        for k in range(n):
+            c = ck[k]
+            w0 = W0[k] - c * x0
+            w1 = W1[k] - c * x1
+            w2 = W2[k] - c * x2
+            w3 = W3[k] - c * x3
+            w4 = W4[k] - c * x4
+            w5 = W5[k] - c * x5
+            w6 = W6[k] - c * x6
+            w7 = W7[k] - c * x7
+            W0[k] = w0
+            W1[k] = w1
+            W2[k] = w2
+            W3[k] = w3
+            W4[k] = w4
+            W5[k] = w5
+            W6[k] = w6
+            W7[k] = w7
+            acc = w0 * z0 + w1 * z1 + w2 * z2 + w3 * z3 + w4 * z4 + w5 * z5 + w6 * z6 + w7 * z7
+            h[k] = acc if j == 0 else h[k] + acc
+    for j in range(d8, d):
+        xj = x[j]
+        zj = xn[j]
+        Wj = Wt[j]
+        for k in range(n):
+            w = Wj[k] - ck[k] * xj
+            Wj[k] = w
+            h[k] += w * zj
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _online_sgd(Wt, v, h, ck, X, y, P, rows, seen, sch, lr0, t0):
+    """B = 1 plain SGD on rows ``[0, rows)``: forward, loss, online KL, update, per sample.
+
+    Unit-major weights ``Wt (d, n)``; ``h``, ``ck`` are scratch of length n.  ``P`` holds the
+    teacher's logits ``F`` and their ``softplus`` and ``sigma`` (rows 0, 1, 2; see
+    :func:`scaling_theory.numeric.sim.kernels._teacher_parts`).  The update of sample ``t`` and the
+    forward pass of sample ``t + 1`` share one pass over the weights (:func:`_update_forward`);
+    the order of operations is the reference's.  Returns the summed loss and the summed online KL
+    (and its squares), each sample's before its own update.
+    """
     loss = 0.0
     kls = 0.0
     kl2 = 0.0
+    if rows == 0:
+        return loss, kls, kl2
+    n = v.shape[0]
+    _hidden(Wt, X[0], h)
+    f = _relu_dot(v, h)
     for t in range(rows):
-        x = X[t]
-        f = 0.0
-        for i in range(n):
-            acc = 0.0
-            for j in range(d):
-                acc += W[i, j] * x[j]
-            h[i] = acc
-            f += v[i] * max(acc, 0.0)
         yt = y[t]
-        loss += _softplus(f) - yt * f
-        kl = _bernoulli_kl(F[t], f)
+        e = math.exp(-abs(f))             # one exp serves softplus and sigmoid
+        sp = max(f, 0.0) + math.log1p(e)  # softplus(f)
+        loss += sp - yt * f
+        kl = _kl_from_parts(sp, f, P[1, t], P[2, t], P[0, t])
         kls += kl
         kl2 += kl * kl
-        c = _lr(sch, lr0, t0, float(seen + t)) * (_sigmoid(f) - yt)
-        for i in range(n):
+        c = _lr(sch, lr0, t0, float(seen + t)) * ((1.0 / (1.0 + e) if f >= 0.0 else e / (1.0 + e)) - yt)
+        for k in range(n):
             # branch-free: inactive units get a zero update (a data-dependent branch here
             # mispredicts half the time and costs ~4x in throughput)
-            hi = h[i]
-            ci = c * v[i] if hi > 0.0 else 0.0
-            v[i] -= c * max(hi, 0.0)
-            for j in range(d):
-                W[i, j] -= ci * x[j]
+            hk = h[k]
+            vk = v[k]
+            ck[k] = c * vk if hk > 0.0 else 0.0   # the W gradient uses v before the step
+            v[k] = vk - c * max(hk, 0.0)
+        if t + 1 < rows:
+            _update_forward(Wt, ck, X[t], X[t + 1], h)
+            f = _relu_dot(v, h)
+        else:
+            x = X[t]
+            for j in range(Wt.shape[0]):
+                xj = x[j]
+                for k in range(n):
+                    Wt[j, k] -= ck[k] * xj
     return loss, kls, kl2
 
 
@@ -250,14 +334,14 @@ def _backward_block(GW, X, D, start, m):
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _batch_gradient(W, v, H, GW, Gv, X, y, F, start, m, scale, kl_acc):
+def _batch_gradient(W, v, H, GW, Gv, X, y, P, start, m, scale, kl_acc):
     """Add ``scale`` x the summed gradient of rows ``X[start:start+m]`` (at the current weights)
     to GW, Gv.  ``GW`` may be ``W`` itself (fused SGD step): W is not read after the forward pass.
 
     Forward and weight-gradient passes are register-blocked (each load of a weight row or an
     input row serves several multiply-adds); ``H`` (at least ``m x n``) is scratch.  Returns the
-    summed loss; adds the rows' online KL against teacher logits ``F`` (at the current weights) and
-    its square to ``kl_acc[0]``, ``kl_acc[1]``.
+    summed loss; adds the rows' online KL against the teacher (``P``: logits, their softplus and
+    sigma; at the current weights) and its square to ``kl_acc[0]``, ``kl_acc[1]``.
     """
     n = W.shape[0]
     _forward_block(W, X, H, start, m)
@@ -269,9 +353,11 @@ def _batch_gradient(W, v, H, GW, Gv, X, y, F, start, m, scale, kl_acc):
             f += v[i] * max(H[b, i], 0.0)
         yt = y[start + b]
         e = math.exp(-abs(f))            # one exp serves softplus and sigmoid
-        loss += max(f, 0.0) + math.log1p(e) - yt * f
+        sp = max(f, 0.0) + math.log1p(e)
+        loss += sp - yt * f
         g = scale * ((1.0 / (1.0 + e) if f >= 0.0 else e / (1.0 + e)) - yt)
-        kl = _bernoulli_kl(F[start + b], f)
+        r = start + b
+        kl = _kl_from_parts(sp, f, P[1, r], P[2, r], P[0, r])
         kl_acc[0] += kl
         kl_acc[1] += kl * kl
         for i in range(n):
@@ -283,7 +369,7 @@ def _batch_gradient(W, v, H, GW, Gv, X, y, F, start, m, scale, kl_acc):
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, F, rows, state, T, B, opt, sch, lr0, t0, kl_acc):
+def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, P, rows, state, T, B, opt, sch, lr0, t0, kl_acc):
     """General case: steps of B samples (the last may be shorter), any optimiser.
 
     Each step's samples go through the blocked :func:`_batch_gradient` in blocks of at most
@@ -301,7 +387,7 @@ def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, F, rows, state, T, B, opt,
         if opt == 0 and filled == 0 and (k == B or k == T - seen):
             # a whole SGD step in one block: the scaled gradient goes straight into W
             lr = _lr(sch, lr0, t0, float(seen))
-            loss += _batch_gradient(W, v, H, W, Gv, X, y, F, t, k, -lr / k, kl_acc)
+            loss += _batch_gradient(W, v, H, W, Gv, X, y, P, t, k, -lr / k, kl_acc)
             for i in range(v.shape[0]):
                 v[i] += Gv[i]
                 Gv[i] = 0.0
@@ -309,7 +395,7 @@ def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, F, rows, state, T, B, opt,
             seen += k
             steps += 1
             continue
-        loss += _batch_gradient(W, v, H, GW, Gv, X, y, F, t, k, 1.0, kl_acc)
+        loss += _batch_gradient(W, v, H, GW, Gv, X, y, P, t, k, 1.0, kl_acc)
         t += k
         seen += k
         filled += k
@@ -323,9 +409,13 @@ def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, F, rows, state, T, B, opt,
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True)
-def _student_chunk(s, X, y, F, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf,
+def _student_chunk(s, X, y, P, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf,
                    hf, hoff, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows, chunk_kl):
-    """Student ``s``'s share of one data chunk (``chunk_kl[s]``: summed online KL and its squares)."""
+    """Student ``s``'s share of one data chunk (``chunk_kl[s]``: summed online KL and its squares).
+
+    Online SGD students (B = 1) keep their hidden weights unit-major, ``(d, n)``; the others
+    row-major, ``(n, d)`` (see :func:`train_chunks`).
+    """
     if not active[s]:
         chunk_rows[s] = 0
         chunk_loss[s] = 0.0
@@ -333,19 +423,20 @@ def _student_chunk(s, X, y, F, active, d, width, woff, voff, Wf, vf, GWf, Gvf, M
         chunk_kl[s, 1] = 0.0
         return
     n = width[s]
-    W = Wf[woff[s]:woff[s] + n * d].reshape((n, d))
     v = vf[voff[s]:voff[s] + n]
     rows = min(X.shape[0], T[s] - state[s, 0])
     chunk_rows[s] = rows
     if B[s] == 1 and opt[s] == 0:
-        loss, kls, kl2 = _online_sgd(W, v, hf[hoff[s]:hoff[s] + n], X, y, F, rows, state[s, 0], sch[s],
-                                     lr0[s], t0[s])
+        Wt = Wf[woff[s]:woff[s] + n * d].reshape((d, n))
+        loss, kls, kl2 = _online_sgd(Wt, v, hf[hoff[s]:hoff[s] + n], hf[hoff[s] + n:hoff[s] + 2 * n], X, y,
+                                     P, rows, state[s, 0], sch[s], lr0[s], t0[s])
         chunk_loss[s] = loss
         chunk_kl[s, 0] = kls
         chunk_kl[s, 1] = kl2
         state[s, 0] += rows
         state[s, 2] += rows
     else:
+        W = Wf[woff[s]:woff[s] + n * d].reshape((n, d))
         GW = GWf[woff[s]:woff[s] + n * d].reshape((n, d))
         MW = MWf[woff[s]:woff[s] + n * d].reshape((n, d))
         VW = VWf[woff[s]:woff[s] + n * d].reshape((n, d))
@@ -355,22 +446,23 @@ def _student_chunk(s, X, y, F, active, d, width, woff, voff, Wf, vf, GWf, Gvf, M
         chunk_kl[s, 1] = 0.0
         chunk_loss[s] = _minibatch(W, v, H, GW, Gvf[voff[s]:voff[s] + n], MW,
                                    Mvf[voff[s]:voff[s] + n], VW, Vvf[voff[s]:voff[s] + n],
-                                   X, y, F, rows, state[s], T[s], B[s], opt[s], sch[s],
+                                   X, y, P, rows, state[s], T[s], B[s], opt[s], sch[s],
                                    lr0[s], t0[s], chunk_kl[s])
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _train_chunk(X3, y2, F2, stream, order, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
+def _train_chunk(X3, y2, P3, stream, order, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
                  VWf, Vvf, hf, hoff, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows, chunk_kl):
     """One data chunk for all students, ``prange`` over students (in ``order``, largest first).
 
-    ``X3[g]``, ``y2[g]``, ``F2[g]`` is the current chunk of data stream ``g`` (inputs, labels,
-    teacher logits); student ``s`` reads stream ``stream[s]`` (one stream per teacher and data seed).
+    ``X3[g]``, ``y2[g]``, ``P3[g]`` is the current chunk of data stream ``g`` (inputs, labels, and
+    the teacher's logits with their softplus and sigma); student ``s`` reads stream ``stream[s]``
+    (one stream per teacher and data seed).
     """
     for q in prange(order.shape[0]):
         s = order[q]
         g = stream[s]
-        _student_chunk(s, X3[g], y2[g], F2[g], active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
+        _student_chunk(s, X3[g], y2[g], P3[g], active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
                        VWf, Vvf, hf, hoff, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows, chunk_kl)
 
 
@@ -515,6 +607,10 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
     stream's end are never read).  Without ``F`` (pairs) the online KL is NaN.  The benchmark
     feeds the same pre-generated chunks to every implementation through this.  ``seconds`` in the
     results is the time spent here.
+
+    Layout: online SGD students (``batch_size=1``, ``optimizer="sgd"``) hold their hidden weights
+    unit-major, ``(d, n)`` (the update and the next forward pass run over units innermost,
+    vectorised); the others row-major, ``(n, d)`` (the register-blocked minibatch kernels).
     """
     start = time.perf_counter()
     S = len(students)
@@ -527,16 +623,18 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
     voff[1:] = np.cumsum(_padded(width))[:-1]
     Wf = np.empty(int(_padded(width * d).sum()))
     vf = np.empty(int(_padded(width).sum()))
+    online = np.array([c.batch_size == 1 and c.optimizer == "sgd" for c in students], dtype=bool)
     for s, cfg in enumerate(students):
         W, v = init_params(cfg, d)
-        Wf[woff[s]:woff[s] + W.size] = W.ravel()
+        Wf[woff[s]:woff[s] + W.size] = W.T.ravel() if online[s] else W.ravel()
         vf[voff[s]:voff[s] + v.size] = v
     zeros_w = lambda: np.zeros_like(Wf)  # noqa: E731 - four identical buffers
     zeros_v = lambda: np.zeros_like(vf)  # noqa: E731
     GWf, MWf, VWf = zeros_w(), zeros_w(), zeros_w()
     Gvf, Mvf, Vvf = zeros_v(), zeros_v(), zeros_v()
     B = np.array([c.batch_size for c in students], dtype=np.int64)
-    rows_h = np.minimum(B, _SCRATCH_ROWS)          # scratch: hidden pre-activations of a block
+    # scratch: hidden pre-activations of a block (online SGD: h and the hidden deltas)
+    rows_h = np.where(online, 2, np.minimum(B, _SCRATCH_ROWS))
     hoff = np.zeros(S, dtype=np.int64)
     hoff[1:] = np.cumsum(_padded(rows_h * width))[:-1]
     hf = np.zeros(int(_padded(rows_h * width).sum()))
@@ -564,15 +662,20 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
             X, y, F = chunk_triple(item)
             if X.ndim == 2:
                 X, y, F = X[None], y[None], F[None]
+            # the teacher's share of the online KL, once per chunk for every student of a stream
+            P = np.empty((F.shape[0], 3, F.shape[1]))
+            for g in range(F.shape[0]):
+                P[g, 0] = F[g]
+                _teacher_parts(F[g], P[g, 1], P[g, 2])
             args = (active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf, hf, hoff, state,
                     T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows, chunk_kl)
             live = np.flatnonzero(active)
             if live.shape[0] == 1:
                 # one student: no parallel region (idle OpenMP threads spin and steal the core)
                 g = stream[live[0]]
-                _student_chunk(live[0], X[g], y[g], F[g], *args)
+                _student_chunk(live[0], X[g], y[g], P[g], *args)
             else:
-                _train_chunk(X, y, F, stream, order, *args)
+                _train_chunk(X, y, P, stream, order, *args)
             for s in np.flatnonzero(active):
                 loss_total[s] += chunk_loss[s]
                 kl_total[s] += chunk_kl[s]
@@ -593,7 +696,8 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
     results = []
     for s, cfg in enumerate(students):
         n = int(width[s])
-        W = Wf[woff[s]:woff[s] + n * d].reshape(n, d).copy()
+        flat = Wf[woff[s]:woff[s] + n * d]
+        W = np.ascontiguousarray(flat.reshape(d, n).T) if online[s] else flat.reshape(n, d).copy()
         v = vf[voff[s]:voff[s] + n].copy()
         seen = int(state[s, 0])
         results.append(TrainResult(cfg, W, v, status[s], reasons[s], seen, seconds,

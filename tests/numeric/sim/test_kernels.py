@@ -11,7 +11,7 @@ from scaling_theory.numeric.sim.teacher import sample_teacher
 # d around the blocks of 8 input coordinates (none, one, one plus leftovers, two); n around the
 # vector width (1, 3, 4, 5) and wide
 @pytest.mark.parametrize("d", [1, 3, 8, 13, 16, 21])
-@pytest.mark.parametrize("n", [1, 3, 4, 5, 37, 300])
+@pytest.mark.parametrize("n", [1, 3, 4, 5, 37, 300, 600])  # 600: blocks of 256 units and a rest
 def test_unit_major_logits_agree_with_numpy(d, n):
     rng = np.random.default_rng(d * 1000 + n)
     X, W, a = rng.standard_normal((97, d)), rng.standard_normal((n, d)), rng.standard_normal(n)

@@ -60,9 +60,10 @@ def _replay(t, cfg, T, seed, chunk_size):
 
 @pytest.mark.parametrize("device", ["numpy", "cpu"])
 @pytest.mark.parametrize("batch", [1, 3])
-def test_online_kl_matches_an_independent_replay(device, batch):
-    t = sample_teacher(5, 3, seed=4)
-    cfg = StudentConfig(4, lr=0.05, batch_size=batch, init_seed=2)
+@pytest.mark.parametrize("d,n", [(5, 4), (8, 13), (17, 6)])  # the kernels take d in blocks of 8
+def test_online_kl_matches_an_independent_replay(device, batch, d, n):
+    t = sample_teacher(d, 3, seed=4)
+    cfg = StudentConfig(n, lr=0.05, batch_size=batch, init_seed=2)
     T = 700  # several chunks, minibatches straddling chunk edges (100 is not a multiple of 3)
     [r] = train(t, [cfg], T, data_seed=6, device=device, chunk_size=100)
     mean, se, W, v = _replay(t, cfg, T, seed=6, chunk_size=100)
