@@ -257,8 +257,9 @@ def _online_sgd(Wt, v, h, ck, X, y, P, rows, seen, sch, lr0, t0):
     Unit-major weights ``Wt (d, n)``; ``h``, ``ck`` are scratch of length n.  ``P`` holds the
     teacher's logits ``F`` and their ``softplus`` and ``sigma`` (rows 0, 1, 2; see
     :func:`scaling_theory.numeric.sim.kernels._teacher_parts`).  The update of sample ``t`` and the
-    forward pass of sample ``t + 1`` share one pass over the weights (:func:`_update_forward`);
-    the order of operations is the reference's.  Returns the summed loss and the summed online KL
+    forward pass of sample ``t + 1`` share one pass over the weights (:func:`_update_forward`;
+    for ``d = 8`` the whole step in one loop, :func:`_step_forward8`); the order of operations is
+    the reference's.  Returns the summed loss and the summed online KL
     (and its squares), each sample's before its own update.
     """
     loss = 0.0
