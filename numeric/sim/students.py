@@ -137,8 +137,8 @@ class TrainResult:
     ('diverged', 'non-finite weights or loss after 200 samples')
     >>> sorted(ok.to_json())
     ['config', 'device', 'mean_loss', 'online_kl', 'online_kl_se', 'reason', 'samples_seen', 'seconds', 'status']
-    >>> round(ok.online_kl, 4), bad.online_kl
-    (0.0414, nan)
+    >>> round(ok.online_kl, 4), bad.online_kl, bad.to_json()["online_kl"]
+    (0.0414, nan, None)
     """
 
     config: StudentConfig
@@ -158,7 +158,13 @@ class TrainResult:
         return {"config": self.config.to_json(), "status": self.status, "reason": self.reason,
                 "samples_seen": int(self.samples_seen), "seconds": float(self.seconds),
                 "mean_loss": float(self.mean_loss), "device": self.device,
-                "online_kl": float(self.online_kl), "online_kl_se": float(self.online_kl_se)}
+                # null, not NaN, when not available (diverged): the JSON stays standard
+                "online_kl": _finite_or_none(self.online_kl),
+                "online_kl_se": _finite_or_none(self.online_kl_se)}
+
+
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
 
 
 def online_kl_summary(total: float, total_sq: float, seen: int, status: str) -> tuple[float, float]:
