@@ -9,8 +9,10 @@ kind (Dirichlet-process and finite, d = 8, K = 32) and each budget, one IsoFLOP 
 4 learning rates, seed 0, trained and evaluated by the sweep's runner (``train_runs``) exactly as a
 sweep worker does it (one process, ``NUMBA_NUM_THREADS=1``).  The same runs are timed with the code
 of ``REV`` (unpacked with ``git archive`` into a temporary folder) and with this tree, alternately,
-each in a fresh subprocess after a compile warm-up; the figure is sum p*T per second.  Other
-processes on the machine slow both sides alike, so read the ratio, not the absolute rates.
+each in a fresh subprocess after a compile warm-up; the figure is sum p*T per second of wall time
+(and per second of the child's CPU time, all its threads: the data stream is drawn in a second
+thread).  Other processes on the machine slow both sides alike, so read the ratio, not the
+absolute rates.
 """
 
 from __future__ import annotations
@@ -37,12 +39,13 @@ names = {f.name for f in fields(RunSpec)}
 rows = [[RunSpec(**{k: v for k, v in r.items() if k in names}) for r in row] for row in specs]
 train_runs([rows[0][0]])                     # compile outside the timing
 train_runs(rows[0][:2])
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 for row in rows:
     out = train_runs(row)
     assert all(o["status"] in ("done", "diverged") for o in out)
-seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "pT": sum(r.params * r.samples for row in rows for r in row)}))
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+print(json.dumps({"seconds": seconds, "cpu_seconds": cpu,
+                  "pT": sum(r.params * r.samples for row in rows for r in row)}))
 """
 
 
@@ -115,15 +118,19 @@ def main(argv=None) -> int:
         spec.write_text(json.dumps(rows))
         old, new = _baseline_tree(args.baseline, tmp), _current_tree(tmp)
         rates = {"baseline": [], "current": []}
+        cpu_rates = {"baseline": [], "current": []}
         for _ in range(args.rounds):
             for name, pkg in (("baseline", old), ("current", new)):
                 r = _time(pkg, spec)
                 rates[name].append(r["pT"] / r["seconds"])
-                print(f"{name:9s} {r['pT']:.3g} p*T in {r['seconds']:.2f} s: {rates[name][-1]:.3g} p*T/s",
-                      flush=True)
+                cpu_rates[name].append(r["pT"] / r["cpu_seconds"])
+                print(f"{name:9s} {r['pT']:.3g} p*T in {r['seconds']:.2f} s ({r['cpu_seconds']:.2f} s CPU): "
+                      f"{rates[name][-1]:.3g} p*T/s", flush=True)
     b, c = statistics.median(rates["baseline"]), statistics.median(rates["current"])
+    bc, cc = statistics.median(cpu_rates["baseline"]), statistics.median(cpu_rates["current"])
     print(json.dumps({"baseline": args.baseline, "runs": sum(len(r) for r in rows),
-                      "baseline_pT_per_s": b, "current_pT_per_s": c, "ratio": c / b}))
+                      "baseline_pT_per_s": b, "current_pT_per_s": c, "ratio": c / b,
+                      "baseline_pT_per_cpu_s": bc, "current_pT_per_cpu_s": cc, "cpu_ratio": cc / bc}))
     return 0
 
 
