@@ -493,7 +493,7 @@ def lr_curves(rows: Sequence[Mapping[str, Any]], *, key: str = "error") -> dict[
 
 def lr_optima(curves: Mapping[tuple, Mapping[float, Mapping[str, float]]]) -> dict[float, dict[str, Any]]:
     """Per budget: the best learning rate of each width and whether it is *stable* across widths
-    (every width's best rate within one grid step of the most common one).
+    (every width's best rate on the same or on neighbouring points of the rate grid).
 
     Examples
     --------
@@ -514,5 +514,5 @@ def lr_optima(curves: Mapping[tuple, Mapping[float, Mapping[str, float]]]) -> di
         mode = max(set(values), key=lambda v: (values.count(v), -v))
         spread = max(idx) - min(idx)
         out[C] = {"best": best, "mode": mode, "spread_steps": spread,
-                  "stable": all(abs(i - grid.index(mode)) <= 1 for i in idx)}
+                  "stable": spread <= 1}
     return out
