@@ -191,7 +191,7 @@ def _trend_blocks(cmp) -> list[Block]:
         tr = cmp[f"{name}_trend"]
         fixed = ", ".join(f"{k} = {v}" for k, v in tr["fixed"].items())
         out.append(Heading(3, f"Model share against {name} ({fixed}; ratio p*/T* from approach 2)"))
-        if not tr["rows"]:
+        if len({r[name] for r in tr["rows"]}) < 2:
             out.append(Paragraph(f"Not enough data to fit: the sweep has fewer than two values of {name} "
                                  "sharing a budget."))
             continue
@@ -264,7 +264,8 @@ def _protocol_blocks(result) -> list[Block]:
                  for teacher, by_c in ref.get("added", {}).items()]
         items += [f"{teacher}, C = {C}: cannot be bracketed ({why})"
                   for teacher, by_c in ref.get("unbracketable", {}).items() for C, why in by_c.items()]
-        out += [Heading(3, f"Width refinement ({ref.get('rounds', 0)} rounds after the coarse pass)"), Bullets(items)]
+        out += [Heading(3, f"Width refinement ({ref.get('rounds', 0)} round{'' if ref.get('rounds') == 1 else 's'} "
+                                    "after the coarse pass)"), Bullets(items)]
     opt = getattr(result, "lr_optima", None) or []
     if opt:
         out += [Heading(3, "Best learning rate per width (seed mean of the reported error)"),

@@ -168,7 +168,8 @@ def _merge_sweeps(first: dict[str, Any] | None, later: dict[str, Any]) -> dict[s
     out = dict(later)
     for k in ("done", "diverged", "concurrent", "seconds"):
         out[k] = first.get(k, 0) + later.get(k, 0)
-    out["already"] = first.get("already", 0)
+    # the later sweep holds the earlier one: what it found in the store, less what the earlier calls wrote
+    out["already"] = later.get("already", 0) - sum(first.get(k, 0) for k in ("done", "diverged", "concurrent"))
     return out
 
 

@@ -18,11 +18,12 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     for name in ("report.md", "report.tex", "results.sqlite"):
         assert (out / name).stat().st_size > 0, name
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert {"isoflop.png", "frontier.png", "bayes_error.png"} <= set(figures)
+    assert {"isoflop.png", "frontier.png", "bayes_error.png", "lr_sensitivity.png"} <= set(figures)
     assert sorted(p.rsplit("/", 1)[-1] for p in result["figures"]) == figures
     md = (out / "report.md").read_text()
     tex = (out / "report.tex").read_text()
     for section in ("## 1. Theory", "## 2. Simulation", "## 3. Fits", "## 4. Theory against experiment",
+                    "### Estimators side by side", "### Best learning rate per width",
                     "## 5. The Bayes-optimal error"):
         assert section in md
     assert tex.startswith(r"\documentclass") and tex.rstrip().endswith(r"\end{document}")
@@ -41,8 +42,11 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     assert {r["estimator"] for r in rows} == {"best-sampled", "parabola-all", "parabola-local", "approach-3"}
     assert any("infinite" in r["teacher"] for r in rows) and any("finite teacher" in r["teacher"] for r in rows)
     assert "infinite" in rows[0]["teacher"]          # the paper's setting first
+    assert "| teacher | estimator | exponent [95% CI] | bound exponent | error kind | verdict |" in md
+    assert result["lr_optima"] and result["refinement"]["rounds"] >= 0
     for r in rows:
         assert r["verdict"] in ("agrees", "disagrees", "inconclusive") and r["error_kind"]
+        assert r["error_kind"] in ("time-averaged online KL", "final-weights KL")
         assert r["bound_exponent"] is not None
         if r["verdict"] != "inconclusive":
             assert r["ci"][1] - r["ci"][0] <= 0.15
@@ -102,7 +106,7 @@ def test_refinement_brackets_every_minimum_and_a_rerun_adds_nothing(tmp_path):
     config, sweep, record = _rep._simulate_refined(_small_protocol(), store, progress=False, workers=1,
                                                    runner=_online_runner)
     assert record["rounds"] >= 1 and record["added"]
-    assert sweep["done"] == sweep["store_counts"]["done"] == len(config.expand()[0])
+    assert sweep["done"] == sweep["store_counts"]["done"] == len(config.expand()[0]) and sweep["already"] == 0
     for key, part in _rep._rows_by_teacher(config, store).items():
         from scaling_theory.numeric.analysis.protocol import brackets, cell_table
 
@@ -112,6 +116,7 @@ def test_refinement_brackets_every_minimum_and_a_rerun_adds_nothing(tmp_path):
     again_config, again, again_record = _rep._simulate_refined(_small_protocol(), store, progress=False,
                                                                workers=1, runner=_online_runner)
     assert again["done"] == 0 and again_record == record and again_config.size() == config.size()
+    assert again["already"] == again["store_counts"]["done"] + again["store_counts"].get("diverged", 0)
 
 
 def test_comparisons_use_online_kl_and_say_inconclusive_where_a_minimum_is_not_bracketed(tmp_path):
