@@ -232,9 +232,9 @@ def refine_widths(cells: Mapping[tuple, Mapping[str, Any]], d: int, *, min_sampl
                 new.append(w)
                 need -= 1
             if need:
-                stuck[C] = (f"the minimum lies at width {widths[i]}; only {min_side - need - b['left']} "
-                            f"narrower width{'s' if min_side - need - b['left'] != 1 else ''} exist"
-                            f"{'s' if min_side - need - b['left'] == 1 else ''}")
+                have_left = min_side - need
+                stuck[C] = (f"the minimum lies at width {widths[i]}; only {have_left} narrower "
+                            + ("width exists" if have_left == 1 else "widths exist"))
         if b["right"] < min_side:
             cap = int(math.floor(C / (cost_factor * (d + 1) * min_samples)))  # widest with T >= min_samples
             w, need = widths[-1], min_side - b["right"]
