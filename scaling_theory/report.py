@@ -191,7 +191,7 @@ def _trend_blocks(cmp) -> list[Block]:
         tr = cmp[f"{name}_trend"]
         fixed = ", ".join(f"{k} = {v}" for k, v in tr["fixed"].items())
         out.append(Heading(3, f"Model share against {name} ({fixed}; ratio p*/T* from approach 2)"))
-        if not tr["rows"]:
+        if len({r[name] for r in tr["rows"]}) < 2:
             out.append(Paragraph(f"Not enough data to fit: the sweep has fewer than two values of {name} "
                                  "sharing a budget."))
             continue
@@ -238,6 +238,43 @@ def _bayes_section(rows) -> list[Block]:
     ]
 
 
+def _protocol_blocks(result) -> list[Block]:
+    """The tuned protocol's comparisons (``reproduce --json``'s ``comparisons``), the width refinement
+    and the learning-rate optima, as tables."""
+    rows = getattr(result, "comparisons", None) or []
+    out: list[Block] = []
+    if rows:
+        kinds = sorted({r["error_kind"] for r in rows})
+        out += [Heading(3, "Estimators side by side (tuned protocol; intervals from a bootstrap over seeds)"),
+                Paragraph(f"Model exponent a in p* ~ C^a per teacher and estimator, against the bound's local "
+                          f"exponent at the same budgets; error used: {', '.join(kinds)}. A verdict is "
+                          "`inconclusive` when the interval is wider than 0.15, when two estimators' intervals "
+                          "do not overlap, or when a budget's minimum is not bracketed by two sampled widths on "
+                          "each side."),
+                Table(["teacher", "estimator", "exponent [95% CI]", "bound exponent", "error kind", "verdict"],
+                      [[r["teacher"], r["estimator"], _fmt_ci(r["exponent"], r["ci"]),
+                        format_number(r["bound_exponent"]) if r["bound_exponent"] is not None else "-",
+                        r["error_kind"], r["verdict"]] for r in rows])]
+        notes = sorted({f"{r['teacher']}: {r['note']}" for r in rows if r.get("note")})
+        if notes:
+            out.append(Bullets(notes))
+    ref = getattr(result, "refinement", None) or {}
+    if ref.get("added") or ref.get("unbracketable"):
+        items = [f"{teacher}: " + "; ".join(f"C = {C}: widths {', '.join(map(str, ws))}" for C, ws in by_c.items())
+                 for teacher, by_c in ref.get("added", {}).items()]
+        items += [f"{teacher}, C = {C}: cannot be bracketed ({why})"
+                  for teacher, by_c in ref.get("unbracketable", {}).items() for C, why in by_c.items()]
+        out += [Heading(3, f"Width refinement ({ref.get('rounds', 0)} round{'' if ref.get('rounds') == 1 else 's'} "
+                                    "after the coarse pass)"), Bullets(items)]
+    opt = getattr(result, "lr_optima", None) or []
+    if opt:
+        out += [Heading(3, "Best learning rate per width (seed mean of the reported error)"),
+                Table(["teacher", "C", "best lr0 by width p", "stable across widths"],
+                      [[o["teacher"], f"{o['C']:.3g}", ", ".join(f"{p}: {lr:g}" for p, lr in o["best"].items()),
+                        "yes" if o["stable"] else f"no ({o['spread_steps']} grid steps apart)"] for o in opt])]
+    return out
+
+
 def _comparison_section(result, theory, main_key) -> list[Block]:
     cmp = result.comparison
     out: list[Block] = [Heading(2, f"4. Theory against experiment ({label(main_key)})"),
@@ -257,13 +294,14 @@ def _comparison_section(result, theory, main_key) -> list[Block]:
                      [[str(r["approach"]), r["exponent"], _fmt_ci(r["value"], r["ci"]),
                        format_number(r["theory_local"]), r["verdict_local"], format_number(r["theory_asymptotic"]),
                        r["verdict_asymptotic"]] for r in cmp["exponents"]]))
-    return out + _trend_blocks(cmp)
+    return out + _protocol_blocks(result) + _trend_blocks(cmp)
 
 
 _CAVEATS = ("The bound is an upper bound on the Bayes-optimal error; the runs use single-pass SGD, so levels "
             "differ; exponents and trends are what is compared.",
-            "Intervals are bootstrap percentile intervals (resampling points within each budget); with few budgets "
-            "or widths they are wide and some approaches cannot be fitted.",
+            "Intervals of the fits in section 3 are bootstrap percentile intervals resampling points within each "
+            "budget; those of the tuned protocol's estimators resample seeds (teachers, then seeds within a "
+            "teacher). With few budgets or widths they are wide and some approaches cannot be fitted.",
             "Approach 1 takes the best sampled width per budget, so its exponents move in steps of the width grid.")
 
 

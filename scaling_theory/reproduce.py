@@ -32,8 +32,9 @@ _THEORY_LAW = "jeon-van-roy"   # the paper's setting: the infinite-width teacher
 TEACHER_LAW = {"dirichlet": "jeon-van-roy", "finite": "jeon-van-roy-finite"}
 #: report labels of the teacher kinds
 TEACHER_LABEL = {"dirichlet": "infinite-width (Dirichlet-process) teacher", "finite": "finite teacher"}
-#: the error every comparison uses
-ERROR_KIND = "reducible error (KL) of the final student on fresh inputs"
+#: width-refinement rounds after the coarse pass (the first adds midpoints around each minimum, the
+#: later ones only widths that bracket it; :func:`scaling_theory.numeric.analysis.protocol.refine_widths`)
+REFINE_ROUNDS = 3
 
 
 @dataclass
@@ -80,6 +81,8 @@ class ReproduceResult:
     comparisons: list = field(default_factory=list)
     throughput: float | None = None
     bayes: list = field(default_factory=list)
+    refinement: dict = field(default_factory=dict)
+    lr_optima: list = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Paths as strings and the findings as plain JSON (for ``reproduce --json``).
@@ -95,7 +98,7 @@ class ReproduceResult:
                 "stage_seconds": self.stage_seconds, "throughput": self.throughput,
                 "checks": self.checks, "sweep": self.sweep,
                 "fits": self.fits, "comparison": self.comparison, "comparisons": self.comparisons,
-                "bayes": self.bayes}
+                "bayes": self.bayes, "refinement": self.refinement, "lr_optima": self.lr_optima}
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,12 +147,9 @@ def _simulate(config, store_path: Path, *, progress: bool, workers, runner) -> d
     return run_sweep(config, store_path, **kwargs).to_json()
 
 
-def _protocol(config, store_path: Path, n_boot: int) -> tuple[dict, set]:
-    """Learning-rate choice and estimators per teacher setting (:mod:`scaling_theory.numeric.analysis.protocol`).
 
-    Returns the analyses by ``(d, K, kind)`` and the config hashes of the runs at the chosen rates.
-    """
-    from scaling_theory.numeric.analysis.protocol import analyse
+def _rows_by_teacher(config, store_path: Path) -> dict[tuple, list]:
+    """This sweep's finished runs from the store, by teacher setting ``(d, K, kind)``."""
     from scaling_theory.numeric.sweep.store import Store
 
     wanted = {r.config_hash for r in config.expand()[0]}
@@ -158,9 +158,72 @@ def _protocol(config, store_path: Path, n_boot: int) -> tuple[dict, set]:
     by_key: dict[tuple, list] = {}
     for r in rows:
         by_key.setdefault((int(r["d"]), int(r["K"]), str(r["kind"])), []).append(r)
+    return by_key
+
+
+def _merge_sweeps(first: dict[str, Any] | None, later: dict[str, Any]) -> dict[str, Any]:
+    """One summary for the coarse pass and its refinement rounds (counts added, the store's state last)."""
+    if first is None:
+        return later
+    out = dict(later)
+    for k in ("done", "diverged", "concurrent", "seconds"):
+        out[k] = first.get(k, 0) + later.get(k, 0)
+    # the later sweep holds the earlier one: what it found in the store, less what the earlier calls wrote
+    out["already"] = later.get("already", 0) - sum(first.get(k, 0) for k in ("done", "diverged", "concurrent"))
+    return out
+
+
+def _simulate_refined(config, store_path: Path, *, progress: bool, workers, runner) -> tuple[Any, dict, dict]:
+    """The coarse sweep, then up to :data:`REFINE_ROUNDS` rounds of widths around each budget's minimum
+    (same store, so a rerun resumes). Returns the refined config, the merged summary and the
+    refinement record ``{"rounds", "added": {teacher: {C: widths}}, "unbracketable": {teacher: {C: why}}}``."""
+    from scaling_theory.numeric.analysis.protocol import cell_table, error_key, refine_widths
+
+    sweep = _merge_sweeps(None, _simulate(config, store_path, progress=progress, workers=workers, runner=runner))
+    record: dict[str, Any] = {"rounds": 0, "added": {}, "unbracketable": {}}
+    for round_ in range(REFINE_ROUNDS):
+        added, stuck = {}, {}
+        for key, part in _rows_by_teacher(config, store_path).items():
+            cells = cell_table(part, key=error_key(part))
+            more, why = refine_widths(cells, key[0], min_samples=config.min_samples,
+                                      cost_factor=config.cost_factor, midpoints=round_ == 0)
+            if more:
+                added[key] = more
+            if why:
+                stuck[key] = why
+        record["unbracketable"] = {_teacher_label(k): {f"{C:g}": w for C, w in v.items()} for k, v in stuck.items()}
+        if not added:
+            break
+        record["rounds"] = round_ + 1
+        for key, more in added.items():
+            into = record["added"].setdefault(_teacher_label(key), {})
+            for C, ws in more.items():
+                into[f"{C:g}"] = sorted(set(into.get(f"{C:g}", [])) | set(ws))
+        _log(progress, f"refinement round {round_ + 1}: "
+                       + "; ".join(f"{_teacher_label(k)}: " + ", ".join(f"C={C:g} +{len(w)}" for C, w in m.items())
+                                   for k, m in added.items()))
+        config = config.with_widths(added)
+        sweep = _merge_sweeps(sweep, _simulate(config, store_path, progress=progress, workers=workers,
+                                               runner=runner))
+    return config, sweep, record
+
+
+def _teacher_label(key) -> str:
+    return f"{TEACHER_LABEL.get(key[2], key[2])} d={key[0]} K={key[1]}"
+
+
+def _protocol(config, store_path: Path, n_boot: int) -> tuple[dict, set]:
+    """Learning-rate choice and estimators per teacher setting (:mod:`scaling_theory.numeric.analysis.protocol`).
+
+    Returns the analyses by ``(d, K, kind)`` (each with its ``lr_curves``) and the config hashes of
+    the runs at the chosen rates.
+    """
+    from scaling_theory.numeric.analysis.protocol import analyse, lr_curves
+
     analyses, chosen = {}, set()
-    for key, part in by_key.items():
+    for key, part in _rows_by_teacher(config, store_path).items():
         analyses[key] = analyse(part, bootstrap=n_boot, seed=0)
+        analyses[key]["lr_curves"] = lr_curves(part, key=analyses[key]["error_key"])
         cells = analyses[key]["cells"]
         for r in part:
             cell = cells.get((float(r["compute"]), int(r["params"])))
@@ -169,9 +232,13 @@ def _protocol(config, store_path: Path, n_boot: int) -> tuple[dict, set]:
     return analyses, chosen
 
 
-def _comparisons(analyses, theory) -> list[dict[str, Any]]:
-    """One row per teacher setting and estimator, with the verdict against the bound."""
-    from scaling_theory.numeric.analysis.protocol import ESTIMATORS, verdict
+def _comparisons(analyses, theory, unbracketable=None) -> list[dict[str, Any]]:
+    """One row per teacher setting and estimator, with the verdict against the bound.
+
+    A budget whose minimum is not bracketed by two sampled widths on each side makes every row of
+    its teacher ``inconclusive``, with a ``note`` naming the budgets (and why more widths could not
+    be added, from ``unbracketable``)."""
+    from scaling_theory.numeric.analysis.protocol import ESTIMATORS, MIN_SIDE, verdict
 
     out = []
     for key in sorted(analyses, key=lambda k: (k[2] != "dirichlet", k)):
@@ -179,14 +246,33 @@ def _comparisons(analyses, theory) -> list[dict[str, Any]]:
         th = theory.get(key) or {}
         bound = th.get("a_local")
         cis = [res["ci"][e] for e in ESTIMATORS if res["estimates"].get(e) is not None]
+        why = (unbracketable or {}).get(_teacher_label(key), {})
+        note = ""
+        if res["unbracketed"]:
+            note = (f"minimum not bracketed by {MIN_SIDE} sampled widths on each side at C = "
+                    + ", ".join(f"{C:g}" + (f" ({why[f'{C:g}']})" if f"{C:g}" in why else "")
+                                for C in res["unbracketed"]))
         for est in ESTIMATORS:
             value = res["estimates"].get(est)
             ci = res["ci"].get(est)
-            out.append({"teacher": f"{TEACHER_LABEL.get(key[2], key[2])} d={key[0]} K={key[1]}",
+            out.append({"teacher": _teacher_label(key),
                         "kind": key[2], "d": key[0], "K": key[1], "law": th.get("law"),
                         "estimator": est, "exponent": value, "ci": ci, "bound_exponent": bound,
-                        "error_kind": ERROR_KIND, "seeds": res["seeds"],
-                        "verdict": verdict(value, ci, bound, cis)})
+                        "error_kind": res["error_kind"], "seeds": res["seeds"], "teachers": res["teachers"],
+                        "verdict": verdict(value, ci, bound, cis, bracketed=not res["unbracketed"]),
+                        "note": note})
+    return out
+
+
+def _lr_optima(analyses) -> list[dict[str, Any]]:
+    """Per teacher and budget: each width's best learning rate (seed mean) and whether it is stable."""
+    from scaling_theory.numeric.analysis.protocol import lr_optima
+
+    out = []
+    for key in sorted(analyses, key=lambda k: (k[2] != "dirichlet", k)):
+        for C, o in lr_optima(analyses[key]["lr_curves"]).items():
+            out.append({"teacher": _teacher_label(key), "C": C, "mode": o["mode"], "stable": o["stable"],
+                        "spread_steps": o["spread_steps"], "best": {str(p): lr for p, lr in o["best"].items()}})
     return out
 
 
@@ -243,6 +329,20 @@ def _bayes(quick: bool, out: Path) -> tuple[list[dict[str, Any]], Path | None]:
     path = out / "figures" / "bayes_error.png"
     bayes_error_curves(rows, path, title=f"Bayes-optimal error, d={BAYES_SETTING['d']}, K={BAYES_SETTING['K']}")
     return rows, path
+
+
+def _lr_figure(analyses, out: Path) -> Path:
+    """``figures/lr_sensitivity.png``: error against learning rate per width, for every teacher and budget."""
+    from scaling_theory.numeric.analysis.plots import lr_sensitivity
+
+    panels, kinds = [], set()
+    for key in sorted(analyses, key=lambda k: (k[2] != "dirichlet", k)):
+        res = analyses[key]
+        kinds.add(res["error_kind"])
+        for C in sorted({C for C, _ in res["lr_curves"]}):
+            panels.append({"teacher": _teacher_label(key), "C": C,
+                           "curves": {p: c for (c_, p), c in res["lr_curves"].items() if c_ == C}})
+    return Path(lr_sensitivity(panels, out / "figures" / "lr_sensitivity.png", ylabel=" / ".join(sorted(kinds))))
 
 
 def _write_reports(result: "ReproduceResult", fits, theory, main_key, quick: bool, out: Path) -> None:
@@ -339,8 +439,9 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     check_result = stage("theory", "checking the derivations ..." if checks else "derivation checks skipped",
                          _run_checks, checks)
     _log(progress, check_result["message"])
-    sweep = stage("simulate", f"simulating ({'quick' if quick else 'default'} sweep) into {store_path} ...",
-                  _simulate, config, store_path, progress=progress, workers=workers, runner=runner)
+    config, sweep, refinement = stage(
+        "simulate", f"simulating ({'quick' if quick else 'default'} sweep, then width refinement) into "
+        f"{store_path} ...", _simulate_refined, config, store_path, progress=progress, workers=workers, runner=runner)
     analyses, chosen = stage("protocol", f"choosing learning rates, estimators (bootstrap {n_boot} over seeds) ...",
                              _protocol, config, store_path, n_boot)
     groups, fits = stage("fit", f"fitting (bootstrap {n_boot}) ...", _fit_groups, config, store_path, n_boot,
@@ -350,12 +451,13 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     theory = stage("compare", "comparing with the derived laws "
                    f"({', '.join(f'{k}: {v}' for k, v in TEACHER_LAW.items())}) ...",
                    _theory_at_budgets, None, groups, main_key)
-    comparisons = _comparisons(analyses, theory)
+    comparisons = _comparisons(analyses, theory, refinement["unbracketable"])
     comparison = compare(fits, theory, main_key, None)
     figures = stage("figures", "drawing figures ...", study_figures, groups, fits, theory, comparison, main_key,
                     out / "figures")
     bayes_rows, bayes_figure = stage("bayes", "measuring the Bayes-optimal error L_T by SMC ...", _bayes, quick, out)
     figures = [*figures, bayes_figure]
+    figures.append(stage("figures_lr", "drawing the learning-rate figure ...", _lr_figure, analyses, out))
 
     stages["total"] = time.perf_counter() - started
     fit_json = [{"d": int(k[0]), "K": int(k[1]), "kind": str(k[2]), **r.to_json()} for k, r in fits.items()]
@@ -364,6 +466,8 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     comparison["best_sampled"] = best_sampled(groups[main_key])
     result.comparisons = comparisons
     result.bayes = bayes_rows
+    result.refinement = refinement
+    result.lr_optima = _lr_optima(analyses)
     trained = sweep.get("done", 0) + sweep.get("diverged", 0)
     if trained and not sweep.get("already") and stages.get("simulate"):  # a resumed sweep has no rate
         spent = _spent(store_path, config)

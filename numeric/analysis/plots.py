@@ -7,6 +7,8 @@
 - :func:`model_share`: the compute-optimal model share against ``d`` or ``K``, measured and derived.
 - :func:`law_contours`: contours of a fitted law ``L(N, D)`` with its efficient frontier
   (Fig. 4).
+- :func:`lr_sensitivity`: error against learning rate, one curve per width, one panel per teacher
+  and budget, with intervals over seeds (the tuned protocol's learning-rate figure).
 - :func:`study_figures`: all of the above for one study (``scaling-theory reproduce``).
 
 Every function takes plain numbers (sequences, dicts) and a path, writes the PNG atomically and
@@ -24,7 +26,8 @@ import numpy as np
 
 from scaling_theory.numeric.analysis.compare import label
 
-__all__ = ["isoflop_curves", "frontier", "model_share", "law_contours", "bayes_error_curves", "study_figures"]
+__all__ = ["isoflop_curves", "frontier", "model_share", "law_contours", "bayes_error_curves", "lr_sensitivity",
+           "study_figures"]
 
 _DPI = 130
 
@@ -318,6 +321,79 @@ def bayes_error_curves(rows: Sequence[Mapping], path, *, title: str | None = Non
     ax.set_title(title or "Bayes-optimal error, the bound and SGD")
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=7)
+    return _save(plt, fig, path)
+
+
+def lr_sensitivity(panels: Sequence[Mapping], path, *, ylabel: str = "reducible error",
+                   max_curves: int = 7, title: str | None = None) -> str:
+    """Error against learning rate, one curve per width, one panel per teacher and budget.
+
+    Parameters
+    ----------
+    panels : one mapping per panel with ``teacher`` (a label; one row of panels each), ``C``
+        (the budget; one column each) and ``curves``: ``{p: {lr: {"mean", "lo", "hi"}}}`` (as
+        :func:`scaling_theory.numeric.analysis.protocol.lr_curves` gives per ``(C, p)``).
+    path : where to write the PNG.
+    max_curves : at most this many widths per panel, spread evenly in ``ln p`` (the one with the
+        lowest error always among them).
+
+    Bars are the intervals over seeds; a hollow marker is each width's best rate.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "lr.png")
+    >>> curves = {p: {lr: {"mean": (1 + abs(math.log(lr / 0.1))) / p ** 0.1, "lo": 0.5, "hi": 2.0}
+    ...               for lr in (0.03, 0.1, 0.3)} for p in (9, 90)}
+    >>> lr_sensitivity([{"teacher": "finite", "C": 1e6, "curves": curves}], out) == out
+    True
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    teachers = list(dict.fromkeys(p["teacher"] for p in panels))
+    budgets = sorted({p["C"] for p in panels})
+    rows, cols = max(len(teachers), 1), max(len(budgets), 1)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols + 0.4, 2.9 * rows + 0.5), layout="constrained",
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.set_visible(False)
+    for panel in panels:
+        ax = axes[teachers.index(panel["teacher"]), budgets.index(panel["C"])]
+        ax.set_visible(True)
+        curves = {p: c for p, c in panel["curves"].items() if c}
+        ps = sorted(curves)
+        if len(ps) > max_curves:
+            best_p = min(ps, key=lambda p: min(v["mean"] for v in curves[p].values()))
+            want = np.geomspace(ps[0], ps[-1], max_curves - 1)
+            keep = {min(ps, key=lambda p: abs(math.log(p / w))) for w in want} | {best_p}
+            ps = sorted(keep)
+        root = math.sqrt(panel["C"])
+        for color, p in zip(_colors(plt, len(ps)), ps):
+            lrs = sorted(curves[p])
+            mean = np.array([curves[p][lr]["mean"] for lr in lrs])
+            lo = np.array([curves[p][lr]["lo"] for lr in lrs])
+            hi = np.array([curves[p][lr]["hi"] for lr in lrs])
+            lo = np.where(np.isfinite(lo), lo, mean)
+            hi = np.where(np.isfinite(hi), hi, mean)
+            yerr = [np.clip(mean - lo, 0, 0.95 * mean), np.clip(hi - mean, 0, None)]
+            ax.errorbar(lrs, mean, yerr=yerr, fmt="o-", ms=3, lw=1, capsize=2, color=color,
+                        label=f"p={p:g} ({p / root:.2g}" + r"$\sqrt{C}$)")
+            i = int(np.argmin(mean))
+            ax.plot([lrs[i]], [mean[i]], "o", ms=9, mfc="none", mec=color, mew=1.2)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        _plain_ticks(ax.xaxis, minor=_spans_little([lr for c in curves.values() for lr in c]))
+        ax.set_title(f"{panel['teacher']}\nC = {panel['C']:.2g}", fontsize=7.5)
+        ax.set_xlabel("learning rate lr0", fontsize=8)
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, which="both", alpha=0.25)
+        ax.legend(fontsize=5.5, loc="best")
+    fig.suptitle(title or "Error against learning rate (mean over seeds, 95% intervals; rings: best rate)",
+                 fontsize=9)
     return _save(plt, fig, path)
 
 

@@ -344,6 +344,41 @@ class SweepConfig:
         """A tiny sweep (seconds): (d, K) = (4, 8), C in {1e4, 1e5, 1e6}, 4–5 widths each, one seed."""
         return cls.from_dict(_QUICK)
 
+    def with_widths(self, added: Mapping[tuple, Mapping[float, Sequence[int]]]) -> "SweepConfig":
+        """This sweep plus extra widths at some budgets (a refinement after a coarse pass).
+
+        ``added`` maps a teacher setting ``(d, K, kind)`` to ``{budget: [widths]}``; each budget
+        gets one more grid with those widths and every other setting (seeds, learning rates,
+        schedule, ...) of the grid that holds ``(d, K, kind, budget)``.  Runs already in the sweep
+        keep their config hashes, so a store that holds them skips them.
+
+        Examples
+        ========
+        >>> cfg = SweepConfig.from_dict({"d": 4, "K": 2, "budgets": [1e4], "widths": [1, 4], "seeds": [0, 1]})
+        >>> more = cfg.with_widths({(4, 2, "finite"): {1e4: [2]}})
+        >>> sorted({r.width for r in more.expand()[0]}), len(more.expand()[0])
+        ([1, 2, 4], 6)
+        >>> cfg.with_widths({(4, 2, "dirichlet"): {1e4: [2]}})
+        Traceback (most recent call last):
+        ...
+        scaling_theory.errors.UserInputError: no grid of the sweep holds d=4, K=2, kind=dirichlet, C=10000
+        """
+        from dataclasses import replace
+
+        grids = list(self.grids)
+        for (d, K, kind), by_budget in added.items():
+            for C, widths in sorted(by_budget.items()):
+                if not widths:
+                    continue
+                base = next((g for g in self.grids if d in g.d and K in g.K and kind in g.kind
+                             and float(C) in g.budgets), None)
+                if base is None:
+                    raise UserInputError(f"no grid of the sweep holds d={d}, K={K}, kind={kind}, C={C:g}")
+                grids.append(replace(base, name=f"{base.name}-refine-d{d}-K{K}-{kind}-C{C:g}", d=(int(d),),
+                                     K=(int(K),), kind=(kind,), budgets=(float(C),),
+                                     widths=_ints(list(widths), "widths", "refinement", 1)))
+        return replace(self, grids=tuple(grids))
+
     # -- expansion ---------------------------------------------------------------------------
 
     def expand(self) -> tuple[list[RunSpec], list[dict[str, Any]]]:

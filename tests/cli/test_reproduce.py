@@ -18,11 +18,12 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     for name in ("report.md", "report.tex", "results.sqlite"):
         assert (out / name).stat().st_size > 0, name
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert {"isoflop.png", "frontier.png", "bayes_error.png"} <= set(figures)
+    assert {"isoflop.png", "frontier.png", "bayes_error.png", "lr_sensitivity.png"} <= set(figures)
     assert sorted(p.rsplit("/", 1)[-1] for p in result["figures"]) == figures
     md = (out / "report.md").read_text()
     tex = (out / "report.tex").read_text()
     for section in ("## 1. Theory", "## 2. Simulation", "## 3. Fits", "## 4. Theory against experiment",
+                    "### Estimators side by side", "### Best learning rate per width",
                     "## 5. The Bayes-optimal error"):
         assert section in md
     assert tex.startswith(r"\documentclass") and tex.rstrip().endswith(r"\end{document}")
@@ -41,8 +42,11 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     assert {r["estimator"] for r in rows} == {"best-sampled", "parabola-all", "parabola-local", "approach-3"}
     assert any("infinite" in r["teacher"] for r in rows) and any("finite teacher" in r["teacher"] for r in rows)
     assert "infinite" in rows[0]["teacher"]          # the paper's setting first
+    assert "| teacher | estimator | exponent [95% CI] | bound exponent | error kind | verdict |" in md
+    assert result["lr_optima"] and result["refinement"]["rounds"] >= 0
     for r in rows:
         assert r["verdict"] in ("agrees", "disagrees", "inconclusive") and r["error_kind"]
+        assert r["error_kind"] in ("time-averaged online KL", "final-weights KL")
         assert r["bound_exponent"] is not None
         if r["verdict"] != "inconclusive":
             assert r["ci"][1] - r["ci"][0] <= 0.15
@@ -70,3 +74,85 @@ def test_reproduce_report_path_is_a_directory_is_refused_up_front(tmp_path, caps
     err = capsys.readouterr().err
     assert "report.md" in err and err.count("\n") == 1
     assert [p.name for p in tmp_path.iterdir()] == ["report.md"]  # refused before any work
+
+
+# -- width refinement, comparisons and the report's protocol tables (synthetic runs, no training) --------
+
+import importlib  # noqa: E402
+
+from scaling_theory.numeric.sweep.config import SweepConfig  # noqa: E402
+from scaling_theory.numeric.sweep.runner import synthetic_runner  # noqa: E402
+
+_rep = importlib.import_module("scaling_theory.reproduce")
+
+
+def _online_runner(runs):
+    """The synthetic law plus the time-averaged online KL a real trainer stores beside ``error``."""
+    out = synthetic_runner(runs)
+    for o in out:
+        if o["status"] == "done":
+            o["metrics"].update(online_kl=1.5 * o["error"], online_kl_se=0.015 * o["error"], val_error=o["error"])
+    return out
+
+
+def _small_protocol():
+    return SweepConfig.from_dict({"d": [4], "K": [8], "kind": ["dirichlet", "finite"], "budgets": [1e4, 1e5, 1e6],
+                                  "widths_per_budget": 5, "p_over_sqrt_c": [0.05, 0.5], "seeds": [0, 1],
+                                  "lr": [0.1], "eval_samples": 200})
+
+
+def test_refinement_brackets_every_minimum_and_a_rerun_adds_nothing(tmp_path):
+    store = tmp_path / "r.sqlite"
+    config, sweep, record = _rep._simulate_refined(_small_protocol(), store, progress=False, workers=1,
+                                                   runner=_online_runner)
+    assert record["rounds"] >= 1 and record["added"]
+    assert sweep["done"] == sweep["store_counts"]["done"] == len(config.expand()[0]) and sweep["already"] == 0
+    for key, part in _rep._rows_by_teacher(config, store).items():
+        from scaling_theory.numeric.analysis.protocol import brackets, cell_table
+
+        br = brackets(cell_table(part))
+        stuck = record["unbracketable"].get(_rep._teacher_label(key), {})
+        assert all(b["bracketed"] or f"{C:g}" in stuck for C, b in br.items())
+    again_config, again, again_record = _rep._simulate_refined(_small_protocol(), store, progress=False,
+                                                               workers=1, runner=_online_runner)
+    assert again["done"] == 0 and again_record == record and again_config.size() == config.size()
+    assert again["already"] == again["store_counts"]["done"] + again["store_counts"].get("diverged", 0)
+
+
+def test_comparisons_use_online_kl_and_say_inconclusive_where_a_minimum_is_not_bracketed(tmp_path):
+    store = tmp_path / "r.sqlite"
+    config, _, record = _rep._simulate_refined(_small_protocol(), store, progress=False, workers=1,
+                                               runner=_online_runner)
+    analyses, chosen = _rep._protocol(config, store, 20)
+    assert chosen
+    theory = {key: {"a_local": 0.5, "law": "x"} for key in analyses}
+    rows = _rep._comparisons(analyses, theory, record["unbracketable"])
+    assert {r["error_kind"] for r in rows} == {"time-averaged online KL"}
+    key = next(iter(analyses))
+    analyses[key]["unbracketed"] = [1e4]
+    rows = _rep._comparisons(analyses, theory, {_rep._teacher_label(key): {"10000": "no narrower width"}})
+    mine = [r for r in rows if r["teacher"] == _rep._teacher_label(key)]
+    assert all(r["verdict"] == "inconclusive" for r in mine)
+    assert all("C = 10000 (no narrower width)" in r["note"] for r in mine)
+
+
+def test_report_carries_the_comparison_table_and_learning_rate_optima():
+    from scaling_theory.report import _protocol_blocks, to_latex, to_markdown
+
+    class R:
+        comparisons = [{"teacher": "infinite-width (Dirichlet-process) teacher d=8 K=32", "estimator": "parabola-all",
+                        "exponent": 0.31, "ci": [0.25, 0.37], "bound_exponent": 0.48,
+                        "error_kind": "time-averaged online KL", "verdict": "disagrees", "note": ""},
+                       {"teacher": "finite teacher d=8 K=32", "estimator": "best-sampled", "exponent": None,
+                        "ci": None, "bound_exponent": 0.41, "error_kind": "time-averaged online KL",
+                        "verdict": "inconclusive", "note": "minimum not bracketed at C = 1e+08"}]
+        refinement = {"rounds": 1, "added": {"finite teacher d=8 K=32": {"1e+06": [11, 22]}}, "unbracketable": {}}
+        lr_optima = [{"teacher": "finite teacher d=8 K=32", "C": 1e6, "best": {"18": 0.3, "144": 0.1},
+                      "stable": True, "spread_steps": 1}]
+
+    md = to_markdown(_protocol_blocks(R()))
+    assert "| teacher | estimator | exponent [95% CI] | bound exponent | error kind | verdict |" in md
+    assert "| parabola-all | 0.31 [0.25, 0.37] | 0.48 | time-averaged online KL | disagrees |" in md
+    assert "not enough data to fit" in md and "minimum not bracketed at C = 1e+08" in md
+    assert "C = 1e+06: widths 11, 22" in md and "18: 0.3, 144: 0.1" in md
+    assert "disagrees" in to_latex(_protocol_blocks(R()))
