@@ -30,7 +30,7 @@ from scaling_theory.errors import UserInputError
 __all__ = ["Mutation", "MutationReport", "MUTATIONS", "run_mutations", "FAMILY"]
 
 FAMILY = ("maurey", "second-moment", "entropy-count", "dp-atoms", "jeon-van-roy-bound", "jeon-van-roy-allocation",
-          "d-K-sensitivity")
+          "d-K-sensitivity", "dp-sensitivity")
 """The derivations the mutations can reach (cheap ones first, so that a kill is found early)."""
 
 _THEORY = "scaling_theory.theory.jeon_van_roy"

@@ -341,7 +341,17 @@ def _split_term(tex_sign: str, term, printer, width: float) -> list[str]:
     opener = r"\Bigl("
     if isinstance(inner, sp.exp):
         inner, opener = inner.args[0], r"\exp\Bigl("
-    lines = _side_lines(inner, printer, width - 4)
+    # the first line carries the factor in front and the bracket: leave room for them
+    lines = _side_lines(inner, printer, max(width - 6 - latex_width(head), width / 2))
+    if head and latex_width(head) > width - 4 and isinstance(rest, sp.Expr) and not isinstance(rest, sp.Add):
+        # the factor in front is itself too wide (e.g. exp of a sum in a numerator): break it too,
+        # and start the bracketed factor on a line of its own
+        head_lines = _split_term("", rest, printer, width)
+        if len(head_lines) > 1:
+            head_lines[0] = sign + head_lines[0]
+            lines[0] = r"\cdot " + opener + lines[0]
+            lines[-1] += r"\Bigr)"
+            return head_lines + lines
     lines[0] = f"{sign}{head}" + opener + lines[0]
     lines[-1] += r"\Bigr)"
     return lines
