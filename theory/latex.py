@@ -546,6 +546,8 @@ def latex_prose(s: str, fmt: str = "latex") -> str:
     Chain rule: $I(F;D_T) = \sum _t I_t$, for a unit $u$.
     >>> print(latex_prose("E[V^2] <= K d (ours)."))
     $E[V^2] \le K d$ (ours).
+    >>> print(latex_prose("DP bound (all T), and (x + y)."))
+    DP bound (all $T$), and $(x + y)$.
     """
     toks = _re.split(r"(\s+)", str(s))
     out: list[str] = []
@@ -560,13 +562,25 @@ def latex_prose(s: str, fmt: str = "latex") -> str:
         tail = ""
         while text and text[-1] in ".,;:" and not text.endswith(".."):
             text, tail = text[:-1], text[-1] + tail
+        # a bracket that closes one opened in the text stays text: "(all T)" -> "(all $T$)"
+        while text.endswith(")") and text.count(")") > text.count("("):
+            text, tail = text[:-1], ")" + tail
+            while text and text[-1] in ".,;:" and not text.endswith(".."):
+                text, tail = text[:-1], text[-1] + tail
+        head = ""
+        while text.startswith("(") and text.count("(") > text.count(")"):
+            text, head = text[1:], head + "("
+        if not text:
+            out.append(head + tail if fmt == "markdown" else latex_text(head + tail))
+            run.clear()
+            return
         m = _math_run(text)
         if fmt == "markdown":
-            out.append(f"${text}${tail}" if "$" not in text else text + tail)
+            out.append(f"{head}${text}${tail}" if "$" not in text else head + text + tail)
         elif _balanced(m):
-            out.append(f"${m}${latex_text(tail)}")
+            out.append(f"{latex_text(head)}${m}${latex_text(tail)}")
         else:
-            out.append(latex_text(text + tail))
+            out.append(latex_text(head + text + tail))
         run.clear()
 
     for tok in toks:
