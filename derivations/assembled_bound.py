@@ -118,7 +118,7 @@ _E2E_RHO = 0.5
 def _e2e_kl_cases():
     out = []
     for dv, Kv, width, dl in _E2E:
-        s2 = float(dv)   # Barron scale: s2 = E[a^2 ||w||^2] = d
+        s2 = Kv**2 * dv   # Barron scale: the atoms' weights are K a_k, so s2 = E[(K a)^2 ||w||^2] = K^2 d
         bound = s2 / (16 * width) + s2 * dl**2 / 16 + _E2E_RHO**2 / 64
         out.append((f"KL d={dv} K={Kv} n={width} delta={dl}", _dp_construction(dv, Kv, width, dl, _E2E_RHO, "kl"),
                     (lambda b: lambda: b)(bound), 3000))
