@@ -265,7 +265,8 @@ def derivation() -> Derivation:
                    {d: Box(1, 300, integer=True), K: Box(1, 64, integer=True),
                     T: Box(t_min * (1 + 1e-12), 1e15, log=True)},
                    "The relaxed term itself: ln(1 + M sqrt(T/32)) <= ln 2 + ln(M sqrt(T/32)) for every d, K >= 1 "
-                   "and T >= validity_T (sampled, edges included: equality at d = K = 1 as T -> 8 pi^2; the float edge is moved up by 1e-12) (ours).",
+                   "and T >= validity_T (sampled, edges included: equality at d = K = 1 as T -> 8 pi^2; the float "
+                   "edge is moved up by 1e-12) (ours).",
                    ours=True, points=30),
         consistency(identity("registered-law", large_T_bound(), law.expr,
                              {p: Box(2, 1e15, log=True), T: Box(79, 1e15, log=True), d: Box(1, 300, integer=True),

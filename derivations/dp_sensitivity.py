@@ -180,8 +180,9 @@ def _reversal_pairs(dps):
     for ex in C_GRID:
         for key in ("share", "n"):
             # falls from K = 1/2 to 4, rises from 32 to 64 (finite-C, normalised scale)
-            out.append((tab["normalised", ex, 8, sp.Rational(4)][key], tab["normalised", ex, 8, sp.Rational(1, 2)][key]))
-            out.append((tab["normalised", ex, 8, sp.Rational(32)][key], tab["normalised", ex, 8, sp.Rational(64)][key]))
+            at = {Kv: tab["normalised", ex, 8, sp.Rational(Kv)][key] for Kv in (sp.Rational(1, 2), 4, 32, 64)}
+            out.append((at[4], at[sp.Rational(1, 2)]))
+            out.append((at[32], at[64]))
     return out
 
 
@@ -301,7 +302,8 @@ def derivation() -> Derivation:
                        "The Newton optimum used below (from the stationarity dL/d ln p = 0, L'' > 0, inside the "
                        "validity window) equals an independent grid-and-bracket minimisation of the law along "
                        "the budget, at 3 (scale, d, K, C) points.", pairs=_agreement_pairs, method="minimiser"),
-        _optimum(value_inequalities("barron-exact-trends", sp.Symbol("(p*/T*, n*)(x)"), sp.Symbol("(p*/T*, n*)(x')"),
+        _optimum(value_inequalities("barron-exact-trends", sp.Symbol("(p*/T*, n*)(x)"),
+                                    sp.Symbol("(p*/T*, n*)(x')"),
                            "Exact finite-C optimum, Barron scale, C = 1e12 and 1e24: p*/T* and n* increase along "
                            "K = 1/2, 1, ..., 64 (d = 8); p*/T* increases along d = 1, 2, ..., 64 (K = 32) and n* "
                            "decreases along d = 2, ..., 64 (numerical optimum, ours).",
@@ -310,13 +312,15 @@ def derivation() -> Derivation:
                                               + _along("barron", "d", "share", D_GRID, True)(dps)
                                               + _along("barron", "d", "n", D_GRID, False, start=1)(dps)),
                            relation="<", ours=True, method="minimiser")),
-        _optimum(value_inequalities("normalised-exact-d-trend", sp.Symbol("(p*/T*, n*)(d)"), sp.Symbol("(p*/T*, n*)(d')"),
+        _optimum(value_inequalities("normalised-exact-d-trend", sp.Symbol("(p*/T*, n*)(d)"),
+                                    sp.Symbol("(p*/T*, n*)(d')"),
                            "Normalised scale, same budgets: p*/T* increases and n* decreases along d = 1, ..., 64 "
                            "(K = 32) (numerical optimum, ours).",
                            pairs=lambda dps: (_along("normalised", "d", "share", D_GRID, True)(dps)
                                               + _along("normalised", "d", "n", D_GRID, False)(dps)),
                            relation="<", ours=True, method="minimiser")),
-        _optimum(value_inequalities("normalised-exact-K-reversal", sp.Symbol("(p*/T*, n*)(K)"), sp.Symbol("(p*/T*, n*)(K')"),
+        _optimum(value_inequalities("normalised-exact-K-reversal", sp.Symbol("(p*/T*, n*)(K)"),
+                                    sp.Symbol("(p*/T*, n*)(K')"),
                            "Normalised scale, d = 8: p*/T* and n* fall from K = 1/2 to K = 4 but rise again from "
                            "K = 32 to 64 at both C = 1e12 and 1e24: the leading-order decrease in K is not yet "
                            "reached at these budgets (numerical optimum, ours).", pairs=_reversal_pairs,
