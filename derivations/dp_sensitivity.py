@@ -43,8 +43,8 @@ import mpmath
 import sympy as sp
 from mpmath import mp
 
-from scaling_theory.derivations.core import Derivation, asymptotic, identity, inequality, numeric_values, \
-    value_inequalities
+from scaling_theory.derivations.core import (Derivation, asymptotic, consistency, identity, inequality,
+                                             numeric_values, value_inequalities)
 from scaling_theory.numeric.precision.budget import optimum_on_budget
 from scaling_theory.numeric.precision.verify import Box
 from scaling_theory.theory.jeon_van_roy import K_dp as K, T, d, dp_scale_moments, law_name, p, validity_T
@@ -227,20 +227,20 @@ def derivation() -> Derivation:
     Returns
     -------
     Derivation
-        ``dp-sensitivity``: 18 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
+        ``dp-sensitivity``: 17 checked steps (one of them consistency only) (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------
     >>> der = derivation()
     >>> der.name, len(der.steps)
-    ('dp-sensitivity', 18)
+    ('dp-sensitivity', 17)
     >>> [s.name for s in der.steps][:2]
-    ['estimation-is-quadratic-in-log', 'estimation-leading']
+    ['estimation-leading', 'leading-balance']
     """
     law = get_law("jeon-van-roy")
     s2b = dp_scale_moments()[0]
     n_ = p / (d + 1)
-    est_T = sp.expand(sp.expand_log((law.expr - s2b / (16 * n_)) * T, force=True))
+    est_T = (law.expr - s2b / (16 * n_)) * T        # T times the estimation term, as the law writes it
     diag = est_T.subs({p: sp.exp(u), T: sp.exp(u)})
     E_lead = K * (d + 3) * sp.log(C) ** 2 / 8
     p_lead = sp.sqrt(A_ * C / E_)
@@ -252,22 +252,23 @@ def derivation() -> Derivation:
     L2 = sp.log(C) ** 2
     Rb_, Rn_ = Rb.subs(sp.log(C), ell), Rn.subs(sp.log(C), ell)
     steps = (
-        identity("estimation-is-quadratic-in-log", sp.diff(diag, u, 3), 0,
+        identity("estimation-leading", diag,
+                 K * (d + 3) / 2 * u**2 + sp.diff(diag, u).subs(u, 0) * u + diag.subs(u, 0),
                  {d: Box(1, 300, integer=True), K: Box(0.05, 64, log=True), u: Box(1, 700)},
-                 "T times the law's estimation term, at ln p = ln T = u, is a polynomial of degree 2 in u "
-                 "(every log in it is affine in ln p and ln T) (ours)."),
-        identity("estimation-leading", sp.diff(diag, u, 2) / 2, K * (d + 3) / 2,
-                 {d: Box(1, 300, integer=True), K: Box(0.05, 64, log=True), u: Box(1, 700)},
-                 "Its u^2 coefficient is K(d+3)/2: the atom count K ln(2n/K) ~ K u times the per-atom cost "
-                 "((d+1)/2) ln T + ln n ~ (d+3) u/2. With u = (1/2) ln C the estimation term is "
-                 "~ K (d+3) ln^2 C/(8T) (ln p and ln T differ from (1/2) ln C by O(ln ln C)) (ours)."),
-        identity("leading-balance", sp.diff(A_ / p + E_ * p / C, p).subs(p, p_lead), 0,
-                 {A_: Box(0.01, 1e6, log=True), E_: Box(0.01, 1e6, log=True), C: Box(1e6, 1e300, log=True)},
-                 "A/p + E p/C with E = K(d+3) ln^2 C/8 is stationary at p* = sqrt(A C/E), so "
-                 "p*/T* = p*^2/C = A/E."),
-        identity("share-leading", (d + 1) * dp_scale_moments(scale="barron")[0] / 16 / E_lead,
-                 (d + 1) * s2b / (2 * K * (d + 3) * L2), gen,
-                 "With A = (d+1) s2/16: R = p*/T* ~ (d+1) s2/(2K(d+3) ln^2 C) on any scale (ours)."),
+                 "T times the law's estimation term, at ln p = ln T = u, is a polynomial of degree 2 in u (every "
+                 "log in it is affine in ln p and ln T) with u^2 coefficient K(d+3)/2: the atom count "
+                 "K ln(2n/K) ~ K u times the per-atom cost ((d+1)/2) ln T + ln n ~ (d+3) u/2. With u = (1/2) ln C "
+                 "the estimation term is ~ K (d+3) ln^2 C/(8T) (ln p and ln T differ from (1/2) ln C by "
+                 "O(ln ln C)) (ours)."),
+        identity("leading-balance", sp.diff(A_ / p + E_ * p / C, p), E_ * (p**2 - A_ * C / E_) / (C * p**2),
+                 {A_: Box(0.01, 1e6, log=True), E_: Box(0.01, 1e6, log=True), C: Box(1e6, 1e300, log=True),
+                  p: Box(1, 1e20, log=True)},
+                 "d/dp (A/p + E p/C) with E = K(d+3) ln^2 C/8 is negative below p* = sqrt(A C/E) and positive "
+                 "above: the minimum, with p*/T* = p*^2/C = A/E."),
+        consistency(identity("share-leading", (d + 1) * dp_scale_moments(scale="barron")[0] / 16 / E_lead,
+                             (d + 1) * s2b / (2 * K * (d + 3) * L2), gen,
+                             "With A = (d+1) s2/16: R = A/E = (d+1) s2/(2K(d+3) ln^2 C) on any scale (the "
+                             "definition of share_leading; ours).")),
         identity("barron-share", Rb, K * d * (d + 1) / (2 * (d + 3) * L2), gen,
                  "Barron scale: s2 = sigma_a^2 sigma_w^2 d = K^2 d (atoms weighted K pi_k a_k), so "
                  "R = K d (d+1)/(2(d+3) ln^2 C) (ours)."),

@@ -38,7 +38,8 @@ def test_exact_optimum_matches_the_allocate_engine():
 def test_every_step_verifies_and_a_wrong_sign_is_caught():
     der = get_derivation("dp-sensitivity")
     rows = check_derivation(der, digits=30)
-    assert all(r["status"] == "verified" for r in rows), [r for r in rows if r["status"] != "verified"]
+    assert all(r["status"] == "verified" or r["step"] == "share-leading" for r in rows), rows
+    assert {r["step"]: r["status"] for r in rows}["share-leading"] == "consistent"
     evidence = {r["step"]: r["evidence"] for r in rows}
     assert evidence["barron-exact-trends"] == "numerical-optimum"
     assert evidence["normalised-share-K"] == "certificate"
