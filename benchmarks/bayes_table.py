@@ -4,13 +4,17 @@ Usage: python benchmarks/bayes_table.py OUT.jsonl            (measure, appending
        python benchmarks/bayes_table.py OUT.jsonl --more     (the second batch of cells)
        python benchmarks/bayes_table.py OUT.jsonl --cell infinite,2,2,10000,8,300 [--cell ...]
        python benchmarks/bayes_table.py OUT.jsonl --markdown (print the table of docs/bayes.md)
+       python benchmarks/bayes_table.py OUT.jsonl --rebound IN.jsonl
+           (re-evaluate only the bound columns -- bound, bound_law, bound_p, ratio, holds -- of measured rows
+            with the laws as registered now; L_T, SGD and diagnostics are kept: the bound plays no part in
+            the seeded SMC and SGD runs)
 """
 
 import json
 import sys
 import time
 
-from scaling_theory.numeric.bayes.compare import bayes_optimal_error
+from scaling_theory.numeric.bayes.compare import LAW_FOR_TEACHER, bayes_optimal_error, bound_value
 
 
 def cells():
@@ -44,6 +48,19 @@ def main(out: str, grid=cells) -> None:
             print(teacher, d, K, T, f"{time.perf_counter() - t0:.1f}s", r.error, r.bound, r.sgd_error, flush=True)
 
 
+def rebound(src: str, out: str) -> None:
+    with open(src) as fh, open(out, "w") as dst:
+        for line in fh:
+            row = json.loads(line)
+            old = row["bound"]
+            row["bound"], row["bound_p"] = bound_value(row["teacher"], row["d"], row["K"], row["T"])
+            row["bound_law"] = LAW_FOR_TEACHER[row["teacher"]]
+            row["ratio"] = row["bound"] / row["error"]
+            row["holds"] = bool(row["bound"] >= row["error"] - 2 * row["error_se"])
+            dst.write(json.dumps(row) + "\n")
+            print(row["teacher"], row["d"], row["K"], row["T"], f"bound {old:.4g} -> {row['bound']:.4g}", flush=True)
+
+
 def markdown(path: str) -> str:
     rows = sorted((json.loads(line) for line in open(path)),
                   key=lambda r: (r["teacher"], r["T"], r["d"], r["K"]))
@@ -60,7 +77,9 @@ def markdown(path: str) -> str:
 
 
 if __name__ == "__main__":
-    if "--markdown" in sys.argv[2:]:
+    if "--rebound" in sys.argv[2:]:
+        rebound(sys.argv[sys.argv.index("--rebound") + 1], sys.argv[1])
+    elif "--markdown" in sys.argv[2:]:
         print(markdown(sys.argv[1]))
     elif "--cell" in sys.argv[2:]:
         picked = [sys.argv[i + 1].split(",") for i, a in enumerate(sys.argv) if a == "--cell"]

@@ -118,7 +118,7 @@ _E2E_RHO = 0.5
 def _e2e_kl_cases():
     out = []
     for dv, Kv, width, dl in _E2E:
-        s2 = float(dv)   # Barron scale: s2 = E[a^2 ||w||^2] = d
+        s2 = Kv**2 * dv   # Barron scale: the atoms' weights are K a_k, so s2 = E[(K a)^2 ||w||^2] = K^2 d
         bound = s2 / (16 * width) + s2 * dl**2 / 16 + _E2E_RHO**2 / 64
         out.append((f"KL d={dv} K={Kv} n={width} delta={dl}", _dp_construction(dv, Kv, width, dl, _E2E_RHO, "kl"),
                     (lambda b: lambda: b)(bound), 3000))
@@ -188,13 +188,13 @@ def derivation() -> Derivation:
     Returns
     -------
     Derivation
-        ``jeon-van-roy-bound``: 14 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
+        ``jeon-van-roy-bound``: 17 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------
     >>> der = derivation()
     >>> der.name, len(der.steps), sum(s.ours for s in der.steps)
-    ('jeon-van-roy-bound', 14, 13)
+    ('jeon-van-roy-bound', 17, 16)
     >>> [s.name for s in der.steps][:2]
     ['pythagoras', 'proxy-distortion']
     """
@@ -219,6 +219,7 @@ def derivation() -> Derivation:
     n_dom = {d: Box(1, 300, integer=True), K: Box(1, 64, integer=True), n: Box(1, 1e12, log=True),
              T: Box(t_min, 1e15, log=True)}
     ratio = sp.Symbol("r", positive=True)   # n = r K >= K
+    kk = sp.Symbol("k", positive=True)      # K = 1/(1+k) < 1
     steps = (
         expectation("pythagoras", sp.Symbol("2E[e1 e2 + e1 e3 + e2 e3]"), 0,
                     "Quantise (e1 = F - F_q), sample (e2 = F_q - F~_n), round the scale (e3 = F~_n - F~): each "
@@ -245,6 +246,28 @@ def derivation() -> Derivation:
                    n_dom, "ln(1 + x) <= ln 2 + ln x for x >= 1, applied to x = sqrt(S T/(2Kd)) (needs T >= 2), "
                    "x = M sqrt(T/32) (needs T >= 32/M^2, at most 8 pi^2 since M >= 2/pi), x = n (n >= 1): the "
                    "registered law is an upper bound for n >= 1, T >= 8 pi^2 (ours).", ours=True, points=40),
+        identity("validity-threshold",
+                 first_moment(sp.Integer(1), sp.Integer(1)) * sp.sqrt(validity_T("finite", "barron", sp.Integer(1),
+                                                                                  sp.Integer(1)) / 32), 1, {},
+                 "Where the threshold comes from: ln(1 + x) <= ln 2 + ln x needs x = M sqrt(T/32) >= 1, and "
+                 "M = E[V] = K sqrt(2/pi) m_d is smallest at d = K = 1, where M = 2/pi; so T >= 32/M^2 = 8 pi^2 is "
+                 "the smallest T at which the relaxation holds term by term for every d, K >= 1. Checked at the "
+                 "boundary: the first moment at d = K = 1 and T = validity_T give x = 1 exactly (a smaller "
+                 "threshold gives x < 1, where the termwise relaxation fails) (ours).", ours=True),
+        identity("dp-validity-threshold",
+                 unit_scale_mean(sp.Integer(1), 1 / (1 + kk), "barron", "dp")
+                 * sp.sqrt(validity_T("dp", "barron", sp.Integer(1), 1 / (1 + kk)) / 32), 1,
+                 {kk: Box(1e-3, 50, log=True)},
+                 "Barron-scale DP teacher with K = 1/(1+k) < 1: mu_b = K sqrt(2/pi) m_d is smallest at d = 1, "
+                 "mu_b = 2K/pi, so x = mu_b sqrt(T/32) >= 1 needs T >= 8 pi^2/K^2; at T = validity_T the "
+                 "boundary value is x = 1 exactly (ours).", ours=True),
+        inequality("validity-termwise", sp.log(1 + M_ * sp.sqrt(T / 32)), sp.log(2) + sp.log(M_ * sp.sqrt(T / 32)),
+                   {d: Box(1, 300, integer=True), K: Box(1, 64, integer=True),
+                    T: Box(t_min * (1 + 1e-12), 1e15, log=True)},
+                   "The relaxed term itself: ln(1 + M sqrt(T/32)) <= ln 2 + ln(M sqrt(T/32)) for every d, K >= 1 "
+                   "and T >= validity_T (sampled, edges included: equality at d = K = 1 as T -> 8 pi^2; the float "
+                   "edge is moved up by 1e-12) (ours).",
+                   ours=True, points=30),
         consistency(identity("registered-law", large_T_bound(), law.expr,
                              {p: Box(2, 1e15, log=True), T: Box(79, 1e15, log=True), d: Box(1, 300, integer=True),
                               K: Box(1, 64, integer=True)},

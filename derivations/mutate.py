@@ -30,7 +30,7 @@ from scaling_theory.errors import UserInputError
 __all__ = ["Mutation", "MutationReport", "MUTATIONS", "run_mutations", "FAMILY"]
 
 FAMILY = ("maurey", "second-moment", "entropy-count", "dp-atoms", "jeon-van-roy-bound", "jeon-van-roy-allocation",
-          "d-K-sensitivity")
+          "d-K-sensitivity", "dp-sensitivity")
 """The derivations the mutations can reach (cheap ones first, so that a kill is found early)."""
 
 _THEORY = "scaling_theory.theory.jeon_van_roy"
@@ -168,6 +168,18 @@ def _normalised_dp_K(orig):
     return mutated
 
 
+def _barron_dp_unit_weights(orig):
+    def mutated(scale="barron", teacher="finite", d_=None, K_=None):
+        from scaling_theory.theory import jeon_van_roy as j
+        d_ = j.d if d_ is None else d_
+        K_ = j.K if K_ is None else K_
+        sa2, sw2 = orig(scale, teacher, d_, K_)
+        if scale == "barron" and teacher == "dp":
+            return sp.Integer(1), sw2
+        return sa2, sw2
+    return mutated
+
+
 def _direct_sqrt_dropped(orig):
     def mutated(T_=None, d_=None, K_=None, scale="barron"):
         from scaling_theory.theory import jeon_van_roy as j
@@ -230,6 +242,8 @@ MUTATIONS: tuple[Mutation, ...] = (
              _swap(sp.Rational(1, 16), sp.Rational(1, 15))),
     Mutation("normalised-dp-variance", "normalised DP teacher: sigma_a^2 = K + 1 -> K", _THEORY, "scale_variances",
              _normalised_dp_K),
+    Mutation("barron-dp-variance-K2-to-1", "Barron DP teacher: atoms weighted pi_k a_k (sigma_a^2 = K^2 -> 1), "
+             "not the K pi_k a_k the simulator draws", _THEORY, "scale_variances", _barron_dp_unit_weights),
     Mutation("delta-star-8-to-4", "delta*^2 = 8Kd/(S T) -> 4Kd/(S T)", _ENTROPY, "delta_star",
              _post(lambda e, k: e / sp.sqrt(2))),
     Mutation("rho-star-32-to-16", "rho*^2 = 32/T -> 16/T", _ENTROPY, "rho_star", _relu_half_dropped),

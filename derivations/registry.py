@@ -13,8 +13,9 @@ from __future__ import annotations
 import difflib
 import functools
 
-from scaling_theory.derivations import (allocation, assembled_bound, chinchilla, dp_atoms, entropy_count,
-                                        framework_identities, kl_lemma, maurey, second_moment, sensitivity)
+from scaling_theory.derivations import (allocation, assembled_bound, chinchilla, dp_atoms, dp_sensitivity,
+                                        entropy_count, framework_identities, kl_lemma, maurey, second_moment,
+                                        sensitivity)
 from scaling_theory.errors import UserInputError
 
 __all__ = ["derivation_names", "get_derivation", "resolve", "ALIASES"]
@@ -31,18 +32,19 @@ _MODULES = {
     "jeon-van-roy-allocation": allocation,
     "d-K-sensitivity": sensitivity,
     "dp-atoms": dp_atoms,
+    "dp-sensitivity": dp_sensitivity,
     "chinchilla": chinchilla,
 }
 
 ALIASES = {
     # law names -> the chain of derivations behind them
     "jeon-van-roy": ("framework", "kl-lemma", "maurey", "second-moment", "entropy-count", "dp-atoms",
-                     "jeon-van-roy-bound", "jeon-van-roy-allocation"),
+                     "jeon-van-roy-bound", "jeon-van-roy-allocation", "dp-sensitivity"),
     "jeon-van-roy-finite": ("framework", "kl-lemma", "maurey", "second-moment", "entropy-count", "jeon-van-roy-bound",
                             "jeon-van-roy-allocation", "d-K-sensitivity"),
     # old name of the infinite-width law
     "jeon-van-roy-dp": ("framework", "kl-lemma", "maurey", "second-moment", "entropy-count", "dp-atoms",
-                        "jeon-van-roy-bound", "jeon-van-roy-allocation"),
+                        "jeon-van-roy-bound", "jeon-van-roy-allocation", "dp-sensitivity"),
     "all": tuple(_MODULES),
 }
 
@@ -59,7 +61,7 @@ def derivation_names() -> list[str]:
     --------
     >>> names = derivation_names()
     >>> names[:4], names[-1], len(names)
-    (['framework', 'kl-lemma', 'maurey', 'second-moment'], 'chinchilla', 10)
+    (['framework', 'kl-lemma', 'maurey', 'second-moment'], 'chinchilla', 11)
     """
     return list(_MODULES)
 
@@ -102,7 +104,7 @@ def resolve(name: str) -> tuple[str, ...]:
     >>> resolve("kl-lemma")
     ('kl-lemma',)
     >>> resolve("jeon-van-roy-dp")[-3:]
-    ('dp-atoms', 'jeon-van-roy-bound', 'jeon-van-roy-allocation')
+    ('jeon-van-roy-bound', 'jeon-van-roy-allocation', 'dp-sensitivity')
     >>> len(resolve("all")) == len(derivation_names())
     True
     """

@@ -112,7 +112,9 @@ def claims_summary(fmt: str = "markdown") -> str:
         ("Log corrections", r"p^* \sim \sqrt{\frac{2AC}{(\beta+K)\ln C}},\quad "
                             r"T^* \sim \sqrt{\frac{(\beta+K)\,C\ln C}{2A}},\quad y^* = -\lambda\,"
                             r"W_{-1}\!\left(-e^{-c'/\lambda}/\lambda\right)"),
-        ("Dirichlet-process variant", r"p^*_{DP} \sim \sqrt{\frac{8AC}{K(d+2)\ln^2 C}}"),
+        ("Dirichlet-process variant", r"p^*_{DP} \sim \sqrt{\frac{8AC}{K(d+3)\ln^2 C}}"),
+        ("Dirichlet-process share", r"\frac{p^*}{T^*} \sim \frac{(d+1)\,s_2}{2K(d+3)\ln^2 C},\quad "
+                                    r"s_2 = K^2 d \text{ (Barron)},\ K+1 \text{ (normalised)}"),
         ("Model share", r"\frac{p^*}{T^*} \sim \frac{(d+1)\,E[V^2]}{4(Kd+2K+1)\ln C},\quad "
                         r"\partial_d\frac{p^*}{T^*} > 0,\ \partial_K\frac{p^*}{T^*} > 0"),
     ]
@@ -145,7 +147,12 @@ def claims_summary(fmt: str = "markdown") -> str:
         "(a = 0.484, b = 0.516 at C = 1e12 for d = 16, K = 4); the DP variant has a larger log correction (1/ln C for p*). "
         "With our constants p*/T* exceeds 1 for large d and K (e.g. d = 16, K = 16 or d = 128, K = 1 at "
         "C = 1e12); the paper's own "
-        "constants are not at hand, so absolute shares are not comparable with it.")
+        "constants are not at hand, so absolute shares are not comparable with it. "
+        "The infinite-width (Dirichlet-process) law jeon-van-roy, the paper's setting (dp-sensitivity): its share "
+        "decays like 1/ln^2 C; a larger d moves compute to the model on both teacher scales, a larger K only on "
+        "the Barron scale (on the normalised scale the leading-order share falls with K, and at C = 1e12 .. 1e24 "
+        "it falls and then rises with K); the optimal width n* falls with d on both scales, so the rise of the "
+        "share with d is the bookkeeping p = n(d+1).")
     lines.append(_prose(verdict, fmt) + "\n")
     return "\n".join(lines)
 
@@ -206,7 +213,7 @@ def render_document(name: str, fmt: str = "latex") -> str:
     ders = [get_derivation(n) for n in names]
     title = ders[0].title if len(ders) == 1 else f"Checked derivations: {name}"
     body = [_derivation_block(der, fmt) for der in ders]
-    if any(n in ("jeon-van-roy-allocation", "d-K-sensitivity") for n in names):
+    if any(n in ("jeon-van-roy-allocation", "d-K-sensitivity", "dp-sensitivity") for n in names):
         body.append(claims_summary(fmt))
     if fmt == "markdown":
         return f"# {title}\n\n{_CONVENTION}\n\n" + "\n".join(body)

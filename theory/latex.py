@@ -341,7 +341,17 @@ def _split_term(tex_sign: str, term, printer, width: float) -> list[str]:
     opener = r"\Bigl("
     if isinstance(inner, sp.exp):
         inner, opener = inner.args[0], r"\exp\Bigl("
-    lines = _side_lines(inner, printer, width - 4)
+    # the first line carries the factor in front and the bracket: leave room for them
+    lines = _side_lines(inner, printer, max(width - 6 - latex_width(head), width / 2))
+    if head and latex_width(head) > width - 4 and isinstance(rest, sp.Expr) and not isinstance(rest, sp.Add):
+        # the factor in front is itself too wide (e.g. exp of a sum in a numerator): break it too,
+        # and start the bracketed factor on a line of its own
+        head_lines = _split_term("", rest, printer, width)
+        if len(head_lines) > 1:
+            head_lines[0] = sign + head_lines[0]
+            lines[0] = r"\cdot " + opener + lines[0]
+            lines[-1] += r"\Bigr)"
+            return head_lines + lines
     lines[0] = f"{sign}{head}" + opener + lines[0]
     lines[-1] += r"\Bigr)"
     return lines
@@ -536,6 +546,8 @@ def latex_prose(s: str, fmt: str = "latex") -> str:
     Chain rule: $I(F;D_T) = \sum _t I_t$, for a unit $u$.
     >>> print(latex_prose("E[V^2] <= K d (ours)."))
     $E[V^2] \le K d$ (ours).
+    >>> print(latex_prose("DP bound (all T), and (x + y)."))
+    DP bound (all $T$), and $(x + y)$.
     """
     toks = _re.split(r"(\s+)", str(s))
     out: list[str] = []
@@ -550,13 +562,25 @@ def latex_prose(s: str, fmt: str = "latex") -> str:
         tail = ""
         while text and text[-1] in ".,;:" and not text.endswith(".."):
             text, tail = text[:-1], text[-1] + tail
+        # a bracket that closes one opened in the text stays text: "(all T)" -> "(all $T$)"
+        while text.endswith(")") and text.count(")") > text.count("("):
+            text, tail = text[:-1], ")" + tail
+            while text and text[-1] in ".,;:" and not text.endswith(".."):
+                text, tail = text[:-1], text[-1] + tail
+        head = ""
+        while text.startswith("(") and text.count("(") > text.count(")"):
+            text, head = text[1:], head + "("
+        if not text:
+            out.append(head + tail if fmt == "markdown" else latex_text(head + tail))
+            run.clear()
+            return
         m = _math_run(text)
         if fmt == "markdown":
-            out.append(f"${text}${tail}" if "$" not in text else text + tail)
+            out.append(f"{head}${text}${tail}" if "$" not in text else head + text + tail)
         elif _balanced(m):
-            out.append(f"${m}${latex_text(tail)}")
+            out.append(f"{latex_text(head)}${m}${latex_text(tail)}")
         else:
-            out.append(latex_text(text + tail))
+            out.append(latex_text(head + text + tail))
         run.clear()
 
     for tok in toks:

@@ -79,6 +79,16 @@ def test_mutation_run_kills_and_reports():
         run_mutations(["no-such-mutation"])
 
 
+@pytest.mark.slow
+def test_validity_threshold_mutation_is_killed_at_the_boundary():
+    from scaling_theory.derivations.mutate import run_mutations
+
+    # 8 pi^2 -> 4 pi^2 keeps the summed relaxation true (the other log terms have slack); only the step
+    # deriving the threshold from the smallest first moment (x = 1 at the boundary) can see it
+    row = run_mutations(["validity-8pi2-to-4pi2"], digits=15).rows[0]
+    assert row["killed"] and row["killed_by"] == "jeon-van-roy-bound/validity-threshold"
+
+
 def test_tiny_error_slips_through_50_digits_but_not_100():
     # a claim true to 1e-40 passes the 50-digit tolerance alone but fails the escalation to 100 digits
     der = get_derivation("chinchilla")

@@ -40,10 +40,9 @@ def test_law_formulas_and_documents_compile(tmp_path):
         law = get_law(name)
         alloc = compute_optimal_allocation(law)
         log = compile_tex(tmp_path, f"{name}-doc", law_document(law, alloc))
-        # known gap: the finite jeon-van-roy laws' optimal loss (W_{-1} inside an exponential) has one
-        # unbreakable term in a derivation step; every other law's document fits the page
-        if not name.startswith("jeon-van-roy-finite"):
-            assert not overfull(log), (name, overfull(log))
+        # every law's document fits the page (the finite jeon-van-roy laws' second-order condition nests
+        # W_{-1} inside exponentials in a numerator: its front factor is broken too)
+        assert not overfull(log), (name, overfull(log))
         formulas = [law_latex(law), *abbreviations_latex(law)]
         body = "\n".join(rf"\[ {f} \]" for f in formulas)
         compile_tex(tmp_path, f"{name}-formula", latex_preamble() + body + "\n\\end{document}\n")
@@ -58,9 +57,9 @@ def test_derivation_documents_compile_and_fit_the_page(tmp_path):
     assert "\\_" not in doc and "textasciicircum" not in doc and "I(F;D_T)" in doc
     log = compile_tex(tmp_path, "all", doc)
     boxes = overfull(log)
-    # before the formula breaker: 14 overfull boxes, up to 1233 pt too wide; now a few, each well inside
-    # the 1-inch margin (the infinite-width derivation added long inequality steps)
-    assert len(boxes) <= 6 and max(boxes, default=0) < 40, boxes
+    # before the formula breaker: 14 overfull boxes, up to 1233 pt too wide; now none beyond a few points
+    # (the first line of a broken bracket leaves room for the factor in front of it)
+    assert max(boxes, default=0) < 5, boxes
 
 
 def test_report_compiles(tmp_path):
