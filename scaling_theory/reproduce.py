@@ -244,7 +244,7 @@ def _comparisons(analyses, theory, unbracketable=None) -> list[dict[str, Any]]:
     for key in sorted(analyses, key=lambda k: (k[2] != "dirichlet", k)):
         res = analyses[key]
         th = theory.get(key) or {}
-        bound = th.get("a_local")
+        bound = th.get("a_best", th.get("a_local"))  # the better proof route's exponent (finite: direct)
         cis = [res["ci"][e] for e in ESTIMATORS if res["estimates"].get(e) is not None]
         why = (unbracketable or {}).get(_teacher_label(key), {})
         note = ""
@@ -258,6 +258,7 @@ def _comparisons(analyses, theory, unbracketable=None) -> list[dict[str, Any]]:
             out.append({"teacher": _teacher_label(key),
                         "kind": key[2], "d": key[0], "K": key[1], "law": th.get("law"),
                         "estimator": est, "exponent": value, "ci": ci, "bound_exponent": bound,
+                        "bound_route": sorted(set(th.get("route", []))) or None,
                         "error_kind": res["error_kind"], "seeds": res["seeds"], "teachers": res["teachers"],
                         "verdict": verdict(value, ci, bound, cis, bracketed=not res["unbracketed"]),
                         "note": note})

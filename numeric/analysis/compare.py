@@ -54,8 +54,10 @@ def theory_curve(law, params: Mapping[str, Any], budgets: Sequence[float], *,
     if len(budgets) >= 2:
         out["a_local"] = float(np.polyfit(np.log(budgets), np.log(Ns), 1)[0])
         out["b_local"] = float(np.polyfit(np.log(budgets), np.log(Ds), 1)[0])
+    _add_best_route(out, law, resolved.values, budgets)
     if not cross_check:
         return out
+    _add_trivial(out, law, resolved.values, out.get("best_loss_opt", Ls))
     try:
         alloc = compute_optimal_allocation(law, params or None)
         out["asymptotic_model_exponent"] = _to_float(alloc.model_exponent)
@@ -74,6 +76,46 @@ def theory_curve(law, params: Mapping[str, Any], budgets: Sequence[float], *,
         except (UserInputError, ArithmeticError, ValueError) as err:
             out["optimum_method"] += f"; scaling_theory.numeric.precision.allocate.allocate failed: {err}"
     return out
+
+
+def _add_best_route(out: dict[str, Any], law, values, budgets: Sequence[float]) -> None:
+    """Jeon-Van Roy laws: the optimum of the better proof route inside the law's validity window at each
+    budget (the finite teacher's direct width-K route stops the model growing), and its local exponent
+    ``a_best``, the exponent an experiment is compared with.  Left out when a budget is below the law's
+    smallest budget."""
+    from scaling_theory.numeric.precision import teacher_bounds
+
+    if teacher_bounds.family_of(law) is None:
+        return
+    opts = []
+    for C in budgets:
+        try:
+            opts.append(teacher_bounds.bound_optimum(law, values, float(C), dps=_DIGITS))
+        except UserInputError:
+            return
+    out["best_N_opt"] = [float(o.model) for o in opts]
+    out["best_D_opt"] = [float(o.data) for o in opts]
+    out["best_loss_opt"] = [float(o.loss) for o in opts]
+    out["route"] = [o.route for o in opts]
+    if len(budgets) >= 2:
+        out["a_best"] = float(np.polyfit(np.log(budgets), np.log(out["best_N_opt"]), 1)[0])
+
+
+def _add_trivial(out: dict[str, Any], law, values, Ls: Sequence[float]) -> None:
+    """Jeon-Van Roy laws: the trivial error (best input-independent predictor, Monte Carlo), whether the
+    bound is informative at each budget, and the smallest budget where it becomes so (figures shade the rest)."""
+    from scaling_theory.numeric.precision import teacher_bounds
+
+    family = teacher_bounds.family_of(law)
+    if family is None:
+        return
+    teacher, scale = family
+    te = teacher_bounds.trivial_error(teacher, scale, int(values[law.symbols["d"]]),
+                                      teacher_bounds._plain(values[law.symbols["K"]]))
+    out["trivial_error"], out["trivial_error_se"] = te.value, te.stderr
+    out["informative"] = [bool(L < te.value) for L in Ls]
+    c_inf = teacher_bounds.informative_budget(law, values, trivial=te.value)
+    out["informative_budget"] = float(c_inf) if c_inf is not None else None
 
 
 def _to_float(x) -> float | None:

@@ -90,7 +90,8 @@ def _colors(plt, n):
 
 
 def isoflop_curves(curves: Sequence[Mapping], path, *, xlabel: str = "model size p (parameters)",
-                   ylabel: str = "reducible error", title: str | None = None) -> str:
+                   ylabel: str = "reducible error", title: str | None = None,
+                   trivial: float | None = None) -> str:
     """Loss against model size at fixed compute, one curve per budget.
 
     Parameters
@@ -99,6 +100,8 @@ def isoflop_curves(curves: Sequence[Mapping], path, *, xlabel: str = "model size
         ``N_opt``/``loss_opt`` (the minimum, marked with a star) and ``parabola`` (coefficients
         ``c2, c1, c0`` of ``ln loss`` in ``ln N``, drawn dashed).
     path : where to write the PNG.
+    trivial : the trivial error (best input-independent predictor); drawn as a dotted line with the
+        range above it shaded, where a student does no better than predicting a constant.
 
     Returns
     -------
@@ -124,6 +127,9 @@ def isoflop_curves(curves: Sequence[Mapping], path, *, xlabel: str = "model size
             ax.plot(N[order], L[order], "-", color=color, lw=1, alpha=0.6)
         if c.get("N_opt") is not None and c.get("loss_opt") is not None:
             ax.plot([c["N_opt"]], [c["loss_opt"]], "*", color=color, ms=13, mec="black", mew=0.6)
+    if trivial is not None and math.isfinite(trivial) and trivial > 0:
+        ax.axhline(trivial, color="grey", ls=":", lw=1.2, label="trivial error (constant predictor)")
+        ax.axhspan(trivial, max(trivial * 10, ax.get_ylim()[1]), color="0.85", alpha=0.5, lw=0)
     ax.set_xscale("log")
     ax.set_yscale("log")
     all_loss = np.concatenate([np.asarray(c["loss"], float) for c in curves]) if curves else []
@@ -141,7 +147,7 @@ def frontier(C: Sequence[float], N_opt: Sequence[float], D_opt: Sequence[float],
              fitted: Mapping[str, tuple[float, float, float, float]] | None = None,
              derived: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]] | None = None,
              labels: tuple[str, str] = ("p*(C)", "T*(C)"), title: str | None = None,
-             points_label: str = "per-budget optima") -> str:
+             points_label: str = "per-budget optima", vacuous_below: float | None = None) -> str:
     """The compute-optimal model and data sizes against compute, log-log, two panels.
 
     Parameters
@@ -150,12 +156,15 @@ def frontier(C: Sequence[float], N_opt: Sequence[float], D_opt: Sequence[float],
     fitted : ``{label: (k_N, a, k_D, b)}`` power laws ``k_N C^a``, ``k_D C^b`` (solid lines).
     derived : ``{label: (C, N, D)}`` curves from theory (dashed lines).
     path : where to write the PNG.
+    vacuous_below : budgets below this one are shaded: there the derived bound's optimal loss is not
+        below the trivial error, so the bound says nothing (``math.inf``: vacuous everywhere shown).
 
     Examples
     --------
     >>> import tempfile, os
     >>> out = os.path.join(tempfile.mkdtemp(), "f.png")
-    >>> frontier([1e4, 1e5], [10, 30], [1e3, 3e3], out, fitted={"fit": (0.1, 0.5, 10, 0.5)}) == out
+    >>> frontier([1e4, 1e5], [10, 30], [1e3, 3e3], out, fitted={"fit": (0.1, 0.5, 10, 0.5)},
+    ...          vacuous_below=3e4) == out
     True
     """
     import matplotlib
@@ -169,6 +178,9 @@ def frontier(C: Sequence[float], N_opt: Sequence[float], D_opt: Sequence[float],
     grid = np.geomspace(lo, hi, 50)
     styles = ["-", "-.", ":", (0, (5, 1))]
     for ax, ys, ylabel, which in ((axes[0], N_opt, labels[0], 0), (axes[1], D_opt, labels[1], 1)):
+        if vacuous_below is not None and vacuous_below > lo:
+            ax.axvspan(lo, min(vacuous_below, hi), color="0.85", alpha=0.6, lw=0,
+                       label="bound vacuous (L* >= trivial error)")
         ax.plot(C, ys, "o", color="black", ms=5, label=points_label)
         for i, (name, (kN, a, kD, b)) in enumerate((fitted or {}).items()):
             k, e = (kN, a) if which == 0 else (kD, b)
@@ -416,15 +428,16 @@ def study_figures(groups, fits, theory, comparison, main_key, folder: Path) -> l
         if C in pts2:
             c.update(N_opt=pts2[C]["N_opt"], loss_opt=pts2[C]["loss_opt"], parabola=pts2[C]["parabola"])
         curves.append(c)
+    th = theory.get(main_key, {})
     figs.append(Path(isoflop_curves(
-        curves, folder / "isoflop.png", title=f"IsoFLOP profiles ({label(main_key)}; stars: approach 2)")))
+        curves, folder / "isoflop.png", title=f"IsoFLOP profiles ({label(main_key)}; stars: approach 2)",
+        trivial=th.get("trivial_error"))))
     ref = res.approaches[1]
     pts = r2.points if r2.ok else (ref.points if ref.ok else [])
     if pts:
         fitted = {f"approach {k}": (r.coefficients["k_N"], r.a, r.coefficients["k_D"], r.b)
                   for k, r in sorted(res.approaches.items())
                   if r.ok and all(math.isfinite(v) for v in r.coefficients.values())}
-        th = theory.get(main_key, {})
         derived = {}
         if "N_opt" in th:
             derived[f"derived bound ({th['law']})"] = (th["C"], th["N_opt"], th["D_opt"])
@@ -432,7 +445,8 @@ def study_figures(groups, fits, theory, comparison, main_key, folder: Path) -> l
                                         [p["D_opt"] for p in pts], folder / "frontier.png",
                                         fitted=fitted, derived=derived,
                                         points_label="per-budget optima (approach %d)" % (2 if r2.ok else 1),
-                                        title=f"Compute-optimal frontier ({label(main_key)})")))
+                                        title=f"Compute-optimal frontier ({label(main_key)})",
+                                        vacuous_below=_vacuous_below(th))))
     for name, trend in (("d", comparison["d_trend"]), ("K", comparison["K_trend"])):
         rows = [r for r in trend["rows"] if r["ratio"] is not None]
         if not rows:
@@ -454,3 +468,11 @@ def study_figures(groups, fits, theory, comparison, main_key, folder: Path) -> l
             title=f"Approach-3 fit, {label(main_key)}", xlabel="model size p (parameters)",
             ylabel="data size T (samples)")))
     return figs
+
+
+def _vacuous_below(theory: Mapping) -> float | None:
+    """The budget below which the derived bound is vacuous (``inf``: at every budget up to 1e60)."""
+    if "trivial_error" not in theory:
+        return None
+    c = theory.get("informative_budget")
+    return math.inf if c is None else float(c)
