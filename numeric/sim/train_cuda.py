@@ -70,7 +70,7 @@ from scaling_theory.numeric.sim.students import ADAM_BETA1 as _B1, ADAM_BETA2 as
 from scaling_theory.numeric.sim.students import (OPTIMIZERS, SCHEDULES, StudentConfig, TrainResult, divergence_reason,
                                                  init_params, online_kl_summary, sample_counts)
 
-__all__ = ["backend", "gpu_available", "data_chunks", "train", "reducible_error",
+__all__ = ["backend", "gpu_available", "require_backend", "data_chunks", "train", "reducible_error",
            "reducible_errors", "SIMULATOR"]
 
 #: True when numba-cuda's simulator replaces the GPU (``NUMBA_ENABLE_CUDASIM=1`` at import time)
@@ -116,7 +116,8 @@ def backend() -> str:
     return "simulator" if SIMULATOR else "none"
 
 
-def _require_backend() -> None:
+def require_backend() -> None:
+    """Raise a one-line :class:`UserInputError` when neither a GPU nor the simulator is available."""
     if backend() == "none":
         raise UserInputError("device 'cuda' needs an NVIDIA GPU with a working CUDA driver and none was "
                              "found; set NUMBA_ENABLE_CUDASIM=1 before starting Python to run the "
@@ -312,7 +313,7 @@ def data_chunks(teacher, T: int, *, seed: int, chunk_size: int = _DEFAULT_CHUNK,
     >>> bool(np.array_equal(a, b)) and set(a.tolist()) <= {0.0, 1.0}
     True
     """
-    _require_backend()
+    require_backend()
     T = nonnegative_int(T, "number of samples T")
     chunk_size = positive_int(chunk_size, "chunk_size")
     for X, y, logits, rows in _device_chunks(teacher, T, seed=seed, chunk_size=chunk_size,
@@ -401,7 +402,7 @@ def reducible_errors(teacher, params: Sequence[tuple[np.ndarray, np.ndarray]], *
     >>> m0 == 0.0 and m1 > 0 and s1 > 0
     True
     """
-    _require_backend()
+    require_backend()
     d = int(teacher.d)
     a, Wt = _teacher_arrays(teacher)
     SW, Sv, widths = _pack_students(params, d)
@@ -731,7 +732,7 @@ def train(teacher, students: Sequence[StudentConfig], T, *, data_seed: int,
     >>> r.status, r.samples_seen, r.W.shape, r.device
     ('done', 6, (2, 3), 'cuda')
     """
-    _require_backend()
+    require_backend()
     start = time.perf_counter()
     students, Ts = _checked_students(students, T)
     if not students:

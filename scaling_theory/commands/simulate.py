@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import sys
 
@@ -28,6 +29,10 @@ def register(subparsers) -> None:
                         help="Dask scheduler to connect to, e.g. tcp://10.0.0.5:8786 (default: start a LocalCluster)")
     parser.add_argument("--workers", type=positive_int, metavar="N",
                         help="worker processes (default: number of CPUs)")
+    parser.add_argument("--device", choices=("cpu", "numpy", "cuda"), default=None,
+                        help="trainer for every run: compiled CPU kernels (default), the NumPy reference, or "
+                             "the numba.cuda kernels (a GPU, or the simulator with NUMBA_ENABLE_CUDASIM=1); "
+                             "overrides the config's device")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_json_flag(parser)
     parser.set_defaults(func=run)
@@ -46,6 +51,8 @@ def _resume_command(args) -> str:
         parts += ["--scheduler", args.scheduler]
     if args.workers:
         parts += ["--workers", str(args.workers)]
+    if args.device:
+        parts += ["--device", args.device]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -62,6 +69,12 @@ def run(args) -> int:
         config = SweepConfig.quick()
     else:
         config = SweepConfig.default()
+    if args.device:
+        config = dataclasses.replace(config, device=args.device)
+    if config.device == "cuda":  # refuse before the store is created, not once per run
+        from scaling_theory.numeric.sim.train_cuda import require_backend
+
+        require_backend()
     resume = _resume_command(args)
     try:
         summary = run_sweep(config, args.store, executor=executor, scheduler=args.scheduler,

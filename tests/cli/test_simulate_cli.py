@@ -132,3 +132,44 @@ def test_ctrl_c_stops_cleanly_keeps_runs_and_says_how_to_resume(tmp_path, worker
     with sqlite3.connect(store) as conn:
         hashes = [h for (h,) in conn.execute("SELECT config_hash FROM runs")]
     assert len(hashes) == len(set(hashes)) == 60
+
+
+TINY_TOML = 'd = 2\nK = 2\nbudgets = [300]\nwidths = [1, 2]\nseeds = [0]\neval_samples = 200\nmin_samples = 10\n'
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+def test_device_cuda_trains_the_sweep_in_the_simulator_like_the_cpu(tmp_path):
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY_TOML)
+    out = {}
+    for device, env in (("cuda", {"NUMBA_ENABLE_CUDASIM": "1"}), ("cpu", {})):
+        store = tmp_path / f"{device}.sqlite"
+        proc = subprocess.run([sys.executable, "-m", "scaling_theory", "simulate", "--config", str(config),
+                               "--store", str(store), "--device", device, "--workers", "1", "--json"],
+                              capture_output=True, text=True, timeout=600,
+                              env={**__import__("os").environ, **env})
+        assert proc.returncode == 0, proc.stderr
+        payload = json.loads(proc.stdout)
+        assert payload["done"] == payload["total"] == 2 and "--device " + device in payload["resume_command"]
+        with sqlite3.connect(store) as db:
+            out[device] = sorted(db.execute("SELECT status FROM runs").fetchall())
+    assert out["cuda"] == out["cpu"] == [("done",), ("done",)]
+
+
+@pytest.mark.subprocess
+def test_device_cuda_without_gpu_or_simulator_is_one_line_and_writes_nothing(tmp_path):
+    import os
+
+    from scaling_theory.numeric.sim.train_cuda import gpu_available
+
+    if gpu_available():
+        pytest.skip("a GPU is present")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    store = tmp_path / "s.sqlite"
+    proc = subprocess.run([sys.executable, "-m", "scaling_theory", "simulate", "--quick", "--store", str(store),
+                           "--device", "cuda"], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "NVIDIA GPU" in lines[0] and "Traceback" not in proc.stderr
+    assert not store.exists()
