@@ -326,7 +326,7 @@ class SweepConfig:
         The infinite-width (Dirichlet-process) teacher first and the finite teacher as the
         contrast, both at (d, K) = (8, 32); C in {1e5, 1e6, 1e7, 1e8}; 9 widths per budget with
         p/sqrt(C) from 0.02 to 4 (reaching the bound's optimum near 1.2-1.4); single-pass SGD
-        with lr0/(1 + t/1000) for lr0 on a log-spaced grid of 4 values (the rate of each
+        with lr0/(1 + t/1000) for lr0 on a log-spaced grid of 5 values, 0.01 to 1 (the rate of each
         (budget, width) is chosen on a validation stream, see
         :mod:`scaling_theory.numeric.analysis.protocol`); 5 seeds (teacher, data and
         initialisation) per configuration.
@@ -628,7 +628,8 @@ _QUICK: dict[str, Any] = {
 _PROTOCOL: dict[str, Any] = {
     "d": [8], "K": [32], "kind": ["dirichlet", "finite"], "budgets": [1e5, 1e6, 1e7, 1e8],
     "widths_per_budget": 9, "p_over_sqrt_c": [0.02, 4.0], "seeds": [0, 1, 2, 3, 4],
-    "lr": [0.03, 0.1, 0.3, 1.0], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 10_000,
+    # 0.01: the widest students' best rate sat on the grid's lower edge (0.03) at every budget >= 1e6
+    "lr": [0.01, 0.03, 0.1, 0.3, 1.0], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 10_000,
 }
 _PROTOCOL_QUICK: dict[str, Any] = {
     "d": [4], "K": [8], "kind": ["dirichlet", "finite"], "budgets": [1e4, 1e5, 1e6],
