@@ -223,23 +223,23 @@ def derivation() -> Derivation:
                  A_ * C / y_ * (cprime - y_ + lam * sp.log(y_)), reduced_dom,
                  "With y = A C/p^2 the condition dL/dp = 0 reads y - lambda ln y = c', lambda = (beta - K)/2."),
         numeric_values("lambert-w-root", "identity", y_ - lam * sp.log(y_), cprime,
-                       "y* = -lambda W_{-1}(-exp(-c'/lambda)/lambda) for lambda > 0 (W_0 for lambda < 0, y* = c' "
-                       "for lambda = 0) solves it; checked for 6 (d, K) pairs covering all three cases and "
-                       "C = 1e10 .. 1e40.", pairs=_lambert_pairs, method="lambert-w"),
+                       "y* = -lambda W_{-1}(-exp(-c'/lambda)/lambda) solves it for lambda > 0; W_0 in its place "
+                       "for lambda < 0; y* = c' for lambda = 0. Checked for 6 (d, K) pairs covering the three "
+                       "cases and C = 1e10 .. 1e40.", pairs=_lambert_pairs, method="lambert-w"),
         numeric_values("closed-form-is-optimum", "identity", sp.Symbol("p*"), sp.Symbol(r"\arg\min_p L(p, C/p)"),
                        "The closed form equals an independent mpmath minimisation of L along the budget inside the "
-                       "validity region (n >= 1, T >= 8 pi^2), 4 (d, K) pairs x C = 1e10, 1e20.",
+                       "validity region (n >= 1, T >= 8 pi^2), at C = 1e10 and 1e20 for 4 (d, K) pairs.",
                        pairs=_minimiser_pairs, method="minimiser", ours=True),
         identity("second-derivative", (C * p * sp.diff(along, p, 2)).subs(p, p_of_y), 2 * (y_ - lam), reduced_dom,
                  "C p L''(p) = 2 (y - lambda) at p = sqrt(A C/y)."),
         value_inequalities("minimum", lam, y_,
-                           "On the chosen branch y* > lambda (W_{-1} < -1, W_0 > -1 with lambda < 0), so "
-                           "L''(p*) > 0: a minimum; checked for the grid.", pairs=_second_order_pairs,
+                           "On the chosen branch y* > lambda: W_{-1} < -1, and W_0 > -1 with lambda < 0. So "
+                           "L''(p*) > 0, a minimum; checked for the grid.", pairs=_second_order_pairs,
                            relation="<"),
         value_inequalities("optimum-in-validity-region", sp.Symbol(r"(8\pi^2, 1)"), sp.Symbol("(T*, n*)"),
                            "At C >= 1e10 the optimum has T* >= 8 pi^2 and n* >= 1, where the law is a valid "
                            "bound (ours).", pairs=_validity_pairs, ours=True),
-        numeric_values("local-exponent", "identity", sp.Symbol("d ln p*/d ln C"),
+        numeric_values("local-exponent", "identity", sp.Symbol(r"\frac{d \ln p^*}{d \ln C}"),
                        sp.Rational(1, 2) - (beta_ - lam) / (2 * (y_ - lam)),
                        "Implicit differentiation of y - lambda ln y = c' (dc'/d ln C = beta - lambda); checked "
                        "against numerical differentiation of ln p*(C).", pairs=_exponent_pairs,

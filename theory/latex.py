@@ -451,8 +451,8 @@ _FUNCS = ("ln", "log", "exp", "sqrt", "sum", "int", "inf", "sup", "lim", "max", 
 _MATHCHARS = set("_^|=<>*~/[}")
 _TEXT_ONLY = _re.compile(r"(\.md\b|docs/|arXiv|https?:|scaling-theory|--)")
 _NUMBER = _re.compile(r"^[(]?[-+]?\d+(\.\d+)?(e[-+]?\d+)?[)]?[.,;:]?$")
-_WORD = _re.compile(r"^[(]*(?P<w>[A-Za-z]+)[)]*[.,;:]?$")
-_CALL = _re.compile(r"^[(]*[A-Za-z]+\(")
+_WORD = _re.compile(r"^[(]*[-+]?(?P<w>[A-Za-z]+)'*[)]*[.,;:]?$")  # a sign in front, primes after: -lambda, c'
+_CALL = _re.compile(r"^[(]*[A-Za-z]+'*\(")
 _SETBRACE = _re.compile(r"(?<![_^])\{")
 
 
@@ -548,6 +548,8 @@ def latex_prose(s: str, fmt: str = "latex") -> str:
     $E[V^2] \le K d$ (ours).
     >>> print(latex_prose("DP bound (all T), and (x + y)."))
     DP bound (all $T$), and $(x + y)$.
+    >>> print(latex_prose("y* = -lambda ln c' and C p L''(p) = 2."))
+    $y^* = -\lambda  \ln  c'$ and $C p L''(p) = 2$.
     """
     toks = _re.split(r"(\s+)", str(s))
     out: list[str] = []
