@@ -113,7 +113,7 @@ def _add_trivial(out: dict[str, Any], law, values, Ls: Sequence[float]) -> None:
     te = teacher_bounds.trivial_error(teacher, scale, int(values[law.symbols["d"]]),
                                       teacher_bounds._plain(values[law.symbols["K"]]))
     out["trivial_error"], out["trivial_error_se"] = te.value, te.stderr
-    out["informative"] = [bool(L < te.value) for L in Ls]
+    out["informative"] = [te.beaten_by(L) for L in Ls]
     c_inf = teacher_bounds.informative_budget(law, values, trivial=te.value)
     out["informative_budget"] = float(c_inf) if c_inf is not None else None
 

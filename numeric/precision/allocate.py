@@ -259,8 +259,7 @@ def _with_family(res: NumericAllocation, law, family, values, C_exact, digits) -
     t_lo = to_mpf(sp.N(jvr.validity_T(teacher, scale, dv, Kv), digits + _GUARD))
     fields["optimum_in_validity"] = bool(res.model >= p_lo and res.data >= t_lo)
     loss = best.loss
-    # informative only if below the trivial error by three standard errors of its Monte Carlo estimate
-    fields["informative"] = bool(loss < te.value - 3 * te.stderr)
+    fields["informative"] = te.beaten_by(loss)
     return dataclasses.replace(res, **fields)
 
 

@@ -67,6 +67,10 @@ class TrivialError:
     teachers: int
     inputs: int
 
+    def beaten_by(self, loss) -> bool:
+        """Whether a bound's ``loss`` is informative: below this estimate by three of its standard errors."""
+        return bool(loss < self.value - 3 * self.stderr)
+
 
 def _softplus(x):
     return np.logaddexp(0.0, x)
