@@ -177,6 +177,8 @@ def _simulation_section(result) -> list[Block]:
              f"{counts.get('failed', 0)} failed; this call ran {s.get('done', 0)}, {s.get('already', 0)} were "
              "already stored).",
              f"Configurations skipped (too few samples): {s.get('skipped', 0)}."]
+    if s.get("training"):
+        items.append(f"Training: {s['training']}.")
     if not s.get("complete", True):
         items.append(f"The sweep is incomplete ({s.get('failed', 0)} runs failed, {s.get('remaining', 0)} not "
                      "run): the fits below use the finished runs only; rerun the same command to retry.")

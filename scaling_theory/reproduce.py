@@ -205,7 +205,23 @@ def _simulate_refined(config, store_path: Path, *, progress: bool, workers, runn
         config = config.with_widths(added)
         sweep = _merge_sweeps(sweep, _simulate(config, store_path, progress=progress, workers=workers,
                                                runner=runner))
+    sweep["training"] = _training_description(config)
     return config, sweep, record
+
+
+def _training_description(config) -> str:
+    """How the students were trained, in one line (every value the sweep's grids cross)."""
+    def values(name):
+        return sorted({v for g in config.grids for v in getattr(g, name)})
+
+    schedules = {"constant": "lr0", "inverse": "lr0/(1 + t/t0)", "inverse_sqrt": "lr0/sqrt(1 + t/t0)"}
+    pars = {"standard": "standard parametrisation", "mup": "muP parametrisation (base width 1)"}
+    return (f"single-pass {'/'.join(o.upper() if o == 'sgd' else o.capitalize() for o in values('optimizer'))}, "
+            f"batch size {', '.join(map(str, values('batch_size')))}, "
+            f"{' and '.join(pars[p] for p in values('parametrisation'))}, "
+            f"rate {' or '.join(schedules[x] for x in values('schedule'))} with t0 in "
+            f"{{{', '.join(f'{t:g}' for t in values('t0'))}}} and lr0 in {{{', '.join(f'{x:g}' for x in values('lr'))}}} "
+            f"(chosen per budget and width on the validation stream), seeds {{{', '.join(map(str, values('seeds')))}}}")
 
 
 def _teacher_label(key) -> str:
@@ -245,6 +261,8 @@ def _comparisons(analyses, theory, unbracketable=None) -> list[dict[str, Any]]:
         res = analyses[key]
         th = theory.get(key) or {}
         bound = th.get("a_best", th.get("a_local"))  # the better proof route's exponent (finite: direct)
+        if bound is not None and abs(bound) < 1e-9:
+            bound = 0.0  # a flat p* (finite teacher's direct route): the fitted slope's rounding residue
         cis = [res["ci"][e] for e in ESTIMATORS if res["estimates"].get(e) is not None]
         why = (unbracketable or {}).get(_teacher_label(key), {})
         note = ""

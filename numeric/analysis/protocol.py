@@ -194,6 +194,17 @@ def brackets(cells: Mapping[tuple, Mapping[str, Any]], min_side: int = MIN_SIDE)
     return out
 
 
+def _between(lo: int, hi: int, taken, k: int) -> list[int]:
+    """Up to ``k`` integer widths strictly between ``lo`` and ``hi`` not in ``taken``, spread in log."""
+    free = [w for w in range(lo + 1, hi) if w not in taken]
+    out: list[int] = []
+    for target in np.geomspace(lo, hi, k + 2)[1:-1] if k > 0 else []:
+        left = [w for w in free if w not in out]
+        if left:
+            out.append(min(left, key=lambda w: abs(math.log(w / target))))
+    return sorted(out)
+
+
 def refine_widths(cells: Mapping[tuple, Mapping[str, Any]], d: int, *, min_samples: int = 1,
                   cost_factor: float = 1.0, min_side: int = MIN_SIDE, midpoints: bool = True
                   ) -> tuple[dict[float, list[int]], dict[float, str]]:
@@ -201,8 +212,9 @@ def refine_widths(cells: Mapping[tuple, Mapping[str, Any]], d: int, *, min_sampl
 
     A budget whose minimum has fewer than ``min_side`` sampled widths on a side gets widths beyond
     its smallest (down to width 1) or largest (up to ``T = C/(c p) >= min_samples``) one, a grid
-    step apart; with ``midpoints`` a bracketed minimum also gets the geometric midpoints between
-    it and its neighbours (a finer grid where the curve is flat).  Widths already sampled are
+    step apart, and, where that runs out (width 1, or the ``min_samples`` cap), the unsampled
+    widths between that end and the minimum; with ``midpoints`` a bracketed minimum also gets the
+    geometric midpoints between it and its neighbours (a finer grid where the curve is flat).  Widths already sampled are
     never returned.  A budget that needs more widths on a side and has none left there is
     returned in the second dict with the reason (its comparison is then ``inconclusive``).
 
@@ -212,6 +224,9 @@ def refine_widths(cells: Mapping[tuple, Mapping[str, Any]], d: int, *, min_sampl
     >>> cells = {(1e4, 5 * n): {"error": e} for n, e in ((2, 1.0), (4, 2.0), (8, 3.0))}
     >>> refine_widths(cells, d)      # minimum at the smallest width: two widths below it
     ({10000.0: [1]}, {10000.0: 'the minimum lies at width 2; only 1 narrower width exists'})
+    >>> cells = {(1e4, 5 * n): {"error": e} for n, e in ((1, 2.0), (3, 1.0), (6, 2.0), (12, 3.0))}
+    >>> refine_widths(cells, d)      # nothing below width 1: width 2 fills in between
+    ({10000.0: [2]}, {})
     >>> cells = {(1e4, 5 * n): {"error": e} for n, e in ((1, 3.0), (2, 2.0), (4, 1.0), (8, 2.0), (16, 3.0))}
     >>> refine_widths(cells, d)      # bracketed: midpoints either side of the minimum
     ({10000.0: [3, 6]}, {})
@@ -231,6 +246,9 @@ def refine_widths(cells: Mapping[tuple, Mapping[str, Any]], d: int, *, min_sampl
                 w = min(w - 1, max(1, round(w / step)))
                 new.append(w)
                 need -= 1
+            for w in _between(widths[0], widths[i], have | set(new), need):
+                new.append(w)
+                need -= 1
             if need:
                 have_left = min_side - need
                 stuck[C] = (f"the minimum lies at width {widths[i]}; only {have_left} narrower "
@@ -240,6 +258,9 @@ def refine_widths(cells: Mapping[tuple, Mapping[str, Any]], d: int, *, min_sampl
             w, need = widths[-1], min_side - b["right"]
             while need and w < cap:
                 w = min(cap, max(w + 1, round(w * step)))
+                new.append(w)
+                need -= 1
+            for w in _between(widths[i], widths[-1], have | set(new), need):
                 new.append(w)
                 need -= 1
             if need:

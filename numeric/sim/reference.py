@@ -40,6 +40,9 @@ evaluated at the parameters *before* the step; their gradients are summed (in st
 
 Learning rate: ``lr_k = lr0 * s(t_k)`` with ``t_k`` the number of samples seen before step ``k``
 and ``s(t) = 1`` (constant), ``1/(1 + t/t0)`` (inverse) or ``1/sqrt(1 + t/t0)`` (inverse_sqrt).
+Layer ``W`` steps with ``c_W lr_k`` and ``v`` with ``c_v lr_k``, the factors of
+:func:`scaling_theory.numeric.sim.students.layer_lr_factors` (both 1 under the standard
+parametrisation; width-aware under ``"mup"``).
 
 Progressive loss, online KL and divergence
 ------------------------------------------
@@ -66,8 +69,8 @@ import numpy as np
 from scaling_theory.numeric.sim.error import bernoulli_kl
 from scaling_theory.numeric.sim.teacher import DEFAULT_CHUNK, Teacher, chunk_triple, data_chunks, sigmoid
 from scaling_theory.numeric.sim.students import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, StudentConfig, TrainResult,
-                                                 divergence_reason, init_params, learning_rate,
-                                                 online_kl_summary)
+                                                 divergence_reason, init_params, layer_lr_factors,
+                                                 learning_rate, online_kl_summary)
 
 __all__ = ["train_reference", "train_chunks_reference", "log_loss", "loss_gradients"]
 
@@ -136,19 +139,20 @@ class _State:
         """Apply the accumulated minibatch (``self.filled`` samples)."""
         cfg, m = self.config, self.filled
         lr = learning_rate(cfg, self.seen - m)
+        cW, cv = layer_lr_factors(cfg)
         gW, gv = self.GW / m, self.Gv / m
         self.steps += 1
         if cfg.optimizer == "sgd":
-            self.W -= lr * gW
-            self.v -= lr * gv
+            self.W -= (lr * cW) * gW
+            self.v -= (lr * cv) * gv
         else:
             b1, b2, k = ADAM_BETA1, ADAM_BETA2, self.steps
-            for theta, M, V, G in ((self.W, self.MW, self.VW, gW), (self.v, self.Mv, self.Vv, gv)):
+            for theta, M, V, G, c in ((self.W, self.MW, self.VW, gW, cW), (self.v, self.Mv, self.Vv, gv, cv)):
                 M *= b1
                 M += (1.0 - b1) * G
                 V *= b2
                 V += (1.0 - b2) * G * G
-                theta -= lr * (M / (1.0 - b1 ** k)) / (np.sqrt(V / (1.0 - b2 ** k)) + ADAM_EPS)
+                theta -= (lr * c) * (M / (1.0 - b1 ** k)) / (np.sqrt(V / (1.0 - b2 ** k)) + ADAM_EPS)
         self.GW[...] = 0.0
         self.Gv[...] = 0.0
         self.filled = 0

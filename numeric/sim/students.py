@@ -19,12 +19,15 @@ import numpy as np
 
 from scaling_theory.errors import UserInputError
 
-__all__ = ["StudentConfig", "TrainResult", "param_count", "init_params", "learning_rate", "sample_counts",
-           "divergence_reason", "online_kl_summary", "SCHEDULES", "OPTIMIZERS", "ADAM_BETA1", "ADAM_BETA2", "ADAM_EPS"]
+__all__ = ["StudentConfig", "TrainResult", "param_count", "init_params", "learning_rate", "layer_lr_factors",
+           "sample_counts", "divergence_reason", "online_kl_summary", "SCHEDULES", "OPTIMIZERS",
+           "PARAMETRISATIONS", "ADAM_BETA1", "ADAM_BETA2", "ADAM_EPS"]
 
 #: learning-rate schedules: lr_k = lr * factor(t_k), t_k = samples seen before step k
 SCHEDULES = ("constant", "inverse", "inverse_sqrt")
 OPTIMIZERS = ("sgd", "adam")
+#: "standard" (one rate for both layers, v ~ N(0, 1/n)) or "mup" (width-aware, see layer_lr_factors)
+PARAMETRISATIONS = ("standard", "mup")
 ADAM_BETA1 = 0.9
 ADAM_BETA2 = 0.999
 ADAM_EPS = 1e-8
@@ -47,6 +50,12 @@ class StudentConfig:
     max_loss : divergence threshold: a data chunk whose mean progressive log-loss exceeds it stops
         the student (default 1000 nats, far above any trained or untrained student's loss).
     init_W, init_v : explicit initial weights (e.g. the teacher's) instead of the seeded draw.
+    parametrisation : ``"standard"`` (default) or ``"mup"``, the maximal-update parametrisation
+        (muP) relative to ``base_width``: output weights drawn with standard deviation
+        ``sqrt(base_width)/n`` instead of ``1/sqrt(n)``, and per-layer learning-rate factors
+        (:func:`layer_lr_factors`) so that one ``lr`` trains every width alike.  At
+        ``width == base_width`` it is the standard parametrisation.
+    base_width : the width at which ``"mup"`` coincides with ``"standard"`` (default 1).
 
     Examples
     --------
@@ -69,9 +78,11 @@ class StudentConfig:
     max_loss: float = 1e3
     init_W: np.ndarray | None = field(default=None, repr=False)
     init_v: np.ndarray | None = field(default=None, repr=False)
+    parametrisation: str = "standard"
+    base_width: int = 1
 
     def __post_init__(self):
-        for name in ("width", "batch_size"):
+        for name in ("width", "batch_size", "base_width"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise UserInputError(f"student {name.replace('_', ' ')} must be a positive integer, "
@@ -85,6 +96,9 @@ class StudentConfig:
             raise UserInputError(f"unknown optimizer {self.optimizer!r}; expected one of {OPTIMIZERS}")
         if self.schedule not in SCHEDULES:
             raise UserInputError(f"unknown schedule {self.schedule!r}; expected one of {SCHEDULES}")
+        if self.parametrisation not in PARAMETRISATIONS:
+            raise UserInputError(f"unknown parametrisation {self.parametrisation!r}; expected one of "
+                                 f"{PARAMETRISATIONS}")
         if (self.init_W is None) != (self.init_v is None):
             raise UserInputError("give both init_W and init_v, or neither")
         if self.init_W is not None:
@@ -98,7 +112,9 @@ class StudentConfig:
         return {"width": int(self.width), "lr": float(self.lr), "batch_size": int(self.batch_size),
                 "optimizer": self.optimizer, "init_seed": int(self.init_seed),
                 "schedule": self.schedule, "t0": float(self.t0), "max_loss": float(self.max_loss),
-                "explicit_init": self.init_W is not None}
+                "explicit_init": self.init_W is not None,
+                **({} if self.parametrisation == "standard" else
+                   {"parametrisation": self.parametrisation, "base_width": int(self.base_width)})}
 
 
 @dataclass(eq=False)
@@ -207,13 +223,19 @@ def init_params(config: StudentConfig, d: int) -> tuple[np.ndarray, np.ndarray]:
 
     Drawn as ``rng = np.random.default_rng(init_seed)``, ``W = rng.standard_normal((n, d)) / sqrt(d)``,
     then ``v = rng.standard_normal(n) / sqrt(n)``, so ``W . x`` has unit variance per unit for
-    ``x ~ N(0, I_d)`` and the initial logit is O(1).  Returns fresh C-contiguous float64 copies.
+    ``x ~ N(0, I_d)`` and the initial logit is O(1).  Under ``parametrisation="mup"`` the same draw
+    of ``v`` is scaled by ``sqrt(base_width / n)`` (standard deviation ``sqrt(base_width)/n``: the
+    muP output layer, Yang et al. 2022, Table 3), so the initial logit shrinks like
+    ``1/sqrt(n)``.  Returns fresh C-contiguous float64 copies.
 
     Examples
     --------
     >>> W, v = init_params(StudentConfig(4, init_seed=3), 2)
     >>> W.shape, v.shape, W.flags.c_contiguous
     ((4, 2), (4,), True)
+    >>> _, v_mup = init_params(StudentConfig(4, init_seed=3, parametrisation="mup"), 2)
+    >>> bool(np.allclose(v_mup, v / 2))   # sqrt(1/4)
+    True
     """
     n = int(config.width)
     if config.init_W is not None:
@@ -225,7 +247,40 @@ def init_params(config: StudentConfig, d: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(int(config.init_seed))
     W = rng.standard_normal((n, d)) / math.sqrt(d)
     v = rng.standard_normal(n) / math.sqrt(n)
+    if config.parametrisation == "mup":
+        v *= math.sqrt(config.base_width / n)
     return W, v
+
+
+def layer_lr_factors(config: StudentConfig) -> tuple[float, float]:
+    """Per-layer learning-rate factors ``(c_W, c_v)``: layer ``W`` steps with ``c_W lr_k``, ``v`` with ``c_v lr_k``.
+
+    ``"standard"``: ``(1, 1)``.  ``"mup"`` with width multiplier ``m = n / base_width`` (the
+    maximal-update parametrisation of a network whose input layer has a fixed fan-in ``d``; Yang
+    et al. 2022, Table 3): SGD ``(m, 1/m)``, Adam ``(1, 1/m)``.  Then one step changes the logit by
+    O(lr) through each layer and every hidden unit's weights move by O(lr), whatever the width:
+    under the standard parametrisation the output layer's share grows like ``n``, so the largest
+    stable rate falls like ``1/n`` (docs/tuned-protocol.md, "Learning rate").
+
+    Examples
+    --------
+    >>> layer_lr_factors(StudentConfig(8))
+    (1.0, 1.0)
+    >>> layer_lr_factors(StudentConfig(8, parametrisation="mup", base_width=2))
+    (4.0, 0.25)
+    >>> layer_lr_factors(StudentConfig(8, parametrisation="mup", optimizer="adam"))
+    (1.0, 0.125)
+
+    References
+    ----------
+    G. Yang, E. J. Hu et al., "Tensor Programs V: Tuning Large Neural Networks via Zero-Shot
+    Hyperparameter Transfer", arXiv:2203.03466 (2022), Table 3 (muP: input weights, output weights;
+    SGD and Adam learning rates).
+    """
+    if config.parametrisation == "standard":
+        return 1.0, 1.0
+    m = int(config.width) / int(config.base_width)
+    return (1.0 if config.optimizer == "adam" else m), 1.0 / m
 
 
 def learning_rate(config: StudentConfig, t: float) -> float:

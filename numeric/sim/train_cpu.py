@@ -51,7 +51,7 @@ from scaling_theory.numeric.sim.teacher import DEFAULT_CHUNK, Teacher, chunk_tri
 from scaling_theory.numeric.sim.teacher import chunk as data_chunk
 from scaling_theory.numeric.sim.students import (ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPTIMIZERS, SCHEDULES,
                                                  StudentConfig, TrainResult, divergence_reason, init_params,
-                                                 online_kl_summary)
+                                                 layer_lr_factors, online_kl_summary)
 
 __all__ = ["train_cpu", "train_cpu_many", "train_chunks"]
 
@@ -69,16 +69,21 @@ def _lr(sch, lr0, t0, t):
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _apply_step(W, v, GW, Gv, MW, Mv, VW, Vv, m, lr, opt, k):
-    """Apply the mean of the accumulated gradient (m samples) and clear the accumulators."""
+def _apply_step(W, v, GW, Gv, MW, Mv, VW, Vv, m, lr, opt, k, cW, cv):
+    """Apply the mean of the accumulated gradient (m samples) and clear the accumulators.
+
+    Layer ``W`` steps with rate ``cW lr``, ``v`` with ``cv lr`` (``layer_lr_factors``)."""
     n, d = W.shape
+    lrW = lr * cW
+    lrv = lr * cv
     if opt == 0:
-        c = lr / m
+        c = lrW / m
+        c_v = lrv / m
         for i in range(n):
             for j in range(d):
                 W[i, j] -= c * GW[i, j]
                 GW[i, j] = 0.0
-            v[i] -= c * Gv[i]
+            v[i] -= c_v * Gv[i]
             Gv[i] = 0.0
     else:
         b1, b2 = ADAM_BETA1, ADAM_BETA2
@@ -90,12 +95,12 @@ def _apply_step(W, v, GW, Gv, MW, Mv, VW, Vv, m, lr, opt, k):
                 g = GW[i, j] * inv_m
                 MW[i, j] = b1 * MW[i, j] + (1.0 - b1) * g
                 VW[i, j] = b2 * VW[i, j] + (1.0 - b2) * g * g
-                W[i, j] -= lr * (MW[i, j] / bc1) / (math.sqrt(VW[i, j] / bc2) + ADAM_EPS)
+                W[i, j] -= lrW * (MW[i, j] / bc1) / (math.sqrt(VW[i, j] / bc2) + ADAM_EPS)
                 GW[i, j] = 0.0
             g = Gv[i] * inv_m
             Mv[i] = b1 * Mv[i] + (1.0 - b1) * g
             Vv[i] = b2 * Vv[i] + (1.0 - b2) * g * g
-            v[i] -= lr * (Mv[i] / bc1) / (math.sqrt(Vv[i] / bc2) + ADAM_EPS)
+            v[i] -= lrv * (Mv[i] / bc1) / (math.sqrt(Vv[i] / bc2) + ADAM_EPS)
             Gv[i] = 0.0
 
 
@@ -189,10 +194,10 @@ def _update_forward(Wt, ck, x, xn, h):
 
 
 @njit(cache=True, inline="always", fastmath=_FASTMATH)
-def _step_forward8(Wt, v, h, c, x, xn):
+def _step_forward8(Wt, v, h, c, cv, x, xn):
     """``d = 8``: the whole step of one sample and the next sample's forward pass in one loop.
 
-    Per unit: the hidden delta ``c v_k 1[h_k > 0]`` (old ``v``), ``v_k -= c ReLU(h_k)``, the unit's 8
+    Per unit: the hidden delta ``c v_k 1[h_k > 0]`` (old ``v``), ``v_k -= cv ReLU(h_k)``, the unit's 8
     weights updated, its new pre-activation on ``xn`` and its share of the new logit, which is
     returned.  The same operations as :func:`_update_forward` and :func:`_relu_dot`, fused.
     """
@@ -226,7 +231,7 @@ def _step_forward8(Wt, v, h, c, x, xn):
         hk = h[k]
         vk = v[k]
         ck = c * vk if hk > 0.0 else 0.0
-        vn = vk - c * max(hk, 0.0)
+        vn = vk - cv * max(hk, 0.0)
         v[k] = vn
         w0 = W0[k] - ck * x0
         w1 = W1[k] - ck * x1
@@ -251,7 +256,7 @@ def _step_forward8(Wt, v, h, c, x, xn):
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _online_sgd(Wt, v, h, ck, X, y, P, rows, seen, sch, lr0, t0):
+def _online_sgd(Wt, v, h, ck, X, y, P, rows, seen, sch, lr0, t0, cW, cv):
     """B = 1 plain SGD on rows ``[0, rows)``: forward, loss, online KL, update, per sample.
 
     Unit-major weights ``Wt (d, n)``; ``h``, ``ck`` are scratch of length n.  ``P`` holds the
@@ -279,9 +284,11 @@ def _online_sgd(Wt, v, h, ck, X, y, P, rows, seen, sch, lr0, t0):
         kl = _kl_from_parts(sp, f, P[1, t], P[2, t], P[0, t])
         kls += kl
         kl2 += kl * kl
-        c = _lr(sch, lr0, t0, float(seen + t)) * ((1.0 / (1.0 + e) if f >= 0.0 else e / (1.0 + e)) - yt)
+        g = _lr(sch, lr0, t0, float(seen + t)) * ((1.0 / (1.0 + e) if f >= 0.0 else e / (1.0 + e)) - yt)
+        c = g * cW    # per-layer rates (layer_lr_factors); both factors are 1 by default
+        c_v = g * cv
         if d8 and t + 1 < rows:
-            f = _step_forward8(Wt, v, h, c, X[t], X[t + 1])
+            f = _step_forward8(Wt, v, h, c, c_v, X[t], X[t + 1])
             continue
         for k in range(n):
             # branch-free: inactive units get a zero update (a data-dependent branch here
@@ -289,7 +296,7 @@ def _online_sgd(Wt, v, h, ck, X, y, P, rows, seen, sch, lr0, t0):
             hk = h[k]
             vk = v[k]
             ck[k] = c * vk if hk > 0.0 else 0.0   # the W gradient uses v before the step
-            v[k] = vk - c * max(hk, 0.0)
+            v[k] = vk - c_v * max(hk, 0.0)
         if t + 1 < rows:
             _update_forward(Wt, ck, X[t], X[t + 1], h)
             f = _relu_dot(v, h)
@@ -423,9 +430,9 @@ def _backward_block(GW, X, D, start, m):
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _batch_gradient(W, v, H, GW, Gv, X, y, P, start, m, scale, kl_acc):
+def _batch_gradient(W, v, H, GW, Gv, X, y, P, start, m, scale, vscale, kl_acc):
     """Add ``scale`` x the summed gradient of rows ``X[start:start+m]`` (at the current weights)
-    to GW, Gv.  ``GW`` may be ``W`` itself (fused SGD step): W is not read after the forward pass.
+    to GW, and ``scale * vscale`` x its v part to Gv.  ``GW`` may be ``W`` itself (fused SGD step): W is not read after the forward pass.
 
     Forward and weight-gradient passes are register-blocked (each load of a weight row or an
     input row serves several multiply-adds); ``H`` (at least ``m x n``) is scratch.  Returns the
@@ -445,20 +452,21 @@ def _batch_gradient(W, v, H, GW, Gv, X, y, P, start, m, scale, kl_acc):
         sp = max(f, 0.0) + math.log1p(e)
         loss += sp - yt * f
         g = scale * ((1.0 / (1.0 + e) if f >= 0.0 else e / (1.0 + e)) - yt)
+        gv = g * vscale
         r = start + b
         kl = _kl_from_parts(sp, f, P[1, r], P[2, r], P[0, r])
         kl_acc[0] += kl
         kl_acc[1] += kl * kl
         for i in range(n):
             hi = H[b, i]
-            Gv[i] += g * max(hi, 0.0)
+            Gv[i] += gv * max(hi, 0.0)
             H[b, i] = g * v[i] if hi > 0.0 else 0.0
     _backward_block(GW, X, H, start, m)
     return loss
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, P, rows, state, T, B, opt, sch, lr0, t0, kl_acc):
+def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, P, rows, state, T, B, opt, sch, lr0, t0, cW, cv, kl_acc):
     """General case: steps of B samples (the last may be shorter), any optimiser.
 
     Each step's samples go through the blocked :func:`_batch_gradient` in blocks of at most
@@ -476,7 +484,7 @@ def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, P, rows, state, T, B, opt,
         if opt == 0 and filled == 0 and (k == B or k == T - seen):
             # a whole SGD step in one block: the scaled gradient goes straight into W
             lr = _lr(sch, lr0, t0, float(seen))
-            loss += _batch_gradient(W, v, H, W, Gv, X, y, P, t, k, -lr / k, kl_acc)
+            loss += _batch_gradient(W, v, H, W, Gv, X, y, P, t, k, -lr * cW / k, cv / cW, kl_acc)
             for i in range(v.shape[0]):
                 v[i] += Gv[i]
                 Gv[i] = 0.0
@@ -484,14 +492,14 @@ def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, P, rows, state, T, B, opt,
             seen += k
             steps += 1
             continue
-        loss += _batch_gradient(W, v, H, GW, Gv, X, y, P, t, k, 1.0, kl_acc)
+        loss += _batch_gradient(W, v, H, GW, Gv, X, y, P, t, k, 1.0, 1.0, kl_acc)
         t += k
         seen += k
         filled += k
         if filled == B or seen == T:
             steps += 1
             lr = _lr(sch, lr0, t0, float(seen - filled))
-            _apply_step(W, v, GW, Gv, MW, Mv, VW, Vv, filled, lr, opt, steps)
+            _apply_step(W, v, GW, Gv, MW, Mv, VW, Vv, filled, lr, opt, steps, cW, cv)
             filled = 0
     state[0], state[1], state[2] = seen, filled, steps
     return loss
@@ -499,8 +507,9 @@ def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, P, rows, state, T, B, opt,
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True)
 def _student_chunk(s, X, y, P, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf,
-                   hf, hoff, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows, chunk_kl):
-    """Student ``s``'s share of one data chunk (``chunk_kl[s]``: summed online KL and its squares).
+                   hf, hoff, state, T, B, opt, sch, lr0, t0, lrf, chunk_loss, chunk_rows, chunk_kl):
+    """Student ``s``'s share of one data chunk (``chunk_kl[s]``: summed online KL and its squares;
+    ``lrf[s]``: the per-layer rate factors ``(c_W, c_v)``).
 
     Online SGD students (B = 1) keep their hidden weights unit-major, ``(d, n)``; the others
     row-major, ``(n, d)`` (see :func:`train_chunks`).
@@ -518,7 +527,7 @@ def _student_chunk(s, X, y, P, active, d, width, woff, voff, Wf, vf, GWf, Gvf, M
     if B[s] == 1 and opt[s] == 0:
         Wt = Wf[woff[s]:woff[s] + n * d].reshape((d, n))
         loss, kls, kl2 = _online_sgd(Wt, v, hf[hoff[s]:hoff[s] + n], hf[hoff[s] + n:hoff[s] + 2 * n], X, y,
-                                     P, rows, state[s, 0], sch[s], lr0[s], t0[s])
+                                     P, rows, state[s, 0], sch[s], lr0[s], t0[s], lrf[s, 0], lrf[s, 1])
         chunk_loss[s] = loss
         chunk_kl[s, 0] = kls
         chunk_kl[s, 1] = kl2
@@ -536,12 +545,12 @@ def _student_chunk(s, X, y, P, active, d, width, woff, voff, Wf, vf, GWf, Gvf, M
         chunk_loss[s] = _minibatch(W, v, H, GW, Gvf[voff[s]:voff[s] + n], MW,
                                    Mvf[voff[s]:voff[s] + n], VW, Vvf[voff[s]:voff[s] + n],
                                    X, y, P, rows, state[s], T[s], B[s], opt[s], sch[s],
-                                   lr0[s], t0[s], chunk_kl[s])
+                                   lr0[s], t0[s], lrf[s, 0], lrf[s, 1], chunk_kl[s])
 
 
 @njit(cache=True, parallel=True, nogil=True)
 def _train_chunk(X3, y2, P3, stream, order, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
-                 VWf, Vvf, hf, hoff, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows, chunk_kl):
+                 VWf, Vvf, hf, hoff, state, T, B, opt, sch, lr0, t0, lrf, chunk_loss, chunk_rows, chunk_kl):
     """One data chunk for all students, ``prange`` over students (in ``order``, largest first).
 
     ``X3[g]``, ``y2[g]``, ``P3[g]`` is the current chunk of data stream ``g`` (inputs, labels, and
@@ -552,7 +561,7 @@ def _train_chunk(X3, y2, P3, stream, order, active, d, width, woff, voff, Wf, vf
         s = order[q]
         g = stream[s]
         _student_chunk(s, X3[g], y2[g], P3[g], active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
-                       VWf, Vvf, hf, hoff, state, T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows, chunk_kl)
+                       VWf, Vvf, hf, hoff, state, T, B, opt, sch, lr0, t0, lrf, chunk_loss, chunk_rows, chunk_kl)
 
 
 def train_cpu(teacher: Teacher, students: Sequence[StudentConfig], Ts: Sequence[int], *,
@@ -733,6 +742,7 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
     sch = np.array([SCHEDULES.index(c.schedule) for c in students], dtype=np.int64)
     lr0 = np.array([c.lr for c in students], dtype=np.float64)
     t0 = np.array([c.t0 for c in students], dtype=np.float64)
+    lrf = np.array([layer_lr_factors(c) for c in students], dtype=np.float64).reshape(S, 2)
     # largest students first so the two threads finish together
     order = np.argsort(-(width * T), kind="stable").astype(np.int64)
     active = T > 0
@@ -757,7 +767,7 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
                 P[g, 0] = F[g]
                 _teacher_parts(F[g], P[g, 1], P[g, 2])
             args = (active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf, hf, hoff, state,
-                    T, B, opt, sch, lr0, t0, chunk_loss, chunk_rows, chunk_kl)
+                    T, B, opt, sch, lr0, t0, lrf, chunk_loss, chunk_rows, chunk_kl)
             live = np.flatnonzero(active)
             if live.shape[0] == 1:
                 # one student: no parallel region (idle OpenMP threads spin and steal the core)

@@ -68,7 +68,8 @@ from scaling_theory.numeric.validate import nonnegative_int, positive_int
 from scaling_theory.numeric.sim.teacher import DEFAULT_CHUNK as _DEFAULT_CHUNK, EVAL_STREAM, TRAIN_STREAM, chunk_triple
 from scaling_theory.numeric.sim.students import ADAM_BETA1 as _B1, ADAM_BETA2 as _B2, ADAM_EPS as _EPS
 from scaling_theory.numeric.sim.students import (OPTIMIZERS, SCHEDULES, StudentConfig, TrainResult, divergence_reason,
-                                                 init_params, online_kl_summary, sample_counts)
+                                                 init_params, layer_lr_factors, online_kl_summary,
+                                                 sample_counts)
 
 __all__ = ["backend", "gpu_available", "require_backend", "data_chunks", "train", "reducible_error",
            "reducible_errors", "SIMULATOR"]
@@ -528,7 +529,7 @@ def _step_param(p, gsum, m, lr, adam, M, V, bc1, bc2):
 
 @cuda.jit(cache=True)
 def _sgd_kernel(X, y, F, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, G, L, KL, Vn, widths, batch, budget,
-                opt, sched, lr0, t0, active, filled, seen, steps, chunk_loss, chunk_rows, chunk_kl, finite):
+                opt, sched, lr0, t0, lrf, active, filled, seen, steps, chunk_loss, chunk_rows, chunk_kl, finite):
     """Train student ``blockIdx.x`` on rows ``[0, n_rows)`` of one chunk (scaling_theory.numeric.sim.reference order).
 
     The chunk is cut into segments: runs of at most ``H.shape[1]`` consecutive samples that lie in
@@ -542,6 +543,9 @@ def _sgd_kernel(X, y, F, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, G, L, KL, Vn
        added to the accumulator in stream order and, if the segment ends the minibatch (or the
        budget), the step is applied (the new ``v`` is parked in ``Vn``: others still read ``v``);
     4. after a barrier, threads over units copy ``Vn`` into ``v``.
+
+    Layer ``W`` steps with ``lrf[s, 0]`` times the scheduled rate, ``v`` with ``lrf[s, 1]`` times it
+    (:func:`scaling_theory.numeric.sim.students.layer_lr_factors`).
 
     All samples of a minibatch are thus evaluated at the parameters before its step, and every sum
     runs in a fixed order, so the result does not depend on the launch shape.  The ``(S, d, n)``
@@ -614,7 +618,7 @@ def _sgd_kernel(X, y, F, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, G, L, KL, Vn
                     if adam:  # the moment arrays are 1-element dummies when no student uses Adam
                         M = MW[s, j, u]
                         V = VW[s, j, u]
-                    p, M, V = _step_param(SW[s, j, u], gs, fl, lr, adam, M, V, bc1, bc2)
+                    p, M, V = _step_param(SW[s, j, u], gs, fl, lr * lrf[s, 0], adam, M, V, bc1, bc2)
                     SW[s, j, u] = p
                     if adam:
                         MW[s, j, u] = M
@@ -632,7 +636,7 @@ def _sgd_kernel(X, y, F, n_rows, SW, Sv, GW, Gv, MW, Mv, VW, Vv, H, G, L, KL, Vn
                     if adam:
                         M = Mv[s, u]
                         V = Vv[s, u]
-                    p, M, V = _step_param(vu, gs, fl, lr, adam, M, V, bc1, bc2)
+                    p, M, V = _step_param(vu, gs, fl, lr * lrf[s, 1], adam, M, V, bc1, bc2)
                     Vn[s, u] = p  # written to v after the barrier: other threads still read v_u
                     if adam:
                         Mv[s, u] = M
@@ -785,6 +789,7 @@ def _device_state(students: list[StudentConfig], Ts: list[int], SW, Sv, widths) 
         "sched": np.array([_SCHED_CODES[cfg.schedule] for cfg in students], dtype=np.int64),
         "lr0": np.array([cfg.lr for cfg in students], dtype=np.float64),
         "t0": np.array([cfg.t0 for cfg in students], dtype=np.float64),
+        "lrf": np.array([layer_lr_factors(cfg) for cfg in students], dtype=np.float64).reshape(S, 2),
         "filled": np.zeros(S, dtype=np.int64), "seen": np.zeros(S, dtype=np.int64),
         "steps": np.zeros(S, dtype=np.int64), "chunk_loss": np.zeros(S),
         "chunk_rows": np.zeros(S, dtype=np.int64), "finite": np.ones(S, dtype=np.int64),
@@ -818,7 +823,7 @@ def _train_on_chunks(source, students: list[StudentConfig], Ts: list[int], dev: 
                                dev["MW"], dev["Mv"], dev["VW"], dev["Vv"], dev["H"], dev["G"],
                                dev["L"], dev["KL"], dev["Vn"], dev["widths"],
                                dev["batch"], dev["budget"], dev["opt"], dev["sched"], dev["lr0"],
-                               dev["t0"], active_dev, dev["filled"], dev["seen"], dev["steps"],
+                               dev["t0"], dev["lrf"], active_dev, dev["filled"], dev["seen"], dev["steps"],
                                dev["chunk_loss"], dev["chunk_rows"], dev["chunk_kl"], dev["finite"])
         # launches are asynchronous: the host draws the next chunk while this one trains (a device
         # stream reuses its buffers, but in stream order, after this kernel)

@@ -44,7 +44,8 @@ from typing import Any, Mapping, Sequence
 from scaling_theory.errors import UserInputError
 
 
-__all__ = ["SweepConfig", "Grid", "RunSpec", "EXPERIMENT", "KINDS", "OPTIMIZERS", "SCHEDULES", "DEVICES"]
+__all__ = ["SweepConfig", "Grid", "RunSpec", "EXPERIMENT", "KINDS", "OPTIMIZERS", "SCHEDULES", "DEVICES",
+           "PARAMETRISATIONS"]
 
 #: names the experiment a run's numbers come from; part of every config hash (bump if it changes)
 EXPERIMENT = "teacher-student-single-pass/1"
@@ -52,6 +53,7 @@ EXPERIMENT = "teacher-student-single-pass/1"
 KINDS = ("finite", "dirichlet")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "inverse", "inverse_sqrt")
+PARAMETRISATIONS = ("standard", "mup")  # as numeric.sim.students (config stays importable without it)
 DEVICES = ("cpu", "numpy", "cuda")
 _MAX_RUNS = 100_000
 _MAX_BUDGET = 1e15  # T = C/p must stay a sane int64 sample count
@@ -70,7 +72,9 @@ class Grid:
     Parameters
     ==========
     name : label of the grid (``[[grid]] name = ...`` in TOML).
-    d, K, kind, budgets, seeds, lr, batch_size, optimizer, schedule, t0 : the values crossed.
+    d, K, kind, budgets, seeds, lr, batch_size, optimizer, schedule, t0, parametrisation : the values
+        crossed (``parametrisation``: ``standard`` or ``mup``, see
+        :func:`scaling_theory.numeric.sim.students.layer_lr_factors`).
     widths : student widths, or ``None`` for ``widths_per_budget`` automatic widths per budget with
         ``p/sqrt(C)`` spanning ``p_over_sqrt_c``.
 
@@ -98,6 +102,7 @@ class Grid:
     optimizer: tuple[str, ...]
     schedule: tuple[str, ...]
     t0: tuple[float, ...]
+    parametrisation: tuple[str, ...] = ("standard",)
 
 
 _GRID_FIELDS = tuple(f.name for f in fields(Grid) if f.name != "name")
@@ -138,6 +143,7 @@ class RunSpec:
     eval_samples: int
     cost_factor: float
     device: str
+    parametrisation: str = "standard"
 
     @property
     def params(self) -> int:
@@ -173,6 +179,8 @@ class RunSpec:
     def to_config(self) -> dict[str, Any]:
         """The full configuration stored with the run (and hashed)."""
         out = asdict(self)
+        if self.parametrisation == "standard":
+            del out["parametrisation"]  # runs stored before the option existed keep their hashes
         out.update(experiment=EXPERIMENT, params=self.params, teacher_seed=self.teacher_seed,
                    data_seed=self.data_seed, init_seed=self.init_seed, eval_seed=self.eval_seed)
         return out
@@ -235,7 +243,9 @@ class SweepConfig:
         ints or ``"auto"``), ``widths_per_budget`` (int, auto widths), ``p_over_sqrt_c`` ([lo, hi],
         auto widths), ``seeds`` (ints >= 0), ``lr`` (positive), ``batch_size`` (positive ints),
         ``optimizer`` (``sgd``/``adam``), ``schedule`` (``constant``/``inverse``/``inverse_sqrt``,
-        learning rate lr/(1+t/t0) or lr/sqrt(1+t/t0) after t samples), ``t0`` (samples).
+        learning rate lr/(1+t/t0) or lr/sqrt(1+t/t0) after t samples), ``t0`` (samples),
+        ``parametrisation`` (``standard``/``mup``: the width-aware maximal-update parametrisation,
+        base width 1, see :func:`scaling_theory.numeric.sim.students.layer_lr_factors`).
         """
         if not isinstance(data, Mapping):
             raise UserInputError(f"{source}: expected a table of settings, got {type(data).__name__}")
@@ -326,8 +336,10 @@ class SweepConfig:
         The infinite-width (Dirichlet-process) teacher first and the finite teacher as the
         contrast, both at (d, K) = (8, 32); C in {1e5, 1e6, 1e7, 1e8}; 9 widths per budget with
         p/sqrt(C) from 0.02 to 4 (reaching the bound's optimum near 1.2-1.4); single-pass SGD
-        with lr0/(1 + t/1000) for lr0 on a log-spaced grid of 5 values, 0.01 to 1 (the rate of each
-        (budget, width) is chosen on a validation stream, see
+        in the width-aware maximal-update parametrisation (``mup``, base width 1:
+        :func:`scaling_theory.numeric.sim.students.layer_lr_factors`) with lr0/(1 + t/1000) for lr0
+        on a log-spaced grid of 4 values, 0.03 to 1 (the rate of each (budget, width) is chosen on
+        a validation stream, see
         :mod:`scaling_theory.numeric.analysis.protocol`); 5 seeds (teacher, data and
         initialisation) per configuration.
 
@@ -394,12 +406,12 @@ class SweepConfig:
                         for K in grid.K:
                             for kind in grid.kind:
                                 for seed in grid.seeds:
-                                    for lr, batch, opt, sched, t0 in itertools.product(
+                                    for lr, batch, opt, sched, t0, par in itertools.product(
                                             grid.lr, grid.batch_size, grid.optimizer, grid.schedule,
-                                            grid.t0):
+                                            grid.t0, grid.parametrisation):
                                         spec = RunSpec(d, K, kind, compute, width, seed, lr, batch, opt,
                                                        sched, t0, samples, self.eval_samples,
-                                                       self.cost_factor, self.device)
+                                                       self.cost_factor, self.device, par)
                                         if samples < self.min_samples:
                                             skipped.append({
                                                 **spec.to_config(), "grid": grid.name,
@@ -415,7 +427,8 @@ class SweepConfig:
         for g in self.grids:
             n_widths = len(g.widths) if g.widths is not None else g.widths_per_budget
             total += (len(g.d) * len(g.K) * len(g.kind) * len(g.budgets) * n_widths * len(g.seeds)
-                      * len(g.lr) * len(g.batch_size) * len(g.optimizer) * len(g.schedule) * len(g.t0))
+                      * len(g.lr) * len(g.batch_size) * len(g.optimizer) * len(g.schedule) * len(g.t0)
+                      * len(g.parametrisation))
         return total
 
     def to_dict(self) -> dict[str, Any]:
@@ -425,6 +438,8 @@ class SweepConfig:
         for g in self.grids:
             item = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(g).items()}
             item["widths"] = "auto" if g.widths is None else list(g.widths)
+            if g.parametrisation == ("standard",):
+                del item["parametrisation"]  # the default: configs written before it keep their hash
             grids.append(item)
         out["grid"] = grids
         return out
@@ -449,7 +464,8 @@ def memory_estimate(config: "SweepConfig") -> float:
     """
     worst = 0.0
     for g in config.grids:
-        per_row = len(g.lr) * len(g.batch_size) * len(g.optimizer) * len(g.schedule) * len(g.t0)
+        per_row = (len(g.lr) * len(g.batch_size) * len(g.optimizer) * len(g.schedule) * len(g.t0)
+                   * len(g.parametrisation))
         for d in g.d:
             for C in g.budgets:
                 ws = _widths(g, d, C)
@@ -559,7 +575,7 @@ def _choice(data: Mapping, name: str, default: str, allowed: Sequence[str], sour
 _GRID_DEFAULTS = {
     "kind": ["finite"], "widths": "auto", "widths_per_budget": 6, "p_over_sqrt_c": [0.125, 8.0],
     "seeds": [0], "lr": [0.05], "batch_size": [1], "optimizer": ["sgd"], "schedule": ["constant"],
-    "t0": [1e4],
+    "t0": [1e4], "parametrisation": ["standard"],
 }
 
 
@@ -601,6 +617,7 @@ def _grid(name: str, raw: Mapping[str, Any], source: str) -> Grid:
         optimizer=_choices(values["optimizer"], "optimizer", OPTIMIZERS, source),
         schedule=_choices(values["schedule"], "schedule", SCHEDULES, source),
         t0=_floats(values["t0"], "t0", source, maximum=1e15),
+        parametrisation=_choices(values["parametrisation"], "parametrisation", PARAMETRISATIONS, source),
     )
 
 
@@ -628,11 +645,14 @@ _QUICK: dict[str, Any] = {
 _PROTOCOL: dict[str, Any] = {
     "d": [8], "K": [32], "kind": ["dirichlet", "finite"], "budgets": [1e5, 1e6, 1e7, 1e8],
     "widths_per_budget": 9, "p_over_sqrt_c": [0.02, 4.0], "seeds": [0, 1, 2, 3, 4],
-    # 0.01: the widest students' best rate sat on the grid's lower edge (0.03) at every budget >= 1e6
-    "lr": [0.01, 0.03, 0.1, 0.3, 1.0], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 10_000,
+    # muP: the best lr0 is 0.1-0.3 at every width and budget (standard: it falls like 1/n, down to
+    # 0.003 at C = 1e8), so four rates bracket it everywhere (docs/tuned-protocol.md, "Learning rate")
+    "lr": [0.03, 0.1, 0.3, 1.0], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 10_000,
+    "parametrisation": ["mup"],
 }
 _PROTOCOL_QUICK: dict[str, Any] = {
     "d": [4], "K": [8], "kind": ["dirichlet", "finite"], "budgets": [1e4, 1e5, 1e6],
     "widths_per_budget": 7, "p_over_sqrt_c": [0.01, 4.0], "seeds": [0, 1],
     "lr": [0.03, 0.1, 0.3, 1.0], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 2000,
+    "parametrisation": ["mup"],
 }

@@ -101,6 +101,9 @@ _CONFIGS = {
     "adam": (StudentConfig(2, lr=0.01, batch_size=2, optimizer="adam", schedule="inverse_sqrt", t0=3,
                            init_seed=4), 11),
     "zero budget": (StudentConfig(2, init_seed=5), 0),
+    "muP online sgd": (StudentConfig(6, lr=0.05, parametrisation="mup", base_width=2, init_seed=6), 19),
+    "muP adam minibatch": (StudentConfig(4, lr=0.01, batch_size=3, optimizer="adam",
+                                         parametrisation="mup", init_seed=7), 13),
 }
 
 
@@ -286,7 +289,7 @@ f1, f2, f3, i1 = nt.float64[::1], nt.float64[:, ::1], nt.float64[:, :, ::1], nt.
 sigs = {"_data_kernel": (xoroshiro128p_type[::1], f1, f2, f2, f1, f1),
         "_kl_kernel": (f2, f1, f2, f3, f2, i1, f2, f2),
         "_sgd_kernel": (f2, f1, f1, nt.int64, f3, f2, f3, f2, f3, f2, f3, f2, f3, f2, f2, f2, f2, i1, i1,
-                        i1, i1, i1, f1, f1, i1, i1, i1, i1, f1, i1, f2, i1)}
+                        i1, i1, i1, f1, f1, f2, i1, i1, i1, i1, f1, i1, f2, i1)}
 for name, sig in sigs.items():
     ptx, _ = cuda.compile_ptx(getattr(tc, name).py_func, sig, cc=(9, 0))
     assert ".entry" in ptx
