@@ -422,7 +422,7 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     >>> len(runs), sorted({r.compute for r in runs}), sorted({(r.d, r.K, r.kind) for r in runs})
     (256, [10000.0, 100000.0, 1000000.0], [(4, 8, 'dirichlet'), (4, 8, 'finite')])
     >>> len(SweepConfig.protocol().expand()[0])      # the full study
-    1700
+    1360
 
     A bad output path is refused at once, before any work:
 
