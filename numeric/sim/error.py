@@ -208,9 +208,9 @@ def _relu_logits_rows8(Xt, Wt, v, g):  # pragma: no cover - compiled
     """``g[r] = sum_k v_k ReLU(sum_j Wt[j, k] Xt[j, r])`` for ``d = 8``, vectorised over rows.
 
     Input-major ``Xt (8, N)``: the rows are the contiguous inner loop (4 per AVX2 instruction)
-    and two units' weights are held in registers, so a narrow student (a few units, where the
+    and two units' weights are held in registers, so a narrow student (a few units, for which the
     unit-vectorised :func:`scaling_theory.numeric.sim.kernels._relu_logits` runs mostly loop
-    overhead) costs the same per multiply-add as a wide one.  Rows in blocks of ``_ROW_BLOCK``.
+    overhead) is not dominated by overhead.  Rows in blocks of ``_ROW_BLOCK``.
     """
     N = Xt.shape[1]
     n = Wt.shape[1]
@@ -308,10 +308,10 @@ def _kl_sums_rows(X, Xt, P, Wf, vf, woff, voff, width, h, G, sums, sqs):  # prag
 
 
 #: evaluation chunks kept per process (inputs, their transpose, the teacher's KL parts): the rows
-#: of one teacher at several budgets share their evaluation and validation streams
+#: of one teacher at several budgets share their evaluation and validation streams; the least
+#: recently used streams are dropped once the kept ones exceed ``_EVAL_CACHE_BYTES`` in all
 _EVAL_CACHE: "OrderedDict[tuple, list]" = OrderedDict()
-_EVAL_CACHE_ENTRIES = 24
-_EVAL_CACHE_BYTES = 1 << 26   # a stream larger than 64 MiB is not kept
+_EVAL_CACHE_BYTES = 1 << 26   # 64 MiB: 44 streams of the protocol's 10000 inputs at d = 8
 
 
 def _eval_chunks(teacher: Teacher, n_samples: int, seed: int, chunk_size: int) -> list:
@@ -341,11 +341,15 @@ def _eval_chunks(teacher: Teacher, n_samples: int, seed: int, chunk_size: int) -
         for arr in (X, Xt, P):
             arr.setflags(write=False)
         chunks.append((X, Xt, P))
-    if n_samples * (2 * teacher.d + 3) * 8 <= _EVAL_CACHE_BYTES:
+    if _stream_bytes(chunks) <= _EVAL_CACHE_BYTES:
         _EVAL_CACHE[key] = chunks
-        while len(_EVAL_CACHE) > _EVAL_CACHE_ENTRIES:
+        while sum(_stream_bytes(c) for c in _EVAL_CACHE.values()) > _EVAL_CACHE_BYTES:
             _EVAL_CACHE.popitem(last=False)
     return chunks
+
+
+def _stream_bytes(chunks: list) -> int:
+    return sum(arr.nbytes for chunk in chunks for arr in chunk)
 
 
 def reducible_errors(teacher: Teacher, students, *, n_samples: int = DEFAULT_EVAL_SAMPLES, seed: int = 0,

@@ -107,3 +107,17 @@ def test_non_finite_students_give_non_finite_errors():
     W[1, 2] = np.nan
     [(m, _)] = reducible_errors(t, [(W, np.ones(3))], n_samples=100, seed=0)
     assert np.isnan(m)
+
+
+def test_evaluation_cache_stays_within_its_byte_budget(monkeypatch):
+    from scaling_theory.numeric.sim import error
+
+    error._EVAL_CACHE.clear()
+    t = sample_teacher(8, 5, seed=1)
+    W, v = np.ones((2, 8)) / 8, np.ones(2)
+    one = 400 * (2 * 8 + 3) * 8                 # bytes of one stream of 400 inputs
+    monkeypatch.setattr(error, "_EVAL_CACHE_BYTES", 2 * one)
+    for seed in range(4):
+        reducible_errors(t, [(W, v)], n_samples=400, seed=seed)
+    assert [key[2] for key in error._EVAL_CACHE] == [2, 3]   # the two most recent streams
+    error._EVAL_CACHE.clear()
