@@ -18,17 +18,20 @@ deviation over ``sqrt(n_samples)``.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 
 import numpy as np
 from numba import njit, prange
 
 from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.sim.teacher import (DEFAULT_CHUNK, EVAL_STREAM, Teacher, input_chunks, sigmoid,
-                                                teacher_logits)
+                                                teacher_logits, teacher_logits_fast)
 # the compiled Bernoulli KL from logits (the trainers' online KL uses the same one) and the
 # unit-major forward pass (vectorised over units)
-from scaling_theory.numeric.sim.kernels import FASTMATH, _bernoulli_kl, _hidden, _relu_dot, _relu_logits
+from scaling_theory.numeric.sim.kernels import (FASTMATH, _bernoulli_kl, _hidden, _kl_from_parts, _relu_dot,
+                                                _relu_logits, _softplus, _teacher_parts)
 
 __all__ = ["reducible_error", "reducible_errors", "reducible_error_reference", "bernoulli_kl", "DEFAULT_EVAL_SAMPLES"]
 
@@ -178,6 +181,7 @@ def _kl_sums_many(X, F, Wf, vf, woff, voff, width, h, G, sums, sqs):  # pragma: 
     Student ``s``'s hidden weights are ``Wf[woff[s]:...]`` as a unit-major ``(d, n)`` array, so the
     forward pass (:func:`scaling_theory.numeric.sim.kernels._relu_logits`) runs over its units
     innermost, vectorised; ``h`` (at least ``n``) and ``G`` (at least the rows) are scratch.
+    The earlier evaluation kernel, kept for the speed benchmark (:func:`_kl_sums_rows` is used).
     """
     N, d = X.shape
     for s in range(width.shape[0]):
@@ -195,12 +199,168 @@ def _kl_sums_many(X, F, Wf, vf, woff, voff, width, h, G, sums, sqs):  # pragma: 
         sqs[s] += t2
 
 
+_ROW_BLOCK = 1024      # rows per block of the row-vectorised pass: 8 x 1024 inputs stay in L1/L2
+_ROWS_BELOW_WIDTH = 256  # d = 8 students narrower than this take the row-vectorised pass
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _relu_logits_rows8(Xt, Wt, v, g):  # pragma: no cover - compiled
+    """``g[r] = sum_k v_k ReLU(sum_j Wt[j, k] Xt[j, r])`` for ``d = 8``, vectorised over rows.
+
+    Input-major ``Xt (8, N)``: the rows are the contiguous inner loop (4 per AVX2 instruction)
+    and two units' weights are held in registers, so a narrow student (a few units, for which the
+    unit-vectorised :func:`scaling_theory.numeric.sim.kernels._relu_logits` runs mostly loop
+    overhead) is not dominated by overhead.  Rows in blocks of ``_ROW_BLOCK``.
+    """
+    N = Xt.shape[1]
+    n = Wt.shape[1]
+    n2 = n - n % 2
+    for r0 in range(0, N, _ROW_BLOCK):
+        r1 = min(N, r0 + _ROW_BLOCK)
+        m = r1 - r0
+        gb = g[r0:r1]
+        for r in range(m):
+            gb[r] = 0.0
+        X0 = Xt[0, r0:r1]
+        X1 = Xt[1, r0:r1]
+        X2 = Xt[2, r0:r1]
+        X3 = Xt[3, r0:r1]
+        X4 = Xt[4, r0:r1]
+        X5 = Xt[5, r0:r1]
+        X6 = Xt[6, r0:r1]
+        X7 = Xt[7, r0:r1]
+        for k in range(0, n2, 2):
+            w0 = Wt[0, k]
+            w1 = Wt[1, k]
+            w2 = Wt[2, k]
+            w3 = Wt[3, k]
+            w4 = Wt[4, k]
+            w5 = Wt[5, k]
+            w6 = Wt[6, k]
+            w7 = Wt[7, k]
+            a = v[k]
+            u0 = Wt[0, k + 1]
+            u1 = Wt[1, k + 1]
+            u2 = Wt[2, k + 1]
+            u3 = Wt[3, k + 1]
+            u4 = Wt[4, k + 1]
+            u5 = Wt[5, k + 1]
+            u6 = Wt[6, k + 1]
+            u7 = Wt[7, k + 1]
+            b = v[k + 1]
+            for r in range(m):
+                x0 = X0[r]
+                x1 = X1[r]
+                x2 = X2[r]
+                x3 = X3[r]
+                x4 = X4[r]
+                x5 = X5[r]
+                x6 = X6[r]
+                x7 = X7[r]
+                p = w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3 + w4 * x4 + w5 * x5 + w6 * x6 + w7 * x7
+                q = u0 * x0 + u1 * x1 + u2 * x2 + u3 * x3 + u4 * x4 + u5 * x5 + u6 * x6 + u7 * x7
+                gb[r] += a * max(p, 0.0) + b * max(q, 0.0)
+        for k in range(n2, n):
+            w0 = Wt[0, k]
+            w1 = Wt[1, k]
+            w2 = Wt[2, k]
+            w3 = Wt[3, k]
+            w4 = Wt[4, k]
+            w5 = Wt[5, k]
+            w6 = Wt[6, k]
+            w7 = Wt[7, k]
+            a = v[k]
+            for r in range(m):
+                p = (w0 * X0[r] + w1 * X1[r] + w2 * X2[r] + w3 * X3[r]
+                     + w4 * X4[r] + w5 * X5[r] + w6 * X6[r] + w7 * X7[r])
+                gb[r] += a * max(p, 0.0)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _kl_sums_rows(X, Xt, P, Wf, vf, woff, voff, width, h, G, sums, sqs):  # pragma: no cover - compiled
+    """:func:`_kl_sums_many` with the teacher's KL parts precomputed and narrow students by rows.
+
+    ``P`` holds the teacher's logits and their ``softplus`` and ``sigma`` (rows 0, 1, 2; see
+    :func:`scaling_theory.numeric.sim.kernels._teacher_parts`), computed once per chunk for every
+    student, so each row costs one ``softplus`` of the student's logit.  For ``d = 8`` a student
+    narrower than ``_ROWS_BELOW_WIDTH`` units runs :func:`_relu_logits_rows8` on the input-major
+    copy ``Xt``; the others the unit-vectorised forward pass.
+    """
+    N, d = X.shape
+    for s in range(width.shape[0]):
+        n = width[s]
+        Wt = Wf[woff[s]:woff[s] + n * d].reshape((d, n))
+        v = vf[voff[s]:voff[s] + n]
+        g = G[:N]
+        if d == 8 and n < _ROWS_BELOW_WIDTH:
+            _relu_logits_rows8(Xt, Wt, v, g)
+        else:
+            _relu_logits(X, Wt, v, h[:n], g)
+        t = 0.0
+        t2 = 0.0
+        for r in range(N):
+            gr = g[r]
+            kl = _kl_from_parts(_softplus(gr), gr, P[1, r], P[2, r], P[0, r])
+            t += kl
+            t2 += kl * kl
+        sums[s] += t
+        sqs[s] += t2
+
+
+#: evaluation chunks kept per process (inputs, their transpose, the teacher's KL parts): the rows
+#: of one teacher at several budgets share their evaluation and validation streams; the least
+#: recently used streams are dropped once the kept ones exceed ``_EVAL_CACHE_BYTES`` in all
+_EVAL_CACHE: "OrderedDict[tuple, list]" = OrderedDict()
+_EVAL_CACHE_BYTES = 1 << 26   # 64 MiB: 44 streams of the protocol's 10000 inputs at d = 8
+
+
+def _eval_chunks(teacher: Teacher, n_samples: int, seed: int, chunk_size: int) -> list:
+    """The evaluation stream's chunks ``(X, Xt, P)`` for ``teacher``, drawn once per process.
+
+    ``X`` as :func:`scaling_theory.numeric.sim.teacher.input_chunks` yields it, ``Xt`` its
+    input-major copy and ``P`` the teacher's logits with their softplus and sigma.  Keyed by the
+    teacher's weights (a digest of their bytes), the seed, ``n_samples`` and ``chunk_size``, so a
+    re-sampled identical teacher hits; the arrays are read-only.
+    """
+    W = np.ascontiguousarray(teacher.W, dtype=np.float64)
+    a = np.ascontiguousarray(teacher.a, dtype=np.float64)
+    digest = hashlib.blake2b(W.tobytes(), digest_size=16)
+    digest.update(a.tobytes())
+    digest.update(repr(W.shape).encode())
+    key = (digest.hexdigest(), int(teacher.d), int(seed), int(n_samples), int(chunk_size))
+    hit = _EVAL_CACHE.get(key)
+    if hit is not None:
+        _EVAL_CACHE.move_to_end(key)
+        return hit
+    chunks = []
+    for X in input_chunks(teacher.d, n_samples, seed=seed, chunk_size=chunk_size, stream=EVAL_STREAM):
+        P = np.empty((3, X.shape[0]))
+        P[0] = teacher_logits_fast(teacher, X)
+        _teacher_parts(P[0], P[1], P[2])
+        Xt = np.ascontiguousarray(X.T)
+        for arr in (X, Xt, P):
+            arr.setflags(write=False)
+        chunks.append((X, Xt, P))
+    if _stream_bytes(chunks) <= _EVAL_CACHE_BYTES:
+        _EVAL_CACHE[key] = chunks
+        while sum(_stream_bytes(c) for c in _EVAL_CACHE.values()) > _EVAL_CACHE_BYTES:
+            _EVAL_CACHE.popitem(last=False)
+    return chunks
+
+
+def _stream_bytes(chunks: list) -> int:
+    return sum(arr.nbytes for chunk in chunks for arr in chunk)
+
+
 def reducible_errors(teacher: Teacher, students, *, n_samples: int = DEFAULT_EVAL_SAMPLES, seed: int = 0,
                      chunk_size: int = DEFAULT_CHUNK) -> list[tuple[float, float]]:
     """:func:`reducible_error` of several students on the *same* evaluation inputs, in one pass.
 
-    The inputs and the teacher's logits are computed once per chunk for all students (the sweep
-    evaluates every student of an IsoFLOP row this way); single-threaded, so a sweep worker
+    The inputs and the teacher's logits (with their softplus and sigma) are computed once per
+    chunk for all students (the sweep evaluates every student of an IsoFLOP row this way) and kept
+    for the process's next call with the same teacher, seed and size (:func:`_eval_chunks`: the
+    rows of one teacher at several budgets share their streams); narrow students run a
+    row-vectorised forward pass (:func:`_kl_sums_rows`).  Single-threaded, so a sweep worker
     stays on its own core.  Each result equals :func:`reducible_error` of that student alone
     (to rounding).
 
@@ -235,8 +395,6 @@ def reducible_errors(teacher: Teacher, students, *, n_samples: int = DEFAULT_EVA
         raise UserInputError(f"n_samples must be at least 2, got {n_samples}")
     if not checked:
         return []
-    from scaling_theory.numeric.sim.teacher import teacher_logits_fast
-
     d = teacher.d
     width = np.array([W.shape[0] for W, _ in checked], dtype=np.int64)
     woff = np.zeros(len(checked), dtype=np.int64)
@@ -249,6 +407,6 @@ def reducible_errors(teacher: Teacher, students, *, n_samples: int = DEFAULT_EVA
     G = np.empty(min(int(chunk_size), n_samples))
     sums = np.zeros(len(checked))
     sqs = np.zeros(len(checked))
-    for X in input_chunks(d, n_samples, seed=seed, chunk_size=chunk_size, stream=EVAL_STREAM):
-        _kl_sums_many(X, teacher_logits_fast(teacher, X), Wf, vf, woff, voff, width, h, G, sums, sqs)
+    for X, Xt, P in _eval_chunks(teacher, n_samples, seed, chunk_size):
+        _kl_sums_rows(X, Xt, P, Wf, vf, woff, voff, width, h, G, sums, sqs)
     return [_finish(float(a), float(b), n_samples) for a, b in zip(sums, sqs)]
