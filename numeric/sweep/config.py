@@ -451,27 +451,27 @@ class SweepConfig:
 
 
 def memory_estimate(config: "SweepConfig") -> float:
-    """Peak bytes of the largest task (one IsoFLOP row): data chunks plus every student's state.
+    """Peak bytes of the largest task (one teacher and data stream, every budget of it): data
+    chunks plus every student's state.
 
     Three training chunks (one in use, two drawn ahead) and an evaluation chunk of
     ``8192 x d`` float64, plus per student ``W`` and ``v`` with gradient and Adam buffers
-    (7 copies of ``p`` values) for every width and learning-rate setting of the row.
+    (7 copies of ``p`` values) for every budget, width and learning-rate setting of the grids
+    with that ``d`` (an upper bound: a task holds one teacher's runs).
 
     Examples
     ========
     >>> round(memory_estimate(SweepConfig.quick()) / 2**20, 1)     # MiB
     1.1
     """
-    worst = 0.0
+    students: dict[int, float] = {}
     for g in config.grids:
         per_row = (len(g.lr) * len(g.batch_size) * len(g.optimizer) * len(g.schedule) * len(g.t0)
                    * len(g.parametrisation))
         for d in g.d:
-            for C in g.budgets:
-                ws = _widths(g, d, C)
-                students = sum(w * (d + 1) for w in ws) * per_row
-                worst = max(worst, 8.0 * (4 * 8192 * d + 7 * students))
-    return worst
+            students[d] = students.get(d, 0.0) + sum(sum(w * (d + 1) for w in _widths(g, d, C)) * per_row
+                                                     for C in g.budgets)
+    return max((8.0 * (4 * 8192 * d + 7 * n) for d, n in students.items()), default=0.0)
 
 
 def _machine_memory() -> float:
@@ -647,7 +647,7 @@ _PROTOCOL: dict[str, Any] = {
     "widths_per_budget": 9, "p_over_sqrt_c": [0.02, 4.0], "seeds": [0, 1, 2, 3, 4],
     # muP: the best lr0 is 0.1-0.3 at every width and budget (standard: it falls like 1/n, down to
     # 0.003 at C = 1e8), so four rates bracket it everywhere (docs/tuned-protocol.md, "Learning rate")
-    "lr": [0.03, 0.1, 0.3, 1.0], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 10_000,
+    "lr": [0.03, 0.1, 0.3, 1.0], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 4000,
     "parametrisation": ["mup"],
 }
 _PROTOCOL_QUICK: dict[str, Any] = {

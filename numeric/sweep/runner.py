@@ -296,11 +296,15 @@ def _cost(runs: Sequence[RunSpec]) -> float:
     return float(data + train + evaluation)
 
 
-def _group(runs: Iterable[RunSpec]) -> list[list[RunSpec]]:
-    # one IsoFLOP row (one teacher, one data stream, one budget) trains in one train() call
+def _group(runs: Iterable[RunSpec], by_budget: bool = False) -> list[list[RunSpec]]:
+    # one task per teacher and data stream: every budget's students read prefixes of the same
+    # stream, so the stream is drawn once (~10% of a default sweep); ``by_budget`` splits tasks
+    # into IsoFLOP rows (one budget each), finer tasks for a cluster with many workers
     groups: dict[tuple, list[RunSpec]] = {}
     for run in runs:
-        key = (run.d, run.K, run.kind, run.seed, run.compute, run.device, run.cost_factor, run.eval_samples)
+        key = (run.d, run.K, run.kind, run.seed, run.device, run.cost_factor, run.eval_samples)
+        if by_budget:
+            key += (run.compute,)
         groups.setdefault(key, []).append(run)
     # largest first: better packing on few workers
     return sorted(groups.values(), key=_cost, reverse=True)
@@ -389,7 +393,7 @@ def run_sweep(config: SweepConfig | None = None, store_path: str | os.PathLike =
         summary = SweepSummary(store=str(path), executor=executor, total=len(runs),
                                already=len(runs) - len(pending), skipped=skipped,
                                remaining=len(pending), config_hash=config.config_hash)
-        tasks = _group(pending)
+        tasks = _group(pending, by_budget=executor == "dask")
         if executor == "local" and workers is None and sum(r.compute for r in pending) < _SERIAL_BELOW:
             executor = "serial"  # a pool's start-up would cost more than it saves
         if tasks:

@@ -328,7 +328,9 @@ def test_kill_9_mid_sweep_then_resume_loses_and_duplicates_nothing(tmp_path):
     assert 10 <= len(before) < 60
     s = run_sweep(SweepConfig.from_dict(CFG_60), path, executor="serial", progress=False,
                   runner=synthetic_runner)
-    assert s.already == len(before) and s.done == 60 - len(before)
+    # a run whose commit was durable but not yet in the WAL index when the writer died shows up
+    # once SQLite recovers the WAL (the next writer), so at most one more run than `before` read
+    assert len(before) <= s.already <= len(before) + 1 and s.done == 60 - s.already
     after = _result_set(path)
     assert before <= after and len(after) == 60
     hashes = _hashes(path)
