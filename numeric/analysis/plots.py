@@ -360,7 +360,10 @@ def lr_sensitivity(panels: Sequence[Mapping], path, *, ylabel: str = "reducible 
     >>> lr_sensitivity([{"teacher": "finite", "C": 1e6, "curves": curves}], out) == out
     True
     """
+    import textwrap
+
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
@@ -397,8 +400,11 @@ def lr_sensitivity(panels: Sequence[Mapping], path, *, ylabel: str = "reducible 
             ax.plot([lrs[i]], [mean[i]], "o", ms=9, mfc="none", mec=color, mew=1.2)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        _plain_ticks(ax.xaxis, minor=_spans_little([lr for c in curves.values() for lr in c]))
-        ax.set_title(f"{panel['teacher']}\nC = {panel['C']:.2g}", fontsize=7.5)
+        rates = sorted({lr for c in curves.values() for lr in c})
+        ax.set_xticks(rates, [f"{lr:g}" for lr in rates])  # every rate of the grid labelled
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        # long teacher labels wrap instead of running into the next panel
+        ax.set_title(textwrap.fill(str(panel["teacher"]), 36) + f"\nC = {panel['C']:.2g}", fontsize=7.5)
         ax.set_xlabel("learning rate lr0", fontsize=8)
         ax.set_ylabel(ylabel, fontsize=8)
         ax.tick_params(labelsize=7)
