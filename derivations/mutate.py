@@ -156,28 +156,23 @@ def _dp_tilted_1_over_K(orig):
     return mutated
 
 
-def _normalised_dp_K(orig):
-    def mutated(scale="barron", teacher="finite", d_=None, K_=None):
-        from scaling_theory.theory import jeon_van_roy as j
-        d_ = j.d if d_ is None else d_
-        K_ = j.K if K_ is None else K_
-        sa2, sw2 = orig(scale, teacher, d_, K_)
-        if scale == "normalised" and teacher == "dp":
-            return K_, sw2
-        return sa2, sw2
-    return mutated
+def _dp_output_variance(on_scale: str, wrong):
+    """A mutation of ``scale_variances`` that gives the DP teacher's output variance ``wrong(K)`` on one scale."""
+    def mutation(orig):
+        def mutated(scale="barron", teacher="finite", d_=None, K_=None):
+            from scaling_theory.theory import jeon_van_roy as j
+            d_ = j.d if d_ is None else d_
+            K_ = j.K if K_ is None else K_
+            sa2, sw2 = orig(scale, teacher, d_, K_)
+            if scale == on_scale and teacher == "dp":
+                return wrong(K_), sw2
+            return sa2, sw2
+        return mutated
+    return mutation
 
 
-def _barron_dp_unit_weights(orig):
-    def mutated(scale="barron", teacher="finite", d_=None, K_=None):
-        from scaling_theory.theory import jeon_van_roy as j
-        d_ = j.d if d_ is None else d_
-        K_ = j.K if K_ is None else K_
-        sa2, sw2 = orig(scale, teacher, d_, K_)
-        if scale == "barron" and teacher == "dp":
-            return sp.Integer(1), sw2
-        return sa2, sw2
-    return mutated
+_normalised_dp_K = _dp_output_variance("normalised", lambda K_: K_)
+_barron_dp_unit_weights = _dp_output_variance("barron", lambda K_: sp.Integer(1))
 
 
 def _direct_sqrt_dropped(orig):
