@@ -36,6 +36,8 @@ def main(argv=None) -> int:
     parser.add_argument("--budgets", type=float, nargs="+", default=[1e5, 1e6, 1e7, 1e8])
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default: the protocol's")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--precision", choices=["float64", "float32"], default=None,
+                        help="the students' arithmetic (default: the protocol's)")
     parser.add_argument("--baseline", default=None, help="git revision to run side by side with this tree")
     parser.add_argument("--rounds", type=int, default=2, help="alternating runs per side (with --baseline)")
     args = parser.parse_args(argv)
@@ -51,6 +53,8 @@ def main(argv=None) -> int:
     grid["budgets"] = list(args.budgets)
     if args.seeds is not None:
         grid["seeds"] = list(args.seeds)
+    if args.precision is not None:
+        grid["precision"] = [args.precision]
     config = SweepConfig.from_dict({**grid, "eval_samples": protocol.eval_samples})
     runs, _ = config.expand()
     pT = sum(r.params * r.samples for r in runs)

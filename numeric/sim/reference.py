@@ -116,6 +116,8 @@ class _State:
         self.config = config
         self.T = T
         self.W, self.v = init_params(config, d)
+        if config.precision == "float32":  # weights and forward pass in float32, as the CPU kernel
+            self.W, self.v = self.W.astype(np.float32), self.v.astype(np.float32)
         self.GW = np.zeros_like(self.W)
         self.Gv = np.zeros_like(self.v)
         self.filled = 0          # samples accumulated in the current (unfinished) minibatch
@@ -165,10 +167,11 @@ class _State:
         pos = 0
         while pos < rows:
             end = min(rows, pos + B - self.filled)
+            Xb = X[pos:end].astype(self.W.dtype, copy=False)
             with np.errstate(all="ignore"):  # a diverging student is stopped by the rule, not a warning
-                GW, Gv, loss = loss_gradients(self.W, self.v, X[pos:end], y[pos:end])
+                GW, Gv, loss = loss_gradients(self.W, self.v, Xb, y[pos:end])
                 # rows [pos, end) lie in one minibatch: the weights are those before its step
-                kl = bernoulli_kl(F[pos:end], np.maximum(X[pos:end] @ self.W.T, 0.0) @ self.v)
+                kl = bernoulli_kl(F[pos:end], (np.maximum(Xb @ self.W.T, 0.0) @ self.v).astype(np.float64))
                 self.kl += float(kl.sum())
                 self.kl_sq += float((kl * kl).sum())
             self.GW += GW
@@ -231,7 +234,8 @@ def train_chunks_reference(d: int, students: Sequence[StudentConfig], Ts: Sequen
         if not any(s.active for s in states):
             break
     seconds = time.perf_counter() - start
-    return [TrainResult(s.config, s.W, s.v, s.status, s.reason, s.seen, seconds,
+    # float32 students report float64 weights (exactly), as every trainer does
+    return [TrainResult(s.config, s.W.astype(np.float64), s.v.astype(np.float64), s.status, s.reason, s.seen, seconds,
                         s.loss / s.seen if s.seen else float("nan"), "numpy",
                         *online_kl_summary(s.kl, s.kl_sq, s.seen, s.status)) for s in states]
 

@@ -21,13 +21,15 @@ from scaling_theory.errors import UserInputError
 
 __all__ = ["StudentConfig", "TrainResult", "param_count", "init_params", "learning_rate", "layer_lr_factors",
            "sample_counts", "divergence_reason", "online_kl_summary", "SCHEDULES", "OPTIMIZERS",
-           "PARAMETRISATIONS", "ADAM_BETA1", "ADAM_BETA2", "ADAM_EPS"]
+           "PARAMETRISATIONS", "PRECISIONS", "ADAM_BETA1", "ADAM_BETA2", "ADAM_EPS"]
 
 #: learning-rate schedules: lr_k = lr * factor(t_k), t_k = samples seen before step k
 SCHEDULES = ("constant", "inverse", "inverse_sqrt")
 OPTIMIZERS = ("sgd", "adam")
 #: "standard" (one rate for both layers, v ~ N(0, 1/n)) or "mup" (width-aware, see layer_lr_factors)
 PARAMETRISATIONS = ("standard", "mup")
+#: arithmetic of the weights: "float64" (default) or "float32" (online SGD on the CPU engine only)
+PRECISIONS = ("float64", "float32")
 ADAM_BETA1 = 0.9
 ADAM_BETA2 = 0.999
 ADAM_EPS = 1e-8
@@ -56,6 +58,11 @@ class StudentConfig:
         (:func:`layer_lr_factors`) so that one ``lr`` trains every width alike.  At
         ``width == base_width`` it is the standard parametrisation.
     base_width : the width at which ``"mup"`` coincides with ``"standard"`` (default 1).
+    precision : ``"float64"`` (default) or ``"float32"``: the dtype of the weights and of the
+        forward and update arithmetic.  Single precision doubles the SIMD lanes (the wide students'
+        steps run 1.5-1.9x faster, ``benchmarks/precision_study.py``); the per-sample loss, online KL
+        and learning rate stay in float64.  Supported for online SGD (``batch_size=1``,
+        ``optimizer="sgd"``) on the CPU engine; elsewhere it is refused.
 
     Examples
     --------
@@ -80,6 +87,7 @@ class StudentConfig:
     init_v: np.ndarray | None = field(default=None, repr=False)
     parametrisation: str = "standard"
     base_width: int = 1
+    precision: str = "float64"
 
     def __post_init__(self):
         for name in ("width", "batch_size", "base_width"):
@@ -99,6 +107,11 @@ class StudentConfig:
         if self.parametrisation not in PARAMETRISATIONS:
             raise UserInputError(f"unknown parametrisation {self.parametrisation!r}; expected one of "
                                  f"{PARAMETRISATIONS}")
+        if self.precision not in PRECISIONS:
+            raise UserInputError(f"unknown precision {self.precision!r}; expected one of {PRECISIONS}")
+        if self.precision == "float32" and (self.batch_size != 1 or self.optimizer != "sgd"):
+            raise UserInputError("precision float32 is implemented for online SGD only (batch_size=1, "
+                                 f"optimizer='sgd'), got batch_size={self.batch_size}, optimizer={self.optimizer!r}")
         if (self.init_W is None) != (self.init_v is None):
             raise UserInputError("give both init_W and init_v, or neither")
         if self.init_W is not None:
@@ -114,7 +127,8 @@ class StudentConfig:
                 "schedule": self.schedule, "t0": float(self.t0), "max_loss": float(self.max_loss),
                 "explicit_init": self.init_W is not None,
                 **({} if self.parametrisation == "standard" else
-                   {"parametrisation": self.parametrisation, "base_width": int(self.base_width)})}
+                   {"parametrisation": self.parametrisation, "base_width": int(self.base_width)}),
+                **({} if self.precision == "float64" else {"precision": self.precision})}
 
 
 @dataclass(eq=False)

@@ -202,6 +202,9 @@ def _step_forward8(Wt, v, h, c, cv, x, xn):
     returned.  The same operations as :func:`_update_forward` and :func:`_relu_dot`, fused.
     """
     n = v.shape[0]
+    zero = v.dtype.type(0.0)  # scalars in the weights' dtype: float32 students stay float32
+    c = v.dtype.type(c)
+    cv = v.dtype.type(cv)
     x0 = x[0]
     x1 = x[1]
     x2 = x[2]
@@ -226,12 +229,12 @@ def _step_forward8(Wt, v, h, c, cv, x, xn):
     W5 = Wt[5]
     W6 = Wt[6]
     W7 = Wt[7]
-    f = 0.0
+    f = zero
     for k in range(n):
         hk = h[k]
         vk = v[k]
-        ck = c * vk if hk > 0.0 else 0.0
-        vn = vk - cv * max(hk, 0.0)
+        ck = c * vk if hk > zero else zero
+        vn = vk - cv * max(hk, zero)
         v[k] = vn
         w0 = W0[k] - ck * x0
         w1 = W1[k] - ck * x1
@@ -251,7 +254,7 @@ def _step_forward8(Wt, v, h, c, cv, x, xn):
         W7[k] = w7
         acc = w0 * z0 + w1 * z1 + w2 * z2 + w3 * z3 + w4 * z4 + w5 * z5 + w6 * z6 + w7 * z7
         h[k] = acc
-        f += vn * max(acc, 0.0)
+        f += vn * max(acc, zero)
     return f
 
 
@@ -275,7 +278,8 @@ def _online_sgd(Wt, v, h, ck, X, y, P, rows, seen, sch, lr0, t0, cW, cv):
     n = v.shape[0]
     d8 = Wt.shape[0] == 8
     _hidden(Wt, X[0], h)
-    f = _relu_dot(v, h)
+    f = float(_relu_dot(v, h))  # the per-sample scalar chain runs in float64 for either dtype
+    zero = v.dtype.type(0.0)
     for t in range(rows):
         yt = y[t]
         e = math.exp(-abs(f))             # one exp serves softplus and sigmoid
@@ -288,18 +292,20 @@ def _online_sgd(Wt, v, h, ck, X, y, P, rows, seen, sch, lr0, t0, cW, cv):
         c = g * cW    # per-layer rates (layer_lr_factors); both factors are 1 by default
         c_v = g * cv
         if d8 and t + 1 < rows:
-            f = _step_forward8(Wt, v, h, c, c_v, X[t], X[t + 1])
+            f = float(_step_forward8(Wt, v, h, c, c_v, X[t], X[t + 1]))
             continue
+        c = v.dtype.type(c)
+        c_v = v.dtype.type(c_v)
         for k in range(n):
             # branch-free: inactive units get a zero update (a data-dependent branch here
             # mispredicts half the time and costs ~4x in throughput)
             hk = h[k]
             vk = v[k]
-            ck[k] = c * vk if hk > 0.0 else 0.0   # the W gradient uses v before the step
-            v[k] = vk - c_v * max(hk, 0.0)
+            ck[k] = c * vk if hk > zero else zero   # the W gradient uses v before the step
+            v[k] = vk - c_v * max(hk, zero)
         if t + 1 < rows:
             _update_forward(Wt, ck, X[t], X[t + 1], h)
-            f = _relu_dot(v, h)
+            f = float(_relu_dot(v, h))
         else:
             x = X[t]
             for j in range(Wt.shape[0]):
@@ -506,13 +512,16 @@ def _minibatch(W, v, H, GW, Gv, MW, Mv, VW, Vv, X, y, P, rows, state, T, B, opt,
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True)
-def _student_chunk(s, X, y, P, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf,
-                   hf, hoff, state, T, B, opt, sch, lr0, t0, lrf, chunk_loss, chunk_rows, chunk_kl):
+def _student_chunk(s, X, X32, y, P, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf,
+                   hf, hoff, single, Wf32, vf32, hf32, state, T, B, opt, sch, lr0, t0, lrf, chunk_loss,
+                   chunk_rows, chunk_kl):
     """Student ``s``'s share of one data chunk (``chunk_kl[s]``: summed online KL and its squares;
     ``lrf[s]``: the per-layer rate factors ``(c_W, c_v)``).
 
     Online SGD students (B = 1) keep their hidden weights unit-major, ``(d, n)``; the others
-    row-major, ``(n, d)`` (see :func:`train_chunks`).
+    row-major, ``(n, d)`` (see :func:`train_chunks`).  ``single[s]``: a float32 student, whose
+    weights live in ``Wf32``, ``vf32``, ``hf32`` (same offsets) and which reads the chunk's float32
+    copy ``X32``.
     """
     if not active[s]:
         chunk_rows[s] = 0
@@ -525,9 +534,15 @@ def _student_chunk(s, X, y, P, active, d, width, woff, voff, Wf, vf, GWf, Gvf, M
     rows = min(X.shape[0], T[s] - state[s, 0])
     chunk_rows[s] = rows
     if B[s] == 1 and opt[s] == 0:
-        Wt = Wf[woff[s]:woff[s] + n * d].reshape((d, n))
-        loss, kls, kl2 = _online_sgd(Wt, v, hf[hoff[s]:hoff[s] + n], hf[hoff[s] + n:hoff[s] + 2 * n], X, y,
-                                     P, rows, state[s, 0], sch[s], lr0[s], t0[s], lrf[s, 0], lrf[s, 1])
+        if single[s]:
+            Wt32 = Wf32[woff[s]:woff[s] + n * d].reshape((d, n))
+            loss, kls, kl2 = _online_sgd(Wt32, vf32[voff[s]:voff[s] + n], hf32[hoff[s]:hoff[s] + n],
+                                         hf32[hoff[s] + n:hoff[s] + 2 * n], X32, y, P, rows, state[s, 0],
+                                         sch[s], lr0[s], t0[s], lrf[s, 0], lrf[s, 1])
+        else:
+            Wt = Wf[woff[s]:woff[s] + n * d].reshape((d, n))
+            loss, kls, kl2 = _online_sgd(Wt, v, hf[hoff[s]:hoff[s] + n], hf[hoff[s] + n:hoff[s] + 2 * n], X,
+                                         y, P, rows, state[s, 0], sch[s], lr0[s], t0[s], lrf[s, 0], lrf[s, 1])
         chunk_loss[s] = loss
         chunk_kl[s, 0] = kls
         chunk_kl[s, 1] = kl2
@@ -549,19 +564,22 @@ def _student_chunk(s, X, y, P, active, d, width, woff, voff, Wf, vf, GWf, Gvf, M
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _train_chunk(X3, y2, P3, stream, order, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
-                 VWf, Vvf, hf, hoff, state, T, B, opt, sch, lr0, t0, lrf, chunk_loss, chunk_rows, chunk_kl):
+def _train_chunk(X3, X3s, y2, P3, stream, order, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
+                 VWf, Vvf, hf, hoff, single, Wf32, vf32, hf32, state, T, B, opt, sch, lr0, t0, lrf, chunk_loss,
+                 chunk_rows, chunk_kl):
     """One data chunk for all students, ``prange`` over students (in ``order``, largest first).
 
     ``X3[g]``, ``y2[g]``, ``P3[g]`` is the current chunk of data stream ``g`` (inputs, labels, and
-    the teacher's logits with their softplus and sigma); student ``s`` reads stream ``stream[s]``
-    (one stream per teacher and data seed).
+    the teacher's logits with their softplus and sigma; ``X3s[g]`` the inputs in float32 when a
+    float32 student reads them); student ``s`` reads stream ``stream[s]`` (one stream per teacher
+    and data seed).
     """
     for q in prange(order.shape[0]):
         s = order[q]
         g = stream[s]
-        _student_chunk(s, X3[g], y2[g], P3[g], active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
-                       VWf, Vvf, hf, hoff, state, T, B, opt, sch, lr0, t0, lrf, chunk_loss, chunk_rows, chunk_kl)
+        _student_chunk(s, X3[g], X3s[g], y2[g], P3[g], active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
+                       VWf, Vvf, hf, hoff, single, Wf32, vf32, hf32, state, T, B, opt, sch, lr0, t0, lrf,
+                       chunk_loss, chunk_rows, chunk_kl)
 
 
 def train_cpu(teacher: Teacher, students: Sequence[StudentConfig], Ts: Sequence[int], *,
@@ -722,10 +740,17 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
     Wf = np.empty(int(_padded(width * d).sum()))
     vf = np.empty(int(_padded(width).sum()))
     online = np.array([c.batch_size == 1 and c.optimizer == "sgd" for c in students], dtype=bool)
+    single = np.array([c.precision == "float32" for c in students], dtype=bool)
+    # float32 students' weights: their own buffers at the same offsets (empty when there are none)
+    Wf32 = np.zeros(Wf.size if single.any() else 0, dtype=np.float32)
+    vf32 = np.zeros(vf.size if single.any() else 0, dtype=np.float32)
     for s, cfg in enumerate(students):
         W, v = init_params(cfg, d)
         Wf[woff[s]:woff[s] + W.size] = W.T.ravel() if online[s] else W.ravel()
         vf[voff[s]:voff[s] + v.size] = v
+        if single[s]:
+            Wf32[woff[s]:woff[s] + W.size] = W.T.ravel()
+            vf32[voff[s]:voff[s] + v.size] = v
     zeros_w = lambda: np.zeros_like(Wf)  # noqa: E731 - four identical buffers
     zeros_v = lambda: np.zeros_like(vf)  # noqa: E731
     GWf, MWf, VWf = zeros_w(), zeros_w(), zeros_w()
@@ -736,6 +761,14 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
     hoff = np.zeros(S, dtype=np.int64)
     hoff[1:] = np.cumsum(_padded(rows_h * width))[:-1]
     hf = np.zeros(int(_padded(rows_h * width).sum()))
+    hf32 = np.zeros(hf.size if single.any() else 0, dtype=np.float32)
+
+    def weights(s):
+        """Student ``s``'s flat hidden and output weights (views), in its own precision."""
+        n = width[s]
+        if single[s]:
+            return Wf32[woff[s]:woff[s] + n * d], vf32[voff[s]:voff[s] + n]
+        return Wf[woff[s]:woff[s] + n * d], vf[voff[s]:voff[s] + n]
     state = np.zeros((S, 3), dtype=np.int64)          # seen, filled, steps
     T = np.array(Ts, dtype=np.int64)
     opt = np.array([OPTIMIZERS.index(c.optimizer) for c in students], dtype=np.int64)
@@ -766,21 +799,21 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
             for g in range(F.shape[0]):
                 P[g, 0] = F[g]
                 _teacher_parts(F[g], P[g, 1], P[g, 2])
-            args = (active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf, hf, hoff, state,
-                    T, B, opt, sch, lr0, t0, lrf, chunk_loss, chunk_rows, chunk_kl)
+            args = (active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf, hf, hoff, single, Wf32,
+                    vf32, hf32, state, T, B, opt, sch, lr0, t0, lrf, chunk_loss, chunk_rows, chunk_kl)
             live = np.flatnonzero(active)
+            # the chunk's inputs in float32, once for every float32 student of the stream
+            Xs = X.astype(np.float32) if single[live].any() else np.empty((X.shape[0], 0, d), np.float32)
             if live.shape[0] == 1:
                 # one student: no parallel region (idle OpenMP threads spin and steal the core)
                 g = stream[live[0]]
-                _student_chunk(live[0], X[g], y[g], P[g], *args)
+                _student_chunk(live[0], X[g], Xs[g], y[g], P[g], *args)
             else:
-                _train_chunk(X, y, P, stream, order, *args)
+                _train_chunk(X, Xs, y, P, stream, order, *args)
             for s in np.flatnonzero(active):
                 loss_total[s] += chunk_loss[s]
                 kl_total[s] += chunk_kl[s]
-                n = width[s]
-                reason = divergence_reason(Wf[woff[s]:woff[s] + n * d], vf[voff[s]:voff[s] + n],
-                                           chunk_loss[s], int(chunk_rows[s]), int(state[s, 0]),
+                reason = divergence_reason(*weights(s), chunk_loss[s], int(chunk_rows[s]), int(state[s, 0]),
                                            students[s].max_loss)
                 if reason is not None:
                     status[s], reasons[s] = "diverged", reason
@@ -795,9 +828,10 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
     results = []
     for s, cfg in enumerate(students):
         n = int(width[s])
-        flat = Wf[woff[s]:woff[s] + n * d]
-        W = np.ascontiguousarray(flat.reshape(d, n).T) if online[s] else flat.reshape(n, d).copy()
-        v = vf[voff[s]:voff[s] + n].copy()
+        flat, vs = weights(s)
+        # float32 students report their weights in float64 (exactly), as every trainer does
+        W = np.array(flat.reshape(d, n).T if online[s] else flat.reshape(n, d), dtype=np.float64, order="C")
+        v = np.array(vs, dtype=np.float64)
         seen = int(state[s, 0])
         results.append(TrainResult(cfg, W, v, status[s], reasons[s], seen, seconds,
                                    loss_total[s] / seen if seen else float("nan"), "cpu",

@@ -85,6 +85,8 @@ def train(teacher: Teacher, students: Sequence[StudentConfig], T, *, data_seed: 
         return train_cpu.train_cpu(teacher, students, Ts, data_seed=data_seed,
                                    chunk_size=chunk_size, progress=progress)
     if device == "cuda":
+        if any(cfg.precision != "float64" for cfg in students):
+            raise UserInputError("precision float32 runs on the CPU engine only (device 'cpu' or 'numpy')")
         try:
             from scaling_theory.numeric.sim import train_cuda
         except ImportError as err:  # pragma: no cover - depends on the CUDA module being present

@@ -45,7 +45,7 @@ from scaling_theory.errors import UserInputError
 
 
 __all__ = ["SweepConfig", "Grid", "RunSpec", "EXPERIMENT", "KINDS", "OPTIMIZERS", "SCHEDULES", "DEVICES",
-           "PARAMETRISATIONS"]
+           "PARAMETRISATIONS", "PRECISIONS"]
 
 #: names the experiment a run's numbers come from; part of every config hash (bump if it changes)
 EXPERIMENT = "teacher-student-single-pass/1"
@@ -54,6 +54,7 @@ KINDS = ("finite", "dirichlet")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "inverse", "inverse_sqrt")
 PARAMETRISATIONS = ("standard", "mup")  # as numeric.sim.students (config stays importable without it)
+PRECISIONS = ("float64", "float32")  # likewise
 DEVICES = ("cpu", "numpy", "cuda")
 _MAX_RUNS = 100_000
 _MAX_BUDGET = 1e15  # T = C/p must stay a sane int64 sample count
@@ -72,9 +73,10 @@ class Grid:
     Parameters
     ==========
     name : label of the grid (``[[grid]] name = ...`` in TOML).
-    d, K, kind, budgets, seeds, lr, batch_size, optimizer, schedule, t0, parametrisation : the values
-        crossed (``parametrisation``: ``standard`` or ``mup``, see
-        :func:`scaling_theory.numeric.sim.students.layer_lr_factors`).
+    d, K, kind, budgets, seeds, lr, batch_size, optimizer, schedule, t0, parametrisation, precision :
+        the values crossed (``parametrisation``: ``standard`` or ``mup``, see
+        :func:`scaling_theory.numeric.sim.students.layer_lr_factors`; ``precision``: ``float64`` or
+        ``float32``, the students' arithmetic).
     widths : student widths, or ``None`` for ``widths_per_budget`` automatic widths per budget with
         ``p/sqrt(C)`` spanning ``p_over_sqrt_c``.
 
@@ -103,6 +105,7 @@ class Grid:
     schedule: tuple[str, ...]
     t0: tuple[float, ...]
     parametrisation: tuple[str, ...] = ("standard",)
+    precision: tuple[str, ...] = ("float64",)
 
 
 _GRID_FIELDS = tuple(f.name for f in fields(Grid) if f.name != "name")
@@ -144,6 +147,7 @@ class RunSpec:
     cost_factor: float
     device: str
     parametrisation: str = "standard"
+    precision: str = "float64"
 
     @property
     def params(self) -> int:
@@ -181,6 +185,8 @@ class RunSpec:
         out = asdict(self)
         if self.parametrisation == "standard":
             del out["parametrisation"]  # runs stored before the option existed keep their hashes
+        if self.precision == "float64":
+            del out["precision"]
         out.update(experiment=EXPERIMENT, params=self.params, teacher_seed=self.teacher_seed,
                    data_seed=self.data_seed, init_seed=self.init_seed, eval_seed=self.eval_seed)
         return out
@@ -245,7 +251,9 @@ class SweepConfig:
         ``optimizer`` (``sgd``/``adam``), ``schedule`` (``constant``/``inverse``/``inverse_sqrt``,
         learning rate lr/(1+t/t0) or lr/sqrt(1+t/t0) after t samples), ``t0`` (samples),
         ``parametrisation`` (``standard``/``mup``: the width-aware maximal-update parametrisation,
-        base width 1, see :func:`scaling_theory.numeric.sim.students.layer_lr_factors`).
+        base width 1, see :func:`scaling_theory.numeric.sim.students.layer_lr_factors`), ``precision``
+        (``float64``/``float32``: the students' arithmetic, float32 for online SGD only, see
+        :class:`scaling_theory.numeric.sim.students.StudentConfig`).
         """
         if not isinstance(data, Mapping):
             raise UserInputError(f"{source}: expected a table of settings, got {type(data).__name__}")
@@ -282,6 +290,8 @@ class SweepConfig:
                                    f"{source}: grid {name!r}"))
             grids = tuple(grids)
         config = cls(grids=grids, **glob)
+        if config.device == "cuda" and any("float32" in g.precision for g in grids):
+            raise UserInputError(f"{source}: precision float32 runs on the CPU engine only, not device 'cuda'")
         _check_memory(config, source)
         n = config.size()
         if n > _MAX_RUNS:
@@ -406,12 +416,12 @@ class SweepConfig:
                         for K in grid.K:
                             for kind in grid.kind:
                                 for seed in grid.seeds:
-                                    for lr, batch, opt, sched, t0, par in itertools.product(
+                                    for lr, batch, opt, sched, t0, par, prec in itertools.product(
                                             grid.lr, grid.batch_size, grid.optimizer, grid.schedule,
-                                            grid.t0, grid.parametrisation):
+                                            grid.t0, grid.parametrisation, grid.precision):
                                         spec = RunSpec(d, K, kind, compute, width, seed, lr, batch, opt,
                                                        sched, t0, samples, self.eval_samples,
-                                                       self.cost_factor, self.device, par)
+                                                       self.cost_factor, self.device, par, prec)
                                         if samples < self.min_samples:
                                             skipped.append({
                                                 **spec.to_config(), "grid": grid.name,
@@ -428,7 +438,7 @@ class SweepConfig:
             n_widths = len(g.widths) if g.widths is not None else g.widths_per_budget
             total += (len(g.d) * len(g.K) * len(g.kind) * len(g.budgets) * n_widths * len(g.seeds)
                       * len(g.lr) * len(g.batch_size) * len(g.optimizer) * len(g.schedule) * len(g.t0)
-                      * len(g.parametrisation))
+                      * len(g.parametrisation) * len(g.precision))
         return total
 
     def to_dict(self) -> dict[str, Any]:
@@ -440,6 +450,8 @@ class SweepConfig:
             item["widths"] = "auto" if g.widths is None else list(g.widths)
             if g.parametrisation == ("standard",):
                 del item["parametrisation"]  # the default: configs written before it keep their hash
+            if g.precision == ("float64",):
+                del item["precision"]
             grids.append(item)
         out["grid"] = grids
         return out
@@ -467,7 +479,7 @@ def memory_estimate(config: "SweepConfig") -> float:
     students: dict[int, float] = {}
     for g in config.grids:
         per_row = (len(g.lr) * len(g.batch_size) * len(g.optimizer) * len(g.schedule) * len(g.t0)
-                   * len(g.parametrisation))
+                   * len(g.parametrisation) * len(g.precision))
         for d in g.d:
             students[d] = students.get(d, 0.0) + sum(sum(w * (d + 1) for w in _widths(g, d, C)) * per_row
                                                      for C in g.budgets)
@@ -575,7 +587,7 @@ def _choice(data: Mapping, name: str, default: str, allowed: Sequence[str], sour
 _GRID_DEFAULTS = {
     "kind": ["finite"], "widths": "auto", "widths_per_budget": 6, "p_over_sqrt_c": [0.125, 8.0],
     "seeds": [0], "lr": [0.05], "batch_size": [1], "optimizer": ["sgd"], "schedule": ["constant"],
-    "t0": [1e4], "parametrisation": ["standard"],
+    "t0": [1e4], "parametrisation": ["standard"], "precision": ["float64"],
 }
 
 
@@ -602,7 +614,7 @@ def _grid(name: str, raw: Mapping[str, Any], source: str) -> Grid:
     if isinstance(per_budget, bool) or not isinstance(per_budget, int) or not 1 <= per_budget <= 1000:
         raise UserInputError(f"{source}: field 'widths_per_budget' must be an integer in [1, 1000], "
                              f"got {per_budget!r}")
-    return Grid(
+    grid = Grid(
         name=name,
         d=_ints(values["d"], "d", source, 1),
         K=_ints(values["K"], "K", source, 1),
@@ -618,7 +630,13 @@ def _grid(name: str, raw: Mapping[str, Any], source: str) -> Grid:
         schedule=_choices(values["schedule"], "schedule", SCHEDULES, source),
         t0=_floats(values["t0"], "t0", source, maximum=1e15),
         parametrisation=_choices(values["parametrisation"], "parametrisation", PARAMETRISATIONS, source),
+        precision=_choices(values["precision"], "precision", PRECISIONS, source),
     )
+    if "float32" in grid.precision and (grid.batch_size != (1,) or grid.optimizer != ("sgd",)):
+        raise UserInputError(f"{source}: precision float32 is implemented for online SGD only "
+                             f"(batch_size 1, optimizer sgd), got batch_size {list(grid.batch_size)}, "
+                             f"optimizer {list(grid.optimizer)}")
+    return grid
 
 
 # The built-in studies (TOML layout). Calibrated against the Numba trainer on 2 cores.

@@ -45,7 +45,7 @@ def _student_config(StudentConfig, run: RunSpec):
     names = {f.name for f in fields(StudentConfig)}
     kwargs: dict[str, Any] = {"lr": run.lr, "batch_size": run.batch_size, "optimizer": run.optimizer,
                               "init_seed": run.init_seed, "schedule": run.schedule, "t0": run.t0,
-                              "parametrisation": run.parametrisation}
+                              "parametrisation": run.parametrisation, "precision": run.precision}
     kwargs["width" if "width" in names else "n"] = run.width
     return StudentConfig(**{k: v for k, v in kwargs.items() if k in names})
 

@@ -362,8 +362,8 @@ class Store:
         Keys: ``config_hash``, ``config`` (dict), ``status``, ``reason``, ``error``, ``error_se``,
         ``seconds``, ``version``, ``created``, ``metrics`` (dict) and the flat columns ``d``, ``K``,
         ``kind``, ``compute``, ``width``, ``params``, ``samples``, ``seed``, ``lr``,
-        ``batch_size``, ``optimizer``, and ``parametrisation`` (from ``config``; ``"standard"`` for
-        runs stored without it). ``error`` is ``None`` unless the status is ``done``;
+        ``batch_size``, ``optimizer``, ``parametrisation`` and ``precision`` (from ``config``;
+        ``"standard"`` and ``"float64"`` for runs stored without them). ``error`` is ``None`` unless the status is ``done``;
         ``seconds`` is the wall time of the training call, shared by the runs of one IsoFLOP row
         that trained together; ``metrics`` holds ``samples_seen``, ``eval_seconds`` and ``spent``
         (the compute c·p·T actually used, at most ``compute``) and, for finished runs of the real
@@ -389,6 +389,7 @@ class Store:
             item["metrics"] = json.loads(item["metrics"] or "{}")
             # not a column: runs stored before the option existed are the standard parametrisation
             item["parametrisation"] = item["config"].get("parametrisation", "standard")
+            item["precision"] = item["config"].get("precision", "float64")
             out.append(item)
         return out
 
