@@ -219,6 +219,7 @@ def _training_description(config) -> str:
     return (f"single-pass {'/'.join(o.upper() if o == 'sgd' else o.capitalize() for o in values('optimizer'))}, "
             f"batch size {', '.join(map(str, values('batch_size')))}, "
             f"{' and '.join(pars[p] for p in values('parametrisation'))}, "
+            f"{' and '.join(values('precision'))} weights, "
             f"rate {' or '.join(schedules[x] for x in values('schedule'))} with t0 in "
             f"{{{', '.join(f'{t:g}' for t in values('t0'))}}} and lr0 in {{{', '.join(f'{x:g}' for x in values('lr'))}}} "
             f"(chosen per budget and width on the validation stream), seeds {{{', '.join(map(str, values('seeds')))}}}")

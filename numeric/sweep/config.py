@@ -351,7 +351,8 @@ class SweepConfig:
         on a log-spaced grid of 4 values, 0.03 to 1 (the rate of each (budget, width) is chosen on
         a validation stream, see
         :mod:`scaling_theory.numeric.analysis.protocol`); 5 seeds (teacher, data and
-        initialisation) per configuration.
+        initialisation) per configuration; float32 students (``precision``: their weights and
+        steps in single precision, the loss and online KL in float64).
 
         Examples
         ========
@@ -668,10 +669,13 @@ _PROTOCOL: dict[str, Any] = {
     # 4000 inputs: a run's Monte-Carlo error (~4%) stays far below the spread over seeds (~29%)
     "lr": [0.03, 0.1, 0.3, 1.0], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 4000,
     "parametrisation": ["mup"],
+    # float32 students: 1.2x the sweep's rate, and every exponent, interval and verdict as in
+    # float64 (benchmarks/precision_study.py; docs/tuned-protocol.md, "Precision")
+    "precision": ["float32"],
 }
 _PROTOCOL_QUICK: dict[str, Any] = {
     "d": [4], "K": [8], "kind": ["dirichlet", "finite"], "budgets": [1e4, 1e5, 1e6],
     "widths_per_budget": 7, "p_over_sqrt_c": [0.01, 4.0], "seeds": [0, 1],
     "lr": [0.03, 0.1, 0.3, 1.0], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 2000,
-    "parametrisation": ["mup"],
+    "parametrisation": ["mup"], "precision": ["float32"],
 }

@@ -27,7 +27,8 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
                     "## 5. The Bayes-optimal error"):
         assert section in md
     # the training protocol is stated, from the sweep's own grids
-    assert ("Training: single-pass SGD, batch size 1, muP parametrisation (base width 1), rate lr0/(1 + t/t0) "
+    assert ("Training: single-pass SGD, batch size 1, muP parametrisation (base width 1), float32 weights, "
+            "rate lr0/(1 + t/t0) "
             "with t0 in {1000} and lr0 in {0.03, 0.1, 0.3, 1}") in md
     assert result["sweep"]["training"].startswith("single-pass SGD")
     assert tex.startswith(r"\documentclass") and tex.rstrip().endswith(r"\end{document}")
