@@ -6,7 +6,8 @@ Usage::
 
 For each width and precision, 4 students (different initial weights and learning rates) train
 on one pre-drawn chunk of 8192 samples of a d = 8 teacher, once with
-:func:`scaling_theory.numeric.sim.train_cpu._online_sgd_lanes` (one call) and once with
+:func:`scaling_theory.numeric.sim.train_cpu._online_sgd_lanes` (one call, with the trainer's zero
+units of ``_lane_units``) and once with
 :func:`scaling_theory.numeric.sim.train_cpu._online_sgd` (4 calls), alternately; it prints the best
 of ``--repeat`` timings as ns per student-sample, their ratio, and the largest relative difference of
 the students' online KL sums between the two (rounding only).  Single-threaded kernels, so other load
@@ -32,7 +33,7 @@ def main(argv=None) -> int:
 
     from scaling_theory.numeric.sim.kernels import _teacher_parts
     from scaling_theory.numeric.sim.teacher import chunk, sample_teacher
-    from scaling_theory.numeric.sim.train_cpu import LANES, _online_sgd, _online_sgd_lanes
+    from scaling_theory.numeric.sim.train_cpu import LANES, _lane_units, _online_sgd, _online_sgd_lanes
 
     teacher = sample_teacher(args.d, 32, kind="finite", seed=0)
     X, y, F = chunk(teacher, 0, seed=0, with_logits=True)
@@ -41,7 +42,7 @@ def main(argv=None) -> int:
     _teacher_parts(F, P[1], P[2])
     rows = X.shape[0]
     rng = np.random.default_rng(1)
-    lrs = np.array([0.03, 0.1, 0.3, 0.5])
+    lrs = np.array([0.02, 0.05, 0.1, 0.2])
     print(f"d = {args.d}, {rows} samples, ns per student-sample (best of {args.repeat})")
     print(f"{'width':>5} {'precision':>9} {'lanes':>8} {'single':>8} {'single/lanes':>12} {'max rel diff KL':>16}")
     for n in args.widths:
@@ -55,17 +56,23 @@ def main(argv=None) -> int:
                 for s in range(LANES):
                     Wt = np.ascontiguousarray(Ws[s].T, dtype=dt)
                     r = _online_sgd(Wt, vs[s].astype(dt), np.zeros(n, dt), np.zeros(n, dt), XX, y, P, rows, 0, 1,
-                                    lrs[s], 1000.0, float(n), 1.0 / n)
+                                    lrs[s], 1000.0, 1.0, 1.0)
                     kls.append(r[1])
                 return np.array(kls)
 
+            nk = _lane_units(n, dt == np.float32)   # the trainer's units per lane (zero units past n)
+
             def lanes():
-                Wt = np.ascontiguousarray(np.stack([W.T for W in Ws], -1).reshape(args.d, LANES * n), dtype=dt)
-                v = np.ascontiguousarray(np.stack(vs, -1).ravel(), dtype=dt)
+                Wt = np.zeros((args.d, nk, LANES), dtype=dt)
+                Wt[:, :n] = np.stack([W.T for W in Ws], -1)
+                v = np.zeros((nk, LANES), dtype=dt)
+                v[:n] = np.stack(vs, -1)
+                Wt, v = Wt.reshape(args.d, LANES * nk), v.reshape(LANES * nk)
                 out = np.zeros((LANES, 3))
-                _online_sgd_lanes(Wt, v, np.zeros(LANES * n, dt), np.zeros(LANES * n, dt), np.zeros(LANES * n, dt),
+                M = LANES * nk
+                _online_sgd_lanes(Wt, v, np.zeros(M, dt), np.zeros(M, dt), np.zeros(M, dt),
                                   XX, y, P, rows, 0, np.ones(LANES, np.int64), lrs, np.full(LANES, 1000.0),
-                                  np.full(LANES, float(n)), np.full(LANES, 1.0 / n), out)
+                                  np.ones(LANES), np.ones(LANES), out)
                 return out[:, 1]
 
             diff = float(np.max(np.abs(lanes() - single()) / np.abs(single())))

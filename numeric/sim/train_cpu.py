@@ -58,10 +58,11 @@ __all__ = ["train_cpu", "train_cpu_many", "train_chunks"]
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 _SCRATCH_ROWS = 256  # rows of a minibatch processed per block (bounds scratch memory for huge B)
 # online SGD students of width <= LANES_MAX_WIDTH that share stream, width, T and precision train as
-# lanes of one kernel (_online_sgd_lanes) in groups of LANES_MIN_MEMBERS..LANES (benchmarks/lanes_speed.py:
-# faster per student-sample up to width ~11, slower from ~16; a group with 3 inert lanes costs about
-# as much as 4 students, so small groups train alone).  LANES_MAX_WIDTH = 0 turns lanes off.
-LANES_MAX_WIDTH = 12
+# lanes of one kernel (_online_sgd_lanes) in groups of LANES_MIN_MEMBERS..LANES (benchmarks/lanes_speed.py,
+# d = 8, AVX2: 1.05-1.4x faster per student-sample in float64 and 1.2-1.6x in float32 for widths 1-14,
+# float64 slower from 16; a group with 3 inert lanes costs about as much as 4 students, so groups of
+# 1-2 train alone).  LANES_MAX_WIDTH = 0 turns lanes off.
+LANES_MAX_WIDTH = 14
 LANES_MIN_MEMBERS = 3
 
 
@@ -755,14 +756,16 @@ def _lane_params(s, sch, lr0, t0, lrf, lsch, llr0, lt0, lcW, lcv, l):
 
 
 @njit(cache=True, inline="always")
-def _lanes_run(gi, members, X, y, P, rows, seen, d, n, lsch, llr0, lt0, lcW, lcv, out, active, woff, voff, Wf, vf,
-               gwoff, gvoff, ghoff, Lw, Lv, Lh):
+def _lanes_run(gi, members, X, y, P, rows, seen, d, n, nk, lsch, llr0, lt0, lcW, lcv, out, active, woff, voff, Wf, vf,
+               gwoff, gvoff, ghoff, gunits, Lw, Lv, Lh):
     """Group ``gi``'s chunk in one precision (``Wf``, ``vf``, ``Lw``, ``Lv``, ``Lh`` all float64 or all float32).
 
-    Lanes of stopped members and padding are zeroed first (inert: they stay exactly zero); after the
-    chunk each active member's lane is copied to its own slice, unit-major ``(d, n)``.
+    The group holds ``nk >= n`` units per lane (units past ``n`` are zero and stay zero; see
+    ``_lane_units``).  Lanes of stopped members and padding are zeroed first (inert: they stay
+    exactly zero); after the chunk each active member's lane is copied to its own slice, unit-major
+    ``(d, n)``.
     """
-    M = LANES * n
+    M = LANES * nk
     Wt = Lw[gwoff[gi]:gwoff[gi] + d * M].reshape((d, M))
     v = Lv[gvoff[gi]:gvoff[gi] + M]
     h = Lh[ghoff[gi]:ghoff[gi] + M]
@@ -772,7 +775,7 @@ def _lanes_run(gi, members, X, y, P, rows, seen, d, n, lsch, llr0, lt0, lcW, lcv
     for l in range(LANES):
         s = members[l]
         if s < 0 or not active[s]:
-            for k in range(n):
+            for k in range(nk):
                 v[LANES * k + l] = zero
                 for j in range(d):
                     Wt[j, LANES * k + l] = zero
@@ -788,7 +791,7 @@ def _lanes_run(gi, members, X, y, P, rows, seen, d, n, lsch, llr0, lt0, lcW, lcv
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True)
 def _group_chunk(gi, X, X32, y, P, active, d, width, woff, voff, Wf, vf, single, Wf32, vf32, state, T, sch, lr0,
-                 t0, lrf, chunk_loss, chunk_rows, chunk_kl, gmem, gwoff, gvoff, ghoff, Lw, Lv, Lh, Lw32, Lv32, Lh32):
+                 t0, lrf, chunk_loss, chunk_rows, chunk_kl, gmem, gwoff, gvoff, ghoff, gunits, Lw, Lv, Lh, Lw32, Lv32, Lh32):
     """Lane group ``gi``'s share of one data chunk: its members (``gmem[gi]``, -1 for padding) share
     stream, width, ``T`` and precision; their weights live interleaved in ``Lw``, ``Lv`` (float32
     groups: ``Lw32``, ``Lv32``) at ``gwoff[gi]``, ``gvoff[gi]`` and are copied to the members' own
@@ -820,11 +823,11 @@ def _group_chunk(gi, X, X32, y, P, active, d, width, woff, voff, Wf, vf, single,
         _lane_params(s if s >= 0 and active[s] else -1, sch, lr0, t0, lrf, lsch, llr0, lt0, lcW, lcv, l)
     out = np.zeros((LANES, 3))
     if single[a]:
-        _lanes_run(gi, members, X32, y, P, rows, seen, d, n, lsch, llr0, lt0, lcW, lcv, out, active, woff, voff,
-                   Wf32, vf32, gwoff, gvoff, ghoff, Lw32, Lv32, Lh32)
+        _lanes_run(gi, members, X32, y, P, rows, seen, d, n, gunits[gi], lsch, llr0, lt0, lcW, lcv, out, active, woff, voff,
+                   Wf32, vf32, gwoff, gvoff, ghoff, gunits, Lw32, Lv32, Lh32)
     else:
-        _lanes_run(gi, members, X, y, P, rows, seen, d, n, lsch, llr0, lt0, lcW, lcv, out, active, woff, voff,
-                   Wf, vf, gwoff, gvoff, ghoff, Lw, Lv, Lh)
+        _lanes_run(gi, members, X, y, P, rows, seen, d, n, gunits[gi], lsch, llr0, lt0, lcW, lcv, out, active, woff, voff,
+                   Wf, vf, gwoff, gvoff, ghoff, gunits, Lw, Lv, Lh)
     for l in range(LANES):
         s = members[l]
         if s >= 0 and active[s]:
@@ -839,7 +842,7 @@ def _group_chunk(gi, X, X32, y, P, active, d, width, woff, voff, Wf, vf, single,
 @njit(cache=True, nogil=True)
 def _task_chunk(s, X, X32, y, P, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf, hf, hoff,
                 single, Wf32, vf32, hf32, state, T, B, opt, sch, lr0, t0, lrf, chunk_loss, chunk_rows, chunk_kl,
-                group, gmem, gwoff, gvoff, ghoff, Lw, Lv, Lh, Lw32, Lv32, Lh32):
+                group, gmem, gwoff, gvoff, ghoff, gunits, Lw, Lv, Lh, Lw32, Lv32, Lh32):
     """Student ``s``'s task: alone (``group[s] < 0``), its lane group's (``s`` the group's first
     member), or nothing (another member of a group, trained by the first)."""
     gi = group[s]
@@ -849,13 +852,13 @@ def _task_chunk(s, X, X32, y, P, active, d, width, woff, voff, Wf, vf, GWf, Gvf,
                        chunk_kl)
     elif gmem[gi, 0] == s:
         _group_chunk(gi, X, X32, y, P, active, d, width, woff, voff, Wf, vf, single, Wf32, vf32, state, T, sch,
-                     lr0, t0, lrf, chunk_loss, chunk_rows, chunk_kl, gmem, gwoff, gvoff, ghoff, Lw, Lv, Lh, Lw32,
+                     lr0, t0, lrf, chunk_loss, chunk_rows, chunk_kl, gmem, gwoff, gvoff, ghoff, gunits, Lw, Lv, Lh, Lw32,
                      Lv32, Lh32)
 
 @njit(cache=True, parallel=True, nogil=True)
 def _train_chunk(X3, X3s, y2, P3, stream, order, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
                  VWf, Vvf, hf, hoff, single, Wf32, vf32, hf32, state, T, B, opt, sch, lr0, t0, lrf, chunk_loss,
-                 chunk_rows, chunk_kl, group, gmem, gwoff, gvoff, ghoff, Lw, Lv, Lh, Lw32, Lv32, Lh32):
+                 chunk_rows, chunk_kl, group, gmem, gwoff, gvoff, ghoff, gunits, Lw, Lv, Lh, Lw32, Lv32, Lh32):
     """One data chunk for all students, ``prange`` over students (in ``order``, largest first; a lane
     group is one task, :func:`_task_chunk`).
 
@@ -869,7 +872,7 @@ def _train_chunk(X3, X3s, y2, P3, stream, order, active, d, width, woff, voff, W
         g = stream[s]
         _task_chunk(s, X3[g], X3s[g], y2[g], P3[g], active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
                     VWf, Vvf, hf, hoff, single, Wf32, vf32, hf32, state, T, B, opt, sch, lr0, t0, lrf,
-                    chunk_loss, chunk_rows, chunk_kl, group, gmem, gwoff, gvoff, ghoff, Lw, Lv, Lh, Lw32, Lv32, Lh32)
+                    chunk_loss, chunk_rows, chunk_kl, group, gmem, gwoff, gvoff, ghoff, gunits, Lw, Lv, Lh, Lw32, Lv32, Lh32)
 
 
 def train_cpu(teacher: Teacher, students: Sequence[StudentConfig], Ts: Sequence[int], *,
@@ -1007,6 +1010,24 @@ def stream_of(S: int, streams: Sequence[int] | None) -> np.ndarray:
     return np.zeros(S, dtype=np.int64) if streams is None else np.asarray(streams, dtype=np.int64)
 
 
+def _lane_units(n: int, single: bool) -> int:
+    """Units per lane of a lane group of width ``n``: ``n``, or more (zero units) where that is faster.
+
+    LLVM vectorises the kernels' loop over the ``LANES n`` interleaved units in steps of several
+    vectors and runs the rest one unit at a time, so a few more (zero) units can cost less:
+    measured with ``benchmarks/lanes_speed.py`` on AVX2, float64 widths 2-4 run faster as 5, float32
+    widths 3-5 as 6 and odd float32 widths above as the next even one.
+
+    Examples
+    --------
+    >>> [_lane_units(n, False) for n in (1, 2, 4, 5, 9)], [_lane_units(n, True) for n in (1, 2, 3, 7, 8)]
+    ([1, 5, 5, 5, 9], [1, 2, 6, 8, 8])
+    """
+    if single:
+        return 6 if 3 <= n <= 5 else n + n % 2 if n > 6 else n
+    return 5 if 2 <= n <= 4 else n
+
+
 def _lane_groups(students: Sequence[StudentConfig], Ts: Sequence[int], online: np.ndarray, single: np.ndarray,
                  stream: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lane groups: online SGD students of width <= ``LANES_MAX_WIDTH`` and ``T > 0`` with equal stream,
@@ -1107,13 +1128,14 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
     lrf = np.array([layer_lr_factors(c) for c in students], dtype=np.float64).reshape(S, 2)
     group, gmem = _lane_groups(students, Ts, online, single, stream_of(S, streams))
     G = gmem.shape[0]
-    lanes_w = np.array([LANES * width[gmem[g, 0]] for g in range(G)], dtype=np.int64)
+    lanes32 = np.array([single[gmem[g, 0]] for g in range(G)], dtype=bool)
+    gunits = np.array([_lane_units(int(width[gmem[g, 0]]), bool(lanes32[g])) for g in range(G)], dtype=np.int64)
+    lanes_w = LANES * gunits
     gwoff = np.zeros(G, dtype=np.int64)
     gvoff = np.zeros(G, dtype=np.int64)
     gwoff[1:] = np.cumsum(_padded(lanes_w * d))[:-1]
     gvoff[1:] = np.cumsum(_padded(lanes_w))[:-1]
     ghoff = 3 * gvoff
-    lanes32 = np.array([single[gmem[g, 0]] for g in range(G)], dtype=bool)
     Lw = np.zeros(int(_padded(lanes_w * d).sum()) if (~lanes32).any() else 0)
     Lv = np.zeros(int(_padded(lanes_w).sum()) if (~lanes32).any() else 0)
     Lh = np.zeros(3 * Lv.size)
@@ -1121,13 +1143,13 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
     Lv32 = np.zeros(int(_padded(lanes_w).sum()) if lanes32.any() else 0, dtype=np.float32)
     Lh32 = np.zeros(3 * Lv32.size, dtype=np.float32)
     for g in range(G):  # the members' initial weights, interleaved: lane l's unit k in column LANES k + l
-        n = int(lanes_w[g] // LANES)
+        n, nk = int(width[gmem[g, 0]]), int(gunits[g])
         Wl, vl = (Lw32, Lv32) if lanes32[g] else (Lw, Lv)
         for l, s in enumerate(gmem[g]):
             if s >= 0:
                 flat, vs = weights(s)
-                Wl[gwoff[g]:gwoff[g] + d * LANES * n].reshape(d, n, LANES)[:, :, l] = flat.reshape(d, n)
-                vl[gvoff[g]:gvoff[g] + LANES * n].reshape(n, LANES)[:, l] = vs
+                Wl[gwoff[g]:gwoff[g] + d * LANES * nk].reshape(d, nk, LANES)[:, :n, l] = flat.reshape(d, n)
+                vl[gvoff[g]:gvoff[g] + LANES * nk].reshape(nk, LANES)[:n, l] = vs
     # largest tasks first so the two threads finish together (a lane group: its first member,
     # weighted by its size; the other members' tasks are empty)
     cost = width * T
@@ -1159,7 +1181,7 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
                 _teacher_parts(F[g], P[g, 1], P[g, 2])
             args = (active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf, hf, hoff, single, Wf32,
                     vf32, hf32, state, T, B, opt, sch, lr0, t0, lrf, chunk_loss, chunk_rows, chunk_kl, group, gmem,
-                    gwoff, gvoff, ghoff, Lw, Lv, Lh, Lw32, Lv32, Lh32)
+                    gwoff, gvoff, ghoff, gunits, Lw, Lv, Lh, Lw32, Lv32, Lh32)
             live = np.flatnonzero(active)
             # the chunk's inputs in float32, once for every float32 student of the stream
             Xs = X.astype(np.float32) if single[live].any() else np.empty((X.shape[0], 0, d), np.float32)
