@@ -85,9 +85,14 @@ def main(argv=None) -> int:
             ns = {k: v / LANES / rows * 1e9 for k, v in best.items()}
             print(f"{n:>5} {np.dtype(dt).name:>9} {ns['lanes']:>8.1f} {ns['single']:>8.1f} "
                   f"{ns['single'] / ns['lanes']:>12.2f} {diff:>16.1e}")
-    if args.asm:
+    if args.asm:  # a fresh uncached compilation (cached code cannot be inspected)
+        from numba import njit
+
+        from scaling_theory.numeric.sim.train_cpu import _FASTMATH
+        fresh = njit(fastmath=_FASTMATH)(_online_sgd_lanes.py_func)
         for sig in _online_sgd_lanes.signatures:
-            asm = _online_sgd_lanes.inspect_asm(sig)
+            fresh.compile(sig)
+            asm = fresh.inspect_asm(sig)
             packed = len(re.findall(r"v[f]n?m(?:add|sub)\w*p[sd][^\n]*[xy]mm", asm))
             scalar = len(re.findall(r"v[f]n?m(?:add|sub)\w*s[sd]\s", asm))
             print(f"{sig[0]}: packed FMAs {packed}, scalar FMAs {scalar}")

@@ -9,6 +9,13 @@ width (the row-major dot products of length ``d = 8`` vectorised poorly).  Minib
 students keep row-major ``W (n, d)`` for the register-blocked kernels below.  No BLAS is called
 inside the kernels, so there is no nested BLAS threading to oversubscribe the cores.
 
+Narrow online SGD students (width <= ``LANES_MAX_WIDTH``) that share a data stream, a width, ``T``
+and a precision train in groups of up to ``LANES = 4`` as lanes of one kernel,
+:func:`_online_sgd_lanes`: their hidden units are interleaved (lane ``l``'s unit ``k`` is column
+``4 k + l``), so the fused update and forward pass run over ``4 n`` units (whole vectors, where one
+student's few units leave a scalar rest) and the four per-sample scalar chains overlap.  Each lane
+does the per-student kernel's operations, so results equal training alone up to rounding.
+
 Every kernel also sums the online KL of each sample (against the teacher logits the stream drew
 its label with, before the step that uses it); the teacher's ``softplus(F)`` and ``sigma(F)`` are
 computed once per chunk for all students, and the student's ``softplus(f)`` is the loss's.

@@ -169,3 +169,15 @@ def test_lane_groups_rules():
     assert gmem.tolist() == [[0, 1, 2, -1]]
     group, _ = train_cpu._lane_groups(cfgs[:4], [100] * 4, online[:4], single[:4], np.array([0, 1, 0, 1]))
     assert group.tolist() == [-1] * 4
+
+
+@pytest.mark.parametrize("d", [8, 5])
+def test_a_one_row_last_chunk(d):
+    """T = 2 chunks + 1 row: the last chunk's single sample takes the update-only branch."""
+    t = sample_teacher(d, 3, seed=4)
+    cfgs = [StudentConfig(2, **kw) for kw in LANE_CONFIGS]
+    lanes = train(t, cfgs, 1025, data_seed=1, device="cpu", chunk_size=512)
+    alone = _alone(lambda: train(t, cfgs, 1025, data_seed=1, device="cpu", chunk_size=512))
+    for a, b in zip(lanes, alone):
+        assert a.samples_seen == 1025
+        _assert_same(a, b, "float64")
