@@ -33,7 +33,12 @@ def main(argv=None) -> int:
 
     from scaling_theory.numeric.sim.kernels import _teacher_parts
     from scaling_theory.numeric.sim.teacher import chunk, sample_teacher
-    from scaling_theory.numeric.sim.train_cpu import LANES, _lane_units, _online_sgd, _online_sgd_lanes
+    from scaling_theory.numeric.sim.train_cpu import (
+        LANES,
+        _lane_units,
+        _online_sgd,
+        _online_sgd_lanes,
+    )
 
     teacher = sample_teacher(args.d, 32, kind="finite", seed=0)
     X, y, F = chunk(teacher, 0, seed=0, with_logits=True)
@@ -51,7 +56,7 @@ def main(argv=None) -> int:
         for dt in (np.float64, np.float32):
             XX = X.astype(dt)
 
-            def single():
+            def single(XX=XX, dt=dt, n=n, Ws=Ws, vs=vs):
                 kls = []
                 for s in range(LANES):
                     Wt = np.ascontiguousarray(Ws[s].T, dtype=dt)
@@ -62,7 +67,7 @@ def main(argv=None) -> int:
 
             nk = _lane_units(n, dt == np.float32)   # the trainer's units per lane (zero units past n)
 
-            def lanes():
+            def lanes(XX=XX, dt=dt, n=n, nk=nk, Ws=Ws, vs=vs):
                 Wt = np.zeros((args.d, nk, LANES), dtype=dt)
                 Wt[:, :n] = np.stack([W.T for W in Ws], -1)
                 v = np.zeros((nk, LANES), dtype=dt)
@@ -87,7 +92,6 @@ def main(argv=None) -> int:
                   f"{ns['single'] / ns['lanes']:>12.2f} {diff:>16.1e}")
     if args.asm:  # a fresh uncached compilation (cached code cannot be inspected)
         from numba import njit
-
         from scaling_theory.numeric.sim.train_cpu import _FASTMATH
         fresh = njit(fastmath=_FASTMATH)(_online_sgd_lanes.py_func)
         for sig in _online_sgd_lanes.signatures:

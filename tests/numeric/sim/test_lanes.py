@@ -9,7 +9,6 @@ reference (numeric/sim/reference.py), which is the algorithm's definition.
 
 import numpy as np
 import pytest
-
 from scaling_theory.numeric.sim import train_cpu
 from scaling_theory.numeric.sim.kernels import _teacher_parts
 from scaling_theory.numeric.sim.students import StudentConfig
@@ -18,10 +17,10 @@ from scaling_theory.numeric.sim.training import train, train_many
 
 EPS32 = float(np.finfo(np.float32).eps)
 # per-lane settings that differ: rate, schedule, t0, parametrisation (layer factors), init
-LANE_CONFIGS = [dict(lr=0.1, init_seed=1),
-                dict(lr=0.3, schedule="inverse", t0=200.0, init_seed=2),
-                dict(lr=0.05, schedule="inverse_sqrt", t0=50.0, init_seed=3, parametrisation="mup"),
-                dict(lr=0.2, init_seed=4, parametrisation="mup")]
+LANE_CONFIGS = [{"lr": 0.1, "init_seed": 1},
+                {"lr": 0.3, "schedule": "inverse", "t0": 200.0, "init_seed": 2},
+                {"lr": 0.05, "schedule": "inverse_sqrt", "t0": 50.0, "init_seed": 3, "parametrisation": "mup"},
+                {"lr": 0.2, "init_seed": 4, "parametrisation": "mup"}]
 
 
 @pytest.fixture
@@ -138,7 +137,7 @@ def test_padding_lanes_stay_exactly_zero():
     Wt[:, :, 1] = Wt1
     v[:, 1] = v1
     Wt, v = Wt.reshape(d, 4 * n), v.reshape(4 * n)
-    zeros = lambda: np.zeros(4 * n)  # noqa: E731
+    zeros = lambda: np.zeros(4 * n)
     out = np.zeros((4, 3))
     lr0 = np.array([0.0, 0.2, 0.0, 0.0])
     train_cpu._online_sgd_lanes(Wt, v, zeros(), zeros(), zeros(), X, y, P, 700, 0, np.zeros(4, np.int64), lr0,
