@@ -14,7 +14,8 @@ and a precision train in groups of up to ``LANES = 4`` as lanes of one kernel,
 :func:`_online_sgd_lanes`: their hidden units are interleaved (lane ``l``'s unit ``k`` is column
 ``4 k + l``), so the fused update and forward pass run over ``4 n`` units (whole vectors, where one
 student's few units leave a scalar rest) and the four per-sample scalar chains overlap.  Each lane
-does the per-student kernel's operations, so results equal training alone up to rounding.
+does the per-student kernel's operations, so results equal training alone up to rounding (not
+bit for bit: a narrow student's last bits depend on whether the call gave it lane partners).
 
 Every kernel also sums the online KL of each sample (against the teacher logits the stream drew
 its label with, before the step that uses it); the teacher's ``softplus(F)`` and ``sigma(F)`` are
@@ -917,7 +918,8 @@ def train_cpu_many(tasks: Sequence[tuple[Teacher, StudentConfig, int, int]], *,
 
     ``tasks`` are ``(teacher, config, T, data_seed)``; all teachers must share ``d``.  Each distinct
     ``(teacher, data_seed)`` is one data stream (the same chunks :func:`scaling_theory.numeric.sim.teacher.data_chunks`
-    yields), so every student's result is the one :func:`train_cpu` gives it alone.  Use
+    yields), so every student's result is the one :func:`train_cpu` gives it alone (up to rounding
+    for narrow online students, whose lane partners depend on the call).  Use
     :func:`scaling_theory.numeric.sim.training.train_many`.
     """
     start = time.perf_counter()
