@@ -180,3 +180,11 @@ def test_a_one_row_last_chunk(d):
     for a, b in zip(lanes, alone):
         assert a.samples_seen == 1025
         _assert_same(a, b, "float64")
+
+
+def test_a_seeded_call_with_lanes_reproduces_exactly():
+    t = sample_teacher(8, 3, seed=6)
+    cfgs = [StudentConfig(3, **kw) for kw in LANE_CONFIGS] + [StudentConfig(30, lr=0.05)]
+    a, b = (train(t, cfgs, 1500, data_seed=2, device="cpu", chunk_size=512) for _ in range(2))
+    for x, y in zip(a, b):
+        assert np.array_equal(x.W, y.W) and np.array_equal(x.v, y.v) and x.online_kl == y.online_kl
