@@ -67,9 +67,9 @@ _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 _SCRATCH_ROWS = 256  # rows of a minibatch processed per block (bounds scratch memory for huge B)
 # online SGD students of width <= LANES_MAX_WIDTH that share stream, width, T and precision train as
 # lanes of one kernel (_online_sgd_lanes) in groups of LANES_MIN_MEMBERS..LANES (benchmarks/lanes_speed.py,
-# d = 8, AVX2: 1.05-1.4x faster per student-sample in float64 and 1.2-1.6x in float32 for widths 1-14,
-# float64 slower from 16; a group with 3 inert lanes costs about as much as 4 students, so groups of
-# 1-2 train alone).  LANES_MAX_WIDTH = 0 turns lanes off.
+# d = 8, AVX2: 1.0-1.4x faster per student-sample in float64 and 1.2-1.6x in float32 for widths 1-14,
+# float64 slower from 16; a group of 4 lanes costs as much as 4 / ratio = 2.6-3.9 students alone, so a
+# group of 3 about breaks even and groups of 1-2 train alone).  LANES_MAX_WIDTH = 0 turns lanes off.
 LANES_MAX_WIDTH = 14
 LANES_MIN_MEMBERS = 3
 
