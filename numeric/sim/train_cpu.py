@@ -9,14 +9,6 @@ width (the row-major dot products of length ``d = 8`` vectorised poorly).  Minib
 students keep row-major ``W (n, d)`` for the register-blocked kernels below.  No BLAS is called
 inside the kernels, so there is no nested BLAS threading to oversubscribe the cores.
 
-Narrow online SGD students (width <= ``LANES_MAX_WIDTH``) that share a data stream, a width, ``T``
-and a precision train in groups of up to ``LANES = 4`` as lanes of one kernel,
-:func:`_online_sgd_lanes`: their hidden units are interleaved (lane ``l``'s unit ``k`` is column
-``4 k + l``), so the fused update and forward pass run over ``4 n`` units (whole vectors, where one
-student's few units leave a scalar rest) and the four per-sample scalar chains overlap.  Each lane
-does the per-student kernel's operations, so results equal training alone up to rounding (not
-bit for bit: a narrow student's last bits depend on whether the call gave it lane partners).
-
 Every kernel also sums the online KL of each sample (against the teacher logits the stream drew
 its label with, before the step that uses it); the teacher's ``softplus(F)`` and ``sigma(F)`` are
 computed once per chunk for all students, and the student's ``softplus(f)`` is the loss's.
@@ -65,13 +57,6 @@ __all__ = ["train_cpu", "train_cpu_many", "train_chunks"]
 
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 _SCRATCH_ROWS = 256  # rows of a minibatch processed per block (bounds scratch memory for huge B)
-# online SGD students of width <= LANES_MAX_WIDTH that share stream, width, T and precision train as
-# lanes of one kernel (_online_sgd_lanes) in groups of LANES_MIN_MEMBERS..LANES (benchmarks/lanes_speed.py,
-# d = 8, AVX2: 1.0-1.4x faster per student-sample in float64 and 1.2-1.6x in float32 for widths 1-14,
-# float64 slower from 16; a group of 4 lanes costs as much as 4 / ratio = 2.6-3.9 students alone, so a
-# group of 3 about breaks even and groups of 1-2 train alone).  LANES_MAX_WIDTH = 0 turns lanes off.
-LANES_MAX_WIDTH = 14
-LANES_MIN_MEMBERS = 3
 
 
 @njit(cache=True, inline="always")
@@ -330,173 +315,6 @@ def _online_sgd(Wt, v, h, ck, X, y, P, rows, seen, sch, lr0, t0, cW, cv):
     return loss, kls, kl2
 
 
-LANES = 4  # students trained side by side by one lanes kernel (one AVX2 register of float64 per unit)
-
-
-@njit(cache=True, inline="always", fastmath=_FASTMATH)
-def _lanes_step8(Wt, v, h, C, E, x, xn):
-    """``d = 8``, ``LANES`` students: :func:`_step_forward8` over the ``LANES n`` interleaved units.
-
-    Unit ``m = LANES k + l`` is lane ``l``'s unit ``k``; ``C[m]``, ``E[m]`` are its lane's step
-    factors (``c``, ``c_v`` of :func:`_step_forward8`).  The new ``v_m ReLU(h_m)`` go to ``E``
-    (no longer needed), which the caller sums per lane.
-    """
-    zero = v.dtype.type(0.0)
-    x0 = x[0]
-    x1 = x[1]
-    x2 = x[2]
-    x3 = x[3]
-    x4 = x[4]
-    x5 = x[5]
-    x6 = x[6]
-    x7 = x[7]
-    z0 = xn[0]
-    z1 = xn[1]
-    z2 = xn[2]
-    z3 = xn[3]
-    z4 = xn[4]
-    z5 = xn[5]
-    z6 = xn[6]
-    z7 = xn[7]
-    W0 = Wt[0]
-    W1 = Wt[1]
-    W2 = Wt[2]
-    W3 = Wt[3]
-    W4 = Wt[4]
-    W5 = Wt[5]
-    W6 = Wt[6]
-    W7 = Wt[7]
-    for m in range(v.shape[0]):
-        hk = h[m]
-        vk = v[m]
-        ck = C[m] * vk if hk > zero else zero
-        vn = vk - E[m] * max(hk, zero)
-        v[m] = vn
-        w0 = W0[m] - ck * x0
-        w1 = W1[m] - ck * x1
-        w2 = W2[m] - ck * x2
-        w3 = W3[m] - ck * x3
-        w4 = W4[m] - ck * x4
-        w5 = W5[m] - ck * x5
-        w6 = W6[m] - ck * x6
-        w7 = W7[m] - ck * x7
-        W0[m] = w0
-        W1[m] = w1
-        W2[m] = w2
-        W3[m] = w3
-        W4[m] = w4
-        W5[m] = w5
-        W6[m] = w6
-        W7[m] = w7
-        acc = w0 * z0 + w1 * z1 + w2 * z2 + w3 * z3 + w4 * z4 + w5 * z5 + w6 * z6 + w7 * z7
-        h[m] = acc
-        E[m] = vn * max(acc, zero)
-
-
-@njit(cache=True, inline="always", fastmath=_FASTMATH)
-def _lane_sums(a, b, f):
-    """``f[l] = float(sum_k a[LANES k + l] ReLU(b[LANES k + l]))`` in ``a``'s dtype (``b`` None: ``a`` itself)."""
-    zero = a.dtype.type(0.0)
-    s0 = zero
-    s1 = zero
-    s2 = zero
-    s3 = zero
-    for m in range(0, a.shape[0], LANES):
-        if b is None:
-            s0 += a[m]
-            s1 += a[m + 1]
-            s2 += a[m + 2]
-            s3 += a[m + 3]
-        else:
-            s0 += a[m] * max(b[m], zero)
-            s1 += a[m + 1] * max(b[m + 1], zero)
-            s2 += a[m + 2] * max(b[m + 2], zero)
-            s3 += a[m + 3] * max(b[m + 3], zero)
-    f[0] = float(s0)
-    f[1] = float(s1)
-    f[2] = float(s2)
-    f[3] = float(s3)
-
-
-@njit(cache=True, fastmath=_FASTMATH)
-def _online_sgd_lanes(Wt, v, h, C, E, X, y, P, rows, seen, sch, lr0, t0, cW, cv, out):
-    """:func:`_online_sgd` for ``LANES`` students of one width on one data stream, side by side.
-
-    The students' hidden weights are interleaved unit-major, ``Wt (d, LANES n)`` with lane ``l``'s
-    unit ``k`` in column ``LANES k + l``, and ``v``, ``h`` (length ``LANES n``) likewise, so the
-    update and forward pass run over ``LANES n`` units at once (one vector register holds the same
-    unit of every lane: no scalar remainder for any width, and the 4 lanes' scalar chains overlap).
-    ``C``, ``E`` are scratch of length ``LANES n``.  Per lane ``l``: schedule ``sch[l]``, rates
-    ``lr0[l]``, ``t0[l]``, layer factors ``cW[l]``, ``cv[l]``; ``out[l]`` accumulates the summed
-    loss, online KL and squared KL.  Each lane performs :func:`_online_sgd`'s operations in its
-    order (the per-sample chain in float64, the weights in their dtype), so a lane equals the
-    student trained alone up to the rounding of reordered sums.  A lane with zero weights and zero
-    rate stays exactly zero (padding).
-    """
-    if rows == 0:
-        return
-    d = Wt.shape[0]
-    d8 = d == 8
-    zero = v.dtype.type(0.0)
-    f = np.empty(LANES)
-    cl = np.empty(LANES)
-    el = np.empty(LANES)
-    _hidden(Wt, X[0], h)
-    _lane_sums(v, h, f)
-    for t in range(rows):
-        yt = y[t]
-        p0 = P[0, t]
-        p1 = P[1, t]
-        p2 = P[2, t]
-        tt = float(seen + t)
-        for l in range(LANES):
-            fl = f[l]
-            e = math.exp(-abs(fl))
-            sp = max(fl, 0.0) + math.log1p(e)
-            out[l, 0] += sp - yt * fl
-            kl = _kl_from_parts(sp, fl, p1, p2, p0)
-            out[l, 1] += kl
-            out[l, 2] += kl * kl
-            g = _lr(sch[l], lr0[l], t0[l], tt) * ((1.0 / (1.0 + e) if fl >= 0.0 else e / (1.0 + e)) - yt)
-            cl[l] = g * cW[l]
-            el[l] = g * cv[l]
-        c0 = v.dtype.type(cl[0])
-        c1 = v.dtype.type(cl[1])
-        c2 = v.dtype.type(cl[2])
-        c3 = v.dtype.type(cl[3])
-        e0 = v.dtype.type(el[0])
-        e1 = v.dtype.type(el[1])
-        e2 = v.dtype.type(el[2])
-        e3 = v.dtype.type(el[3])
-        for m in range(0, v.shape[0], LANES):
-            C[m] = c0
-            C[m + 1] = c1
-            C[m + 2] = c2
-            C[m + 3] = c3
-            E[m] = e0
-            E[m + 1] = e1
-            E[m + 2] = e2
-            E[m + 3] = e3
-        if d8 and t + 1 < rows:
-            _lanes_step8(Wt, v, h, C, E, X[t], X[t + 1])
-            _lane_sums(E, None, f)
-            continue
-        for m in range(v.shape[0]):
-            hk = h[m]
-            vk = v[m]
-            C[m] = C[m] * vk if hk > zero else zero   # the W gradient uses v before the step
-            v[m] = vk - E[m] * max(hk, zero)
-        if t + 1 < rows:
-            _update_forward(Wt, C, X[t], X[t + 1], h)
-            _lane_sums(v, h, f)
-        else:
-            x = X[t]
-            for j in range(d):
-                xj = x[j]
-                for m in range(v.shape[0]):
-                    Wt[j, m] -= C[m] * xj
-
-
 @njit(cache=True, fastmath=_FASTMATH)
 def _forward_block(W, X, H, start, m):
     """``H[b, i] = X[start + b] . W[i]`` for ``b < m``, register-blocked 4 units x 4 samples."""
@@ -745,130 +563,11 @@ def _student_chunk(s, X, X32, y, P, active, d, width, woff, voff, Wf, vf, GWf, G
                                    lr0[s], t0[s], lrf[s, 0], lrf[s, 1], chunk_kl[s])
 
 
-
-@njit(cache=True, inline="always")
-def _lane_params(s, sch, lr0, t0, lrf, lsch, llr0, lt0, lcW, lcv, l):
-    """Lane ``l`` takes student ``s``'s rate settings; ``s < 0`` (padding or a stopped student): rate 0."""
-    if s < 0:
-        lsch[l] = 0
-        llr0[l] = 0.0
-        lt0[l] = 1.0
-        lcW[l] = 0.0
-        lcv[l] = 0.0
-    else:
-        lsch[l] = sch[s]
-        llr0[l] = lr0[s]
-        lt0[l] = t0[s]
-        lcW[l] = lrf[s, 0]
-        lcv[l] = lrf[s, 1]
-
-
-@njit(cache=True, inline="always")
-def _lanes_run(gi, members, X, y, P, rows, seen, d, n, nk, lsch, llr0, lt0, lcW, lcv, out, active, woff, voff, Wf, vf,
-               gwoff, gvoff, ghoff, gunits, Lw, Lv, Lh):
-    """Group ``gi``'s chunk in one precision (``Wf``, ``vf``, ``Lw``, ``Lv``, ``Lh`` all float64 or all float32).
-
-    The group holds ``nk >= n`` units per lane (units past ``n`` are zero and stay zero; see
-    ``_lane_units``).  Lanes of stopped members and padding are zeroed first (inert: they stay
-    exactly zero); after the chunk each active member's lane is copied to its own slice, unit-major
-    ``(d, n)``.
-    """
-    M = LANES * nk
-    Wt = Lw[gwoff[gi]:gwoff[gi] + d * M].reshape((d, M))
-    v = Lv[gvoff[gi]:gvoff[gi] + M]
-    h = Lh[ghoff[gi]:ghoff[gi] + M]
-    C = Lh[ghoff[gi] + M:ghoff[gi] + 2 * M]
-    E = Lh[ghoff[gi] + 2 * M:ghoff[gi] + 3 * M]
-    zero = Lw.dtype.type(0.0)
-    for l in range(LANES):
-        s = members[l]
-        if s < 0 or not active[s]:
-            for k in range(nk):
-                v[LANES * k + l] = zero
-                for j in range(d):
-                    Wt[j, LANES * k + l] = zero
-    _online_sgd_lanes(Wt, v, h, C, E, X, y, P, rows, seen, lsch, llr0, lt0, lcW, lcv, out)
-    for l in range(LANES):
-        s = members[l]
-        if s >= 0 and active[s]:
-            for k in range(n):
-                vf[voff[s] + k] = v[LANES * k + l]
-                for j in range(d):
-                    Wf[woff[s] + j * n + k] = Wt[j, LANES * k + l]
-
-
-@njit(cache=True, fastmath=_FASTMATH, nogil=True)
-def _group_chunk(gi, X, X32, y, P, active, d, width, woff, voff, Wf, vf, single, Wf32, vf32, state, T, sch, lr0,
-                 t0, lrf, chunk_loss, chunk_rows, chunk_kl, gmem, gwoff, gvoff, ghoff, gunits, Lw, Lv, Lh, Lw32, Lv32, Lh32):
-    """Lane group ``gi``'s share of one data chunk: its members (``gmem[gi]``, -1 for padding) share
-    stream, width, ``T`` and precision; their weights live interleaved in ``Lw``, ``Lv`` (float32
-    groups: ``Lw32``, ``Lv32``) at ``gwoff[gi]``, ``gvoff[gi]`` and are copied to the members' own
-    slices of ``Wf``, ``vf`` (``Wf32``, ``vf32``) after the chunk; ``chunk_*`` and ``state`` are
-    set per member as :func:`_student_chunk` sets them."""
-    members = gmem[gi]
-    a = -1
-    for l in range(LANES):
-        s = members[l]
-        if s >= 0:
-            chunk_rows[s] = 0
-            chunk_loss[s] = 0.0
-            chunk_kl[s, 0] = 0.0
-            chunk_kl[s, 1] = 0.0
-            if active[s] and a < 0:
-                a = s
-    if a < 0:
-        return
-    n = width[a]
-    rows = min(X.shape[0], T[a] - state[a, 0])
-    seen = state[a, 0]
-    lsch = np.empty(LANES, dtype=np.int64)
-    llr0 = np.empty(LANES)
-    lt0 = np.empty(LANES)
-    lcW = np.empty(LANES)
-    lcv = np.empty(LANES)
-    for l in range(LANES):
-        s = members[l]
-        _lane_params(s if s >= 0 and active[s] else -1, sch, lr0, t0, lrf, lsch, llr0, lt0, lcW, lcv, l)
-    out = np.zeros((LANES, 3))
-    if single[a]:
-        _lanes_run(gi, members, X32, y, P, rows, seen, d, n, gunits[gi], lsch, llr0, lt0, lcW, lcv, out, active, woff, voff,
-                   Wf32, vf32, gwoff, gvoff, ghoff, gunits, Lw32, Lv32, Lh32)
-    else:
-        _lanes_run(gi, members, X, y, P, rows, seen, d, n, gunits[gi], lsch, llr0, lt0, lcW, lcv, out, active, woff, voff,
-                   Wf, vf, gwoff, gvoff, ghoff, gunits, Lw, Lv, Lh)
-    for l in range(LANES):
-        s = members[l]
-        if s >= 0 and active[s]:
-            chunk_rows[s] = rows
-            chunk_loss[s] = out[l, 0]
-            chunk_kl[s, 0] = out[l, 1]
-            chunk_kl[s, 1] = out[l, 2]
-            state[s, 0] += rows
-            state[s, 2] += rows
-
-
-@njit(cache=True, nogil=True)
-def _task_chunk(s, X, X32, y, P, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf, hf, hoff,
-                single, Wf32, vf32, hf32, state, T, B, opt, sch, lr0, t0, lrf, chunk_loss, chunk_rows, chunk_kl,
-                group, gmem, gwoff, gvoff, ghoff, gunits, Lw, Lv, Lh, Lw32, Lv32, Lh32):
-    """Student ``s``'s task: alone (``group[s] < 0``), its lane group's (``s`` the group's first
-    member), or nothing (another member of a group, trained by the first)."""
-    gi = group[s]
-    if gi < 0:
-        _student_chunk(s, X, X32, y, P, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf, hf,
-                       hoff, single, Wf32, vf32, hf32, state, T, B, opt, sch, lr0, t0, lrf, chunk_loss, chunk_rows,
-                       chunk_kl)
-    elif gmem[gi, 0] == s:
-        _group_chunk(gi, X, X32, y, P, active, d, width, woff, voff, Wf, vf, single, Wf32, vf32, state, T, sch,
-                     lr0, t0, lrf, chunk_loss, chunk_rows, chunk_kl, gmem, gwoff, gvoff, ghoff, gunits, Lw, Lv, Lh, Lw32,
-                     Lv32, Lh32)
-
 @njit(cache=True, parallel=True, nogil=True)
 def _train_chunk(X3, X3s, y2, P3, stream, order, active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
                  VWf, Vvf, hf, hoff, single, Wf32, vf32, hf32, state, T, B, opt, sch, lr0, t0, lrf, chunk_loss,
-                 chunk_rows, chunk_kl, group, gmem, gwoff, gvoff, ghoff, gunits, Lw, Lv, Lh, Lw32, Lv32, Lh32):
-    """One data chunk for all students, ``prange`` over students (in ``order``, largest first; a lane
-    group is one task, :func:`_task_chunk`).
+                 chunk_rows, chunk_kl):
+    """One data chunk for all students, ``prange`` over students (in ``order``, largest first).
 
     ``X3[g]``, ``y2[g]``, ``P3[g]`` is the current chunk of data stream ``g`` (inputs, labels, and
     the teacher's logits with their softplus and sigma; ``X3s[g]`` the inputs in float32 when a
@@ -878,9 +577,9 @@ def _train_chunk(X3, X3s, y2, P3, stream, order, active, d, width, woff, voff, W
     for q in prange(order.shape[0]):
         s = order[q]
         g = stream[s]
-        _task_chunk(s, X3[g], X3s[g], y2[g], P3[g], active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
-                    VWf, Vvf, hf, hoff, single, Wf32, vf32, hf32, state, T, B, opt, sch, lr0, t0, lrf,
-                    chunk_loss, chunk_rows, chunk_kl, group, gmem, gwoff, gvoff, ghoff, gunits, Lw, Lv, Lh, Lw32, Lv32, Lh32)
+        _student_chunk(s, X3[g], X3s[g], y2[g], P3[g], active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf,
+                       VWf, Vvf, hf, hoff, single, Wf32, vf32, hf32, state, T, B, opt, sch, lr0, t0, lrf,
+                       chunk_loss, chunk_rows, chunk_kl)
 
 
 def train_cpu(teacher: Teacher, students: Sequence[StudentConfig], Ts: Sequence[int], *,
@@ -918,8 +617,7 @@ def train_cpu_many(tasks: Sequence[tuple[Teacher, StudentConfig, int, int]], *,
 
     ``tasks`` are ``(teacher, config, T, data_seed)``; all teachers must share ``d``.  Each distinct
     ``(teacher, data_seed)`` is one data stream (the same chunks :func:`scaling_theory.numeric.sim.teacher.data_chunks`
-    yields), so every student's result is the one :func:`train_cpu` gives it alone (up to rounding
-    for narrow online students, whose lane partners depend on the call).  Use
+    yields), so every student's result is the one :func:`train_cpu` gives it alone.  Use
     :func:`scaling_theory.numeric.sim.training.train_many`.
     """
     start = time.perf_counter()
@@ -1014,63 +712,6 @@ def _padded(sizes: np.ndarray) -> np.ndarray:
     return -(-np.asarray(sizes, dtype=np.int64) // 16) * 16
 
 
-def stream_of(S: int, streams: Sequence[int] | None) -> np.ndarray:
-    """Each student's data stream index (all 0 without ``streams``)."""
-    return np.zeros(S, dtype=np.int64) if streams is None else np.asarray(streams, dtype=np.int64)
-
-
-def _lane_units(n: int, single: bool) -> int:
-    """Units per lane of a lane group of width ``n``: ``n``, or more (zero units) where that is faster.
-
-    LLVM vectorises the kernels' loop over the ``LANES n`` interleaved units in steps of several
-    vectors and runs the rest one unit at a time, so a few more (zero) units can cost less:
-    measured with ``benchmarks/lanes_speed.py`` on AVX2, float64 widths 2-4 run faster as 5, float32
-    widths 3-5 as 6 and odd float32 widths above as the next even one.
-
-    Examples
-    --------
-    >>> [_lane_units(n, False) for n in (1, 2, 4, 5, 9)], [_lane_units(n, True) for n in (1, 2, 3, 7, 8)]
-    ([1, 5, 5, 5, 9], [1, 2, 6, 8, 8])
-    """
-    if single:
-        return 6 if 3 <= n <= 5 else n + n % 2 if n > 6 else n
-    return 5 if 2 <= n <= 4 else n
-
-
-def _lane_groups(students: Sequence[StudentConfig], Ts: Sequence[int], online: np.ndarray, single: np.ndarray,
-                 stream: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lane groups: online SGD students of width <= ``LANES_MAX_WIDTH`` and ``T > 0`` with equal stream,
-    width, ``T`` and precision, in groups of ``LANES`` in the order given; a last group of at least
-    ``LANES_MIN_MEMBERS`` is padded with -1, smaller rests train alone.
-
-    Returns ``group`` (each student's group, -1 alone) and ``gmem (G, LANES)`` (members, -1 padding).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from scaling_theory.numeric.sim.students import StudentConfig
-    >>> cfgs = [StudentConfig(2, lr=r) for r in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)] + [StudentConfig(3)]
-    >>> on, sp = np.ones(8, bool), np.zeros(8, bool)
-    >>> group, gmem = _lane_groups(cfgs, [100] * 8, on, sp, np.zeros(8, np.int64))
-    >>> group.tolist(), gmem.tolist()
-    ([0, 0, 0, 0, 1, 1, 1, -1], [[0, 1, 2, 3], [4, 5, 6, -1]])
-    """
-    keys: dict = {}
-    for s, cfg in enumerate(students):
-        if online[s] and 0 < cfg.width <= LANES_MAX_WIDTH and int(Ts[s]) > 0:
-            keys.setdefault((int(stream[s]), cfg.width, int(Ts[s]), bool(single[s])), []).append(s)
-    group = np.full(len(students), -1, dtype=np.int64)
-    rows = []
-    for members in keys.values():
-        for i in range(0, len(members), LANES):
-            part = members[i:i + LANES]
-            if len(part) < max(LANES_MIN_MEMBERS, 1):
-                continue
-            group[part] = len(rows)
-            rows.append(part + [-1] * (LANES - len(part)))
-    return group, np.array(rows, dtype=np.int64).reshape(len(rows), LANES)
-
-
 def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
                  chunks: Iterable[tuple[np.ndarray, ...]],
                  streams: Sequence[int] | None = None) -> list[TrainResult]:
@@ -1135,38 +776,8 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
     lr0 = np.array([c.lr for c in students], dtype=np.float64)
     t0 = np.array([c.t0 for c in students], dtype=np.float64)
     lrf = np.array([layer_lr_factors(c) for c in students], dtype=np.float64).reshape(S, 2)
-    group, gmem = _lane_groups(students, Ts, online, single, stream_of(S, streams))
-    G = gmem.shape[0]
-    lanes32 = np.array([single[gmem[g, 0]] for g in range(G)], dtype=bool)
-    gunits = np.array([_lane_units(int(width[gmem[g, 0]]), bool(lanes32[g])) for g in range(G)], dtype=np.int64)
-    lanes_w = LANES * gunits
-    gwoff = np.zeros(G, dtype=np.int64)
-    gvoff = np.zeros(G, dtype=np.int64)
-    gwoff[1:] = np.cumsum(_padded(lanes_w * d))[:-1]
-    gvoff[1:] = np.cumsum(_padded(lanes_w))[:-1]
-    ghoff = 3 * gvoff
-    Lw = np.zeros(int(_padded(lanes_w * d).sum()) if (~lanes32).any() else 0)
-    Lv = np.zeros(int(_padded(lanes_w).sum()) if (~lanes32).any() else 0)
-    Lh = np.zeros(3 * Lv.size)
-    Lw32 = np.zeros(int(_padded(lanes_w * d).sum()) if lanes32.any() else 0, dtype=np.float32)
-    Lv32 = np.zeros(int(_padded(lanes_w).sum()) if lanes32.any() else 0, dtype=np.float32)
-    Lh32 = np.zeros(3 * Lv32.size, dtype=np.float32)
-    for g in range(G):  # the members' initial weights, interleaved: lane l's unit k in column LANES k + l
-        n, nk = int(width[gmem[g, 0]]), int(gunits[g])
-        Wl, vl = (Lw32, Lv32) if lanes32[g] else (Lw, Lv)
-        for l, s in enumerate(gmem[g]):
-            if s >= 0:
-                flat, vs = weights(s)
-                Wl[gwoff[g]:gwoff[g] + d * LANES * nk].reshape(d, nk, LANES)[:, :n, l] = flat.reshape(d, n)
-                vl[gvoff[g]:gvoff[g] + LANES * nk].reshape(nk, LANES)[:n, l] = vs
-    # largest tasks first so the two threads finish together (a lane group: its first member,
-    # weighted by its size; the other members' tasks are empty)
-    cost = width * T
-    for g in range(G):
-        members = gmem[g][gmem[g] >= 0]
-        cost[members] = 0
-        cost[members[0]] = width[members[0]] * T[members[0]] * members.size
-    order = np.argsort(-cost, kind="stable").astype(np.int64)
+    # largest students first so the two threads finish together
+    order = np.argsort(-(width * T), kind="stable").astype(np.int64)
     active = T > 0
     status = ["done"] * S
     reasons: list[str | None] = [None] * S
@@ -1175,7 +786,7 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
     chunk_rows = np.zeros(S, dtype=np.int64)
     chunk_kl = np.zeros((S, 2))
     kl_total = np.zeros((S, 2))
-    stream = stream_of(S, streams)
+    stream = np.zeros(S, dtype=np.int64) if streams is None else np.asarray(streams, dtype=np.int64)
     old_chunk = numba.get_parallel_chunksize()
     numba.set_parallel_chunksize(1)  # one student per task: dynamic balance across threads
     try:
@@ -1189,16 +800,14 @@ def train_chunks(d: int, students: Sequence[StudentConfig], Ts: Sequence[int],
                 P[g, 0] = F[g]
                 _teacher_parts(F[g], P[g, 1], P[g, 2])
             args = (active, d, width, woff, voff, Wf, vf, GWf, Gvf, MWf, Mvf, VWf, Vvf, hf, hoff, single, Wf32,
-                    vf32, hf32, state, T, B, opt, sch, lr0, t0, lrf, chunk_loss, chunk_rows, chunk_kl, group, gmem,
-                    gwoff, gvoff, ghoff, gunits, Lw, Lv, Lh, Lw32, Lv32, Lh32)
+                    vf32, hf32, state, T, B, opt, sch, lr0, t0, lrf, chunk_loss, chunk_rows, chunk_kl)
             live = np.flatnonzero(active)
             # the chunk's inputs in float32, once for every float32 student of the stream
             Xs = X.astype(np.float32) if single[live].any() else np.empty((X.shape[0], 0, d), np.float32)
-            leaders = sorted({int(s) if group[s] < 0 else int(gmem[group[s], 0]) for s in live})
-            if len(leaders) == 1:
-                # one task: no parallel region (idle OpenMP threads spin and steal the core)
-                g = stream[leaders[0]]
-                _task_chunk(leaders[0], X[g], Xs[g], y[g], P[g], *args)
+            if live.shape[0] == 1:
+                # one student: no parallel region (idle OpenMP threads spin and steal the core)
+                g = stream[live[0]]
+                _student_chunk(live[0], X[g], Xs[g], y[g], P[g], *args)
             else:
                 _train_chunk(X, Xs, y, P, stream, order, *args)
             for s in np.flatnonzero(active):

@@ -101,8 +101,7 @@ def train_many(tasks: Sequence[tuple[Teacher, StudentConfig, int, int]], *, devi
     """Train students of different teachers and data seeds in one call (threads over all of them).
 
     Each task is ``(teacher, config, T, data_seed)``; a student's result equals what
-    :func:`train` gives it alone on ``(teacher, data_seed)`` (on ``"cpu"`` up to rounding for narrow
-    online students trained as lanes, docs/simulator.md).  On ``"cpu"`` all students run in one
+    :func:`train` gives it alone on ``(teacher, data_seed)``.  On ``"cpu"`` all students run in one
     parallel kernel per chunk (teachers must share ``d``; tasks of other ``d`` run in separate
     calls); other devices train one ``(teacher, data_seed)`` group at a time.
 
