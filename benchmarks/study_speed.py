@@ -76,6 +76,8 @@ def _compare(args) -> int:
     forward = ["--budgets", *map(str, args.budgets), "--workers", str(args.workers)]
     if args.seeds is not None:
         forward += ["--seeds", *map(str, args.seeds)]
+    precision = [] if args.precision is None else ["--precision", args.precision]
+    forward += precision
     rates: dict[str, list[float]] = {"baseline": [], "current": []}
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"baseline": _baseline_tree(args.baseline, Path(tmp)), "current": _current_tree(Path(tmp))}
@@ -89,7 +91,7 @@ def _compare(args) -> int:
             return json.loads(proc.stdout.strip().splitlines()[-1])
 
         for pkg in trees.values():  # compile (or load) every kernel outside the timing
-            run(pkg, ["--budgets", "1e5", "--seeds", "0", "--workers", "1"])
+            run(pkg, ["--budgets", "1e5", "--seeds", "0", "--workers", "1", *precision])
         for _ in range(args.rounds):
             for name, pkg in trees.items():
                 r = run(pkg, forward)
@@ -97,6 +99,7 @@ def _compare(args) -> int:
                 print(f"{name:9s} {r['pT']:.3g} p*T in {r['seconds']:.2f} s: {r['pT_per_s']:.3g} p*T/s", flush=True)
     b, c = statistics.median(rates["baseline"]), statistics.median(rates["current"])
     print(json.dumps({"baseline": args.baseline, "workers": args.workers, "budgets": args.budgets,
+                      "precision": args.precision,
                       "baseline_pT_per_s": b, "current_pT_per_s": c, "ratio": c / b,
                       "baseline_range": [min(rates["baseline"]), max(rates["baseline"])],
                       "current_range": [min(rates["current"]), max(rates["current"])]}))
