@@ -18,7 +18,10 @@ Floating-point: the kernels use the LLVM fast-math flags ``reassoc``, ``contract
 and the divergence rule still sees them.  Results therefore match the NumPy reference to rounding
 (about 1e-15 relative after a few thousand steps; the tests allow 1e-9), and a seeded run is
 bit-for-bit reproducible on one machine (every student is computed by one thread in a fixed order,
-and the background data thread changes only when a chunk is drawn, never what it holds).
+and the background data thread changes only when a chunk is drawn, never what it holds).  Online
+SGD students with ``precision="float32"`` keep their weights, forward pass and update in float32
+(own buffers, and a float32 copy of each chunk's inputs shared by them); their loss, online KL and
+learning rate stay float64, and they match the float32 reference to float32's rounding.
 
 Memory is ``O(chunk_size * d)`` for the data (the current chunk and two drawn ahead) plus
 ``O(p)`` per student: one student with d = 64 trained on T = 10^7 samples peaked at about
