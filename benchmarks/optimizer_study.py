@@ -5,8 +5,9 @@ Usage::
     python benchmarks/optimizer_study.py [--budgets 1e5 1e6 1e7 1e8] [--store PATH] [--json]
 
 Each *arm* is the default protocol (:meth:`SweepConfig.protocol`: the infinite-width teacher at
-d = 8, K = 32, 9 widths per budget, 5 seeds, muP, lr0/(1 + t/1000), width refinement) with one
-optimiser and its own log-spaced rate grid: SGD lr0 in {0.03, 0.1, 0.3, 1} (the default study) and
+d = 8, K = 32, 9 widths per budget, 5 seeds, muP, lr0/(1 + t/1000), width refinement; float64
+students in both arms, since float32 is online SGD only) with one optimiser and its own log-spaced
+rate grid: SGD lr0 in {0.03, 0.1, 0.3, 1} (the default study) and
 Adam lr0 in {0.01, 0.03, 0.1, 0.3, 1} (a first pass with {0.001, ..., 0.03} put every width's
 best rate on the top edge, a second with {0.01, ..., 0.3} some at C = 1e8; under muP Adam's factors are (1, 1/m),
 :func:`scaling_theory.numeric.sim.students.layer_lr_factors`).  Per arm it prints the four
@@ -40,11 +41,9 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    from scaling_theory.numeric.analysis.compare import law_params, theory_curve
-    from scaling_theory.numeric.analysis.protocol import ESTIMATORS, analyse, lr_curves, lr_optima, verdict
+    from scaling_theory.numeric.analysis.protocol import lr_optima
     from scaling_theory.numeric.sweep.config import SweepConfig
-    from scaling_theory.reproduce import TEACHER_LAW, _rows_by_teacher, _simulate_refined
-    from scaling_theory.theory.registry import get_law
+    from scaling_theory.reproduce import _arm_comparisons, _simulate_refined
 
     base = SweepConfig.protocol().to_dict()
     grid = {k: v for k, v in base["grid"][0].items() if k != "name"}
@@ -54,16 +53,15 @@ def main(argv=None) -> int:
         for arm in args.arms:
             cfg = SweepConfig.from_dict({**grid, "kind": ["dirichlet"], "budgets": list(args.budgets),
                                          "optimizer": [arm], "lr": ARMS[arm],
+                                         # float32 students are online SGD only: both arms in float64
+                                         "precision": ["float64"],
                                          "eval_samples": base["eval_samples"]})
             start = time.perf_counter()
             cfg, sweep, record = _simulate_refined(cfg, store, progress=False, workers=args.workers, runner=None)
             seconds = time.perf_counter() - start
-            (key, rows), = _rows_by_teacher(cfg, store).items()
-            res = analyse(rows, bootstrap=args.bootstrap, seed=0)
-            law = get_law(TEACHER_LAW["dirichlet"])
-            bound = theory_curve(law, law_params(law, key[0], key[1]), sorted(args.budgets))["a_local"]
-            cis = [res["ci"][e] for e in ESTIMATORS if res["estimates"].get(e) is not None]
-            optima = lr_optima(lr_curves(rows, key=res["error_key"]))
+            analyses, comparisons = _arm_comparisons(cfg, store, args.bootstrap)
+            (res,) = analyses.values()  # one teacher: the infinite-width one
+            optima = lr_optima(res["lr_curves"])
             cells = res["cells"]
             best = {f"{C:g}": min(v["error"] for (c, _), v in cells.items() if c == C)
                     for C in sorted({c for c, _ in cells})}
@@ -73,11 +71,10 @@ def main(argv=None) -> int:
                 # a resumed arm (runs already in --store) did not train them: no rate
                 "pT_per_s": (sum(r.params * r.samples for r in cfg.expand()[0]) / seconds
                              if not sweep.get("already") else None),
-                "error_kind": res["error_kind"], "bound_exponent": bound,
+                "error_kind": res["error_kind"], "bound_exponent": comparisons[0]["bound_exponent"],
                 "unbracketed": [f"{C:g}" for C in res["unbracketed"]],
-                "estimators": {e: {"exponent": res["estimates"].get(e), "ci": res["ci"].get(e),
-                                   "verdict": verdict(res["estimates"].get(e), res["ci"].get(e), bound, cis,
-                                                      bracketed=not res["unbracketed"])} for e in ESTIMATORS},
+                "estimators": {row["estimator"]: {k: row[k] for k in ("exponent", "ci", "verdict")}
+                               for row in comparisons},
                 "best_error": best,
                 "lr_optima": {f"{C:g}": {"best": {str(p): lr for p, lr in o["best"].items()},
                                          "on_edge": sorted({lr for lr in o["best"].values()
@@ -89,7 +86,8 @@ def main(argv=None) -> int:
     for item in out:
         rate = f"{item['pT_per_s']:.3g} p*T/s" if item["pT_per_s"] else "resumed"
         print(f"== {item['arm']} (lr0 in {item['lr_grid']}; {item['runs']} runs, {item['diverged']} diverged, {rate}; "
-              f"{item['error_kind']}; bound's a = {item['bound_exponent']:.3f})")
+              f"{item['error_kind']}; bound's a = "
+              + (f"{item['bound_exponent']:.3f})" if item["bound_exponent"] is not None else "- (one budget))"))
         for e, v in item["estimators"].items():
             ci = "[" + ", ".join(f"{x:.3f}" for x in v["ci"]) + "]" if v["ci"] else "-"
             a = f"{v['exponent']:.3f}" if v["exponent"] is not None else "-"

@@ -85,11 +85,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    from scaling_theory.numeric.analysis.compare import law_params, theory_curve
-    from scaling_theory.numeric.analysis.protocol import ESTIMATORS, analyse, verdict
     from scaling_theory.numeric.sweep.config import SweepConfig
-    from scaling_theory.reproduce import TEACHER_LAW, _rows_by_teacher, _simulate_refined, _teacher_label
-    from scaling_theory.theory.registry import get_law
+    from scaling_theory.reproduce import _arm_comparisons, _rows_by_teacher, _simulate_refined
 
     base = SweepConfig.protocol().to_dict()
     grid = {k: v for k, v in base["grid"][0].items() if k != "name"}
@@ -103,19 +100,12 @@ def main(argv=None) -> int:
             start = time.perf_counter()
             cfg, sweep, _ = _simulate_refined(cfg, store, progress=False, workers=args.workers, runner=None)
             seconds = time.perf_counter() - start
-            teachers = {}
-            arm_rows = []
-            for key, rows in sorted(_rows_by_teacher(cfg, store).items()):
-                arm_rows += rows
-                res = analyse(rows, bootstrap=args.bootstrap, seed=0)
-                law = get_law(TEACHER_LAW[key[2]])
-                bound = theory_curve(law, law_params(law, key[0], key[1]), sorted(args.budgets))["a_local"]
-                cis = [res["ci"][e] for e in ESTIMATORS if res["estimates"].get(e) is not None]
-                teachers[_teacher_label(key)] = {
-                    e: {"exponent": res["estimates"].get(e), "ci": res["ci"].get(e),
-                        "verdict": verdict(res["estimates"].get(e), res["ci"].get(e), bound, cis,
-                                           bracketed=not res["unbracketed"])} for e in ESTIMATORS}
-            rows_by_arm.append(arm_rows)
+            _, comparisons = _arm_comparisons(cfg, store, args.bootstrap)
+            teachers: dict = {}
+            for row in comparisons:
+                teachers.setdefault(row["teacher"], {})[row["estimator"]] = {
+                    k: row[k] for k in ("exponent", "ci", "bound_exponent", "verdict")}
+            rows_by_arm.append([r for rows in _rows_by_teacher(cfg, store).values() for r in rows])
             out["arms"].append({
                 "precision": arm, "runs": sweep.get("done", 0) + sweep.get("diverged", 0),
                 "diverged": sweep.get("diverged", 0), "seconds": seconds,

@@ -284,6 +284,22 @@ def _comparisons(analyses, theory, unbracketable=None) -> list[dict[str, Any]]:
     return out
 
 
+def _arm_comparisons(config, store_path: Path, n_boot: int) -> tuple[dict, list[dict[str, Any]]]:
+    """The analyses (:func:`_protocol`) and comparison rows (:func:`_comparisons`) of one sweep in a
+    store, against each teacher kind's own law at the sweep's budgets: what ``reproduce`` reports,
+    for studies that run the protocol in arms (``benchmarks/optimizer_study.py``,
+    ``benchmarks/precision_study.py``)."""
+    from scaling_theory.numeric.analysis.compare import law_params, theory_curve
+    from scaling_theory.theory.registry import get_law
+
+    analyses, _ = _protocol(config, store_path, n_boot)
+    theory = {}
+    for key, res in analyses.items():
+        law = get_law(TEACHER_LAW.get(key[2], _THEORY_LAW))
+        theory[key] = theory_curve(law, law_params(law, key[0], key[1]), sorted({C for C, _ in res["cells"]}))
+    return analyses, _comparisons(analyses, theory)
+
+
 def _lr_optima(analyses) -> list[dict[str, Any]]:
     """Per teacher and budget: each width's best learning rate (seed mean) and whether it is stable."""
     from scaling_theory.numeric.analysis.protocol import lr_optima
