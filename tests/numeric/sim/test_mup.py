@@ -114,23 +114,5 @@ def test_sweep_runs_carry_the_parametrisation_and_standard_keeps_old_hashes():
         sweep_config.SweepConfig.from_dict({**base, "parametrisation": "ntk"})
 
 
-def test_sweep_trains_mup_runs_as_the_trainer_does(tmp_path):
-    from scaling_theory.numeric.sweep.config import SweepConfig
-    from scaling_theory.numeric.sweep.runner import run_sweep
-    from scaling_theory.numeric.sweep.store import Store
-
-    cfg = SweepConfig.from_dict({"d": 4, "K": 2, "budgets": [2e4], "widths": [8], "lr": [0.1],
-                                 "parametrisation": ["standard", "mup"], "eval_samples": 500})
-    run_sweep(cfg, tmp_path / "s.sqlite", executor="serial", progress=False)
-    with Store(tmp_path / "s.sqlite") as store:
-        rows = {r["parametrisation"]: r for r in store.rows()}
-    spec = {r.parametrisation: r for r in cfg.expand()[0]}
-    teacher = sample_teacher(4, 2, seed=spec["mup"].teacher_seed)
-    for par in ("standard", "mup"):
-        run = spec[par]
-        [res] = train(teacher, [StudentConfig(8, lr=0.1, init_seed=run.init_seed, schedule=run.schedule,
-                                              t0=run.t0, parametrisation=par)],
-                      run.samples, data_seed=run.data_seed)
-        assert rows[par]["status"] == "done"
-        assert rows[par]["metrics"]["online_kl"] == pytest.approx(res.online_kl, rel=1e-12)
-    assert rows["mup"]["metrics"]["online_kl"] != rows["standard"]["metrics"]["online_kl"]
+def test_sweep_trains_mup_runs_as_the_trainer_does(sweep_axis_runs_as_trained):
+    sweep_axis_runs_as_trained("parametrisation", ["standard", "mup"])

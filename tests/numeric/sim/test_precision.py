@@ -93,23 +93,5 @@ def test_sweep_runs_carry_the_precision_and_float64_keeps_old_hashes():
         sweep_config.SweepConfig.from_dict({**base, "precision": "float32", "device": "cuda"})
 
 
-def test_sweep_trains_float32_runs_as_the_trainer_does(tmp_path):
-    from scaling_theory.numeric.sweep.config import SweepConfig
-    from scaling_theory.numeric.sweep.runner import run_sweep
-    from scaling_theory.numeric.sweep.store import Store
-
-    cfg = SweepConfig.from_dict({"d": 8, "K": 2, "budgets": [2e4], "widths": [8], "lr": [0.1],
-                                 "precision": ["float64", "float32"], "eval_samples": 500})
-    run_sweep(cfg, tmp_path / "s.sqlite", executor="serial", progress=False)
-    with Store(tmp_path / "s.sqlite") as store:
-        rows = {r["precision"]: r for r in store.rows()}
-    spec = {r.precision: r for r in cfg.expand()[0]}
-    teacher = sample_teacher(8, 2, seed=spec["float32"].teacher_seed)
-    for prec in ("float64", "float32"):
-        run = spec[prec]
-        [res] = train(teacher, [StudentConfig(8, lr=0.1, init_seed=run.init_seed, schedule=run.schedule,
-                                              t0=run.t0, precision=prec)],
-                      run.samples, data_seed=run.data_seed)
-        assert rows[prec]["status"] == "done"
-        assert rows[prec]["metrics"]["online_kl"] == pytest.approx(res.online_kl, rel=1e-12)
-    assert rows["float32"]["metrics"]["online_kl"] != rows["float64"]["metrics"]["online_kl"]
+def test_sweep_trains_float32_runs_as_the_trainer_does(sweep_axis_runs_as_trained):
+    sweep_axis_runs_as_trained("precision", ["float64", "float32"], d=8)  # d = 8: the fused kernel
