@@ -235,7 +235,7 @@ def train_chunks_reference(d: int, students: Sequence[StudentConfig], Ts: Sequen
             break
     seconds = time.perf_counter() - start
     # float32 students report float64 weights (exactly), as every trainer does
-    return [TrainResult(s.config, s.W.astype(np.float64), s.v.astype(np.float64), s.status, s.reason, s.seen, seconds,
-                        s.loss / s.seen if s.seen else float("nan"), "numpy",
+    return [TrainResult(s.config, s.W.astype(np.float64), s.v.astype(np.float64), s.status, s.reason, s.seen,
+                        seconds, s.loss / s.seen if s.seen else float("nan"), "numpy",
                         *online_kl_summary(s.kl, s.kl_sq, s.seen, s.status)) for s in states]
 

@@ -59,9 +59,10 @@ class StudentConfig:
         ``width == base_width`` it is the standard parametrisation.
     base_width : the width at which ``"mup"`` coincides with ``"standard"`` (default 1).
     precision : ``"float64"`` (default) or ``"float32"``: the dtype of the weights and of the
-        forward and update arithmetic.  Single precision doubles the SIMD lanes (the wide students'
-        steps run 1.5-1.9x faster, ``benchmarks/precision_study.py``); the per-sample loss, online KL
-        and learning rate stay in float64.  Supported for online SGD (``batch_size=1``,
+        forward and update arithmetic.  Single precision doubles the SIMD lanes (steps of students
+        with 84 or more units run 1.45-2x faster, ``benchmarks/precision_speed.py``; the default
+        study's results do not change, ``benchmarks/precision_study.py``); the per-sample loss,
+        online KL and learning rate stay in float64.  Supported for online SGD (``batch_size=1``,
         ``optimizer="sgd"``) on the CPU engine; elsewhere it is refused.
 
     Examples
