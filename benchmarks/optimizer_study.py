@@ -21,56 +21,39 @@ default study is SGD only.  The arms share a store (``--store``), so an interrup
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import tempfile
-import time
 from pathlib import Path
+
+from _arms import parser, run_arm
 
 ARMS = {"sgd": [0.03, 0.1, 0.3, 1.0], "adam": [0.01, 0.03, 0.1, 0.3, 1.0]}
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--budgets", type=float, nargs="+", default=[1e5, 1e6, 1e7, 1e8])
-    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
-    parser.add_argument("--store", default=None, help="SQLite store (default: a temporary one)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--bootstrap", type=int, default=200)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
+    cli = parser(__doc__)
+    cli.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    args = cli.parse_args(argv)
 
     from scaling_theory.numeric.analysis.protocol import lr_optima
-    from scaling_theory.numeric.sweep.config import SweepConfig
-    from scaling_theory.reproduce import _arm_comparisons, _simulate_refined
 
-    base = SweepConfig.protocol().to_dict()
-    grid = {k: v for k, v in base["grid"][0].items() if k != "name"}
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(args.store or os.path.join(tmp, "runs.sqlite"))
         for arm in args.arms:
-            cfg = SweepConfig.from_dict({**grid, "kind": ["dirichlet"], "budgets": list(args.budgets),
-                                         "optimizer": [arm], "lr": ARMS[arm],
-                                         # float32 students are online SGD only: both arms in float64
-                                         "precision": ["float64"],
-                                         "eval_samples": base["eval_samples"]})
-            start = time.perf_counter()
-            cfg, sweep, record = _simulate_refined(cfg, store, progress=False, workers=args.workers, runner=None)
-            seconds = time.perf_counter() - start
-            analyses, comparisons = _arm_comparisons(cfg, store, args.bootstrap)
-            (res,) = analyses.values()  # one teacher: the infinite-width one
+            # float32 students are online SGD only: both arms in float64
+            ran = run_arm({"kind": ["dirichlet"], "optimizer": [arm], "lr": ARMS[arm], "precision": ["float64"]},
+                          store, args)
+            comparisons = ran["comparisons"]
+            (res,) = ran["analyses"].values()  # one teacher: the infinite-width one
             optima = lr_optima(res["lr_curves"])
             cells = res["cells"]
             best = {f"{C:g}": min(v["error"] for (c, _), v in cells.items() if c == C)
                     for C in sorted({c for c, _ in cells})}
             out.append({
-                "arm": arm, "lr_grid": ARMS[arm], "runs": sweep.get("done", 0) + sweep.get("diverged", 0),
-                "diverged": sweep.get("diverged", 0),
-                # a resumed arm (runs already in --store) did not train them: no rate
-                "pT_per_s": (sum(r.params * r.samples for r in cfg.expand()[0]) / seconds
-                             if not sweep.get("already") else None),
+                "arm": arm, "lr_grid": ARMS[arm], "runs": ran["runs"], "diverged": ran["diverged"],
+                "pT_per_s": ran["pT_per_s"],  # None for a resumed arm (its runs were already in --store)
                 "error_kind": res["error_kind"], "bound_exponent": comparisons[0]["bound_exponent"],
                 "unbracketed": [f"{C:g}" for C in res["unbracketed"]],
                 "estimators": {row["estimator"]: {k: row[k] for k in ("exponent", "ci", "verdict")}

@@ -22,13 +22,13 @@ The arms share a store (``--store``), so an interrupted study resumes (a resumed
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
 import tempfile
-import time
 from pathlib import Path
+
+from _arms import parser, run_arm
 
 ARMS = ("float64", "float32")
 
@@ -77,42 +77,23 @@ def _quantiles(values):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--budgets", type=float, nargs="+", default=[1e5, 1e6, 1e7, 1e8])
-    parser.add_argument("--store", default=None, help="SQLite store (default: a temporary one)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--bootstrap", type=int, default=200)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
+    args = parser(__doc__).parse_args(argv)
 
-    from scaling_theory.numeric.sweep.config import SweepConfig
-    from scaling_theory.reproduce import _arm_comparisons, _rows_by_teacher, _simulate_refined
+    from scaling_theory.reproduce import _rows_by_teacher
 
-    base = SweepConfig.protocol().to_dict()
-    grid = {k: v for k, v in base["grid"][0].items() if k != "name"}
     out: dict = {"arms": [], "budgets": list(args.budgets)}
     rows_by_arm = []
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(args.store or os.path.join(tmp, "runs.sqlite"))
         for arm in ARMS:
-            cfg = SweepConfig.from_dict({**grid, "budgets": list(args.budgets), "precision": [arm],
-                                         "eval_samples": base["eval_samples"]})
-            start = time.perf_counter()
-            cfg, sweep, _ = _simulate_refined(cfg, store, progress=False, workers=args.workers, runner=None)
-            seconds = time.perf_counter() - start
-            _, comparisons = _arm_comparisons(cfg, store, args.bootstrap)
+            res = run_arm({"precision": [arm]}, store, args)
             teachers: dict = {}
-            for row in comparisons:
+            for row in res["comparisons"]:
                 teachers.setdefault(row["teacher"], {})[row["estimator"]] = {
                     k: row[k] for k in ("exponent", "ci", "bound_exponent", "verdict")}
-            rows_by_arm.append([r for rows in _rows_by_teacher(cfg, store).values() for r in rows])
-            out["arms"].append({
-                "precision": arm, "runs": sweep.get("done", 0) + sweep.get("diverged", 0),
-                "diverged": sweep.get("diverged", 0), "seconds": seconds,
-                # counted as configured over the refined config; a resumed arm trained nothing
-                "pT_per_s": (sum(r.params * r.samples for r in cfg.expand()[0]) / seconds
-                             if not sweep.get("already") else None),
-                "teachers": teachers})
+            rows_by_arm.append([r for rows in _rows_by_teacher(res["config"], store).values() for r in rows])
+            out["arms"].append({"precision": arm, "teachers": teachers,
+                                **{k: res[k] for k in ("runs", "diverged", "seconds", "pT_per_s")}})
     diffs, one_sided = _pairs(rows_by_arm)
     out["relative_difference"] = {k: _quantiles(v) for k, v in diffs.items()}
     out["diverged_in_one_precision_only"] = one_sided
