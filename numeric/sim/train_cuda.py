@@ -125,12 +125,53 @@ def require_backend() -> None:
                              "kernels in numba-cuda's (slow) simulator")
 
 
+def _new_shared_array(shape, dtype) -> np.ndarray:
+    """A simulated block's new shared array (a hook, so a test can widen the allocation's window)."""
+    return np.empty(shape, dtype)
+
+
+def _simulated_shared_array(self, shape, dtype, alignment=None):
+    """numba-cuda's simulated ``cuda.shared.array``, with its first allocation made atomic.
+
+    The simulator looks the array up by the calling line and, when it is missing, allocates and
+    stores it in two steps; a thread switch between them gives threads of one block different
+    arrays, and a block reduction then loses every thread but one (a rare, load-dependent wrong
+    sum, reproduced by widening that window in ``tests/numeric/sim/test_train_cuda.py``).  Here
+    ``dict.setdefault`` stores the first array and hands every thread that one.  Same keys as the
+    simulator's (calling file and line); dynamic shared memory and alignment go to the original.
+    """
+    if shape == 0 or alignment is not None:
+        return _SIMULATED_SHARED_ARRAY(self, shape, dtype, alignment)
+    from numba.core import types
+    from numba.np import numpy_support
+
+    if isinstance(dtype, types.Type):
+        dtype = numpy_support.as_dtype(dtype)
+    frame = sys._getframe(1)
+    caller = (frame.f_code.co_filename, frame.f_lineno)
+    res = self._allocations.get(caller)
+    if res is None:
+        res = self._allocations.setdefault(caller, _new_shared_array(shape, dtype))
+    return res
+
+
+_SIMULATED_SHARED_ARRAY = None  # the simulator's own method, while ours replaces it
+
+
 @contextlib.contextmanager
 def _launch_pace():
-    """Under the simulator, switch Python threads often: its block manager busy-polls its threads."""
+    """Under the simulator, switch Python threads often (its block manager busy-polls its threads)
+    and allocate shared arrays atomically (:func:`_simulated_shared_array`)."""
+    global _SIMULATED_SHARED_ARRAY
     if not SIMULATOR:
         yield
         return
+    from numba.cuda.simulator.kernelapi import FakeCUDAShared
+
+    own = _SIMULATED_SHARED_ARRAY is None
+    if own:
+        _SIMULATED_SHARED_ARRAY = FakeCUDAShared.array
+        FakeCUDAShared.array = _simulated_shared_array
     old = sys.getswitchinterval()
     sys.setswitchinterval(1e-4)  # measured ~14x faster syncthreads than the default 5 ms
     try:
@@ -142,6 +183,9 @@ def _launch_pace():
             yield
     finally:
         sys.setswitchinterval(old)
+        if own:
+            FakeCUDAShared.array = _SIMULATED_SHARED_ARRAY
+            _SIMULATED_SHARED_ARRAY = None
 
 
 # --------------------------------------------------------------------------------------------------

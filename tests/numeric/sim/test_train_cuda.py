@@ -226,6 +226,34 @@ def test_reducible_error_matches_the_numpy_estimator_on_the_same_inputs():
     assert train_cuda.reducible_error(t, *students["random"], inputs=X) == got[0]
 
 
+@pytest.mark.skipif(not train_cuda.SIMULATOR, reason="a fix for numba-cuda's simulator only")
+def test_block_sums_survive_a_thread_switch_while_the_shared_array_is_allocated(monkeypatch):
+    # The simulator finds a block's shared array by the calling line and stores a new one in a
+    # second step; a thread switch between the two once gave one block's threads different arrays
+    # (a block reduction lost all but one thread: one block of 32 inputs off, under load).  Sleeping
+    # in the allocation forces that switch for every thread of the first block.
+    import time
+
+    made = []
+
+    def slow(shape, dtype):
+        made.append(shape)
+        time.sleep(0.05)  # long enough for every thread of the block to start meanwhile
+        return np.empty(shape, dtype)
+
+    monkeypatch.setattr(train_cuda, "_new_shared_array", slow)
+    t = _teacher(d=3, K=2, seed=1)
+    W, v = np.random.default_rng(0).standard_normal((4, 3)), np.random.default_rng(1).standard_normal(4)
+    [got] = train_cuda.reducible_errors(t, [(W, v)], n_samples=96, seed=2, chunk_size=96, threads=32)
+    want = reducible_error_reference(t, W, v, n_samples=96, seed=2, chunk_size=96)
+    assert len(made) > 1  # the window was really hit: several threads allocated before any stored
+    assert got[0] == pytest.approx(want[0], rel=1e-12, abs=1e-15)
+    assert got[1] == pytest.approx(want[1], rel=1e-9, abs=1e-15)
+    # the simulator's own method is back after the launch
+    from numba.cuda.simulator.kernelapi import FakeCUDAShared
+    assert FakeCUDAShared.array is not train_cuda._simulated_shared_array
+
+
 def test_reducible_error_device_inputs_agree_statistically():
     t = _teacher(d=3, K=2, seed=1)
     W, v = np.zeros((1, 3)), np.zeros(1)
