@@ -290,8 +290,7 @@ class SweepConfig:
                                    f"{source}: grid {name!r}"))
             grids = tuple(grids)
         config = cls(grids=grids, **glob)
-        if config.device == "cuda" and any("float32" in g.precision for g in grids):
-            raise UserInputError(f"{source}: precision float32 runs on the CPU engine only, not device 'cuda'")
+        _check_device(config, source)
         _check_memory(config, source)
         n = config.size()
         if n > _MAX_RUNS:
@@ -402,6 +401,27 @@ class SweepConfig:
                                      widths=_ints(list(widths), "widths", "refinement", 1)))
         return replace(self, grids=tuple(grids))
 
+    def with_device(self, device: str) -> "SweepConfig":
+        """This sweep with every run trained on ``device`` (the ``simulate --device`` override).
+
+        Examples
+        ========
+        >>> cfg = SweepConfig.from_dict({"d": 4, "K": 2, "budgets": [1e4], "widths": [1], "precision": ["float32"]})
+        >>> cfg.with_device("numpy").device
+        'numpy'
+        >>> cfg.with_device("cuda")
+        Traceback (most recent call last):
+        ...
+        scaling_theory.errors.UserInputError: --device cuda: precision float32 runs on the CPU engine only, not device 'cuda' (set precision = ["float64"] in the config to train on it)
+        """
+        from dataclasses import replace
+
+        if device not in DEVICES:
+            raise UserInputError(f"unknown device {device!r}; choose one of: {', '.join(DEVICES)}")
+        config = replace(self, device=device)
+        _check_device(config, f"--device {device}")
+        return config
+
     # -- expansion ---------------------------------------------------------------------------
 
     def expand(self) -> tuple[list[RunSpec], list[dict[str, Any]]]:
@@ -492,6 +512,13 @@ def _machine_memory() -> float:
         return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
         return math.inf
+
+
+def _check_device(config: "SweepConfig", source: str) -> None:
+    """Refuse float32 students on the CUDA engine (float64 only) before any run is tried."""
+    if config.device == "cuda" and any("float32" in g.precision for g in config.grids):
+        raise UserInputError(f"{source}: precision float32 runs on the CPU engine only, not device 'cuda' "
+                             '(set precision = ["float64"] in the config to train on it)')
 
 
 def _check_memory(config: "SweepConfig", source: str) -> None:

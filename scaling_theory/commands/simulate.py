@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 import sys
 
@@ -70,7 +69,7 @@ def run(args) -> int:
     else:
         config = SweepConfig.default()
     if args.device:
-        config = dataclasses.replace(config, device=args.device)
+        config = config.with_device(args.device)
     if config.device == "cuda":  # refuse before the store is created, not once per run
         from scaling_theory.numeric.sim.train_cuda import require_backend
 

@@ -173,3 +173,17 @@ def test_device_cuda_without_gpu_or_simulator_is_one_line_and_writes_nothing(tmp
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "NVIDIA GPU" in lines[0] and "Traceback" not in proc.stderr
     assert not store.exists()
+
+
+def test_device_cuda_over_a_float32_config_is_refused_before_anything_is_written(tmp_path, capsys):
+    from scaling_theory.cli import main
+
+    config = tmp_path / "f32.toml"
+    config.write_text(TINY_TOML + 'precision = ["float32"]\n')
+    store = tmp_path / "s.sqlite"
+    assert main(["simulate", "--config", str(config), "--store", str(store), "--device", "cuda", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--device cuda: precision float32 runs on the CPU engine only" in err
+    assert not store.exists()  # no store, no failed runs recorded
+    # the other engines take the float32 config
+    assert main(["simulate", "--config", str(config), "--store", str(store), "--device", "numpy", "--quiet"]) == 0
