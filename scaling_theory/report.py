@@ -315,10 +315,13 @@ def study_report(result: Any, fits, theory, main_key, quick: bool, out: Path) ->
     (figure paths are written relative to it).
     """
     st = result.stage_seconds
+    compiling = st.get("compile_simulate", 0) + st.get("compile_bayes", 0)  # waits for a first run's compilation
     blocks: list[Block] = [
         Heading(1, f"Scaling-theory study ({'quick' if quick else 'default'} run)"),
         Paragraph(f"Produced by `scaling-theory reproduce{' --quick' if quick else ''}` in "
-                  f"{st.get('total', result.seconds):.1f} s (theory {st.get('theory', 0):.1f} s, simulate "
+                  f"{st.get('total', result.seconds):.1f} s (theory {st.get('theory', 0):.1f} s, "
+                  + (f"compiling kernels {compiling:.1f} s, " if compiling >= 0.5 else "")
+                  + f"simulate "
                   f"{st.get('simulate', 0):.1f} s, fit {st.get('fit', 0):.1f} s)."),
         *_theory_section(result, theory, main_key),
         *_simulation_section(result),

@@ -15,6 +15,7 @@ the comparison with the derived bound (:mod:`scaling_theory.numeric.analysis.com
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -136,6 +137,60 @@ def _run_checks(checks: bool) -> dict[str, Any]:
     return {"available": True, "ok": bool(report.ok), "steps_verified": int(report.steps_verified),
             "failed": int(report.failed),
             "message": f"{report.steps_verified} derivation steps verified, {report.failed} failed"}
+
+
+def _warm_kernels(stage: str, quick: bool) -> None:
+    """Compile the kernels of ``stage`` (or load them from Numba's on-disk cache) on a tiny problem with
+    the study's settings, so that the cache holds every signature the stage then calls.  Run in a
+    child process by :func:`_start_warmup`.
+
+    ``"simulate"``: two runs of the protocol's grid (the sweep workers' trainer, its parallel kernel and
+    the evaluator); ``"bayes"``: the SMC sampler and its SGD comparison for both teacher kinds.
+    """
+    if stage == "simulate":
+        from scaling_theory.numeric.sweep.config import SweepConfig
+        from scaling_theory.numeric.sweep.runner import train_runs
+
+        grid = {k: v for k, v in SweepConfig.protocol(quick=quick).to_dict()["grid"][0].items() if k != "name"}
+        tiny = SweepConfig.from_dict({**grid, "kind": grid["kind"][:1], "budgets": [2e3], "widths": [1, 2],
+                                      "seeds": [0], "lr": grid["lr"][:1], "eval_samples": 100, "min_samples": 10})
+        train_runs(tiny.expand()[0])  # two students: the parallel kernel and everything it calls
+    elif stage == "bayes":
+        from scaling_theory.numeric.bayes.compare import bayes_optimal_error
+
+        for teacher in ("infinite", "finite"):
+            bayes_optimal_error(teacher, T=_BAYES_T["quick"][0], **BAYES_SETTING, **_BAYES_SIZE["quick"])
+    else:
+        raise ValueError(f"no kernels to warm for stage {stage!r}")
+
+
+def _start_warmup(stage: str, quick: bool, runner=None):
+    """:func:`_warm_kernels` in a child process, started while this one runs single-threaded work
+    (the derivation checks before ``simulate``, the analysis before ``bayes``), so a first run on a
+    fresh machine compiles on the idle core instead of in the stage (in every sweep worker at
+    once); with a warm cache it is a few seconds of the idle core.  ``None`` for a custom sweep
+    ``runner``.  If it fails, the stage compiles as it would have."""
+    import subprocess
+
+    if runner is not None:
+        return None
+    code = f"from scaling_theory.reproduce import _warm_kernels; _warm_kernels({stage!r}, {bool(quick)})"
+    try:
+        return subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env={**os.environ, "NUMBA_NUM_THREADS": "1"})
+    except OSError:
+        return None
+
+
+@contextlib.contextmanager
+def _warming(child):
+    """Stop a warm-up child that is still running when the block ends (an error, Ctrl-C)."""
+    try:
+        yield child
+    finally:
+        if child is not None and child.poll() is None:
+            child.kill()
+            child.wait()
 
 
 def _simulate(config, store_path: Path, *, progress: bool, workers, runner) -> dict[str, Any]:
@@ -472,25 +527,35 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
         stages[name] = time.perf_counter() - t0
         return value
 
-    check_result = stage("theory", "checking the derivations ..." if checks else "derivation checks skipped",
-                         _run_checks, checks)
-    _log(progress, check_result["message"])
+    def compiled(name: str, child) -> None:
+        """Wait for a warm-up child still compiling (its own stage, so no other stage's time has it)."""
+        if child is not None and child.poll() is None:
+            what = {"compile_simulate": "simulator's", "compile_bayes": "SMC sampler's"}[name]
+            stage(name, f"compiling the {what} kernels (once per machine) ...", child.wait)
+
+    with _warming(_start_warmup("simulate", quick, runner)) as warm:  # compiles on the core the checks leave idle
+        check_result = stage("theory", "checking the derivations ..." if checks else "derivation checks skipped",
+                             _run_checks, checks)
+        _log(progress, check_result["message"])
+        compiled("compile_simulate", warm)
     config, sweep, refinement = stage(
         "simulate", f"simulating ({'quick' if quick else 'default'} sweep, then width refinement) into "
         f"{store_path} ...", _simulate_refined, config, store_path, progress=progress, workers=workers, runner=runner)
-    analyses, chosen = stage("protocol", f"choosing learning rates, estimators (bootstrap {n_boot} over seeds) ...",
-                             _protocol, config, store_path, n_boot)
-    groups, fits = stage("fit", f"fitting (bootstrap {n_boot}) ...", _fit_groups, config, store_path, n_boot,
-                         chosen)
-    # the paper's setting first: the infinite-width teacher is the main one when it was run
-    main_key = max(fits, key=lambda k: (k[2] == "dirichlet", fits[k].n_budgets, fits[k].n_points))
-    theory = stage("compare", "comparing with the derived laws "
-                   f"({', '.join(f'{k}: {v}' for k, v in TEACHER_LAW.items())}) ...",
-                   _theory_at_budgets, None, groups, main_key)
-    comparisons = _comparisons(analyses, theory, refinement["unbracketable"])
-    comparison = compare(fits, theory, main_key, None)
-    figures = stage("figures", "drawing figures ...", study_figures, groups, fits, theory, comparison, main_key,
-                    out / "figures")
+    with _warming(_start_warmup("bayes", quick)) as warm_bayes:  # compiles while the analysis runs on one core
+        analyses, chosen = stage("protocol", f"choosing learning rates, estimators (bootstrap {n_boot} over "
+                                 "seeds) ...", _protocol, config, store_path, n_boot)
+        groups, fits = stage("fit", f"fitting (bootstrap {n_boot}) ...", _fit_groups, config, store_path, n_boot,
+                             chosen)
+        # the paper's setting first: the infinite-width teacher is the main one when it was run
+        main_key = max(fits, key=lambda k: (k[2] == "dirichlet", fits[k].n_budgets, fits[k].n_points))
+        theory = stage("compare", "comparing with the derived laws "
+                       f"({', '.join(f'{k}: {v}' for k, v in TEACHER_LAW.items())}) ...",
+                       _theory_at_budgets, None, groups, main_key)
+        comparisons = _comparisons(analyses, theory, refinement["unbracketable"])
+        comparison = compare(fits, theory, main_key, None)
+        figures = stage("figures", "drawing figures ...", study_figures, groups, fits, theory, comparison, main_key,
+                        out / "figures")
+        compiled("compile_bayes", warm_bayes)
     bayes_rows, bayes_figure = stage("bayes", "measuring the Bayes-optimal error L_T by SMC ...", _bayes, quick, out)
     figures = [*figures, bayes_figure]
     figures.append(stage("figures_lr", "drawing the learning-rate figure ...", _lr_figure, analyses, out))

@@ -161,3 +161,45 @@ def test_report_carries_the_comparison_table_and_learning_rate_optima():
     assert "not enough data to fit" in md and "minimum not bracketed at C = 1e+08" in md
     assert "C = 1e+06: widths 11, 22" in md and "18: 0.3, 144: 0.1" in md
     assert "disagrees" in to_latex(_protocol_blocks(R()))
+
+
+_SIGNATURES = r"""
+import json, sys
+from numba.core.registry import CPUDispatcher
+from scaling_theory.numeric.sim import error, kernels, teacher, train_cpu
+from scaling_theory.numeric.sweep.config import SweepConfig
+from scaling_theory.numeric.sweep.runner import _group, train_runs
+from scaling_theory.reproduce import _warm_kernels
+
+def signatures():
+    return {f"{m.__name__}.{k}": sorted(map(str, v.signatures)) for m in (error, kernels, teacher, train_cpu)
+            for k, v in vars(m).items() if isinstance(v, CPUDispatcher)}
+
+_warm_kernels("simulate", True)
+warm = signatures()
+task = _group([r for r in SweepConfig.protocol(quick=True).expand()[0] if r.compute == 1e5])[0]
+train_runs(task)                     # a real task of the study, as a sweep worker runs it
+print(json.dumps({"warm": warm, "task": signatures(), "runs": len(task)}))
+"""
+
+
+@pytest.mark.subprocess
+def test_the_warmup_compiles_every_kernel_signature_a_sweep_task_uses():
+    # reproduce compiles the simulator in a child process during the derivation checks; that only
+    # helps if the workers then find every kernel they call in Numba's cache
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _SIGNATURES], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "NUMBA_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["runs"] > 2 and out["warm"]["scaling_theory.numeric.sim.train_cpu._train_chunk"]
+    assert out["task"] == out["warm"]  # the real task compiled nothing new
+
+
+def test_no_warmup_for_a_custom_runner():
+    from scaling_theory.reproduce import _start_warmup
+
+    assert _start_warmup("simulate", True, runner=lambda runs: []) is None
