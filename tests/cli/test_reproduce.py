@@ -166,25 +166,31 @@ def test_report_carries_the_comparison_table_and_learning_rate_optima():
 _SIGNATURES = r"""
 import json, sys
 from numba.core.registry import CPUDispatcher
+from scaling_theory.numeric.bayes import kernels as bayes_kernels, smc
+from scaling_theory.numeric.bayes.compare import bayes_optimal_error
 from scaling_theory.numeric.sim import error, kernels, teacher, train_cpu
 from scaling_theory.numeric.sweep.config import SweepConfig
 from scaling_theory.numeric.sweep.runner import _group, train_runs
-from scaling_theory.reproduce import _warm_kernels
+from scaling_theory.reproduce import BAYES_SETTING, _BAYES_SIZE, _BAYES_T, _warm_kernels
 
 def signatures():
-    return {f"{m.__name__}.{k}": sorted(map(str, v.signatures)) for m in (error, kernels, teacher, train_cpu)
+    return {f"{m.__name__}.{k}": sorted(map(str, v.signatures))
+            for m in (error, kernels, teacher, train_cpu, bayes_kernels, smc)
             for k, v in vars(m).items() if isinstance(v, CPUDispatcher)}
 
 _warm_kernels("simulate", True)
+_warm_kernels("bayes", True)
 warm = signatures()
 task = _group([r for r in SweepConfig.protocol(quick=True).expand()[0] if r.compute == 1e5])[0]
 train_runs(task)                     # a real task of the study, as a sweep worker runs it
+for kind in ("infinite", "finite"):  # and the default study's Bayes section at its smallest T
+    bayes_optimal_error(kind, T=_BAYES_T["default"][0], **BAYES_SETTING, **_BAYES_SIZE["default"])
 print(json.dumps({"warm": warm, "task": signatures(), "runs": len(task)}))
 """
 
 
 @pytest.mark.subprocess
-def test_the_warmup_compiles_every_kernel_signature_a_sweep_task_uses():
+def test_the_warmups_compile_every_kernel_signature_the_stages_use():
     # reproduce compiles the simulator in a child process during the derivation checks; that only
     # helps if the workers then find every kernel they call in Numba's cache
     import os
@@ -196,7 +202,8 @@ def test_the_warmup_compiles_every_kernel_signature_a_sweep_task_uses():
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["runs"] > 2 and out["warm"]["scaling_theory.numeric.sim.train_cpu._train_chunk"]
-    assert out["task"] == out["warm"]  # the real task compiled nothing new
+    assert any(k.startswith("scaling_theory.numeric.bayes") and v for k, v in out["warm"].items())
+    assert out["task"] == out["warm"]  # the real task and the Bayes section compiled nothing new
 
 
 def test_no_warmup_for_a_custom_runner():
