@@ -35,7 +35,8 @@ from scaling_theory.numeric.analysis.compare import best_sampled, label
 from scaling_theory.numeric.analysis.results import format_number
 from scaling_theory.theory.latex import latex_preamble, latex_text
 
-__all__ = ["Heading", "Paragraph", "Bullets", "Table", "Figure", "to_markdown", "to_latex", "study_report"]
+__all__ = ["Heading", "Paragraph", "Bullets", "Table", "Figure", "to_markdown", "to_latex", "study_report",
+           "rates_by_round"]
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,25 @@ def _theory_section(result, theory, main_key) -> list[Block]:
     return [Heading(2, "1. Theory"), Bullets(items)]
 
 
+def rates_by_round(refinement: dict) -> str:
+    """The sweep calls' rates as `` (coarse 2.7e+09 pT/s in 14.8 s; refinement 1 ...)``, or ``""``.
+
+    ``refinement`` is :class:`scaling_theory.reproduce.ReproduceResult`'s ``refinement`` record; a call
+    that trained nothing (a resumed sweep) is left out.
+
+    Examples
+    --------
+    >>> rates_by_round({"speed": [{"round": "coarse", "runs": 4, "pT": 3e10, "seconds": 12.0,
+    ...                            "throughput": 2.5e9}]})
+    ' (coarse 2.5e+09 pT/s in 12.0 s)'
+    >>> rates_by_round({})
+    ''
+    """
+    parts = [f"{r['round']} {r['throughput']:.2g} pT/s in {r['seconds']:.1f} s"
+             for r in (refinement or {}).get("speed", []) if r.get("throughput")]
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def _simulation_section(result) -> list[Block]:
     s = result.sweep
     counts = s.get("store_counts", {})
@@ -182,6 +202,9 @@ def _simulation_section(result) -> list[Block]:
     if not s.get("complete", True):
         items.append(f"The sweep is incomplete ({s.get('failed', 0)} runs failed, {s.get('remaining', 0)} not "
                      "run): the fits below use the finished runs only; rerun the same command to retry.")
+    if getattr(result, "throughput", None):
+        items.append(f"Speed: {result.throughput:.3g} p T (parameters times samples) per second over the "
+                     f"whole stage{rates_by_round(getattr(result, 'refinement', {}))}.")
     items.append("Model size = student parameters p = n(d+1); data = samples T; loss = reducible error "
                  "(Monte-Carlo KL), mean over seeds; compute C = p T.")
     return [Heading(2, "2. Simulation"), Bullets(items)]

@@ -90,13 +90,16 @@ class ReproduceResult:
 
         ``seconds`` is the per-stage wall time (``total``, ``theory``, ``simulate``, ``fit``, ...),
         ``throughput`` the simulation's sum of p*T per second of the ``simulate`` stage (runs
-        trained by this call only), ``comparisons`` one row per teacher and estimator.
+        trained by this call only), ``throughput_rounds`` the same per sweep call (the coarse pass,
+        then each refinement round: ``round``, ``runs``, ``pT``, ``seconds``, ``throughput``),
+        ``comparisons`` one row per teacher and estimator.
         """
         return {"out_dir": str(self.out_dir), "report_md": str(self.report_md),
                 "report_tex": str(self.report_tex), "store": str(self.store),
                 "figures": [str(f) for f in self.figures],
                 "seconds": {"total": self.seconds, **{k: v for k, v in self.stage_seconds.items() if k != "total"}},
                 "stage_seconds": self.stage_seconds, "throughput": self.throughput,
+                "throughput_rounds": self.refinement.get("speed", []),
                 "checks": self.checks, "sweep": self.sweep,
                 "fits": self.fits, "comparison": self.comparison, "comparisons": self.comparisons,
                 "bayes": self.bayes, "refinement": self.refinement, "lr_optima": self.lr_optima}
@@ -221,7 +224,7 @@ def _merge_sweeps(first: dict[str, Any] | None, later: dict[str, Any]) -> dict[s
     if first is None:
         return later
     out = dict(later)
-    for k in ("done", "diverged", "concurrent", "seconds"):
+    for k in ("done", "diverged", "concurrent", "seconds", "pT"):
         out[k] = first.get(k, 0) + later.get(k, 0)
     # the later sweep holds the earlier one: what it found in the store, less what the earlier calls wrote
     out["already"] = later.get("already", 0) - sum(first.get(k, 0) for k in ("done", "diverged", "concurrent"))
@@ -235,7 +238,7 @@ def _simulate_refined(config, store_path: Path, *, progress: bool, workers, runn
     from scaling_theory.numeric.analysis.protocol import cell_table, error_key, refine_widths
 
     sweep = _merge_sweeps(None, _simulate(config, store_path, progress=progress, workers=workers, runner=runner))
-    record: dict[str, Any] = {"rounds": 0, "added": {}, "unbracketable": {}}
+    record: dict[str, Any] = {"rounds": 0, "added": {}, "unbracketable": {}, "speed": [_round_speed("coarse", sweep)]}
     for round_ in range(REFINE_ROUNDS):
         added, stuck = {}, {}
         for key, part in _rows_by_teacher(config, store_path).items():
@@ -258,10 +261,20 @@ def _simulate_refined(config, store_path: Path, *, progress: bool, workers, runn
                        + "; ".join(f"{_teacher_label(k)}: " + ", ".join(f"C={C:g} +{len(w)}" for C, w in m.items())
                                    for k, m in added.items()))
         config = config.with_widths(added)
-        sweep = _merge_sweeps(sweep, _simulate(config, store_path, progress=progress, workers=workers,
-                                               runner=runner))
+        later = _simulate(config, store_path, progress=progress, workers=workers, runner=runner)
+        record["speed"].append(_round_speed(f"refinement {round_ + 1}", later))
+        sweep = _merge_sweeps(sweep, later)
     sweep["training"] = _training_description(config)
     return config, sweep, record
+
+
+def _round_speed(name: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """One sweep call's share of the ``simulate`` stage: runs it trained, their p*T, its wall seconds
+    (pool start-up and store writes included) and the rate (``None`` when it trained nothing)."""
+    runs = summary.get("done", 0) + summary.get("diverged", 0)
+    pT, seconds = float(summary.get("pT", 0.0)), float(summary.get("seconds", 0.0))
+    return {"round": name, "runs": runs, "pT": pT, "seconds": seconds,
+            "throughput": pT / seconds if runs and seconds > 0 else None}
 
 
 def _training_description(config) -> str:

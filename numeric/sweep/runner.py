@@ -213,6 +213,8 @@ class SweepSummary:
     store, executor : where the results went and what ran them.
     total : runs in the sweep; ``already`` of them were finished in the store before this call.
     done, diverged, failed : what this call recorded; ``concurrent``: finished by another sweep.
+    pT : sum of p*T (parameters times samples) over the runs this call recorded done or diverged,
+        so ``pT / seconds`` is the call's simulation rate.
     remaining : runs not run (an interrupt); ``interrupted``: Ctrl-C stopped the call.
     store_counts : rows per status in the store afterwards.
 
@@ -238,6 +240,7 @@ class SweepSummary:
     failed: int = 0
     concurrent: int = 0
     remaining: int = 0
+    pT: float = 0.0
     seconds: float = 0.0
     interrupted: bool = False
     skipped: list[dict[str, Any]] = field(default_factory=list)
@@ -466,6 +469,8 @@ def _drive(ex, tasks, runner, store: Store, summary: SweepSummary, progress: boo
                         summary.concurrent += 1
                     else:
                         setattr(summary, status, getattr(summary, status) + 1)
+                        if status in ("done", "diverged"):
+                            summary.pT += float(run.params) * float(run.samples)
                         if status == "failed" and len(summary.failures) < 5:
                             summary.failures.append(f"{_describe_run(run)}: {res.get('reason')}")
                 bar.update(_cost(task))

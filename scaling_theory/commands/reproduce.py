@@ -25,6 +25,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from scaling_theory.report import rates_by_round
     from scaling_theory.reproduce import DEFAULT_OUT, reproduce
 
     result = reproduce(args.out or DEFAULT_OUT, quick=args.quick, progress=not args.quiet,
@@ -44,7 +45,7 @@ def run(args) -> int:
         bound = "n/a" if row["bound_exponent"] is None else f"{row['bound_exponent']:.3f}"
         lines.append(f"{row['teacher']}, {row['estimator']}: a = {value}{ci} vs bound {bound}: {row['verdict']}")
     if result.throughput:
-        lines.append(f"simulation: {result.throughput:.3g} p*T per second")
+        lines.append(f"simulation: {result.throughput:.3g} p*T per second{rates_by_round(result.refinement)}")
     lines.append(f"total {result.seconds:.1f} s")
     emit(result.to_json(), "\n".join(lines), args.json)
     return 0

@@ -6,6 +6,7 @@ import re
 
 
 from scaling_theory.cli import main
+from scaling_theory.numeric.sweep.store import Store
 from scaling_theory.reproduce import reproduce
 
 
@@ -39,6 +40,17 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     assert done > 0 and result["sweep"]["done"] == done
     finished = done + result["sweep"]["store_counts"]["diverged"]  # the largest learning rate may diverge
     assert {"total", "simulate"} <= set(result["seconds"]) and result["throughput"] > 0
+    # the rate per sweep call: the coarse pass then each refinement round, adding up to the stage's
+    rounds = result["throughput_rounds"]
+    assert [r["round"] for r in rounds] == ["coarse"] + [f"refinement {i + 1}"
+                                                        for i in range(result["refinement"]["rounds"])]
+    with Store(out / "results.sqlite") as store:
+        stored = sum(r["params"] * r["samples"] for r in store.rows(("done", "diverged")))
+    assert sum(r["pT"] for r in rounds) == pytest.approx(stored, rel=1e-12)
+    assert sum(r["runs"] for r in rounds) == finished
+    assert all(r["throughput"] == pytest.approx(r["pT"] / r["seconds"]) for r in rounds if r["runs"])
+    assert sum(r["seconds"] for r in rounds) <= result["seconds"]["simulate"]
+    assert "Speed: " in md and "coarse " in md
     bayes = result["bayes"]                          # L_T by SMC beside the bound and SGD, both teachers
     assert {r["teacher"] for r in bayes} == {"infinite", "finite"} and len({r["T"] for r in bayes}) >= 2
     for r in bayes:
@@ -61,6 +73,7 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     assert again["sweep"]["done"] == 0 and again["sweep"]["already"] == finished
     assert again["sweep"]["store_counts"]["done"] == done
     assert again["throughput"] is None                # nothing simulated: no rate
+    assert all(r["throughput"] is None and r["runs"] == 0 for r in again["throughput_rounds"])
     assert "checks skipped" in (out / "report.md").read_text()
 
 

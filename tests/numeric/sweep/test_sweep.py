@@ -205,6 +205,9 @@ def test_sweep_records_every_run_once_and_resume_skips(tmp_path):
     assert sorted(r["config_hash"] for r in rows) == sorted(r.config_hash for r in cfg.expand()[0])
     assert all(r["error"] > 0 and r["params"] == r["width"] * 5 for r in rows)
     assert all(r["metrics"]["spent"] <= r["compute"] for r in rows)
+    # the call's p*T is what it recorded (the rate's numerator); a resumed call trained nothing
+    assert first.pT == pytest.approx(sum(r["params"] * r["samples"] for r in rows), rel=1e-12) and first.pT > 0
+    assert again.pT == 0 and again.to_json()["pT"] == 0
 
 
 def test_a_bigger_sweep_on_the_same_store_runs_only_the_new_runs(tmp_path):
@@ -221,6 +224,8 @@ def test_failed_runs_are_recorded_and_retried(tmp_path):
     # widths 2 and 4 train in one call; the failure is pinned on width 2 alone
     s = run_sweep(cfg, path, executor="serial", progress=False, runner=failing)
     assert (s.failed, s.done) == (1, 1) and not s.complete
+    with Store(path) as store:  # the failed run's p*T is not counted in the call's rate
+        assert s.pT == sum(r["params"] * r["samples"] for r in store.rows("done")) > 0
     assert "n=2" in s.failures[0] and "synthetic failure at width 2" in s.failures[0]
     assert "rerun to resume" in s.text("scaling-theory simulate --store x")
     s = run_sweep(cfg, path, executor="serial", progress=False, runner=synthetic_runner)
