@@ -133,7 +133,12 @@ def test_refinement_brackets_every_minimum_and_a_rerun_adds_nothing(tmp_path):
         assert all(b["bracketed"] or f"{C:g}" in stuck for C, b in br.items())
     again_config, again, again_record = _rep._simulate_refined(_small_protocol(), store, progress=False,
                                                                workers=1, runner=_online_runner)
+    speed, again_speed = record.pop("speed"), again_record.pop("speed")
     assert again["done"] == 0 and again_record == record and again_config.size() == config.size()
+    # the same rounds again, each training nothing, so without a rate
+    assert [r["round"] for r in again_speed] == [r["round"] for r in speed]
+    assert all(r["runs"] == 0 and r["pT"] == 0 and r["throughput"] is None for r in again_speed)
+    assert sum(r["runs"] for r in speed) == sweep["done"] + sweep.get("diverged", 0)
     assert again["already"] == again["store_counts"]["done"] + again["store_counts"].get("diverged", 0)
 
 
