@@ -458,16 +458,6 @@ def _write_reports(result: "ReproduceResult", fits, theory, main_key, quick: boo
     write_atomic(result.report_tex, to_latex(blocks))
 
 
-def _spent(store_path: Path, config) -> float:
-    """Sum of p*T over this sweep's runs recorded in the store."""
-    from scaling_theory.numeric.sweep.store import Store
-
-    wanted = {r.config_hash for r in config.expand()[0]}
-    with Store(store_path) as store:
-        return float(sum(r["params"] * r["samples"] for r in store.rows(("done", "diverged"))
-                         if r["config_hash"] in wanted))
-
-
 # --------------------------------------------------------------------------------------------
 # main entry
 
@@ -584,7 +574,7 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     result.lr_optima = _lr_optima(analyses)
     trained = sweep.get("done", 0) + sweep.get("diverged", 0)
     if trained and not sweep.get("already") and stages.get("simulate"):  # a resumed sweep has no rate
-        spent = _spent(store_path, config)
+        spent = sweep.get("pT", 0.0)  # p*T of the runs the sweep calls recorded
         result.throughput = spent / stages["simulate"] if spent else None
     _write_reports(result, fits, theory, main_key, quick, out)
     result.seconds = time.perf_counter() - started

@@ -47,6 +47,7 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     with Store(out / "results.sqlite") as store:
         stored = sum(r["params"] * r["samples"] for r in store.rows(("done", "diverged")))
     assert sum(r["pT"] for r in rounds) == pytest.approx(stored, rel=1e-12)
+    assert result["throughput"] == pytest.approx(stored / result["seconds"]["simulate"], rel=1e-12)
     assert sum(r["runs"] for r in rounds) == finished
     assert all(r["throughput"] == pytest.approx(r["pT"] / r["seconds"]) for r in rounds if r["runs"])
     assert sum(r["seconds"] for r in rounds) <= result["seconds"]["simulate"]
