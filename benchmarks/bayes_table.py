@@ -24,7 +24,7 @@ def cells():
                 yield "finite", d, K, T, 8, 500
     for d, K in ((1, 1), (2, 2)):
         for T in (100, 1000):
-            yield "infinite", d, K, T, 8, 500
+            yield "dp", d, K, T, 8, 500
     for d, K in ((1, 1), (2, 2), (4, 4), (1, 4), (4, 1)):
         yield "finite", d, K, 10000, 8, 300
 
@@ -32,8 +32,8 @@ def cells():
 def more_cells():
     for d, K in ((1, 2), (2, 1), (2, 4), (4, 2)):
         yield "finite", d, K, 10000, 8, 300
-    yield "infinite", 4, 4, 100, 8, 500
-    yield "infinite", 1, 1, 10000, 8, 300
+    yield "dp", 4, 4, 100, 8, 500
+    yield "dp", 1, 1, 10000, 8, 300
 
 
 def main(out: str, grid=cells) -> None:

@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     totals = np.zeros(3)
     for C in args.budgets:
-        for kind in ("dirichlet", "finite"):
+        for kind in ("dp", "finite"):
             row = [r for r in runs if r.compute == C and r.kind == kind and r.seed == 1]
             if not row:
                 continue

@@ -43,7 +43,7 @@ def main(argv=None) -> int:
         store = Path(args.store or os.path.join(tmp, "runs.sqlite"))
         for arm in args.arms:
             # float32 students are online SGD only: both arms in float64
-            ran = run_arm({"kind": ["dirichlet"], "optimizer": [arm], "lr": ARMS[arm], "precision": ["float64"]},
+            ran = run_arm({"kind": ["dp"], "optimizer": [arm], "lr": ARMS[arm], "precision": ["float64"]},
                           store, args)
             comparisons = ran["comparisons"]
             (res,) = ran["analyses"].values()  # one teacher: the infinite-width one

@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     from scaling_theory.numeric.sweep.store import Store
 
     cfg = SweepConfig.from_dict({
-        "d": [8], "K": [32], "kind": ["dirichlet"], "budgets": list(args.budgets), "widths_per_budget": 9,
+        "d": [8], "K": [32], "kind": ["dp"], "budgets": list(args.budgets), "widths_per_budget": 9,
         "p_over_sqrt_c": [0.02, 4.0], "seeds": list(args.seeds), "lr": RATES, "schedule": ["inverse"],
         "t0": [1000.0], "eval_samples": 10_000, "parametrisation": ["standard", "mup"]})
     with tempfile.TemporaryDirectory() as tmp:

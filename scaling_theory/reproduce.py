@@ -30,9 +30,9 @@ __all__ = ["reproduce", "ReproduceResult", "DEFAULT_OUT"]
 DEFAULT_OUT = "reproduce-out"
 _THEORY_LAW = "jeon-van-roy"   # the paper's setting: the infinite-width teacher
 #: the derived law each teacher kind is compared with (the one place naming them)
-TEACHER_LAW = {"dirichlet": "jeon-van-roy", "finite": "jeon-van-roy-finite"}
+TEACHER_LAW = {"dp": "jeon-van-roy", "finite": "jeon-van-roy-finite"}
 #: report labels of the teacher kinds
-TEACHER_LABEL = {"dirichlet": "infinite-width (Dirichlet-process) teacher", "finite": "finite teacher"}
+TEACHER_LABEL = {"dp": "infinite-width (Dirichlet-process) teacher", "finite": "finite teacher"}
 #: width-refinement rounds after the coarse pass (the first adds midpoints around each minimum, the
 #: later ones only widths that bracket it; :func:`scaling_theory.numeric.analysis.protocol.refine_widths`)
 REFINE_ROUNDS = 3
@@ -161,7 +161,7 @@ def _warm_kernels(stage: str, quick: bool) -> None:
     elif stage == "bayes":
         from scaling_theory.numeric.bayes.compare import bayes_optimal_error
 
-        for teacher in ("infinite", "finite"):
+        for teacher in ("dp", "finite"):
             bayes_optimal_error(teacher, T=_BAYES_T["quick"][0], **BAYES_SETTING, **_BAYES_SIZE["quick"])
     else:
         raise ValueError(f"no kernels to warm for stage {stage!r}")
@@ -326,7 +326,7 @@ def _comparisons(analyses, theory, unbracketable=None) -> list[dict[str, Any]]:
     from scaling_theory.numeric.analysis.protocol import ESTIMATORS, MIN_SIDE, verdict
 
     out = []
-    for key in sorted(analyses, key=lambda k: (k[2] != "dirichlet", k)):
+    for key in sorted(analyses, key=lambda k: (k[2] != "dp", k)):
         res = analyses[key]
         th = theory.get(key) or {}
         bound = th.get("a_best", th.get("a_local"))  # the better proof route's exponent (finite: direct)
@@ -373,7 +373,7 @@ def _lr_optima(analyses) -> list[dict[str, Any]]:
     from scaling_theory.numeric.analysis.protocol import lr_optima
 
     out = []
-    for key in sorted(analyses, key=lambda k: (k[2] != "dirichlet", k)):
+    for key in sorted(analyses, key=lambda k: (k[2] != "dp", k)):
         for C, o in lr_optima(analyses[key]["lr_curves"]).items():
             out.append({"teacher": _teacher_label(key), "C": C, "mode": o["mode"], "stable": o["stable"],
                         "spread_steps": o["spread_steps"], "best": {str(p): lr for p, lr in o["best"].items()}})
@@ -425,7 +425,7 @@ def _bayes(quick: bool, out: Path) -> tuple[list[dict[str, Any]], Path | None]:
 
     mode = "quick" if quick else "default"
     rows = []
-    for teacher in ("infinite", "finite"):
+    for teacher in ("dp", "finite"):
         for T in _BAYES_T[mode]:
             r = bayes_optimal_error(teacher, T=T, **BAYES_SETTING, **_BAYES_SIZE[mode]).to_json()
             rows.append({k: r[k] for k in ("teacher", "d", "K", "T", "teachers", "particles", "error", "error_se",
@@ -440,7 +440,7 @@ def _lr_figure(analyses, out: Path) -> Path:
     from scaling_theory.numeric.analysis.plots import lr_sensitivity
 
     panels, kinds = [], set()
-    for key in sorted(analyses, key=lambda k: (k[2] != "dirichlet", k)):
+    for key in sorted(analyses, key=lambda k: (k[2] != "dp", k)):
         res = analyses[key]
         kinds.add(res["error_kind"])
         for C in sorted({C for C, _ in res["lr_curves"]}):
@@ -495,7 +495,7 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     >>> from scaling_theory.numeric.sweep.config import SweepConfig
     >>> runs, _ = SweepConfig.protocol(quick=True).expand()
     >>> len(runs), sorted({r.compute for r in runs}), sorted({(r.d, r.K, r.kind) for r in runs})
-    (256, [10000.0, 100000.0, 1000000.0], [(4, 8, 'dirichlet'), (4, 8, 'finite')])
+    (256, [10000.0, 100000.0, 1000000.0], [(4, 8, 'dp'), (4, 8, 'finite')])
     >>> len(SweepConfig.protocol().expand()[0])      # the full study
     1360
 
@@ -550,7 +550,7 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
         groups, fits = stage("fit", f"fitting (bootstrap {n_boot}) ...", _fit_groups, config, store_path, n_boot,
                              chosen)
         # the paper's setting first: the infinite-width teacher is the main one when it was run
-        main_key = max(fits, key=lambda k: (k[2] == "dirichlet", fits[k].n_budgets, fits[k].n_points))
+        main_key = max(fits, key=lambda k: (k[2] == "dp", fits[k].n_budgets, fits[k].n_points))
         theory = stage("compare", "comparing with the derived laws "
                        f"({', '.join(f'{k}: {v}' for k, v in TEACHER_LAW.items())}) ...",
                        _theory_at_budgets, None, groups, main_key)

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from scaling_theory.errors import UserInputError
+from scaling_theory.theory import teachers
 from scaling_theory.theory.laws import Law
 
 __all__ = ["LAWS", "ALIASES", "SCALES", "TEACHERS", "p", "T", "d", "K", "K_dp", "n_of_p", "m_d", "scale_variances",
@@ -62,20 +62,20 @@ A = sp.Symbol("A", positive=True)
 B = sp.Symbol("B", positive=True)
 beta = sp.Symbol("beta", positive=True)
 
-SCALES = ("barron", "normalised")
-"""Teacher scales: ``barron`` (``a ~ N(0,1)``, ``w ~ N(0, I_d)``) and ``normalised`` (``E[F^2] = 1/2``)."""
+SCALES = teachers.SCALES
+"""Teacher scales (:data:`scaling_theory.theory.teachers.SCALES`)."""
 TEACHERS = ("dp", "finite")
-"""Teacher kinds: ``dp`` (infinite width, Dirichlet process) and ``finite`` (``K`` units)."""
+"""Teacher kinds with a law here, in the registry's order (:data:`scaling_theory.theory.teachers.KINDS`)."""
 
 VALIDITY_T = 8 * sp.pi**2
 """Smallest ``T`` for which the Barron-scale large-``T`` simplifications are upper bounds (ours)."""
 
 
-def _check_kind(teacher: str, scale: str) -> None:
-    if teacher not in TEACHERS:
-        raise UserInputError(f"unknown teacher kind {teacher!r} (known: {', '.join(TEACHERS)})")
-    if scale not in SCALES:
-        raise UserInputError(f"unknown teacher scale {scale!r} (known: {', '.join(SCALES)})")
+def _check_kind(teacher: str, scale: str) -> str:
+    """The canonical teacher kind (old names accepted), after checking the scale."""
+    kind = teachers.canonical_kind(teacher)
+    teachers.check_scale(scale)
+    return kind
 
 
 def law_name(teacher: str = "dp", scale: str = "barron") -> str:
@@ -90,21 +90,16 @@ def law_name(teacher: str = "dp", scale: str = "barron") -> str:
     ...
     scaling_theory.errors.UserInputError: unknown teacher scale 'unit' (known: barron, normalised)
     """
-    _check_kind(teacher, scale)
+    teacher = _check_kind(teacher, scale)
     return "jeon-van-roy" + ("-finite" if teacher == "finite" else "") + ("-normalised" if scale == "normalised" else "")
 
 
 def scale_variances(scale: str = "barron", teacher: str = "finite", d_: sp.Expr = d, K_: sp.Expr = K
                     ) -> tuple[sp.Expr, sp.Expr]:
-    """``(sigma_a^2, sigma_w^2)`` of ``a_k ~ N(0, sigma_a^2)``, ``w_k ~ N(0, sigma_w^2 I_d)`` (ours).
+    """``(sigma_a^2, sigma_w^2)`` of the teacher's units: :func:`scaling_theory.theory.teachers.scale_variances`.
 
-    ``barron``: ``(1, 1)`` for the finite teacher and ``(K^2, 1)`` for the Dirichlet process, whose atoms
-    carry the weights ``K pi_k a_k`` with ``a_k ~ N(0, 1)`` (so ``K`` equal weights ``1/K`` give back the
-    finite teacher, and ``scaling_theory.numeric.sim.teacher.sample_teacher`` draws exactly this teacher).
-    ``normalised``: ``sigma_w^2 = 1/d`` and ``sigma_a^2 = 1/K`` (finite) or ``K + 1`` (Dirichlet process),
-    so that ``E[F^2] = 1/2`` for every ``d`` and ``K``: the finite teacher has
-    ``E[F^2] = K sigma_a^2 sigma_w^2 d/2`` and the DP teacher ``sigma_a^2 sigma_w^2 d/(2(K+1))``
-    (``E[sum pi_k^2] = 1/(K+1)``, cross terms vanish since ``E a = 0``).
+    The one description of each teacher's scale, read by these laws' constants and by the samplers of the
+    simulator and the SMC.
 
     Examples
     --------
@@ -115,10 +110,7 @@ def scale_variances(scale: str = "barron", teacher: str = "finite", d_: sp.Expr 
     ...
     scaling_theory.errors.UserInputError: unknown teacher scale 'huge' (known: barron, normalised)
     """
-    _check_kind(teacher, scale)
-    if scale == "barron":
-        return (sp.Integer(1) if teacher == "finite" else K_**2), sp.Integer(1)
-    return (1 / K_ if teacher == "finite" else K_ + 1), 1 / d_
+    return teachers.scale_variances(scale, teacher, d_, K_)
 
 
 def n_of_p(p_: sp.Expr = p, d_: sp.Expr = d) -> sp.Expr:

@@ -35,14 +35,15 @@ from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.bayes.smc import run_teachers
 from scaling_theory.numeric.precision.budget import bracketed_root
 from scaling_theory.numeric.precision.mpeval import compile_expr, real, sign
+from scaling_theory.theory.teachers import canonical_kind
 
 __all__ = ["LAW_FOR_TEACHER", "TEACHER_KIND", "LIMITS", "BayesResult", "bayes_optimal_error", "bound_value",
            "check_inputs"]
 
-#: teacher (CLI name) -> registered law bounding its Bayes-optimal error; the ONE place to rename laws
-LAW_FOR_TEACHER = {"finite": "jeon-van-roy-finite", "infinite": "jeon-van-roy"}
-#: teacher (CLI name) -> ``sample_teacher`` kind
-TEACHER_KIND = {"finite": "finite", "infinite": "dirichlet"}
+#: teacher kind -> registered law bounding its Bayes-optimal error; the ONE place to rename laws
+LAW_FOR_TEACHER = {"finite": "jeon-van-roy-finite", "dp": "jeon-van-roy"}
+#: teacher kind -> ``sample_teacher`` kind (the canonical names of scaling_theory.theory.teachers)
+TEACHER_KIND = {"finite": "finite", "dp": "dp"}
 #: admissible sizes (inclusive); particles below 100 give unstable marginal likelihoods
 LIMITS = {"d": (1, 4), "K": (1, 4), "T": (100, 20_000), "particles": (100, 20_000), "teachers": (2, 256)}
 #: SGD students tried: (width as a multiple of K, learning rate)
@@ -96,7 +97,8 @@ def bound_value(teacher: str, d: int, K: float, T: int) -> tuple[float, float]:
     law = get_law(LAW_FOR_TEACHER[teacher])
     values = law.parameters(None, {"d": d, "K": K}, defaults=False)
     values[law.data] = sp.Integer(int(T))
-    n_min = max(1.0, float(K)) if teacher == "infinite" else 1.0
+    teacher = canonical_kind(teacher)
+    n_min = max(1.0, float(K)) if teacher == "dp" else 1.0
     with mp.workdps(_BOUND_DPS):
         L = compile_expr(law.expr, law.model, values)
         dL = compile_expr(sp.diff(law.expr, law.model), law.model, values)
@@ -231,7 +233,8 @@ def bayes_optimal_error(teacher: str = "finite", d: int = 2, K: int = 2, T: int 
 
     Parameters
     ----------
-    teacher : ``"finite"`` (K ReLU units) or ``"infinite"`` (Dirichlet process, concentration K).
+    teacher : ``"finite"`` (K ReLU units) or ``"dp"`` (Dirichlet process, concentration K; the old name
+        ``"infinite"`` is accepted).
     d, K, T : input dimension, teacher size, samples (see :data:`LIMITS`).
     teachers : independent teachers (the standard error is over them).
     particles : SMC particles per teacher.
@@ -253,6 +256,7 @@ def bayes_optimal_error(teacher: str = "finite", d: int = 2, K: int = 2, T: int 
     >>> r.holds, r.sgd_error
     (True, None)
     """
+    teacher = canonical_kind(teacher)
     check_inputs(teacher, d, K, T, teachers, particles)
     start = time.perf_counter()
     kind = TEACHER_KIND[teacher]

@@ -36,6 +36,7 @@ from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.bayes import kernels
 from scaling_theory.numeric.bayes.kernels import DIRICHLET, FINITE, latent_dim
 from scaling_theory.numeric.sim.teacher import Teacher, data_chunks, sample_teacher, teacher_logits
+from scaling_theory.theory.teachers import canonical_kind
 
 __all__ = ["SMCResult", "smc_runs", "dp_atoms", "run_teachers", "teacher_data", "SMC_TAG"]
 
@@ -240,7 +241,7 @@ def run_teachers(kind: str, d: int, K: float, T: int, *, teachers: int = 8, part
 
     Teacher ``i`` is ``sample_teacher(d, K, kind=kind, seed=seed * 100003 + i)`` and its data are the
     first ``T`` samples of its training stream with data seed ``seed * 100003 + i``.  For
-    ``kind="dirichlet"`` the sampler's prior is the stick truncated at :func:`dp_atoms` atoms (expected
+    ``kind="dp"`` the sampler's prior is the stick truncated at :func:`dp_atoms` atoms (expected
     leftover mass <= 1e-3), the teacher's is truncated at 1e-8 (:func:`sample_teacher`).
 
     Returns
@@ -254,12 +255,11 @@ def run_teachers(kind: str, d: int, K: float, T: int, *, teachers: int = 8, part
     >>> len(ts), r.error.shape, r.kl_curve.shape
     (2, (2,), (2, 30))
     """
+    kind = canonical_kind(kind)
     if kind == "finite":
         kcode, m = FINITE, int(K)
-    elif kind == "dirichlet":
-        kcode, m = DIRICHLET, dp_atoms(float(K))
     else:
-        raise UserInputError(f"unknown teacher kind {kind!r}; expected 'finite' or 'dirichlet'")
+        kcode, m = DIRICHLET, dp_atoms(float(K))
     ts = [sample_teacher(d, K, kind=kind, seed=seed * 100003 + i) for i in range(teachers)]
     out = []
     for start in range(0, teachers, batch):

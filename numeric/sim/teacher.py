@@ -5,7 +5,7 @@ The teacher is a one-hidden-layer ReLU network with a sigmoid output unit,
     F(x) = sum_k a_k ReLU(w_k . x),    X ~ N(0, I_d),    Y | F, X ~ Bernoulli(sigma(F(X))),
 
 with ``a_k ~ N(0, 1)`` and ``w_k ~ N(0, I_d)`` (``kind="finite"``, K units), or its Dirichlet-process
-variant (``kind="dirichlet"``, concentration K): atoms ``(a_j, w_j)`` drawn from the same base
+variant (``kind="dp"``, concentration K; ``"dirichlet"`` is its old name): atoms ``(a_j, w_j)`` drawn from the same base
 measure, weighted by stick-breaking weights ``pi_j`` and scaled by K,
 
     F(x) = K * sum_j pi_j a_j ReLU(w_j . x),
@@ -33,6 +33,7 @@ from typing import Iterator
 import numpy as np
 from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.sim.kernels import relu_logits
+from scaling_theory.theory import teachers
 from scaling_theory.numeric.validate import positive_int
 
 __all__ = [
@@ -64,10 +65,10 @@ class Teacher:
 
     Parameters
     ----------
-    kind : ``"finite"`` (K units) or ``"dirichlet"`` (stick-breaking mixture, concentration K).
+    kind : ``"finite"`` (K units) or ``"dp"`` (stick-breaking mixture, concentration K).
     d : input dimension.
-    K : number of units (finite) or DP concentration (dirichlet).
-    a : ``(m,)`` output weights; for ``"dirichlet"`` these already include the factor ``K * pi_j``.
+    K : number of units (finite) or DP concentration (dp).
+    a : ``(m,)`` output weights; for ``"dp"`` these already include the factor ``sigma_a * pi_j``.
     W : ``(m, d)`` hidden weights.
     seed : the seed it was sampled from.
     pi : ``(m,)`` stick-breaking weights (``None`` for ``"finite"``).
@@ -118,15 +119,15 @@ def sample_teacher(d: int, K: float, *, kind: str = "finite", seed: int = 0, tol
     ----------
     d : input dimension (>= 1).
     K : number of hidden units (``kind="finite"``, integer >= 1) or DP concentration (> 0).
-    kind : ``"finite"`` or ``"dirichlet"``.
+    kind : ``"finite"`` or ``"dp"`` (old names ``"dirichlet"``, ``"infinite"`` accepted).
     seed : integer seed; the draws come from ``np.random.default_rng([seed, 0x7EAC4E])``.
-    tol : stick-breaking stops once the leftover mass is below ``tol`` (dirichlet only).
-    max_atoms : hard cap on the number of atoms (dirichlet only).
-    scale : ``"barron"`` (``a ~ N(0,1)``, ``w ~ N(0, I_d)``; the dirichlet teacher's output weights are
-        ``K pi_k a_k``, as before) or ``"normalised"`` (``E[F^2] = 1/2`` for every ``d`` and ``K``: finite
-        ``a ~ N(0, 1/K)``, dirichlet weights ``sqrt(K+1) pi_k a_k``, both with ``w ~ N(0, I_d/d)``; the
-        scale of :func:`scaling_theory.theory.jeon_van_roy.scale_variances`).  The same seed draws the same
-        normal variates on both scales.
+    tol : stick-breaking stops once the leftover mass is below ``tol`` (dp only).
+    max_atoms : hard cap on the number of atoms (dp only).
+    scale : ``"barron"`` (``a ~ N(0,1)``, ``w ~ N(0, I_d)``; the dp teacher's output weights are
+        ``K pi_k a_k``) or ``"normalised"`` (``E[F^2] = 1/2`` for every ``d`` and ``K``: finite
+        ``a ~ N(0, 1/K)``, dp weights ``sqrt(K+1) pi_k a_k``, both with ``w ~ N(0, I_d/d)``).  The variances
+        are read from :func:`scaling_theory.theory.teachers.scale_variances`, the description the laws'
+        constants read too.  The same seed draws the same normal variates on both scales.
 
     Returns
     -------
@@ -137,7 +138,7 @@ def sample_teacher(d: int, K: float, *, kind: str = "finite", seed: int = 0, tol
     >>> t = sample_teacher(4, 3, seed=1)
     >>> t.a.shape, t.W.shape
     ((3,), (3, 4))
-    >>> dp = sample_teacher(4, 2.0, kind="dirichlet", seed=1)
+    >>> dp = sample_teacher(4, 2.0, kind="dp", seed=1)
     >>> bool(dp.leftover < 1e-8 and abs(dp.pi.sum() + dp.leftover - 1) < 1e-12)
     True
     >>> n = sample_teacher(4, 3, seed=1, scale="normalised")
@@ -145,37 +146,35 @@ def sample_teacher(d: int, K: float, *, kind: str = "finite", seed: int = 0, tol
     True
     """
     d = positive_int(d, "input dimension d")
-    if scale not in ("barron", "normalised"):
-        raise UserInputError(f"unknown teacher scale {scale!r}; expected 'barron' or 'normalised'")
-    w_scale = 1.0 if scale == "barron" else 1.0 / math.sqrt(d)
+    kind = teachers.canonical_kind(kind)
+    teachers.check_scale(scale)
     rng = np.random.default_rng([int(seed), _TEACHER_TAG])
     if kind == "finite":
         if float(K) != int(K) or int(K) < 1:
             raise UserInputError(f"a finite teacher needs an integer K >= 1, got {K!r}")
         K = int(K)
+        a_scale, w_scale = teachers.numeric_scales(scale, kind, d, K)
         W = rng.standard_normal((K, d)) * w_scale
-        a = rng.standard_normal(K) * (1.0 if scale == "barron" else 1.0 / math.sqrt(K))
+        a = rng.standard_normal(K) * a_scale
         return Teacher("finite", d, K, a, W, int(seed))
-    if kind == "dirichlet":
-        K = float(K)
-        if not math.isfinite(K) or K <= 0:
-            raise UserInputError(f"a Dirichlet-process teacher needs a concentration K > 0, got {K!r}")
-        if not (0 < tol < 1):
-            raise UserInputError(f"stick-breaking tolerance must be in (0, 1), got {tol!r}")
-        pis = []
-        rest = 1.0
-        # stick-breaking: beta_j ~ Beta(1, K), pi_j = beta_j * prod_{i<j}(1 - beta_i)
-        while rest > tol and len(pis) < max_atoms:
-            beta = rng.beta(1.0, K)
-            pis.append(rest * beta)
-            rest *= 1.0 - beta
-        pi = np.asarray(pis)
-        m = pi.shape[0]
-        W = rng.standard_normal((m, d)) * w_scale
-        a_raw = rng.standard_normal(m)
-        out_scale = K if scale == "barron" else math.sqrt(K + 1)
-        return Teacher("dirichlet", d, K, out_scale * pi * a_raw, W, int(seed), pi=pi, leftover=float(rest))
-    raise UserInputError(f"unknown teacher kind {kind!r}; expected 'finite' or 'dirichlet'")
+    K = float(K)
+    if not math.isfinite(K) or K <= 0:
+        raise UserInputError(f"a Dirichlet-process teacher needs a concentration K > 0, got {K!r}")
+    if not (0 < tol < 1):
+        raise UserInputError(f"stick-breaking tolerance must be in (0, 1), got {tol!r}")
+    a_scale, w_scale = teachers.numeric_scales(scale, kind, d, K)
+    pis = []
+    rest = 1.0
+    # stick-breaking: beta_j ~ Beta(1, K), pi_j = beta_j * prod_{i<j}(1 - beta_i)
+    while rest > tol and len(pis) < max_atoms:
+        beta = rng.beta(1.0, K)
+        pis.append(rest * beta)
+        rest *= 1.0 - beta
+    pi = np.asarray(pis)
+    m = pi.shape[0]
+    W = rng.standard_normal((m, d)) * w_scale
+    a_raw = rng.standard_normal(m)
+    return Teacher("dp", d, K, a_scale * pi * a_raw, W, int(seed), pi=pi, leftover=float(rest))
 
 
 def expected_distinct_atoms(K: float, n: int) -> float:

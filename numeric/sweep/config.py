@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from scaling_theory.errors import UserInputError
+from scaling_theory.theory.teachers import KIND_ALIASES
 
 
 __all__ = ["SweepConfig", "Grid", "RunSpec", "EXPERIMENT", "KINDS", "OPTIMIZERS", "SCHEDULES", "DEVICES",
@@ -50,7 +51,7 @@ __all__ = ["SweepConfig", "Grid", "RunSpec", "EXPERIMENT", "KINDS", "OPTIMIZERS"
 #: names the experiment a run's numbers come from; part of every config hash (bump if it changes)
 EXPERIMENT = "teacher-student-single-pass/1"
 
-KINDS = ("finite", "dirichlet")
+KINDS = ("finite", "dp")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "inverse", "inverse_sqrt")
 PARAMETRISATIONS = ("standard", "mup")  # as numeric.sim.students (config stays importable without it)
@@ -193,8 +194,12 @@ class RunSpec:
 
     @functools.cached_property
     def config_hash(self) -> str:
-        """SHA-256 of the canonical JSON of :meth:`to_config`."""
-        return _hash(self.to_config())
+        """SHA-256 of the canonical JSON of :meth:`to_config`, with the ``dp`` teacher hashed under its old
+        name ``dirichlet``, so runs stored before the rename keep their keys (a sweep resumes over them)."""
+        config = self.to_config()
+        if config["kind"] == "dp":
+            config["kind"] = "dirichlet"
+        return _hash(config)
 
 
 def _derived_seed(seed: int, purpose: int) -> int:
@@ -245,7 +250,7 @@ class SweepConfig:
         and any grid fields. Without ``grid`` the top level is the one grid.
 
         Grid fields (a scalar means a one-element list): ``d``, ``K`` (positive ints), ``kind``
-        (``finite``/``dirichlet``), ``budgets`` (compute, positive numbers), ``widths`` (positive
+        (``finite``/``dp``; the old name ``dirichlet`` is read as ``dp``), ``budgets`` (compute, positive numbers), ``widths`` (positive
         ints or ``"auto"``), ``widths_per_budget`` (int, auto widths), ``p_over_sqrt_c`` ([lo, hi],
         auto widths), ``seeds`` (ints >= 0), ``lr`` (positive), ``batch_size`` (positive ints),
         ``optimizer`` (``sgd``/``adam``), ``schedule`` (``constant``/``inverse``/``inverse_sqrt``,
@@ -357,7 +362,7 @@ class SweepConfig:
         ========
         >>> runs, _ = SweepConfig.protocol(quick=True).expand()
         >>> sorted({r.kind for r in runs}), sorted({r.lr for r in runs}), len({r.seed for r in runs})
-        (['dirichlet', 'finite'], [0.03, 0.1, 0.3, 1.0], 2)
+        (['dp', 'finite'], [0.03, 0.1, 0.3, 1.0], 2)
         """
         return cls.from_dict(_PROTOCOL_QUICK if quick else _PROTOCOL)
 
@@ -380,10 +385,10 @@ class SweepConfig:
         >>> more = cfg.with_widths({(4, 2, "finite"): {1e4: [2]}})
         >>> sorted({r.width for r in more.expand()[0]}), len(more.expand()[0])
         ([1, 2, 4], 6)
-        >>> cfg.with_widths({(4, 2, "dirichlet"): {1e4: [2]}})
+        >>> cfg.with_widths({(4, 2, "dp"): {1e4: [2]}})
         Traceback (most recent call last):
         ...
-        scaling_theory.errors.UserInputError: no grid of the sweep holds d=4, K=2, kind=dirichlet, C=10000
+        scaling_theory.errors.UserInputError: no grid of the sweep holds d=4, K=2, kind=dp, C=10000
         """
         from dataclasses import replace
 
@@ -579,6 +584,11 @@ def _floats(value: Any, name: str, source: str, maximum: float = math.inf) -> tu
     return tuple(dict.fromkeys(out))
 
 
+def _kind_name(value: Any) -> Any:
+    """An old teacher-kind name (``dirichlet``) read as its canonical one; anything else unchanged."""
+    return KIND_ALIASES.get(value, value) if isinstance(value, str) else value
+
+
 def _choices(value: Any, name: str, allowed: Sequence[str], source: str) -> tuple[str, ...]:
     items = _list(value)
     if not items:
@@ -646,7 +656,7 @@ def _grid(name: str, raw: Mapping[str, Any], source: str) -> Grid:
         name=name,
         d=_ints(values["d"], "d", source, 1),
         K=_ints(values["K"], "K", source, 1),
-        kind=_choices(values["kind"], "kind", KINDS, source),
+        kind=_choices([_kind_name(k) for k in _list(values["kind"])], "kind", KINDS, source),
         budgets=_floats(values["budgets"], "budgets", source, maximum=_MAX_BUDGET),
         widths=widths,
         widths_per_budget=per_budget,
@@ -689,7 +699,7 @@ _QUICK: dict[str, Any] = {
     "seeds": [0], "lr": [0.2], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 2000,
 }
 _PROTOCOL: dict[str, Any] = {
-    "d": [8], "K": [32], "kind": ["dirichlet", "finite"], "budgets": [1e5, 1e6, 1e7, 1e8],
+    "d": [8], "K": [32], "kind": ["dp", "finite"], "budgets": [1e5, 1e6, 1e7, 1e8],
     "widths_per_budget": 9, "p_over_sqrt_c": [0.02, 4.0], "seeds": [0, 1, 2, 3, 4],
     # muP: the best lr0 is 0.1-0.3 at every width and budget (standard: it falls like 1/n, down to
     # 0.003 at C = 1e8), so four rates bracket it everywhere (docs/tuned-protocol.md, "Learning rate")
@@ -701,7 +711,7 @@ _PROTOCOL: dict[str, Any] = {
     "precision": ["float32"],
 }
 _PROTOCOL_QUICK: dict[str, Any] = {
-    "d": [4], "K": [8], "kind": ["dirichlet", "finite"], "budgets": [1e4, 1e5, 1e6],
+    "d": [4], "K": [8], "kind": ["dp", "finite"], "budgets": [1e4, 1e5, 1e6],
     "widths_per_budget": 7, "p_over_sqrt_c": [0.01, 4.0], "seeds": [0, 1],
     "lr": [0.03, 0.1, 0.3, 1.0], "schedule": ["inverse"], "t0": [1000.0], "eval_samples": 2000,
     "parametrisation": ["mup"], "precision": ["float32"],

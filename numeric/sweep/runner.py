@@ -301,7 +301,7 @@ def _cost(runs: Sequence[RunSpec]) -> float:
     per-sample scalar chain; evaluation about 0.5 ns per parameter and input on two streams.
     """
     first = runs[0]
-    atoms = first.K * (math.log(1e8) if first.kind == "dirichlet" else 1.0)
+    atoms = first.K * (math.log(1e8) if first.kind == "dp" else 1.0)
     data = max(r.samples for r in runs) * (150.0 + 0.17 * atoms * first.d)
     train = sum(r.samples * (0.45 * r.params + 80.0) for r in runs)
     evaluation = sum(2 * r.eval_samples * 0.5 * (r.params + atoms * first.d) for r in runs)

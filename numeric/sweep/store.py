@@ -37,6 +37,7 @@ from typing import Any, Iterable, Mapping
 
 from scaling_theory._version import __version__
 from scaling_theory.errors import UserInputError
+from scaling_theory.theory.teachers import KIND_ALIASES
 
 __all__ = ["Store", "StoreError", "SCHEMA_NAME", "SCHEMA_VERSION", "STATUSES", "FINISHED"]
 
@@ -390,6 +391,9 @@ class Store:
             # not a column: runs stored before the option existed are the standard parametrisation
             item["parametrisation"] = item["config"].get("parametrisation", "standard")
             item["precision"] = item["config"].get("precision", "float64")
+            # runs stored before the teacher rename name the dp teacher "dirichlet"
+            if item.get("kind") in KIND_ALIASES:
+                item["kind"] = item["config"]["kind"] = KIND_ALIASES[item["kind"]]
             out.append(item)
         return out
 

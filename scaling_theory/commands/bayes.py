@@ -14,9 +14,9 @@ def register(subparsers) -> None:
                     "Carlo (mean and standard error over teachers), evaluate the information-theoretic "
                     "bound minimised over model size, train SGD students on the same samples, and say "
                     "whether the bound holds (bound >= L_T - 2 se). See docs/bayes.md.")
-    parser.add_argument("--teacher", choices=("finite", "infinite"), default="finite",
-                        help="finite: K ReLU units; infinite: Dirichlet process with concentration K "
-                             "(default finite)")
+    parser.add_argument("--teacher", choices=("finite", "dp", "infinite", "dirichlet"), default="finite",
+                        help="finite: K ReLU units; dp: infinite width, Dirichlet process with concentration K "
+                             "('infinite' and 'dirichlet' are old names of dp; default finite)")
     parser.add_argument("--d", type=int, default=2, help="input dimension, 1..4 (default 2)")
     parser.add_argument("--K", type=int, default=2, help="teacher units / DP concentration, 1..4 (default 2)")
     parser.add_argument("--T", type=float, default=1000, help="samples, 100..20000 (default 1000)")

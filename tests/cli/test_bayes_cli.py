@@ -21,7 +21,7 @@ def test_json_has_the_promised_keys(capsys):
 
 
 def test_text_summary_for_the_infinite_teacher(capsys):
-    argv = ["bayes", "--teacher", "infinite", "--d", "1", "--K", "1", "--T", "100", "--teachers", "2",
+    argv = ["bayes", "--teacher", "dp", "--d", "1", "--K", "1", "--T", "100", "--teachers", "2",
             "--particles", "100", "--no-sgd"]
     assert main(argv) == 0
     out = capsys.readouterr().out

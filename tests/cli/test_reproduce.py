@@ -53,7 +53,7 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     assert sum(r["seconds"] for r in rounds) <= result["seconds"]["simulate"]
     assert "Speed: " in md and "coarse " in md
     bayes = result["bayes"]                          # L_T by SMC beside the bound and SGD, both teachers
-    assert {r["teacher"] for r in bayes} == {"infinite", "finite"} and len({r["T"] for r in bayes}) >= 2
+    assert {r["teacher"] for r in bayes} == {"dp", "finite"} and len({r["T"] for r in bayes}) >= 2
     for r in bayes:
         assert 0 < r["error"] < r["bound"] and r["holds"] is True and r["sgd_error"] > 0
     rows = result["comparisons"]
@@ -115,7 +115,7 @@ def _online_runner(runs):
 
 
 def _small_protocol():
-    return SweepConfig.from_dict({"d": [4], "K": [8], "kind": ["dirichlet", "finite"], "budgets": [1e4, 1e5, 1e6],
+    return SweepConfig.from_dict({"d": [4], "K": [8], "kind": ["dp", "finite"], "budgets": [1e4, 1e5, 1e6],
                                   "widths_per_budget": 5, "p_over_sqrt_c": [0.05, 0.5], "seeds": [0, 1],
                                   "lr": [0.1], "eval_samples": 200})
 
@@ -202,7 +202,7 @@ _warm_kernels("bayes", True)
 warm = signatures()
 task = _group([r for r in SweepConfig.protocol(quick=True).expand()[0] if r.compute == 1e5])[0]
 train_runs(task)                     # a real task of the study, as a sweep worker runs it
-for kind in ("infinite", "finite"):  # and the default study's Bayes section at its smallest T
+for kind in ("dp", "finite"):  # and the default study's Bayes section at its smallest T
     bayes_optimal_error(kind, T=_BAYES_T["default"][0], **BAYES_SETTING, **_BAYES_SIZE["default"])
 print(json.dumps({"warm": warm, "task": signatures(), "runs": len(task)}))
 """

@@ -23,7 +23,7 @@ def test_bad_input_names_the_limit(args, needle):
 def test_bound_is_the_minimum_over_model_size():
     from scaling_theory.theory.registry import get_law
 
-    for teacher in ("finite", "infinite"):
+    for teacher in ("finite", "dp"):
         b, p_star = bound_value(teacher, 2, 2, 1000)
         law = get_law(LAW_FOR_TEACHER[teacher])
         f = lambda p: float(law.expr.subs(law.parameters(None, {"d": 2, "K": 2}, defaults=False))  # noqa: E731

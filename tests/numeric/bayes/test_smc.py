@@ -16,7 +16,7 @@ def test_seeded_runs_reproduce_and_batches_do_not_matter():
     assert not np.array_equal(a.error, c.error)
 
 
-@pytest.mark.parametrize("kind,K", [("finite", 2), ("dirichlet", 1.0)])
+@pytest.mark.parametrize("kind,K", [("finite", 2), ("dp", 1.0)])
 def test_numba_run_equals_numpy_reference_run(kind, K):
     _, a = run_teachers(kind, 2, K, 40, teachers=2, particles=120, seed=1)
     _, b = run_teachers(kind, 2, K, 40, teachers=2, particles=120, seed=1, backend="numpy")

@@ -8,7 +8,7 @@ from scaling_theory.numeric.sim.teacher import (chunk, sample_teacher, sigmoid, 
                                                 teacher_logits_fast)
 
 
-@pytest.mark.parametrize("kind,K", [("finite", 5), ("dirichlet", 3.0)])
+@pytest.mark.parametrize("kind,K", [("finite", 5), ("dp", 3.0)])
 def test_compiled_teacher_logits_agree_with_numpy(kind, K):
     t = sample_teacher(7, K, kind=kind, seed=3)
     X = np.random.default_rng(1).standard_normal((1000, 7))
@@ -24,7 +24,7 @@ def test_stream_labels_are_those_of_the_numpy_teacher():
 
 
 def test_one_pass_evaluation_equals_each_student_alone():
-    t = sample_teacher(5, 4, kind="dirichlet", seed=1)
+    t = sample_teacher(5, 4, kind="dp", seed=1)
     rng = np.random.default_rng(0)
     # widths around the 4-unit blocking and the 256-row blocks (n_samples not a multiple of either)
     pairs = [(rng.standard_normal((n, 5)) / 2, rng.standard_normal(n)) for n in (1, 3, 4, 7, 33)]
@@ -67,7 +67,7 @@ def test_row_vectorised_forward_pass_agrees_with_numpy():
         np.testing.assert_allclose(g, relu_logits_reference(X, W, v), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("kind,K", [("finite", 32), ("dirichlet", 32.0)])
+@pytest.mark.parametrize("kind,K", [("finite", 32), ("dp", 32.0)])
 def test_evaluation_of_narrow_and_wide_students_agrees_with_the_reference(kind, K):
     # d = 8: widths below 256 take the row-vectorised pass, the others the unit-vectorised one
     from scaling_theory.numeric.sim import error

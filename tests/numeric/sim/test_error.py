@@ -37,7 +37,7 @@ def test_numba_matches_numpy_reference():
 
 
 def test_dirichlet_teacher_error_and_zero_at_teacher():
-    t = sample_teacher(5, 2.0, kind="dirichlet", seed=3)
+    t = sample_teacher(5, 2.0, kind="dp", seed=3)
     assert reducible_error(t, t.W, t.a, n_samples=1000) == (0.0, 0.0)
     m, se = reducible_error(t, np.zeros((1, 5)), np.zeros(1), n_samples=4000)
     assert m > 0 and se > 0

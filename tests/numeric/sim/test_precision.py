@@ -41,7 +41,7 @@ def test_float32_kernel_matches_the_float32_reference(d):
 
 
 def test_float32_tracks_float64_to_single_precision_and_is_really_single():
-    t = sample_teacher(8, 32, kind="dirichlet", seed=0)
+    t = sample_teacher(8, 32, kind="dp", seed=0)
     cfgs = _students("float64") + _students("float32")
     res = train(t, cfgs, 5000, data_seed=1, device="cpu")   # both precisions in one call
     for a, b in zip(res[:3], res[3:]):

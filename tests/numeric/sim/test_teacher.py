@@ -62,12 +62,12 @@ def test_labels_follow_sigmoid_of_teacher():
 
 def test_dirichlet_teacher_stick_breaking():
     K = 3.0
-    t = sample_teacher(6, K, kind="dirichlet", seed=0, tol=1e-10)
+    t = sample_teacher(6, K, kind="dp", seed=0, tol=1e-10)
     assert t.leftover < 1e-10
     assert np.isclose(t.pi.sum() + t.leftover, 1.0, atol=1e-12)
     assert np.allclose(t.a, 0.0) is False and t.W.shape == (t.m, 6)
     # E[pi_1] = 1/(1+K) over teacher seeds
-    first = [sample_teacher(2, K, kind="dirichlet", seed=s).pi[0] for s in range(800)]
+    first = [sample_teacher(2, K, kind="dp", seed=s).pi[0] for s in range(800)]
     assert abs(np.mean(first) - 1 / (1 + K)) < 0.03
     # atoms needed ~ K ln(1/tol), well above K
     assert K < t.m < 10 * K * np.log(1e10)
@@ -78,7 +78,7 @@ def test_dirichlet_distinct_atoms_match_expectation():
     rng = np.random.default_rng(0)
     counts = []
     for s in range(200):
-        t = sample_teacher(2, K, kind="dirichlet", seed=s)
+        t = sample_teacher(2, K, kind="dp", seed=s)
         draws = rng.choice(t.m, size=n, p=t.pi / t.pi.sum())
         counts.append(len(np.unique(draws)))
     expected = expected_distinct_atoms(K, n)
@@ -95,7 +95,7 @@ def test_equal_weight_dirichlet_form_reduces_to_finite():
 
 
 def test_bad_teacher_arguments_are_user_errors():
-    cases = {("finite", 2.5): "integer K", ("finite", 0): "integer K", ("dirichlet", -1.0): "K > 0",
+    cases = {("finite", 2.5): "integer K", ("finite", 0): "integer K", ("dp", -1.0): "K > 0",
              ("weird", 2): "unknown teacher kind"}
     for (kind, K), text in cases.items():
         with pytest.raises(UserInputError, match=text):

@@ -18,7 +18,7 @@ def _output_second_moment(kind, d, K, seeds=400, inputs=200):
     return vals.mean(), vals.std(ddof=1) / np.sqrt(seeds)
 
 
-@pytest.mark.parametrize("kind,d,K", [("finite", 2, 1), ("finite", 16, 8), ("dirichlet", 3, 2.0), ("dirichlet", 8, 6.0)])
+@pytest.mark.parametrize("kind,d,K", [("finite", 2, 1), ("finite", 16, 8), ("dp", 3, 2.0), ("dp", 8, 6.0)])
 def test_normalised_teacher_has_half_output_second_moment(kind, d, K):
     mean, se = _output_second_moment(kind, d, K)
     assert abs(mean - 0.5) <= 5 * se

@@ -84,7 +84,7 @@ def test_all_students_diverging_stops_the_stream_early():
 
 def test_students_of_different_teachers_in_one_call_match_separate_calls():
     from scaling_theory.numeric.sim.training import train_many
-    t1, t2 = sample_teacher(5, 2, seed=1), sample_teacher(5, 3.0, kind="dirichlet", seed=2)
+    t1, t2 = sample_teacher(5, 2, seed=1), sample_teacher(5, 3.0, kind="dp", seed=2)
     a, b = StudentConfig(3, lr=0.05, batch_size=4), StudentConfig(6, lr=0.02, init_seed=3)
     tasks = [(t1, a, 900, 0), (t2, b, 1300, 5), (t1, b, 400, 7), (t2, a, 1000, 5)]
     many = train_many(tasks, chunk_size=256)

@@ -70,7 +70,7 @@ def test_device_stream_moments_and_labels_match_the_teacher_law():
 
 
 def test_device_stream_dirichlet_teacher_logits():
-    t = _teacher(d=2, K=1.5, seed=2, kind="dirichlet")
+    t = _teacher(d=2, K=1.5, seed=2, kind="dp")
     X, y, F = _stream(t, 200, seed=0, chunk_size=200)
     np.testing.assert_allclose(F, teacher_logits(t, X), rtol=1e-12, atol=1e-12)
 

@@ -12,8 +12,8 @@ def test_default_study_crosses_lr_grid_seeds_and_both_teachers():
     lrs = sorted({r.lr for r in runs})
     assert len(lrs) >= 4 and all(b / a == pytest.approx(lrs[1] / lrs[0], rel=0.15) for a, b in zip(lrs, lrs[1:]))
     assert len({r.seed for r in runs}) >= 5
-    assert {r.kind for r in runs} == {"dirichlet", "finite"}
-    assert cfg.grids[0].kind[0] == "dirichlet"       # the paper's (infinite-width) setting first
+    assert {r.kind for r in runs} == {"dp", "finite"}
+    assert cfg.grids[0].kind[0] == "dp"       # the paper's (infinite-width) setting first
     # the width grid reaches the bound's optimum p/sqrt(C) ~ 1.2-1.4 at every budget
     for C in {r.compute for r in runs}:
         assert max(r.params for r in runs if r.compute == C) / C ** 0.5 > 1.4

@@ -152,7 +152,7 @@ BAD_TOML = {
     "d = 4\nK = 1\nbudgets = []": "field 'budgets' must not be empty",
     "d = 4\nK = 1": "field 'budgets' is missing",
     "d = 4\nK = 1\nbudgets = 1e4\nlr = -0.1": "field 'lr' must contain positive finite numbers",
-    "d = 4\nK = 1\nbudgets = 1e4\nkind = 'weird'": "field 'kind' must be one of finite, dirichlet",
+    "d = 4\nK = 1\nbudgets = 1e4\nkind = 'weird'": "field 'kind' must be one of finite, dp",
     "d = 4\nK = 1\nbudgets = 1e4\noptimizer = 'lbfgs'": "field 'optimizer' must be one of sgd, adam",
     "d = 4\nK = 1\nbudgets = 1e4\nwidths = 'some'": "field 'widths' must be \"auto\"",
     "d = 4\nK = 1\nbudgets = 1e4\np_over_sqrt_c = [2, 1]": "field 'p_over_sqrt_c' must have lo <= hi",
@@ -418,7 +418,7 @@ def test_executor_argument_errors(tmp_path):
 
 def test_real_trainer_end_to_end_and_resume_is_grouping_independent(tmp_path):
     cfg = SweepConfig.from_dict({"d": 3, "K": 2, "budgets": [2000], "widths": [1, 2, 3], "seeds": [0],
-                                 "kind": ["finite", "dirichlet"], "eval_samples": 500, "min_samples": 10})
+                                 "kind": ["finite", "dp"], "eval_samples": 500, "min_samples": 10})
     path = tmp_path / "real.sqlite"
     s = run_sweep(cfg, path, executor="serial", progress=False)
     assert s.done == 6 and s.complete, s.failures
@@ -433,3 +433,24 @@ def test_real_trainer_end_to_end_and_resume_is_grouping_independent(tmp_path):
     # the time-averaged online KL (what the bound is about) is recorded beside the final error
     assert alone["metrics"]["online_kl"] == rows[("finite", 2)]["metrics"]["online_kl"]
     assert all(r["metrics"]["online_kl"] > r["metrics"]["online_kl_se"] > 0 for r in rows.values())
+
+
+def test_old_teacher_name_is_read_as_dp_and_keeps_its_hash():
+    # 'dirichlet' is the old name of the dp teacher: read as dp, hashed as before so old stores resume
+    old = _cfg(kind="dirichlet").expand()[0][0]
+    new = _cfg(kind="dp").expand()[0][0]
+    assert old.kind == new.kind == "dp" and old.config_hash == new.config_hash
+    spec = RunSpec(4, 2, "dp", 1e4, 1, 0, 0.05, 1, "sgd", "constant", 1e4, 2000, 20000, 1.0, "cpu")
+    legacy = dict(spec.to_config(), kind="dirichlet")
+    from scaling_theory.numeric.sweep.config import _hash
+    assert spec.config_hash == _hash(legacy)
+
+
+def test_store_reads_old_teacher_name_as_dp(tmp_path):
+    from scaling_theory.numeric.sweep.store import Store
+    with Store(tmp_path / "old.sqlite", create=True) as store:
+        store.record({"config_hash": "h-old", "config": {"d": 4, "K": 2, "kind": "dirichlet", "compute": 1e4,
+                      "width": 1, "params": 5, "samples": 2000, "seed": 0, "lr": 0.1, "batch_size": 1,
+                      "optimizer": "sgd"}, "status": "done", "error": 0.1, "error_se": 0.01, "seconds": 1.0})
+        [row] = store.rows()
+    assert row["kind"] == "dp" and row["config"]["kind"] == "dp"
