@@ -43,9 +43,10 @@ from __future__ import annotations
 import sympy as sp
 
 from scaling_theory.theory import teachers
-from scaling_theory.theory.laws import Law
+from scaling_theory.theory.laws import Law, Route
+from scaling_theory.theory.teachers import m_d, scale_variances
 
-__all__ = ["LAWS", "ALIASES", "SCALES", "TEACHERS", "p", "T", "d", "K", "K_dp", "n_of_p", "m_d", "scale_variances",
+__all__ = ["LAWS", "ALIASES", "SCALES", "TEACHERS", "p", "T", "d", "K", "K_dp", "n_of_p", "m_d", "scale_variances", "truncation_bound", "truncation_leading", "C_budget",
            "second_moment", "first_moment", "exact_bound", "large_T_coefficients", "large_T_bound", "direct_bound",
            "finite_bound", "dp_scale_moments", "dp_second_moment", "dp_exact_bound", "dp_bound", "expected_atoms",
            "atoms_upper", "validity_T", "smallest_width", "law_name", "VALIDITY_T", "A", "B", "beta"]
@@ -94,25 +95,6 @@ def law_name(teacher: str = "dp", scale: str = "barron") -> str:
     return "jeon-van-roy" + ("-finite" if teacher == "finite" else "") + ("-normalised" if scale == "normalised" else "")
 
 
-def scale_variances(scale: str = "barron", teacher: str = "finite", d_: sp.Expr = d, K_: sp.Expr = K
-                    ) -> tuple[sp.Expr, sp.Expr]:
-    """``(sigma_a^2, sigma_w^2)`` of the teacher's units: :func:`scaling_theory.theory.teachers.scale_variances`.
-
-    The one description of each teacher's scale, read by these laws' constants and by the samplers of the
-    simulator and the SMC.
-
-    Examples
-    --------
-    >>> scale_variances("normalised", "finite"), scale_variances("normalised", "dp", d, K_dp)
-    ((1/K, 1/d), (K + 1, 1/d))
-    >>> scale_variances("huge")
-    Traceback (most recent call last):
-    ...
-    scaling_theory.errors.UserInputError: unknown teacher scale 'huge' (known: barron, normalised)
-    """
-    return teachers.scale_variances(scale, teacher, d_, K_)
-
-
 def n_of_p(p_: sp.Expr = p, d_: sp.Expr = d) -> sp.Expr:
     """Hidden width ``n = p/(d+1)`` of a student with ``p`` parameters.
 
@@ -129,24 +111,6 @@ def n_of_p(p_: sp.Expr = p, d_: sp.Expr = d) -> sp.Expr:
     10
     """
     return p_ / (d_ + 1)
-
-
-def m_d(d_: sp.Expr = d) -> sp.Expr:
-    """``E||w||`` for ``w ~ N(0, I_d)``: ``sqrt(2) Gamma((d+1)/2)/Gamma(d/2)`` (chi mean).
-
-    Pass SymPy integers for exact values (a Python ``int`` makes ``(d+1)/2`` a float).
-
-    Examples
-    --------
-    >>> m_d(sp.Integer(1)), m_d(sp.Integer(2))
-    (sqrt(2)/sqrt(pi), sqrt(2)*sqrt(pi)/2)
-
-    References
-    ----------
-    The mean of the chi distribution with ``d`` degrees of freedom (Johnson, Kotz & Balakrishnan,
-    Continuous Univariate Distributions, vol. 1, ch. 18).
-    """
-    return sp.sqrt(2) * sp.gamma((d_ + 1) / 2) / sp.gamma(d_ / 2)
 
 
 def second_moment(d_: sp.Expr = d, K_: sp.Expr = K, scale: str = "barron") -> sp.Expr:
@@ -182,9 +146,9 @@ def first_moment(d_: sp.Expr = d, K_: sp.Expr = K, scale: str = "barron") -> sp.
 
 
 def unit_scale_mean(d_: sp.Expr = d, K_: sp.Expr = K, scale: str = "barron", teacher: str = "finite") -> sp.Expr:
-    """``mu_b = E|a| ||w|| = sigma sqrt(2/pi) m_d``: mean size of one unit's output weight (ours)."""
-    sa2, sw2 = scale_variances(scale, teacher, d_, K_)
-    return sp.sqrt(sa2 * sw2) * sp.sqrt(2 / sp.pi) * m_d(d_)
+    """``mu_b = E|a| ||w|| = sigma sqrt(2/pi) m_d``: mean size of one unit's output weight
+    (:func:`scaling_theory.theory.teachers.unit_abs_mean`; ours)."""
+    return teachers.unit_abs_mean(teacher, scale, d_, K_)
 
 
 def validity_T(teacher: str = "finite", scale: str = "barron", d_: sp.Expr = d, K_: sp.Expr = K) -> sp.Expr:
@@ -365,15 +329,15 @@ def dp_scale_moments(d_: sp.Expr = d, K_: sp.Expr = K_dp, scale: str = "barron")
 
     ``s2`` is the DP law's misspecification constant: with ``n`` draws from the stick weights ``pi``,
     ``E(F - F~_n)^2 <= E[sum_k pi_k a_k^2 ||w_k||^2]/(2n) = s2/(2n)`` since ``sum_k pi_k = 1`` and the
-    atoms are independent of the weights.
+    atoms are independent of the weights.  Both read the teacher's description
+    (:func:`scaling_theory.theory.teachers.unit_second_moment`, :func:`~scaling_theory.theory.teachers.unit_abs_mean`).
 
     Examples
     --------
     >>> dp_scale_moments(sp.Integer(4), sp.Integer(3), "normalised")
     (4, 3/2)
     """
-    sa2, sw2 = scale_variances(scale, "dp", d_, K_)
-    return sa2 * sw2 * d_, sp.sqrt(sa2 * sw2) * sp.sqrt(2 / sp.pi) * m_d(d_)
+    return teachers.unit_second_moment("dp", scale, d_, K_), teachers.unit_abs_mean("dp", scale, d_, K_)
 
 
 def dp_second_moment(d_: sp.Expr = d, K_: sp.Expr = K_dp, scale: str = "barron") -> sp.Expr:
@@ -446,6 +410,60 @@ def dp_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K_
     return s2 / (16 * n) + (d_ / 2 + sp.Rational(1, 2) + atoms * per_atom + sp.log(n)) / T_
 
 
+def truncation_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K_dp, scale: str = "barron"
+                     ) -> sp.Expr:
+    """DP teacher, truncation route: keep the first ``n`` atoms of the stick and quantise them (ours).
+
+    Proxy: the first ``n = p/(d+1)`` atoms in stick-breaking order, each direction moved to a point of a
+    ``delta``-net of the sphere and each output weight ``b_k = pi_k a_k ||w_k||`` rounded stochastically to
+    ``rho Z``.  With ``s2 = E[a^2 ||w||^2]`` and the stick's squared tail ``t(n) = E sum_{k>n} pi_k^2 =
+    (K/(K+2))^n/(K+1)`` (:func:`scaling_theory.theory.teachers.stick_square_tail`), the mean-square error is
+    at most ``s2 t(n)/2 + s2 t(0) delta^2 + n rho^2/8`` (independent mean-zero output weights kill every
+    cross term), and the proxy's entropy at most ``n [d ln(1 + 2/delta) + ln 2 + 1] + n ln(1 + mu_b/(n rho))``
+    (a geometric bound on each rounded weight's entropy from its mean ``E pi_k mu_b/rho``, then Jensen over
+    ``k``); with ``delta^2 = 4nd/(s2 t(0) T)`` and ``rho^2 = 32/T``::
+
+        L <= s2 t(n)/16 + [n d/2 + n/2 + n d ln(1 + sqrt(s2 t(0) T/(n d))) + n (ln 2 + 1)
+                          + n ln(1 + mu_b sqrt(T/32)/n)]/T          (every integer n >= 1, T > 0)
+
+    Each step is checked in :mod:`scaling_theory.derivations.truncation` (Monte Carlo on the simulator's own
+    teacher where a moment enters).  Its optimal width grows only like ``ln C`` (:func:`truncation_leading`).
+
+    Examples
+    --------
+    >>> I = sp.Integer
+    >>> b = truncation_bound(I(9 * 114), sp.Float(1e8) / (9 * 114), I(8), I(32))
+    >>> round(float(b), 4)
+    0.0746
+    """
+    s2 = teachers.unit_second_moment("dp", scale, d_, K_)
+    mu = teachers.unit_abs_mean("dp", scale, d_, K_)
+    n = n_of_p(p_, d_)
+    t0 = teachers.stick_square_tail(sp.Integer(0), K_)
+    estimation = (n * d_ / 2 + n / 2 + n * d_ * sp.log(1 + sp.sqrt(s2 * t0 * T_ / (n * d_))) + n * (sp.log(2) + 1)
+                  + n * sp.log(1 + mu * sp.sqrt(T_ / 32) / n))
+    return s2 * teachers.stick_square_tail(n, K_) / 16 + estimation / T_
+
+
+def truncation_leading(C_: sp.Expr, d_: sp.Expr = d, K_: sp.Expr = K_dp) -> dict[str, sp.Expr]:
+    """Leading orders of the truncation route's optimum as ``C -> oo`` (ours; checked in the ``truncation``
+    derivation): with ``gamma = ln((K+2)/K)``, ``p* ~ (d+1) ln C/gamma``, ``T* ~ gamma C/((d+1) ln C)`` and
+    ``L* ~ (d+1)^2 ln^3 C/(2 gamma^2 C)``: the model grows like ``ln C`` (model exponent 0).
+
+    Along the budget the bound is ``s2 t(0) e^(-gamma n)/16 + p^2 ln(C/p)/(2C) + O(p^2/C)``; the first term
+    must fall below the second, which needs ``gamma n ~ ln C``.
+
+    Examples
+    --------
+    >>> C_ = sp.Symbol("C", positive=True)
+    >>> truncation_leading(C_, sp.Integer(8), sp.Integer(2))["model"]
+    9*log(C)/log(2)
+    """
+    gamma = sp.log((K_ + 2) / K_)
+    return {"model": (d_ + 1) * sp.log(C_) / gamma, "data": gamma * C_ / ((d_ + 1) * sp.log(C_)),
+            "loss": (d_ + 1) ** 2 * sp.log(C_) ** 3 / (2 * gamma ** 2 * C_)}
+
+
 _FINITE_DOMAIN = {"d": sp.Range(1, sp.oo), "K": sp.Range(1, sp.oo)}
 _DP_DOMAIN = {"d": sp.Range(1, sp.oo), "K": sp.Interval.open(0, sp.oo)}
 _CITATION = ("Jeon & Van Roy, An Information-Theoretic Analysis of Compute-Optimal Neural Scaling Laws, "
@@ -456,25 +474,61 @@ _SETS = {"d16-K4": {"d": 16, "K": 4}, "d8-K32": {"d": 8, "K": 32}, "d4-K1": {"d"
 _LATEX = {"beta": r"\beta"}
 
 
+C_budget = sp.Symbol("C", positive=True)
+"""The budget symbol of the routes' leading orders (:attr:`scaling_theory.theory.laws.Route.leading`)."""
+
+
+def _finite_routes(scale: str) -> tuple[Route, ...]:
+    q = d + 1
+    maurey = Route("maurey", large_T_bound(scale=scale), min_model=q, min_data=validity_T("finite", scale),
+                   derivation="jeon-van-roy-bound",
+                   description="n draws from the K units (Maurey), quantised; S/(16n) misspecification",
+                   symbolic=True, growth="sqrt(C/ln C)")
+    direct = Route("direct", direct_bound(scale=scale), min_model=K * q, min_data=sp.Integer(1),
+                   derivation="jeon-van-roy-bound",
+                   description="the K units themselves, quantised (n >= K); no 1/n term",
+                   symbolic=False, model_exponent=sp.Integer(0), growth="constant",
+                   leading={"model": K * q, "data": C_budget / (K * q),
+                            "loss": K**2 * q**2 * sp.log(C_budget) / (2 * C_budget)})
+    return maurey, direct
+
+
+def _dp_routes(scale: str) -> tuple[Route, ...]:
+    q = d + 1
+    maurey = Route("maurey", dp_bound(scale=scale), min_model=smallest_width("dp", K_dp) * q,
+                   min_data=validity_T("dp", scale, d, K_dp), derivation="jeon-van-roy-bound",
+                   description="n draws from the stick weights (Maurey), distinct atoms quantised; s2/(16n) "
+                               "misspecification",
+                   symbolic=True, growth="sqrt(C)/ln C")
+    truncation = Route("truncation", truncation_bound(scale=scale), min_model=q, min_data=sp.Integer(1),
+                       derivation="truncation",
+                       description="the first n atoms of the stick, quantised; misspecification falls like "
+                                   "(K/(K+2))^n",
+                       symbolic=False, model_exponent=sp.Integer(0), growth="ln C",
+                       leading=truncation_leading(C_budget))
+    return maurey, truncation
+
+
 def _finite_law(scale: str) -> Law:
     coeffs = large_T_coefficients(scale=scale)
     return Law(name=law_name("finite", scale), expr=large_T_bound(scale=scale), model=p, data=T, cost=p * T,
                constants=(d, K), parameter_sets=_SETS, default_set="d16-K4", domain=_FINITE_DOMAIN,
                abbreviations={A: coeffs["A"], B: coeffs["B"], beta: coeffs["beta"]},
                abbreviated_expr=A / p + (B + beta * sp.log(T) + K * sp.log(p)) / T, latex_names=_LATEX,
-               description=(f"finite teacher with K units in d dims ({scale} scale), Maurey route (the direct "
-                            "width-K route is added by allocate); model p = n(d+1), data T, compute p*T; valid "
-                            "for n >= 1 and T >= validity_T"),
-               citation=_CITATION)
+               description=(f"finite teacher with K units in d dims ({scale} scale); the minimum of the Maurey "
+                            "route (the expression; n >= 1, T >= validity_T) and the direct width-K route (n >= K); "
+                            "model p = n(d+1), data T, compute p*T"),
+               citation=_CITATION, routes=_finite_routes(scale), teacher=teachers.TeacherSpec("finite", scale))
 
 
 def _dp_law(scale: str) -> Law:
     return Law(name=law_name("dp", scale), expr=dp_bound(scale=scale), model=p, data=T, cost=p * T,
                constants=(d, K_dp), parameter_sets=_SETS, default_set="d16-K4", domain=_DP_DOMAIN,
-               description=(f"infinite-width (Dirichlet-process) teacher with concentration K; {scale} scale; "
-                            "n draws from the stick weights, distinct atoms <= 1 + K ln(2n/K); compute p*T; "
-                            "valid for n >= max(1, K) and T >= validity_T"),
-               citation=_CITATION)
+               description=(f"infinite-width (Dirichlet-process) teacher with concentration K ({scale} scale); the "
+                            "minimum of the Maurey route (the expression: n draws from the stick weights, distinct "
+                            "atoms <= 1 + K ln(2n/K); n >= max(1, K), T >= validity_T) and the truncation route "
+                            "(the first n atoms; n >= 1); compute p*T"),
+               citation=_CITATION, routes=_dp_routes(scale), teacher=teachers.TeacherSpec("dp", scale))
 
 
 LAWS: list[Law] = [_dp_law("barron"), _finite_law("barron"), _dp_law("normalised"), _finite_law("normalised")]

@@ -18,7 +18,63 @@ import sympy as sp
 from scaling_theory.errors import UserInputError
 from scaling_theory.theory.numbers import exact_number
 
-__all__ = ["Law"]
+__all__ = ["Law", "Route"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One proof of a law's bound: its expression, the window where it is a bound, and its growth as ``C -> oo``.
+
+    A law with routes is the minimum over them (docs/paper-setting.md, "One bound is one proof"): each route
+    is a derivation in :mod:`scaling_theory.derivations` with its own validity window and compute-optimal
+    allocation, and the law's headline at a budget is the best route's.
+
+    Parameters
+    ----------
+    name : str
+        Short name, unique within the law (``"maurey"``, ``"direct"``, ``"truncation"``).
+    expr : sympy.Expr
+        The bound in the law's model and data symbols and constants.
+    min_model, min_data : sympy.Expr
+        Smallest model size and sample count (expressions of the constants) where ``expr`` is a bound.
+    derivation : str
+        The checked derivation that proves it (a name in :mod:`scaling_theory.derivations.registry`).
+    description : str
+        One line: the construction behind the bound.
+    symbolic : bool
+        The allocation engine (:func:`scaling_theory.theory.allocation.compute_optimal_allocation`) derives
+        its optimum in closed form or by dominant balance; ``False``: the optimum is found numerically and the
+        leading order is ``leading`` (derived and checked in ``derivation``).
+    leading : Mapping[str, sympy.Expr]
+        ``{"model", "data", "loss"}`` leading orders in the budget symbol ``C`` and the constants (optional
+        when ``symbolic``: the engine gives them).
+    model_exponent : sympy.Expr or None
+        ``lim d ln p*/d ln C`` (0 for bounded or logarithmic growth); ``None``: from the engine.
+    growth : str
+        A reader's name of the model's leading order (``"sqrt(C/ln C)"``, ``"ln C"``, ``"constant"``).
+
+    Examples
+    --------
+    >>> p, T, C = sp.symbols("p T C", positive=True)
+    >>> r = Route("toy", 1/p + 1/T, sp.Integer(1), sp.Integer(1), "none", "a toy bound", model_exponent=sp.Rational(1, 2))
+    >>> r.name, r.smallest_budget({})
+    ('toy', 1)
+    """
+
+    name: str
+    expr: sp.Expr
+    min_model: sp.Expr
+    min_data: sp.Expr
+    derivation: str
+    description: str
+    symbolic: bool = True
+    leading: Mapping[str, sp.Expr] = field(default_factory=dict)
+    model_exponent: sp.Expr | None = None
+    growth: str = ""
+
+    def smallest_budget(self, values: Mapping[sp.Symbol, object]) -> sp.Expr:
+        """``min_model * min_data`` at the constants: the smallest budget the route covers."""
+        return sp.Mul(self.min_model, self.min_data).subs(dict(values))
 
 
 @dataclass(frozen=True)
@@ -37,6 +93,11 @@ class Law:
     domain : ``{constant name: sympy Set}`` of admissible values (default: positive reals).
     description, citation : one-line human text.
     latex_names : ``{symbol name: LaTeX}`` overrides for the printer (e.g. ``{"N_c": "N_c"}``).
+    routes : the law's proof routes (:class:`Route`), the first one being ``expr`` itself; the law is their
+        minimum, and every headline follows the best valid route at the budget asked.  Empty for a law that is
+        one formula (Chinchilla, a user's law).
+    teacher : the :class:`scaling_theory.theory.teachers.TeacherSpec` the law bounds (``None`` for an
+        empirical law); its trivial error is where the bound starts to say something.
     abbreviations : ``{symbol: expression of the constants}``, e.g. ``{A: (d+1) S/16}``: short names for
         long coefficients, used for display and derivation; numbers are always exact, since the
         symbols are bound to their expressions (:meth:`abbreviation_values`).
@@ -71,8 +132,15 @@ class Law:
     latex_names: Mapping[str, str] = field(default_factory=dict)
     abbreviations: Mapping[sp.Symbol, sp.Expr] = field(default_factory=dict)
     abbreviated_expr: sp.Expr | None = None
+    routes: tuple[Route, ...] = ()
+    teacher: object | None = None
 
     def __post_init__(self):
+        names = [r.name for r in self.routes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"law {self.name!r}: route names must be unique, got {names}")
+        if self.routes and self.routes[0].expr != self.expr:
+            raise ValueError(f"law {self.name!r}: the first route must be the law's expression")
         if bool(self.abbreviations) != (self.abbreviated_expr is not None):
             raise ValueError(f"law {self.name!r}: abbreviations and abbreviated_expr go together")
         if self.abbreviations:
@@ -106,6 +174,51 @@ class Law:
                  "$$" + self._repr_latex_().strip("$") + "$$", "",
                  f"compute ${self._tex(self.cost)}$" + (f"; source: {self.citation}" if self.citation else "")]
         return "\n".join(lines)
+
+    def route(self, name: str) -> Route:
+        """The route called ``name``; a one-line :class:`UserInputError` listing the routes otherwise.
+
+        Examples
+        --------
+        >>> from scaling_theory.theory.registry import get_law
+        >>> get_law("jeon-van-roy-finite").route("direct").name
+        'direct'
+        >>> get_law("jeon-van-roy").route("tilted")
+        Traceback (most recent call last):
+        ...
+        scaling_theory.errors.UserInputError: law 'jeon-van-roy' has no route 'tilted' (routes: maurey, truncation)
+        >>> get_law("chinchilla").route("maurey")
+        Traceback (most recent call last):
+        ...
+        scaling_theory.errors.UserInputError: law 'chinchilla' has no route 'maurey' (it is one formula, no routes)
+        """
+        for r in self.routes:
+            if r.name == name:
+                return r
+        known = ", ".join(r.name for r in self.routes)
+        raise UserInputError(f"law {self.name!r} has no route {name!r} "
+                             + (f"(routes: {known})" if known else "(it is one formula, no routes)"))
+
+    def route_law(self, name: str) -> "Law":
+        """This law with one route's bound as its expression (no routes left): what the allocation engine,
+        the budget minimiser and the LaTeX printer work on for that route.
+
+        Examples
+        --------
+        >>> from scaling_theory.theory.registry import get_law
+        >>> law = get_law("jeon-van-roy-finite").route_law("direct")
+        >>> law.name, law.routes, law.model in law.expr.free_symbols
+        ('jeon-van-roy-finite[direct]', (), False)
+        """
+        import dataclasses
+
+        r = self.route(name)
+        primary = r is self.routes[0]
+        return dataclasses.replace(
+            self, name=f"{self.name}[{r.name}]", expr=r.expr, routes=(),
+            abbreviations=self.abbreviations if primary else {},
+            abbreviated_expr=self.abbreviated_expr if primary else None,
+            description=f"{self.description.split(';')[0]}; route {r.name}: {r.description}")
 
     @property
     def display_expr(self) -> sp.Expr:

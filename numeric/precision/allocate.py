@@ -87,16 +87,14 @@ class NumericAllocation:
     param_set: str | None = None
     overridden: tuple[str, ...] = ()
     params: Mapping[str, str] = field(default_factory=dict)
-    # Jeon-Van Roy family only (None otherwise): see scaling_theory.numeric.precision.teacher_bounds
+    # laws with routes (scaling_theory.numeric.precision.routes): the headline above is the route's called
+    # ``route``; ``routes`` holds every route's optimum at this budget
+    route: str | None = None
+    routes: tuple = ()
+    # laws that bound a teacher (scaling_theory.numeric.precision.teacher_bounds), None otherwise
     trivial_error: float | None = None
     trivial_error_stderr: float | None = None
     informative: bool | None = None
-    route: str | None = None
-    best_model: mpmath.mpf | None = None
-    best_data: mpmath.mpf | None = None
-    best_loss: mpmath.mpf | None = None
-    direct_loss: mpmath.mpf | None = None
-    optimum_in_validity: bool | None = None
 
     def _rows(self) -> list[tuple[str, str]]:
         j = self.to_json()
@@ -143,15 +141,24 @@ class NumericAllocation:
         } | self._family_json()
 
     def _family_json(self) -> dict:
-        if self.trivial_error is None:
-            return {}
-        out = {"trivial_error": f"{self.trivial_error:.6g}", "trivial_error_stderr": f"{self.trivial_error_stderr:.2g}",
-               "informative": self.informative, "route": self.route,
-               "best_model": _decimal(self.best_model, self.digits), "best_data": _decimal(self.best_data, self.digits),
-               "best_loss": _decimal(self.best_loss, self.digits), "optimum_in_validity": self.optimum_in_validity}
-        if self.direct_loss is not None:
-            out["direct_loss"] = _decimal(self.direct_loss, self.digits)
+        out = {}
+        if self.routes:
+            # the headline under the names every law with routes shares: the best valid route's optimum
+            out.update(p_star=_decimal(self.model, self.digits), T_star=_decimal(self.data, self.digits),
+                       L_star=_decimal(self.loss, self.digits))
+            out["route"] = self.route
+            out["routes"] = [_route_json(o, self.digits) for o in self.routes]
+        if self.trivial_error is not None:
+            out.update(trivial_error=f"{self.trivial_error:.6g}", trivial_error_stderr=f"{self.trivial_error_stderr:.2g}",
+                       informative=self.informative)
         return out
+
+
+def _route_json(o, digits: int) -> dict:
+    def s(x):
+        return None if x is None else _decimal(x, digits)
+    return {"name": o.name, "p_star": s(o.model), "T_star": s(o.data), "L_star": s(o.loss), "valid": o.valid,
+            "boundary": o.boundary, "verified": o.verified, "method": o.method}
 
 
 def _decimal(x, digits: int, strip_zeros: bool = False) -> str:
@@ -178,7 +185,8 @@ def _exact_str(r, digits: int) -> str:
 
 
 def allocate(law: Law | str, compute, *, param_set: str | None = None,
-             params: Mapping[str, object] | None = None, digits: int = 50) -> NumericAllocation:
+             params: Mapping[str, object] | None = None, digits: int = 50, route: str | None = None
+             ) -> NumericAllocation:
     """Compute-optimal model and data size for a budget, at ``digits`` significant digits.
 
     Parameters
@@ -188,10 +196,17 @@ def allocate(law: Law | str, compute, *, param_set: str | None = None,
     param_set : a named parameter set of the law (default: the law's default set).
     params : ``{constant name: value}`` overrides (values as exact decimal strings or numbers).
     digits : significant digits of the result, ``15 <= digits <= 4000``.
+    route : for a law with proof routes, the one route to report (default: the best valid route at this
+        budget; every route's optimum is listed in ``routes`` either way).
 
     Returns
     -------
     NumericAllocation
+        For a law with routes (:attr:`scaling_theory.theory.laws.Law.routes`) the headline ``model``,
+        ``data``, ``loss`` are the best valid route's (``route`` names it): a route with a symbolic optimum
+        is checked closed form against an independent minimisation, a numeric one by two root finders
+        (:mod:`scaling_theory.numeric.precision.routes`); for a law that bounds a teacher, ``trivial_error``
+        and ``informative`` say whether the bound says something at this budget.
 
     Raises
     ------
@@ -217,50 +232,69 @@ def allocate(law: Law | str, compute, *, param_set: str | None = None,
     if missing:
         raise UserInputError(f"law {law.name!r} needs a value for {', '.join(missing)} "
                              f"(give --param NAME=VALUE or a parameter set)")
-    from scaling_theory.numeric.precision import teacher_bounds
-
-    family = teacher_bounds.family_of(law)
-    if family is not None:   # one-line error below the smallest model and valid T, before any work
-        floor = teacher_bounds.smallest_budget(law, values)
-        if not C_exact >= floor:
-            raise UserInputError(f"compute {compute} is below the smallest budget law {law.name!r} covers at "
-                                 f"these constants ({sp.N(floor, 6)}: smallest model times smallest valid T)")
+    if law.routes:
+        return _allocate_routes(law, values, C_exact, compute, digits, resolved, route)
+    if route is not None:
+        law.route(route)   # one-line error: this law is one formula
     alloc = _derivation(law, values)
     with mp.workdps(digits + _GUARD):
-        result = _evaluate(law, alloc, values, C_exact, digits, resolved)
-        if family is None:
-            return result
-        return _with_family(result, law, family, values, C_exact, digits)
+        return _evaluate(law, alloc, values, C_exact, digits, resolved)
 
 
-def _with_family(res: NumericAllocation, law, family, values, C_exact, digits) -> NumericAllocation:
-    """Add the trivial error, ``informative`` and (finite teacher) the direct width-K route.
+def _allocate_routes(law: Law, values, C_exact, compute, digits: int, resolved: Resolved,
+                     route: str | None) -> NumericAllocation:
+    """The headline of a law with routes: the best valid route's optimum (or the named route's), verified.
 
-    ``model``/``data``/``loss`` stay the registered expression's verified optimum (for the finite teacher
-    the Maurey route); ``best_*`` and ``route`` are the optimum of the better route inside the law's
-    validity window (:func:`scaling_theory.numeric.precision.teacher_bounds.bound_optimum`), and
-    ``informative`` compares ``best_loss`` with the trivial error.
+    Every route is minimised inside its own validity window
+    (:func:`scaling_theory.numeric.precision.routes.route_optimum`).  When the headline route has a symbolic
+    optimum inside its window, that closed form is evaluated and checked against the independent
+    minimisation at the full precision (:func:`_evaluate`), as for any law.
     """
     import dataclasses
 
+    from scaling_theory.numeric.precision import routes as rt
     from scaling_theory.numeric.precision import teacher_bounds
 
-    teacher, scale = family
-    dv, Kv = values[law.symbols["d"]], values[law.symbols["K"]]
-    te = teacher_bounds.trivial_error(teacher, scale, int(dv), teacher_bounds._plain(Kv))
-    # the better route, minimised inside the law's validity window (n >= n_min, T >= T_min)
-    best = teacher_bounds.bound_optimum(law, values, C_exact, dps=digits, stationary=(res.model, res.data, res.loss))
-    fields = {"trivial_error": te.value, "trivial_error_stderr": te.stderr, "route": best.route,
-              "best_model": best.model, "best_data": best.data, "best_loss": best.loss,
-              "direct_loss": best.direct_loss}
-    from scaling_theory.theory import jeon_van_roy as jvr
+    chosen = {r.name for r in rt.select_route(law, route)}
+    optima = rt.route_optima(law, values, C_exact, digits=digits)
+    best = rt.best_route([o for o in optima if o.name in chosen])
+    if best is None:
+        floor = min((law.route(n).smallest_budget(values) for n in chosen), key=lambda b: float(sp.N(b, 30)))
+        which = f"route {route!r} of law {law.name!r}" if route else f"law {law.name!r}"
+        raise UserInputError(f"compute {compute} is below the smallest budget {which} covers at these constants "
+                             f"({sp.N(floor, 6)}: smallest model times smallest valid T)")
+    view = law.route_law(best.name)
+    result = None
+    if view.routes == () and law.route(best.name).symbolic and best.boundary is None:
+        try:
+            with mp.workdps(digits + _GUARD):
+                result = _evaluate(view, _derivation(view, values), values, C_exact, digits, resolved)
+            if abs(result.model - best.model) > abs(best.model) * mpmath.mpf(10) ** (-(digits // 2)):
+                result = None   # the closed form's stationary point is another one than the window's optimum
+        except UserInputError:
+            result = None
+    if result is None:
+        result = _from_route(view, best, values, C_exact, digits, resolved)
+    fields = {"law": law.name, "route": best.name, "routes": tuple(optima)}
+    if law.teacher is not None:
+        dv, Kv = values[law.symbols["d"]], values[law.symbols["K"]]
+        te = teacher_bounds.trivial_error(law.teacher.kind, law.teacher.scale, int(dv), teacher_bounds._plain(Kv))
+        fields.update(trivial_error=te.value, trivial_error_stderr=te.stderr, informative=te.beaten_by(result.loss))
+    return dataclasses.replace(result, **fields)
 
-    p_lo = to_mpf(sp.N(jvr.smallest_width(teacher, Kv) * (dv + 1), digits + _GUARD))
-    t_lo = to_mpf(sp.N(jvr.validity_T(teacher, scale, dv, Kv), digits + _GUARD))
-    fields["optimum_in_validity"] = bool(res.model >= p_lo and res.data >= t_lo)
-    loss = best.loss
-    fields["informative"] = te.beaten_by(loss)
-    return dataclasses.replace(res, **fields)
+
+def _from_route(view: Law, best, values, C_exact, digits: int, resolved: Resolved) -> NumericAllocation:
+    """A :class:`NumericAllocation` from a route optimum found numerically (interior or at a window edge)."""
+    with mp.workdps(digits + _GUARD):
+        C = to_mpf(C_exact)
+        rel = mpmath.mpf(10) ** (-best.agreement_digits)
+        return NumericAllocation(
+            law=view.name, model_symbol=view.model.name, data_symbol=view.data.name, compute=C, model=best.model,
+            data=best.data, loss=best.loss, ratio=best.model / best.data, digits=digits, verified=best.verified,
+            model_check=best.model, loss_check=best.loss, relative_agreement=rel,
+            agreement_digits=best.agreement_digits, method=best.method, closed_form=False,
+            param_set=resolved.param_set, overridden=resolved.overridden,
+            params={k.name: _exact_str(v, digits) for k, v in sorted(values.items(), key=lambda kv: kv[0].name)})
 
 
 # re-derive at the constants only when they are short exact numbers: substituting them is then

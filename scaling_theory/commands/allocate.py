@@ -17,6 +17,9 @@ def register(subparsers) -> None:
     parser.add_argument("--param", type=key_value, action="append", default=[], metavar="NAME=VALUE",
                         help="set or override one constant (repeatable)")
     parser.add_argument("--digits", type=int, default=50, help="significant digits (default 50)")
+    parser.add_argument("--route", metavar="NAME", default=None,
+                        help="for a law with proof routes: report this route (default: the best valid route "
+                             "at this budget; every route is listed either way)")
     parser.add_argument("--from-fit", metavar="FIT.json", default=None,
                         help="the law fitted by 'fit --json' (approach 3), with 95%% intervals "
                              "from its bootstrap replicates")
@@ -36,7 +39,7 @@ def run(args) -> int:
         if name in overrides:
             raise UserInputError(f"--param {name} given twice")
         overrides[name] = value
-    res = allocate(law, args.compute, param_set=args.params, params=overrides, digits=args.digits)
+    res = allocate(law, args.compute, param_set=args.params, params=overrides, digits=args.digits, route=args.route)
     j = res.to_json()
     N, D = res.model_symbol, res.data_symbol
     if j["param_set"]:
@@ -45,26 +48,40 @@ def run(args) -> int:
         where = ""
     status = "verified" if res.verified else "NOT verified"
     lines = [f"law {res.law}{where}, compute C = {j['compute']}, {res.digits} digits",
-             "constants: " + ", ".join(f"{k}={v}" for k, v in j["params"].items()),
-             f"{N}* = {j['model']}",
-             f"{D}* = {j['data']}",
-             f"{N}*/{D}* = {j['ratio']}",
-             f"L* = {j['loss']}",
-             f"check: {j['method']} vs independent minimisation in ln {N}: relative difference "
-             f"{j['relative_agreement']} ({res.agreement_digits} digits agree), {status}"]
+             "constants: " + ", ".join(f"{k}={v}" for k, v in j["params"].items())]
+    if res.routes:
+        chosen = "chosen with --route" if args.route else "the best valid route at this budget"
+        lines.append(f"route: {res.route} ({chosen}; the law is the minimum over {len(res.routes)} routes)")
+    lines += [f"{N}* = {j['model']}",
+              f"{D}* = {j['data']}",
+              f"{N}*/{D}* = {j['ratio']}",
+              f"L* = {j['loss']}",
+              f"check: {j['method']}" + (f" vs independent minimisation in ln {N}: relative difference "
+                                         f"{j['relative_agreement']}" if res.closed_form else "")
+              + f" ({res.agreement_digits} digits agree), {status}"]
+    if res.routes:
+        lines.append("routes at this budget (each minimised inside its own validity window):")
+        for o in j["routes"]:
+            if not o["valid"]:
+                lines.append(f"  {o['name']:<11} not valid at this budget ({o['method']})")
+                continue
+            edge = f", at the window's {o['boundary']} edge" if o["boundary"] else ""
+            mark = "   <- headline" if o["name"] == res.route else ""
+            lines.append(f"  {o['name']:<11} {N} = {_short(o['p_star'])}, {D} = {_short(o['T_star'])}, "
+                         f"L = {_short(o['L_star'])}{edge}{mark}")
     if res.trivial_error is not None:
-        if not res.optimum_in_validity:
-            lines.append(f"note: this stationary point lies outside the law's validity window "
-                         f"(n >= n_min, {D} >= {D}_min), where the expression is not a bound")
-        if res.direct_loss is not None:
-            lines.append(f"direct width-K route at the smallest model {N} = K(d+1): L = {j['direct_loss']}")
-        lines.append(f"best inside the validity window (n >= n_min, {D} >= {D}_min), route {res.route}: "
-                     f"{N} = {j['best_model']}, {D} = {j['best_data']}, L = {j['best_loss']}")
         lines.append(f"trivial error (best input-independent predictor, Monte Carlo) = {j['trivial_error']} "
                      f"+- {j['trivial_error_stderr']}: the bound is "
                      + ("non-vacuous here (L* below it)" if res.informative else "vacuous at this budget (L* not below it)"))
     emit(j, "\n".join(lines), args.json)
     return 0 if res.verified else 1
+
+
+def _short(text: str) -> str:
+    """A route table entry at 8 significant digits (the headline above carries the full precision)."""
+    import mpmath
+
+    return mpmath.nstr(mpmath.mpf(text), 8, min_fixed=-4, max_fixed=9)
 
 
 def _from_fit(args) -> int:

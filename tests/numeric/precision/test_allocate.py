@@ -44,13 +44,41 @@ def test_json_is_decimal_strings_at_full_precision():
     assert j["verified"] is True and j["digits"] == 50
 
 
-@pytest.mark.parametrize("name, compute, method", [
-    ("kaplan", "1e30", "closed form"),
-    ("jeon-van-roy-finite", "1e20", "closed form (Lambert W)"),
+@pytest.mark.parametrize("name, compute, route, method", [
+    ("kaplan", "1e30", None, "closed form"),
+    ("jeon-van-roy-finite", "1e20", "maurey", "closed form (Lambert W)"),
+    ("jeon-van-roy-finite", "1e20", None, "window edge"),
+    ("jeon-van-roy", "1e8", "maurey", "root of the implicit equation"),
+    ("jeon-van-roy", "1e8", None, "interior"),
 ])
-def test_other_builtin_laws_verify(name, compute, method):
-    res = allocate(name, compute, digits=30)
+def test_other_builtin_laws_verify(name, compute, route, method):
+    res = allocate(name, compute, digits=30, route=route)
     assert res.verified and res.method.startswith(method)
+
+
+def test_headline_follows_the_best_valid_route():
+    # the finite teacher at 1e12: the direct width-K route stops the model at p = K(d+1) = 288
+    res = allocate("jeon-van-roy-finite", "1e12", params={"d": 8, "K": 32}, digits=30)
+    j = res.to_json()
+    assert j["route"] == "direct" and float(j["p_star"]) == 288.0
+    by = {r["name"]: r for r in j["routes"]}
+    assert set(by) == {"maurey", "direct"} and all(r["valid"] for r in by.values())
+    assert float(j["L_star"]) == min(float(r["L_star"]) for r in by.values())
+    # the DP teacher at 1e8: the truncation route is informative where the Maurey route is vacuous
+    dp = allocate("jeon-van-roy", "1e8", params={"d": 8, "K": 32}, digits=30).to_json()
+    by = {r["name"]: r for r in dp["routes"]}
+    assert dp["route"] == "truncation" and float(dp["L_star"]) < 0.2 < float(by["maurey"]["L_star"])
+    assert dp["informative"] is True and float(dp["L_star"]) == float(by["truncation"]["L_star"])
+    # --route picks one route; the others are still listed
+    forced = allocate("jeon-van-roy", "1e8", params={"d": 8, "K": 32}, digits=30, route="maurey").to_json()
+    assert forced["route"] == "maurey" and float(forced["L_star"]) > 1 and len(forced["routes"]) == 2
+
+
+def test_unknown_route_is_a_one_line_error():
+    with pytest.raises(UserInputError, match=r"has no route 'tilted' \(routes: maurey, truncation\)"):
+        allocate("jeon-van-roy", "1e8", route="tilted")
+    with pytest.raises(UserInputError, match="one formula"):
+        allocate("chinchilla", "1e20", route="maurey")
 
 
 def test_lambert_w_and_implicit_user_laws_verify():
@@ -141,7 +169,7 @@ def test_ordinary_and_extreme_constants_match_hoffmann_eq4(override):
 
 def test_jeon_van_roy_with_many_dimensions_is_closed_form_and_verified():
     # d = 1000 made SymPy expand exact gamma(500) powers (hung)
-    res = allocate("jeon-van-roy-finite", "1e20", params={"d": "1000"}, digits=30)
+    res = allocate("jeon-van-roy-finite", "1e20", params={"d": "1000"}, digits=30, route="maurey")
     assert res.verified and res.method == "closed form (Lambert W)"
 
 
@@ -152,7 +180,7 @@ def test_jeon_van_roy_with_many_dimensions_is_closed_form_and_verified():
     ("jeon-van-roy", "7.7591540050207362974622304698842022511671414586683e+147"),
 ])
 def test_jeon_van_roy_at_1e300_is_verified_to_50_digits(name, prefix):
-    res = allocate(name, "1e300", digits=50)
+    res = allocate(name, "1e300", digits=50, route="maurey")
     assert res.verified and res.agreement_digits >= 50
     assert res.to_json()["model"] == prefix
 

@@ -1,4 +1,4 @@
-"""Trivial error, both routes of the finite law, validity window, informative budget (Jeon-Van Roy family)."""
+"""Trivial error, the best route of the Jeon-Van Roy laws, validity windows, informative budget."""
 
 import math
 
@@ -32,7 +32,7 @@ def test_finite_law_switches_to_the_direct_route_and_stops_growing():
     vals = law.parameters(None, {"d": 16, "K": 4})
     opts = [bound_optimum(law, vals, 10**k) for k in (9, 12, 18)]
     assert all(o.route == "direct" and o.model == 68 for o in opts)
-    assert all(o.loss < o.maurey_loss for o in opts)
+    assert all(o.loss < next(r.loss for r in o.routes if r.name == "maurey") for o in opts)
     T_ = sp.Symbol("T", positive=True)
     expected = sp.N(direct_bound(T_, sp.Integer(16), sp.Integer(4)).subs(T_, sp.Rational(10**12, 68)), 20)
     assert abs(float(opts[1].loss) / float(expected) - 1) < 1e-12
@@ -41,8 +41,10 @@ def test_finite_law_switches_to_the_direct_route_and_stops_growing():
 def test_dp_optimum_respects_the_validity_window():
     law = get_law("jeon-van-roy")
     vals = law.parameters(None, {"d": 8, "K": 32})
-    opt = bound_optimum(law, vals, 10**6)
-    assert opt.model >= 32 * 9 and opt.loss > 0
+    opt = bound_optimum(law, vals, 10**6, route="maurey")   # the Maurey route needs n >= K
+    assert opt.route == "maurey" and opt.model >= 32 * 9 and opt.loss > 0
+    best = bound_optimum(law, vals, 10**6)                   # the truncation route needs only n >= 1
+    assert best.route == "truncation" and best.model >= 9 and best.loss < opt.loss
 
 
 @pytest.mark.slow
@@ -56,7 +58,7 @@ def test_allocate_json_carries_trivial_error_and_informative():
 
 def test_budget_below_smallest_model_is_one_line_error():
     with pytest.raises(UserInputError, match="below the smallest budget") as exc:
-        allocate("jeon-van-roy", "100", digits=15)
+        allocate("jeon-van-roy", "10", digits=15)
     assert "\n" not in str(exc.value)
 
 

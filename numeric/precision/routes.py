@@ -1,0 +1,294 @@
+"""A law's proof routes in numbers: each route's optimum inside its validity window, and the best of them.
+
+A law with routes (:class:`scaling_theory.theory.laws.Route`) is the minimum over them (docs/paper-setting.md,
+"One bound is one proof"): at a budget ``C`` each route is minimised along ``cost = C`` inside its own window
+``p >= min_model``, ``T >= min_data`` (so ``p <= C/min_data``), and the law's value there is the smallest
+route optimum.  Every caller (``allocate``, ``derive``, ``latex``, ``reproduce``, ``bayes``) goes through
+:func:`route_optima` and :func:`best_route`; none asks which law it has.
+
+Each optimum is verified: an interior one by two root finders on ``dL/d ln p`` (the Illinois steps of
+:func:`~scaling_theory.numeric.precision.budget.bracketed_root` after a sign scan, and mpmath's Ridders method
+on a bracket around the result) that must agree to the working digits, plus the sign change of the derivative
+(a minimum); an optimum at a window edge by the derivative's sign over the whole window (the route is monotone
+there, so the edge is its minimum).
+
+Examples
+--------
+>>> from scaling_theory.theory.registry import get_law
+>>> law = get_law("jeon-van-roy")
+>>> opts = route_optima(law, law.parameters(None, {"d": 8, "K": 32}), 10**8)
+>>> [(o.name, o.valid) for o in opts]
+[('maurey', True), ('truncation', True)]
+>>> best = best_route(opts)
+>>> best.name, round(float(best.loss), 4), round(float(best.model / 9))
+('truncation', 0.0746, 114)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import mpmath
+import sympy as sp
+from mpmath import mp
+
+from scaling_theory.errors import UserInputError
+from scaling_theory.numeric.precision.budget import BudgetCurve, minimum_in_log
+from scaling_theory.numeric.precision.mpeval import compile_expr, exact_number, real, sign, to_mpf
+from scaling_theory.theory.laws import Law, Route
+
+__all__ = ["RouteOptimum", "route_optimum", "route_optima", "best_route", "smallest_budget", "route_switches",
+           "informative_budget", "select_route"]
+
+_GUARD = 10
+_GRID = 120
+
+
+@dataclass(frozen=True)
+class RouteOptimum:
+    """The compute-optimal point of one route at one budget (``mpf`` values, ``None`` when not valid).
+
+    Parameters
+    ----------
+    name : the route's name.
+    valid : the route covers this budget (``C >= min_model * min_data``).
+    model, data, loss : ``p*``, ``T* = C/p*`` and the route's bound there.
+    boundary : ``None`` for an interior optimum, ``"lower"`` (at ``min_model``) or ``"upper"`` (at
+        ``C/min_data``) when the route is monotone in its window.
+    verified : the checks of the module docstring passed.
+    agreement_digits : digits to which the two root finders agree (the working digits for an edge).
+    method : how the optimum was found and checked, in words.
+    """
+
+    name: str
+    valid: bool
+    model: mpmath.mpf | None = None
+    data: mpmath.mpf | None = None
+    loss: mpmath.mpf | None = None
+    boundary: str | None = None
+    verified: bool = False
+    agreement_digits: int = 0
+    method: str = ""
+
+    def to_json(self, digits: int = 12) -> dict:
+        """``{name, p_star, T_star, L_star, valid, boundary, verified, method}`` (decimal strings)."""
+        def s(x):
+            return None if x is None else mpmath.nstr(x, digits, min_fixed=-4, max_fixed=16)
+        return {"name": self.name, "p_star": s(self.model), "T_star": s(self.data), "L_star": s(self.loss),
+                "valid": self.valid, "boundary": self.boundary, "verified": self.verified,
+                "agreement_digits": self.agreement_digits, "method": self.method}
+
+
+def smallest_budget(law: Law, values: Mapping) -> sp.Expr:
+    """The smallest budget any route of ``law`` covers (``min_model * min_data``, smallest over routes).
+
+    Examples
+    --------
+    >>> from scaling_theory.theory.registry import get_law
+    >>> law = get_law("jeon-van-roy-finite")
+    >>> smallest_budget(law, law.parameters())
+    68
+    """
+    if not law.routes:
+        raise UserInputError(f"law {law.name!r} has no routes")
+    budgets = [r.smallest_budget(values) for r in law.routes]
+    return min(budgets, key=lambda b: float(sp.N(b, 30)))
+
+
+@functools.lru_cache(maxsize=64)
+def _curve(expr: sp.Expr, model: sp.Symbol, data: sp.Symbol, cost: sp.Expr, key: tuple) -> BudgetCurve:
+    return BudgetCurve(expr, model, data, cost=cost, env=dict(key))
+
+
+def _key(values: Mapping) -> tuple:
+    return tuple(sorted(values.items(), key=lambda kv: kv[0].name))
+
+
+def route_optimum(law: Law, route: Route, values: Mapping, compute, *, digits: int = 20) -> RouteOptimum:
+    """One route's optimum at budget ``compute`` inside its validity window, verified (module docstring).
+
+    Parameters
+    ----------
+    law : Law
+        The law the route belongs to (its model, data and cost).
+    route : Route
+        One of ``law.routes``.
+    values : Mapping
+        ``{constant: exact value}`` for every constant of the route.
+    compute : budget ``C`` (exact decimal string, int, float or SymPy number).
+    digits : working significant digits.
+
+    Returns
+    -------
+    RouteOptimum
+
+    Examples
+    --------
+    >>> from scaling_theory.theory.registry import get_law
+    >>> law = get_law("jeon-van-roy-finite")
+    >>> opt = route_optimum(law, law.route("direct"), law.parameters(), 10**12)
+    >>> opt.boundary, mpmath.nstr(opt.model, 6), opt.verified
+    ('lower', '68.0', True)
+    """
+    C_exact = exact_number(compute)
+    dps = digits + _GUARD
+    with mp.workdps(dps):
+        C = to_mpf(C_exact)
+        lo = to_mpf(sp.N(route.min_model.subs(values), dps))
+        t_min = to_mpf(sp.N(route.min_data.subs(values), dps))
+        hi = C / t_min
+        if not lo <= hi:
+            return RouteOptimum(route.name, False, method=f"the route covers budgets from {mpmath.nstr(lo * t_min, 6)}")
+        curve = _curve(route.expr, law.model, law.data, law.cost, _key(values))
+        L_x, dL_dx, data_of = curve._compiled(C_exact)
+        a, b = mp.log(lo), mp.log(hi)
+        xs = [a + (b - a) * i / _GRID for i in range(_GRID + 1)] if b > a else [a]
+        with mp.workdps(min(dps, 30)):
+            signs = [sign(dL_dx, x) for x in xs]
+        brackets = [(xs[i], xs[i + 1]) for i in range(len(xs) - 1) if signs[i] < 0 < signs[i + 1]]
+        ends = sorted(((real(L_x(x)), x, "lower" if x == a else "upper") for x in {a, b}), key=lambda t: t[0])
+        if brackets:
+            x1 = minimum_in_log(L_x, dL_dx, xs, digits, law.model.name)
+            L1 = real(L_x(x1))
+            if L1 <= ends[0][0]:
+                # an independent second root: Ridders' method on a bracket around x1
+                step = (b - a) / _GRID
+                near = (x1 - step, x1 + step)
+                if not sign(dL_dx, near[0]) < 0 < sign(dL_dx, near[1]):
+                    near = min(brackets, key=lambda ab: abs((ab[0] + ab[1]) / 2 - x1))
+                x2 = _second_root(dL_dx, near)
+                rel = abs(x1 - x2) if x2 is not None else mpmath.mpf(1)
+                agree = int(min(digits, math.floor(-mpmath.log10(rel)))) if rel > 0 else digits
+                h = mpmath.mpf(10) ** (-(digits // 3)) * max(1, abs(x1))
+                with mp.workdps(2 * dps):
+                    is_min = real(dL_dx(x1 - h)) < 0 < real(dL_dx(x1 + h))
+                p_star = mp.exp(x1)
+                return RouteOptimum(route.name, True, +p_star, +real(data_of(p_star)), +L1, None,
+                                    bool(is_min and agree >= digits - 2), agree,
+                                    "interior: bracketed root of dL/dln p, checked by Ridders' method")
+        L_end, x_end, side = ends[0]
+        monotone = set(signs) - {0} <= ({1} if side == "lower" else {-1})
+        p_star = mp.exp(x_end) if side == "upper" else lo
+        T_star = real(data_of(p_star))
+        return RouteOptimum(route.name, True, +p_star, +T_star, +real(L_end), side, bool(monotone), digits,
+                            f"window edge ({'smallest model' if side == 'lower' else 'smallest valid T'}): "
+                            "dL/dln p keeps one sign over the window")
+
+
+def _second_root(dL_dx, bracket) -> mpmath.mpf | None:
+    """A second root of ``dL/dx`` in ``bracket``, by mpmath's Ridders iteration (not the Illinois steps)."""
+    try:
+        with mp.workdps(mp.dps + 20):   # its own stopping rule: carry digits beyond the ones compared
+            return +mpmath.findroot(lambda x: real(dL_dx(x)), bracket, solver="ridder", verify=False,
+                                    tol=mpmath.mpf(2) ** (-mp.prec + 12), maxsteps=400)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def route_optima(law: Law, values: Mapping, compute, *, digits: int = 20) -> list[RouteOptimum]:
+    """Every route's optimum at ``compute`` (an empty list for a law without routes).
+
+    Examples
+    --------
+    >>> from scaling_theory.theory.registry import get_law
+    >>> law = get_law("jeon-van-roy-finite")
+    >>> [o.name for o in route_optima(law, law.parameters(), 10**6)]
+    ['maurey', 'direct']
+    >>> route_optima(get_law("chinchilla"), {}, 10**20)
+    []
+    """
+    return [route_optimum(law, r, values, compute, digits=digits) for r in law.routes]
+
+
+def best_route(optima: Sequence[RouteOptimum]) -> RouteOptimum | None:
+    """The valid route optimum with the smallest bound (the law's value at that budget); ``None`` if none."""
+    valid = [o for o in optima if o.valid]
+    return min(valid, key=lambda o: o.loss) if valid else None
+
+
+def select_route(law: Law, name: str | None) -> tuple[Route, ...]:
+    """``law.routes``, or only the route called ``name`` (one-line error listing the routes otherwise)."""
+    if name is None:
+        return law.routes
+    return (law.route(name),)
+
+
+def _log10_floor(law: Law, values: Mapping) -> float:
+    return math.log10(float(sp.N(smallest_budget(law, values), 20))) + 1e-9
+
+
+def route_switches(law: Law, values: Mapping, *, top: float = 1e60, digits: int = 15,
+                   points: int = 60) -> list[dict]:
+    """Budgets where the best route changes, from the smallest budget the law covers up to ``top``.
+
+    A scan over ``points`` budgets evenly spaced in ``log10 C``, each change refined by bisection.
+
+    Returns
+    -------
+    list of ``{"C": float, "from": name, "to": name}`` (``from`` is ``None`` at the first budget covered).
+
+    Examples
+    --------
+    >>> from scaling_theory.theory.registry import get_law
+    >>> law = get_law("jeon-van-roy")
+    >>> sw = route_switches(law, law.parameters(None, {"d": 8, "K": 32}), top=1e30)
+    >>> [(s["from"], s["to"]) for s in sw]
+    [(None, 'truncation')]
+    """
+    lo, hi = _log10_floor(law, values), math.log10(top)
+
+    def who(x):
+        b = best_route(route_optima(law, values, _budget(x), digits=digits))
+        return b.name if b is not None else None
+
+    xs = [lo + (hi - lo) * i / (points - 1) for i in range(points)]
+    names = [who(x) for x in xs]
+    out = [{"C": 10 ** lo, "from": None, "to": names[0]}]
+    for i in range(1, len(xs)):
+        if names[i] != names[i - 1]:
+            a, b = xs[i - 1], xs[i]
+            for _ in range(40):
+                m = (a + b) / 2
+                a, b = (m, b) if who(m) == names[i - 1] else (a, m)
+                if b - a < 1e-4:
+                    break
+            out.append({"C": 10 ** b, "from": names[i - 1], "to": names[i]})
+    return out
+
+
+def _budget(x: float):
+    return sp.Float(10 ** x, 30) if x < 300 else sp.Integer(10) ** int(x)
+
+
+def informative_budget(law: Law, values: Mapping, trivial: float, *, top: float = 1e60,
+                       digits: int = 15) -> float | None:
+    """Smallest budget at which the law (its best route) falls below ``trivial``; ``None`` above ``top``.
+
+    Bisection in ``log10 C`` on the best route's optimal bound (which falls with ``C``).
+
+    Examples
+    --------
+    >>> from scaling_theory.theory.registry import get_law
+    >>> law = get_law("jeon-van-roy")
+    >>> c = informative_budget(law, law.parameters(None, {"d": 8, "K": 32}), 0.5)
+    >>> 1e6 < c < 1e8
+    True
+    """
+    lo, hi = _log10_floor(law, values), math.log10(top)
+
+    def L(x):
+        return float(best_route(route_optima(law, values, _budget(x), digits=digits)).loss)
+
+    if L(lo) <= trivial:
+        return 10 ** lo
+    if L(hi) > trivial:
+        return None
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if L(mid) <= trivial else (mid, hi)
+        if hi - lo < 1e-4:
+            break
+    return 10 ** hi
