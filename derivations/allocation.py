@@ -31,11 +31,12 @@ import mpmath
 import sympy as sp
 from mpmath import mp
 
-from scaling_theory.derivations.core import Derivation, asymptotic, identity, numeric_values, value_inequalities
+from scaling_theory.derivations.core import (Derivation, asymptotic, identity, inequality, numeric_values,
+                                             value_inequalities)
 from scaling_theory.numeric.precision.verify import Box
 from scaling_theory.numeric.precision.budget import optimum_on_budget
-from scaling_theory.theory.jeon_van_roy import (K, K_dp, T, VALIDITY_T, d, dp_scale_moments, large_T_coefficients, p,
-                                                validity_T)
+from scaling_theory.theory.jeon_van_roy import (K, K_dp, T, VALIDITY_T, d, direct_bound, dp_scale_moments,
+                                                large_T_coefficients, p, validity_T)
 from scaling_theory.errors import UserInputError
 from scaling_theory.theory.registry import get_law
 
@@ -185,6 +186,17 @@ def _dp_lead(dv, Kv):
     return f
 
 
+def _direct_numerator():
+    """``N(T) = T * direct_bound(T)`` of the finite teacher's direct route (Barron scale)."""
+    return sp.expand(T * direct_bound())
+
+
+def _direct_loss(dv, Kv):
+    expr = direct_bound(T, sp.Integer(dv), sp.Integer(Kv))
+    f = sp.lambdify(T, expr, modules="mpmath")
+    return lambda Cm: f(Cm / (Kv * (dv + 1)))
+
+
 def derivation() -> Derivation:
     """The compute-optimal allocation of the ``jeon-van-roy`` law under ``p T = C``: the Lambert-W root
     ``y*``, ``p* = sqrt(A C/y*)``, that it is a minimum, and the leading orders
@@ -194,13 +206,13 @@ def derivation() -> Derivation:
     Returns
     -------
     Derivation
-        ``jeon-van-roy-allocation``: 13 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
+        ``jeon-van-roy-allocation``: 15 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------
     >>> der = derivation()
     >>> der.name, len(der.steps), sum(s.ours for s in der.steps)
-    ('jeon-van-roy-allocation', 13, 5)
+    ('jeon-van-roy-allocation', 15, 7)
     >>> [s.name for s in der.steps][:2]
     ['budget-derivative', 'stationarity-in-y']
     """
@@ -270,6 +282,19 @@ def derivation() -> Derivation:
                    "optimum (mpmath) for d = 16, K = 4.",
                    exact=lambda Cm: dp_optimum(16, 4, Cm, mp.dps)[0], leading=_dp_lead(16, 4),
                    exponents=_TAIL, tolerance=1e-3, ours=True),
+        inequality("direct-decreasing-in-T", T * sp.diff(_direct_numerator(), T), _direct_numerator(),
+                   {d: Box(1, 300, integer=True), K: Box(1, 64, integer=True), T: Box(1, 1e15, log=True)},
+                   "The direct width-K route is N(T)/T with T N'(T) <= N(T) (each ln(1 + c sqrt T) contributes at "
+                   "most 1/2 per unit of its coefficient to T N', and N carries K d/2 + K/2 + K ln 2 + K besides): "
+                   "it falls with T at every T > 0, so under p T = C its optimum is the smallest model that "
+                   "represents the teacher, p* = K(d+1), T* = C/(K(d+1)) (model exponent 0) (ours).", ours=True,
+                   points=40),
+        asymptotic("direct-leading-loss", sp.Symbol("L*_direct"),
+                   K**2 * (d + 1)**2 * sp.log(C) / (2 * C),
+                   "At p* = K(d+1): L* = N(T*)/T* with N(T) ~ K(d+1) ln(T)/2, so L* ~ K^2 (d+1)^2 ln C/(2C) "
+                   "(d = 16, K = 4; C = 1e10 .. 1e5120) (ours).",
+                   exact=_direct_loss(16, 4), leading=lambda Cm: 16 * 17**2 * mpmath.log(Cm) / (2 * Cm),
+                   exponents=_TAIL, tolerance=0.02, ours=True),
     )
     return Derivation(
         "jeon-van-roy-allocation", "Compute-optimal allocation of the Jeon-Van Roy bound",

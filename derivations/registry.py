@@ -15,7 +15,7 @@ import functools
 
 from scaling_theory.derivations import (allocation, assembled_bound, chinchilla, dp_atoms, dp_sensitivity,
                                         entropy_count, framework_identities, kl_lemma, maurey, second_moment,
-                                        sensitivity)
+                                        sensitivity, teacher_moments, truncation)
 from scaling_theory.errors import UserInputError
 
 __all__ = ["derivation_names", "get_derivation", "resolve", "ALIASES"]
@@ -27,24 +27,26 @@ _MODULES = {
     "kl-lemma": kl_lemma,
     "maurey": maurey,
     "second-moment": second_moment,
+    "teacher-moments": teacher_moments,
     "entropy-count": entropy_count,
     "jeon-van-roy-bound": assembled_bound,
     "jeon-van-roy-allocation": allocation,
     "d-K-sensitivity": sensitivity,
     "dp-atoms": dp_atoms,
+    "truncation": truncation,
     "dp-sensitivity": dp_sensitivity,
     "chinchilla": chinchilla,
 }
 
 ALIASES = {
     # law names -> the chain of derivations behind them
-    "jeon-van-roy": ("framework", "kl-lemma", "maurey", "second-moment", "entropy-count", "dp-atoms",
-                     "jeon-van-roy-bound", "jeon-van-roy-allocation", "dp-sensitivity"),
-    "jeon-van-roy-finite": ("framework", "kl-lemma", "maurey", "second-moment", "entropy-count", "jeon-van-roy-bound",
-                            "jeon-van-roy-allocation", "d-K-sensitivity"),
+    "jeon-van-roy": ("framework", "kl-lemma", "maurey", "second-moment", "teacher-moments", "entropy-count",
+                     "dp-atoms", "jeon-van-roy-bound", "truncation", "jeon-van-roy-allocation", "dp-sensitivity"),
+    "jeon-van-roy-finite": ("framework", "kl-lemma", "maurey", "second-moment", "teacher-moments", "entropy-count",
+                            "jeon-van-roy-bound", "jeon-van-roy-allocation", "d-K-sensitivity"),
     # old name of the infinite-width law
-    "jeon-van-roy-dp": ("framework", "kl-lemma", "maurey", "second-moment", "entropy-count", "dp-atoms",
-                        "jeon-van-roy-bound", "jeon-van-roy-allocation", "dp-sensitivity"),
+    "jeon-van-roy-dp": ("framework", "kl-lemma", "maurey", "second-moment", "teacher-moments", "entropy-count",
+                        "dp-atoms", "jeon-van-roy-bound", "truncation", "jeon-van-roy-allocation", "dp-sensitivity"),
     "all": tuple(_MODULES),
 }
 
@@ -61,7 +63,7 @@ def derivation_names() -> list[str]:
     --------
     >>> names = derivation_names()
     >>> names[:4], names[-1], len(names)
-    (['framework', 'kl-lemma', 'maurey', 'second-moment'], 'chinchilla', 11)
+    (['framework', 'kl-lemma', 'maurey', 'second-moment'], 'chinchilla', 13)
     """
     return list(_MODULES)
 

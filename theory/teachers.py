@@ -121,9 +121,10 @@ def scale_variances(scale: str = "barron", teacher: str = "finite", d_: sp.Expr 
     return (1 / K_ if teacher == "finite" else K_ + 1), 1 / d_
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=1024)
 def numeric_scales(scale: str, teacher: str, d_: int, K_: float) -> tuple[float, float]:
-    """``(sigma_a, sigma_w)`` as floats for a sampler at concrete ``d`` and ``K``.
+    """``(sigma_a, sigma_w)`` as floats for a sampler at concrete ``d`` and ``K`` (cached: the samplers call it
+    once per teacher).
 
     Examples
     --------
