@@ -36,7 +36,8 @@ from scaling_theory.derivations.core import (Derivation, asymptotic, identity, i
 from scaling_theory.numeric.precision.verify import Box
 from scaling_theory.numeric.precision.budget import optimum_on_budget
 from scaling_theory.theory.jeon_van_roy import (K, K_dp, T, VALIDITY_T, d, direct_bound, dp_scale_moments,
-                                                large_T_coefficients, p, validity_T)
+                                                large_T_coefficients, p, second_moment, unit_scale_mean,
+                                                validity_T)
 from scaling_theory.errors import UserInputError
 from scaling_theory.theory.registry import get_law
 
@@ -186,9 +187,14 @@ def _dp_lead(dv, Kv):
     return f
 
 
+_S, _MU = sp.symbols("S mu_b", positive=True)
+
+
 def _direct_numerator():
-    """``N(T) = T * direct_bound(T)`` of the finite teacher's direct route (Barron scale)."""
-    return sp.expand(T * direct_bound())
+    """``N(T) = T * direct_bound(T)`` of the finite teacher's direct route, for any ``S = E[V^2]`` and
+    ``mu_b = E|a| ||w||`` (the claim holds for every positive value of both)."""
+    return (K * d / 2 + K / 2 + K * d * sp.log(1 + sp.sqrt(_S * T / (2 * K * d))) + K * sp.log(2)
+            + K * sp.log(1 + _MU * sp.sqrt(T / 32)) + K)
 
 
 def _direct_loss(dv, Kv):
@@ -206,13 +212,13 @@ def derivation() -> Derivation:
     Returns
     -------
     Derivation
-        ``jeon-van-roy-allocation``: 15 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
+        ``jeon-van-roy-allocation``: 16 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------
     >>> der = derivation()
     >>> der.name, len(der.steps), sum(s.ours for s in der.steps)
-    ('jeon-van-roy-allocation', 15, 7)
+    ('jeon-van-roy-allocation', 16, 8)
     >>> [s.name for s in der.steps][:2]
     ['budget-derivative', 'stationarity-in-y']
     """
@@ -282,8 +288,14 @@ def derivation() -> Derivation:
                    "optimum (mpmath) for d = 16, K = 4.",
                    exact=lambda Cm: dp_optimum(16, 4, Cm, mp.dps)[0], leading=_dp_lead(16, 4),
                    exponents=_TAIL, tolerance=1e-3, ours=True),
+        identity("direct-numerator", T * direct_bound(), _direct_numerator().subs(
+                     {_S: second_moment(), _MU: unit_scale_mean()}),
+                 {d: Box(1, 300, integer=True), K: Box(1, 64, integer=True), T: Box(1, 1e15, log=True)},
+                 "The direct route is N(T)/T with N(T) = K d/2 + K/2 + K d ln(1 + sqrt(S T/(2Kd))) + K ln 2 + "
+                 "K ln(1 + mu_b sqrt(T/32)) + K, S = E[V^2], mu_b = E|a| ||w|| (ours).", ours=True),
         inequality("direct-decreasing-in-T", T * sp.diff(_direct_numerator(), T), _direct_numerator(),
-                   {d: Box(1, 300, integer=True), K: Box(1, 64, integer=True), T: Box(1, 1e15, log=True)},
+                   {d: Box(1, 300, integer=True), K: Box(1, 64, integer=True), T: Box(1e-6, 1e15, log=True),
+                    _S: Box(1e-3, 1e8, log=True), _MU: Box(1e-3, 1e4, log=True)},
                    "The direct width-K route is N(T)/T with T N'(T) <= N(T) (each ln(1 + c sqrt T) contributes at "
                    "most 1/2 per unit of its coefficient to T N', and N carries K d/2 + K/2 + K ln 2 + K besides): "
                    "it falls with T at every T > 0, so under p T = C its optimum is the smallest model that "

@@ -106,7 +106,7 @@ def resolve(name: str) -> tuple[str, ...]:
     >>> resolve("kl-lemma")
     ('kl-lemma',)
     >>> resolve("jeon-van-roy-dp")[-3:]
-    ('jeon-van-roy-bound', 'jeon-van-roy-allocation', 'dp-sensitivity')
+    ('truncation', 'jeon-van-roy-allocation', 'dp-sensitivity')
     >>> len(resolve("all")) == len(derivation_names())
     True
     """

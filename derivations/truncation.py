@@ -286,7 +286,7 @@ def derivation() -> Derivation:
                            n * sp.log(1 + mu / (n * rho)),
                            "E|b~_k| = E|b_k| = E[pi_k] mu_b (stochastic rounding keeps the mean size), and by "
                            "Jensen with sum_{k<=n} E pi_k <= 1: sum_k ln(1 + E[pi_k] mu_b/rho) <= n ln(1 + "
-                           "mu_b/(n rho)) (K in {1/2, 4, 32}, n in {1, 5, 40, 300}, mu_b/rho in {0.01, 3, 1000}).",
+                           "mu_b/(n rho)); checked at K = 1/2, 4, 32, n = 1, 5, 40, 300 and mu_b/rho = 0.01, 3, 1000.",
                            pairs=_jensen_pairs),
         monte_carlo_cases("construction-code", sp.Symbol(r"E[code length of \tilde{F}]"),
                           n * (d * sp.log(1 + 2 / delta) + sp.log(2) + 1) + n * sp.log(1 + mu / (n * rho)),

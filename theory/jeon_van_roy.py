@@ -7,20 +7,23 @@ in :mod:`scaling_theory.derivations`; they are not the paper's.
 
 Laws (model ``p = n (d + 1)`` parameters, data ``T`` samples, cost ``p * T``)
 -------------------------------------------------------------------------------
+Each law is the minimum over its proof routes (:class:`scaling_theory.theory.laws.Route`; docs/paper-setting.md,
+"One bound is one proof"), and every headline follows the best valid route at the budget asked.
+
 ``jeon-van-roy``
     The paper's setting: an infinite-width teacher, the atoms of a Dirichlet process with
     concentration ``K`` (real, ``K > 0``) and stick weights ``pi_k``,
-    ``F(x) = sum_k pi_k a_k ReLU(w_k . x)``.  The proxy draws ``n`` atoms from ``pi`` (untilted
-    Maurey sampling), so the number of distinct atoms it must describe is the Chinese-restaurant
-    count ``E N_n = K (psi(K+n) - psi(K)) <= 1 + K ln(1 + n/K)`` (proved, see
-    :mod:`scaling_theory.derivations.dp_atoms`), and the misspecification constant is
-    ``s2 = E[a^2 ||w||^2] = sigma_a^2 sigma_w^2 d`` (:func:`dp_bound`).  ``jeon-van-roy-dp`` is an old
-    name of this law.
+    ``F(x) = sum_k pi_k a_k ReLU(w_k . x)``.  Routes: ``maurey`` (the expression, :func:`dp_bound`): the proxy
+    draws ``n`` atoms from ``pi`` (untilted Maurey sampling), so the number of distinct atoms it must describe
+    is the Chinese-restaurant count ``E N_n = K (psi(K+n) - psi(K)) <= 1 + K ln(1 + n/K)`` (proved, see
+    :mod:`scaling_theory.derivations.dp_atoms`), misspecification constant ``s2 = E[a^2 ||w||^2]``, optimal
+    model ``~ sqrt(C)/ln C``; ``truncation`` (:func:`truncation_bound`): the first ``n`` atoms of the stick,
+    quantised, optimal model ``~ ln C``.  ``jeon-van-roy-dp`` is an old name of this law.
 ``jeon-van-roy-finite``
-    The K-unit teacher ``F(x) = sum_{k<=K} a_k ReLU(w_k . x)`` (``K`` integer).  Its registered
-    expression is the Maurey route :func:`large_T_bound`; :func:`finite_bound` is the better of that
-    route and the direct width-``K`` route :func:`direct_bound` (quantise the ``K`` units themselves,
-    valid for ``n >= K``, no ``1/n`` term).  The old name ``jeon-van-roy`` meant this law's Maurey route.
+    The K-unit teacher ``F(x) = sum_{k<=K} a_k ReLU(w_k . x)`` (``K`` integer).  Routes: ``maurey`` (the
+    expression, :func:`large_T_bound`) and ``direct`` (:func:`direct_bound`: quantise the ``K`` units
+    themselves, valid for ``n >= K``, no ``1/n`` term, so the optimal model stops at ``p = K(d+1)``).
+    :func:`finite_bound` is their pointwise minimum.
 ``-normalised``
     Each law also with the normalised teacher scale (:func:`scale_variances`): unit-free output,
     ``E[F^2] = 1/2`` for every ``d`` and ``K``, instead of the Barron scale ``a ~ N(0,1)``,
@@ -35,7 +38,7 @@ Examples
 >>> float(law.expr.subs(law.parameters("d16-K4")).subs({law.model: 10**6, law.data: 10**6}))  # doctest: +ELLIPSIS
 0.00...
 >>> get_law("jeon-van-roy").description.split(";")[0]
-'infinite-width (Dirichlet-process) teacher with concentration K'
+'infinite-width (Dirichlet-process) teacher with concentration K (barron scale)'
 """
 
 from __future__ import annotations
@@ -488,6 +491,8 @@ def _finite_routes(scale: str) -> tuple[Route, ...]:
                    derivation="jeon-van-roy-bound",
                    description="the K units themselves, quantised (n >= K); no 1/n term",
                    symbolic=False, model_exponent=sp.Integer(0), growth="constant",
+                   method="the smallest model of its window: the bound falls with T (derivation "
+                          "jeon-van-roy-allocation, step direct-decreasing-in-T)",
                    leading={"model": K * q, "data": C_budget / (K * q),
                             "loss": K**2 * q**2 * sp.log(C_budget) / (2 * C_budget)})
     return maurey, direct
@@ -505,6 +510,7 @@ def _dp_routes(scale: str) -> tuple[Route, ...]:
                        description="the first n atoms of the stick, quantised; misspecification falls like "
                                    "(K/(K+2))^n",
                        symbolic=False, model_exponent=sp.Integer(0), growth="ln C",
+                       method="numerical minimisation along the budget (no closed form)",
                        leading=truncation_leading(C_budget))
     return maurey, truncation
 

@@ -23,7 +23,7 @@ from scaling_theory.theory.printing import to_latex
 from scaling_theory.theory.laws import Law
 
 __all__ = ["law_latex", "allocation_latex", "abbreviations_latex", "law_document", "to_latex", "latex_preamble",
-           "latex_text", "display_equation", "latex_width"]
+           "latex_text", "display_equation", "latex_width", "routes_latex", "routes_document"]
 
 _KEYS = ("bound", "cost", "model_optimal", "data_optimal", "model_exponent", "data_exponent",
          "optimal_loss", "ratio", "implicit_equation", "asymptotic_model", "asymptotic_data")
@@ -602,3 +602,114 @@ def latex_prose(s: str, fmt: str = "latex") -> str:
             out.append(tok if fmt == "markdown" else latex_text(tok))
     flush()
     return "".join(out)
+
+
+def _route_symbol(name: str) -> str:
+    return rf"L_{{\mathrm{{{name}}}}}"
+
+
+def routes_latex(law: Law, routes) -> list[str]:
+    r"""LaTeX lines of a law with proof routes: the law as the minimum over its routes, then each route's
+    bound, validity window, leading orders and model exponent (one equation per line).
+
+    Parameters
+    ----------
+    law : Law
+        A law with routes.
+    routes : list of :class:`scaling_theory.theory.routes.RouteAllocation`
+        Its routes, derived (:func:`scaling_theory.theory.routes.route_allocations`).
+
+    Examples
+    --------
+    >>> from scaling_theory.theory.registry import get_law
+    >>> from scaling_theory.theory.routes import route_allocations
+    >>> law = get_law("jeon-van-roy")
+    >>> lines = routes_latex(law, route_allocations(law))
+    >>> print(lines[0])
+    L(p, T) = \min\{L_{\mathrm{maurey}}(p, T),\ L_{\mathrm{truncation}}(p, T)\}
+    >>> print([line for line in lines if line.startswith("a_")][-1])
+    a_{\mathrm{truncation}} = \lim_{C\to\infty} \frac{d\ln p^*}{d\ln C} = 0
+    """
+    names = law.latex_names
+    N, D = to_latex(law.model), to_latex(law.data)
+    args = f"({N}, {D})"
+    lines = [rf"L{args} = \min\{{" + r",\ ".join(_route_symbol(r.name) + args for r in routes) + r"\}"]
+    for r in routes:
+        expr = r.law.display_expr if r.allocation is not None else r.law.expr
+        lines.append(f"{_route_symbol(r.name)}{args} = {to_latex(expr, names)}")
+        lines.append(rf"\text{{valid for }} {N} \ge {to_latex(r.min_model, names)},\ {D} \ge {to_latex(r.min_data, names)}")
+        for key, sym in (("model", N), ("data", D), ("loss", "L")):
+            if r.leading.get(key) is not None:
+                lines.append(rf"{sym}^*_{{\mathrm{{{r.name}}}}} \sim {to_latex(r.leading[key], names)}")
+        if r.model_exponent is not None:
+            lines.append(rf"a_{{\mathrm{{{r.name}}}}} = \lim_{{C\to\infty}} \frac{{d\ln {N}^*}}{{d\ln C}} = "
+                         f"{to_latex(r.model_exponent, names)}")
+    abbreviations = {k: v for r in routes if r.allocation is not None for k, v in r.allocation.abbreviations.items()}
+    if abbreviations:
+        lines += ["where", *(f"{to_latex(k, names)} = {to_latex(v, names)}" for k, v in abbreviations.items())]
+    return lines
+
+
+def routes_document(law: Law, routes, fmt: str = "latex") -> str:
+    r"""A complete document for a law with proof routes: the law's minimum, then one section per route (its
+    bound, validity window, method, leading orders and exponent, and for a symbolic route its derivation).
+
+    Examples
+    --------
+    >>> from scaling_theory.theory.registry import get_law
+    >>> from scaling_theory.theory.routes import route_allocations
+    >>> law = get_law("jeon-van-roy-finite")
+    >>> doc = routes_document(law, route_allocations(law))
+    >>> doc.splitlines()[0], doc.rstrip().splitlines()[-1], "\\subsection*{Route direct}" in doc
+    ('\\documentclass[11pt]{article}', '\\end{document}', True)
+    >>> routes_document(law, route_allocations(law), fmt="markdown").splitlines()[0]
+    '# Proof routes: jeon-van-roy-finite'
+    """
+    names = law.latex_names
+    N, D = to_latex(law.model), to_latex(law.data)
+    args = f"({N}, {D})"
+    if fmt == "markdown":
+        out = [f"# Proof routes: {law.name}", "", law.description, "",
+               "$$" + routes_latex(law, routes)[0] + "$$", ""]
+        for r in routes:
+            expr = r.law.display_expr if r.allocation is not None else r.law.expr
+            out += [f"## Route {r.name}", "", f"{r.description} (derivation `{r.derivation}`).", "",
+                    f"$${_route_symbol(r.name)}{args} = {to_latex(expr, names)}$$", "",
+                    f"Valid for ${N} \\ge {to_latex(r.min_model, names)}$, ${D} \\ge {to_latex(r.min_data, names)}$. "
+                    f"Optimum: {r.method}.", ""]
+            for key, sym in (("model", N), ("data", D), ("loss", "L")):
+                if r.leading.get(key) is not None:
+                    out += [f"$${sym}^* \\sim {to_latex(r.leading[key], names)}$$", ""]
+            if r.model_exponent is not None:
+                out += [f"Model exponent $a = {to_latex(r.model_exponent, names)}$ ({N}* grows like {r.growth}).", ""]
+        return "\n".join(out).rstrip("\n") + "\n"
+    if fmt != "latex":
+        raise ValueError(f"unknown format {fmt!r}")
+    lines = [latex_preamble().rstrip("\n"), rf"\section*{{Proof routes: {_text(law.name)}}}",
+             _text(law.description) + r"\\",
+             (r"\emph{Source:} " + _text(law.citation)) if law.citation else "",
+             "The law is the minimum over its routes; at each budget its value and its compute-optimal allocation "
+             "are the best valid route's:",
+             "\\begin{equation*}\n" + routes_latex(law, routes)[0] + "\n\\end{equation*}"]
+    for r in routes:
+        expr = r.law.display_expr if r.allocation is not None else r.law.expr
+        lines += [rf"\subsection*{{Route {_text(r.name)}}}",
+                  _text(f"{r.description} (derivation {r.derivation}).") + " "
+                  + rf"Valid for ${N} \ge {to_latex(r.min_model, names)}$ and ${D} \ge {to_latex(r.min_data, names)}$.",
+                  display_equation(sp.Symbol(_route_symbol(r.name) + args), "=", expr,
+                                   printer=lambda e: to_latex(e, names)),
+                  _text(f"Optimum: {r.method}.")]
+        lead = [(sym, r.leading[key]) for key, sym in (("model", N), ("data", D), ("loss", "L"))
+                if r.leading.get(key) is not None]
+        if lead:
+            lines.append(rf"To leading order as $C \to \infty$:")
+            for sym, value in lead:
+                lines.append(display_equation(sp.Symbol(f"{sym}^*"), r"\sim", value,
+                                              printer=lambda e: to_latex(e, names)))
+        if r.model_exponent is not None:
+            lines.append("\\begin{equation*}\n" + rf"a = \lim_{{C\to\infty}} \frac{{d\ln {N}^*}}{{d\ln C}} = "
+                         f"{to_latex(r.model_exponent, names)}" + "\n\\end{equation*}")
+        if r.allocation is not None and r.allocation.abbreviations:
+            lines.append(_where_latex(r.law))
+    lines.append(r"\end{document}")
+    return "\n".join(line for line in lines if line != "") + "\n"

@@ -52,6 +52,8 @@ class Route:
         ``lim d ln p*/d ln C`` (0 for bounded or logarithmic growth); ``None``: from the engine.
     growth : str
         A reader's name of the model's leading order (``"sqrt(C/ln C)"``, ``"ln C"``, ``"constant"``).
+    method : str
+        How a non-symbolic route's optimum is found, in words (default: numerical minimisation).
 
     Examples
     --------
@@ -71,6 +73,7 @@ class Route:
     leading: Mapping[str, sp.Expr] = field(default_factory=dict)
     model_exponent: sp.Expr | None = None
     growth: str = ""
+    method: str = ""
 
     def smallest_budget(self, values: Mapping[sp.Symbol, object]) -> sp.Expr:
         """``min_model * min_data`` at the constants: the smallest budget the route covers."""

@@ -45,6 +45,7 @@ __all__ = ["RouteOptimum", "route_optimum", "route_optima", "best_route", "small
 
 _GUARD = 10
 _GRID = 120
+_SCAN_GRID = 60   # scans over many budgets (route switches, informative budget): a coarser sign scan
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ def _key(values: Mapping) -> tuple:
     return tuple(sorted(values.items(), key=lambda kv: kv[0].name))
 
 
-def route_optimum(law: Law, route: Route, values: Mapping, compute, *, digits: int = 20) -> RouteOptimum:
+def route_optimum(law: Law, route: Route, values: Mapping, compute, *, digits: int = 20,
+                  grid: int = _GRID) -> RouteOptimum:
     """One route's optimum at budget ``compute`` inside its validity window, verified (module docstring).
 
     Parameters
@@ -120,6 +122,7 @@ def route_optimum(law: Law, route: Route, values: Mapping, compute, *, digits: i
         ``{constant: exact value}`` for every constant of the route.
     compute : budget ``C`` (exact decimal string, int, float or SymPy number).
     digits : working significant digits.
+    grid : points of the sign scan of ``dL/d ln p`` over the window (scans over many budgets use fewer).
 
     Returns
     -------
@@ -145,7 +148,7 @@ def route_optimum(law: Law, route: Route, values: Mapping, compute, *, digits: i
         curve = _curve(route.expr, law.model, law.data, law.cost, _key(values))
         L_x, dL_dx, data_of = curve._compiled(C_exact)
         a, b = mp.log(lo), mp.log(hi)
-        xs = [a + (b - a) * i / _GRID for i in range(_GRID + 1)] if b > a else [a]
+        xs = [a + (b - a) * i / grid for i in range(grid + 1)] if b > a else [a]
         with mp.workdps(min(dps, 30)):
             signs = [sign(dL_dx, x) for x in xs]
         brackets = [(xs[i], xs[i + 1]) for i in range(len(xs) - 1) if signs[i] < 0 < signs[i + 1]]
@@ -155,7 +158,7 @@ def route_optimum(law: Law, route: Route, values: Mapping, compute, *, digits: i
             L1 = real(L_x(x1))
             if L1 <= ends[0][0]:
                 # an independent second root: Ridders' method on a bracket around x1
-                step = (b - a) / _GRID
+                step = (b - a) / grid
                 near = (x1 - step, x1 + step)
                 if not sign(dL_dx, near[0]) < 0 < sign(dL_dx, near[1]):
                     near = min(brackets, key=lambda ab: abs((ab[0] + ab[1]) / 2 - x1))
@@ -188,7 +191,7 @@ def _second_root(dL_dx, bracket) -> mpmath.mpf | None:
         return None
 
 
-def route_optima(law: Law, values: Mapping, compute, *, digits: int = 20) -> list[RouteOptimum]:
+def route_optima(law: Law, values: Mapping, compute, *, digits: int = 20, grid: int = _GRID) -> list[RouteOptimum]:
     """Every route's optimum at ``compute`` (an empty list for a law without routes).
 
     Examples
@@ -200,7 +203,7 @@ def route_optima(law: Law, values: Mapping, compute, *, digits: int = 20) -> lis
     >>> route_optima(get_law("chinchilla"), {}, 10**20)
     []
     """
-    return [route_optimum(law, r, values, compute, digits=digits) for r in law.routes]
+    return [route_optimum(law, r, values, compute, digits=digits, grid=grid) for r in law.routes]
 
 
 def best_route(optima: Sequence[RouteOptimum]) -> RouteOptimum | None:
@@ -221,7 +224,7 @@ def _log10_floor(law: Law, values: Mapping) -> float:
 
 
 def route_switches(law: Law, values: Mapping, *, top: float = 1e60, digits: int = 15,
-                   points: int = 60) -> list[dict]:
+                   points: int = 30) -> list[dict]:
     """Budgets where the best route changes, from the smallest budget the law covers up to ``top``.
 
     A scan over ``points`` budgets evenly spaced in ``log10 C``, each change refined by bisection.
@@ -241,7 +244,7 @@ def route_switches(law: Law, values: Mapping, *, top: float = 1e60, digits: int 
     lo, hi = _log10_floor(law, values), math.log10(top)
 
     def who(x):
-        b = best_route(route_optima(law, values, _budget(x), digits=digits))
+        b = best_route(route_optima(law, values, _budget(x), digits=digits, grid=_SCAN_GRID))
         return b.name if b is not None else None
 
     xs = [lo + (hi - lo) * i / (points - 1) for i in range(points)]
@@ -253,7 +256,7 @@ def route_switches(law: Law, values: Mapping, *, top: float = 1e60, digits: int 
             for _ in range(40):
                 m = (a + b) / 2
                 a, b = (m, b) if who(m) == names[i - 1] else (a, m)
-                if b - a < 1e-4:
+                if b - a < 1e-3:
                     break
             out.append({"C": 10 ** b, "from": names[i - 1], "to": names[i]})
     return out
@@ -280,7 +283,7 @@ def informative_budget(law: Law, values: Mapping, trivial: float, *, top: float 
     lo, hi = _log10_floor(law, values), math.log10(top)
 
     def L(x):
-        return float(best_route(route_optima(law, values, _budget(x), digits=digits)).loss)
+        return float(best_route(route_optima(law, values, _budget(x), digits=digits, grid=_SCAN_GRID)).loss)
 
     if L(lo) <= trivial:
         return 10 ** lo
@@ -289,6 +292,6 @@ def informative_budget(law: Law, values: Mapping, trivial: float, *, top: float 
     for _ in range(60):
         mid = (lo + hi) / 2
         lo, hi = (lo, mid) if L(mid) <= trivial else (mid, hi)
-        if hi - lo < 1e-4:
+        if hi - lo < 1e-3:
             break
     return 10 ** hi

@@ -11,6 +11,8 @@ def register(subparsers) -> None:
         description="Minimise a law under its compute budget: optimal model and data size as "
                     "functions of C, exponents, optimal loss.")
     add_law_arguments(parser)
+    parser.add_argument("--route", metavar="NAME", default=None,
+                        help="for a law with proof routes: derive this route only (default: every route)")
     add_json_flag(parser)
     parser.set_defaults(func=run)
 
@@ -22,6 +24,10 @@ def run(args) -> int:
     from scaling_theory.theory.latex import abbreviations_latex, allocation_latex
 
     law = law_from_args(args)
+    if law.routes:
+        return _run_routes(args, law)
+    if args.route is not None:
+        law.route(args.route)   # one-line error: this law is one formula
     alloc = compute_optimal_allocation(law)
     if args.json:   # printing every step is costly for big laws: only when asked
         payload = alloc.to_json()
@@ -29,11 +35,22 @@ def run(args) -> int:
         payload["abbreviations_latex"] = dict(zip((k.name for k in alloc.abbreviations), abbreviations_latex(alloc)))
         emit(payload, "", True)
         return 0
+    lines = [f"law {law.name}: L({alloc.model.name}, {alloc.data.name}) = {sp.sstr(alloc.bound)}",
+             f"budget: {sp.sstr(alloc.cost)} = {alloc.compute.name}"] + _allocation_lines(alloc, "")
+    if alloc.abbreviations:
+        lines.append("where")
+        lines += [f"  {k.name} = {sp.sstr(v)}" for k, v in alloc.abbreviations.items()]
+    emit({}, "\n".join(lines), False)
+    return 0
+
+
+def _allocation_lines(alloc, indent: str) -> list[str]:
+    """The engine's result for one law (or one route): method, optimum, exponents, second-order condition."""
+    import sympy as sp
+
     N, D, C = alloc.model.name, alloc.data.name, alloc.compute.name
     kind = "closed form" if alloc.closed_form else f"leading order as {C} -> oo"
-    lines = [f"law {law.name}: L({N}, {D}) = {sp.sstr(alloc.bound)}",
-             f"budget: {sp.sstr(alloc.cost)} = {C}",
-             f"method: {alloc.method}"]
+    lines = [f"method: {alloc.method}"]
     if not alloc.closed_form:
         lines.append(f"implicit equation: {sp.sstr(alloc.implicit_equation.lhs)} = 0")
     lines += [f"{N}* = {sp.sstr(alloc.model_optimal)}   ({kind})",
@@ -46,34 +63,94 @@ def run(args) -> int:
         lines.append(f"exponents: {N}* ~ {C}^a, {D}* ~ {C}^b with a = {sp.sstr(alloc.model_exponent)}, "
                      f"b = {sp.sstr(alloc.data_exponent)}")
     lines.append("second-order condition: " + ("minimum" if alloc.is_minimum else "NOT a minimum"))
-    lines += _family_lines(law)
-    if alloc.abbreviations:
+    return [indent + line for line in lines]
+
+
+def _run_routes(args, law) -> int:
+    """A law with proof routes: each route's closed form or numeric method and leading order, and which route
+    is best at which budget (at the law's default constants)."""
+    import sympy as sp
+
+    from scaling_theory.theory.latex import abbreviations_latex, allocation_latex
+    from scaling_theory.theory.printing import to_latex
+    from scaling_theory.theory.routes import route_allocations
+
+    routes = route_allocations(law, args.route)
+    N, D = law.model.name, law.data.name
+    regimes = _regimes(law, args.route)
+    if args.json:
+        payload = {"law": law.name, "model": N, "data": D, "cost": sp.sstr(law.cost),
+                   "routes": [], **regimes}
+        for r in routes:
+            entry = r.to_json()
+            entry["bound"] = sp.sstr(r.law.expr)
+            entry["latex"] = {"bound": to_latex(r.law.expr, law.latex_names),
+                              **({"allocation": allocation_latex(r.allocation)} if r.allocation is not None else {})}
+            if r.allocation is not None:
+                entry["allocation"] = r.allocation.to_json()
+                entry["allocation"]["abbreviations_latex"] = dict(zip((k.name for k in r.allocation.abbreviations),
+                                                                      abbreviations_latex(r.allocation)))
+            payload["routes"].append(entry)
+        emit(payload, "", True)
+        return 0
+    names = ", ".join(r.name for r in routes)
+    lines = [f"law {law.name}: L({N}, {D}) = the minimum over its proof routes ({names})" if args.route is None
+             else f"law {law.name}, route {args.route}",
+             f"budget: {sp.sstr(law.cost)} = C"]
+    for r in routes:
+        lines.append(f"route {r.name}: {r.description}; valid for {N} >= {sp.sstr(r.min_model)}, "
+                     f"{D} >= {sp.sstr(r.min_data)}; derivation {r.derivation}")
+        if r.allocation is not None:
+            lines.append(f"  L({N}, {D}) = {sp.sstr(r.law.display_expr)}")
+            lines += _allocation_lines(r.allocation, "  ")
+        else:
+            lines.append(f"  L({N}, {D}) = {sp.sstr(r.law.expr)}")
+            lines.append(f"  method: {r.method}")
+            for key, sym in (("model", N), ("data", D), ("loss", "L")):
+                if r.leading.get(key) is not None:
+                    lines.append(f"  {sym}* ~ {sp.sstr(r.leading[key])}   (leading order as C -> oo)")
+        how = "stays bounded" if r.growth == "constant" else f"grows like {r.growth}"
+        lines.append(f"  model exponent a = lim d ln {N}*/d ln C = {sp.sstr(r.model_exponent)} ({N}* {how})")
+    lines += regimes["lines"]
+    abbreviations = {k: v for r in routes if r.allocation is not None for k, v in r.allocation.abbreviations.items()}
+    if abbreviations:
         lines.append("where")
-        lines += [f"  {k.name} = {sp.sstr(v)}" for k, v in alloc.abbreviations.items()]
+        lines += [f"  {k.name} = {sp.sstr(v)}" for k, v in abbreviations.items()]
     emit({}, "\n".join(lines), False)
     return 0
 
 
-def _family_lines(law) -> list[str]:
-    """Jeon-Van Roy laws: the regimes and the smallest informative budget at the default constants."""
+def _regimes(law, route) -> dict:
+    """At the law's default constants: the budgets where the best route changes, and where the law (its best
+    route) becomes non-vacuous; ``lines`` for the text output."""
+    from scaling_theory.numeric.precision import routes as rt
     from scaling_theory.numeric.precision import teacher_bounds
 
-    family = teacher_bounds.family_of(law)
-    if family is None:
-        return []
-    teacher, scale = family
     values = law.parameters()
     names = ", ".join(f"{k.name}={v}" for k, v in sorted(values.items(), key=lambda kv: kv[0].name))
-    te = teacher_bounds.trivial_error(teacher, scale, int(values[law.symbols["d"]]),
-                                      teacher_bounds._plain(values[law.symbols["K"]]))
-    c_inf = teacher_bounds.informative_budget(law, values, trivial=te.value)
-    out = []
-    if teacher == "finite":
-        c_sw = teacher_bounds.route_switch_budget(law, values)
-        at = f"C = {c_sw:.4g}" if c_sw is not None else "no budget up to 1e60"
-        out.append("regimes: the Maurey route above; for n >= K the direct width-K route (no 1/n term): "
-                   f"it is the better one, and the optimum stops growing at p = K(d+1), from {at} ({names})")
-    where = f"C = {c_inf:.4g}" if c_inf is not None else "no budget up to 1e60"
-    out.append(f"non-vacuous (L* below the trivial error {te.value:.4g} +- {te.stderr:.1g}, {law.default_set}: "
-               f"{names}) from {where}")
+    where = f"{law.default_set}: {names}" if law.default_set else names
+    out: dict = {"constants": {k.name: str(v) for k, v in values.items()}, "lines": []}
+    if route is None and len(law.routes) > 1:
+        switches = rt.route_switches(law, values)
+        out["route_switches"] = [{"C": s["C"], "from": s["from"], "to": s["to"]} for s in switches]
+        parts = [f"{s['to']} from C = {s['C']:.4g}" for s in switches]
+        out["lines"].append(f"best route by budget ({where}): " + "; ".join(parts)
+                            + ("" if len(switches) > 1 else " on (up to C = 1e60)"))
+    if law.teacher is not None:
+        dv, Kv = values[law.symbols["d"]], values[law.symbols["K"]]
+        te = teacher_bounds.trivial_error(law.teacher.kind, law.teacher.scale, int(dv), teacher_bounds._plain(Kv))
+        c_inf = rt.informative_budget(law if route is None else _single_route(law, route), values, te.value)
+        at = f"C = {c_inf:.4g}" if c_inf is not None else "no budget up to 1e60"
+        out["informative_budget"] = c_inf
+        out["trivial_error"] = te.value
+        out["lines"].append(f"non-vacuous (L* below the trivial error {te.value:.4g} +- {te.stderr:.1g}, {where}) "
+                            f"from {at}")
     return out
+
+
+def _single_route(law, route):
+    """``law`` with only the route called ``route`` (so the budget scans see that route alone)."""
+    import dataclasses
+
+    r = law.route(route)
+    return dataclasses.replace(law, expr=r.expr, routes=(r,), abbreviations={}, abbreviated_expr=None)

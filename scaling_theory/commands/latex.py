@@ -13,6 +13,9 @@ def register(subparsers) -> None:
                     "checked steps).")
     add_law_arguments(parser)
     parser.add_argument("--document", action="store_true", help="a complete document")
+    parser.add_argument("--route", metavar="NAME", default=None,
+                        help="for a law with proof routes: this route only (default: the law's minimum and every "
+                             "route)")
     parser.add_argument("--format", choices=("latex", "markdown"), default="latex",
                         help="document format (default latex)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (a file is replaced atomically; a link is followed; /dev/stdout prints)")
@@ -50,6 +53,10 @@ def run(args) -> int:
     from scaling_theory.theory.latex import abbreviations_latex, allocation_latex, law_document, law_latex
 
     law = law_from_args(args)
+    if law.routes:
+        return _routes(args, law)
+    if args.route is not None:
+        law.route(args.route)   # one-line error: this law is one formula
     alloc = compute_optimal_allocation(law)
     tex = allocation_latex(alloc)
     if args.document:
@@ -68,6 +75,22 @@ def run(args) -> int:
         text = "\n".join(lines)
     payload = {"name": law.name, "law": law_latex(law), "latex": tex,
                "abbreviations": dict(zip((k.name for k in alloc.abbreviations), abbreviations_latex(alloc)))}
+    if args.document:
+        payload.update(format=args.format, document=text)
+    return _output(args, payload, text)
+
+
+def _routes(args, law) -> int:
+    """A law with proof routes: its minimum and each route (bound, window, leading orders, exponent)."""
+    from scaling_theory.theory.latex import routes_document, routes_latex
+    from scaling_theory.theory.routes import route_allocations
+
+    routes = route_allocations(law, args.route)
+    lines = routes_latex(law, routes)
+    if args.route is not None:
+        lines = lines[1:]   # one route: no minimum to show
+    text = routes_document(law, routes, fmt=args.format) if args.document else "\n".join(lines)
+    payload = {"name": law.name, "routes": [r.name for r in routes], "latex": lines}
     if args.document:
         payload.update(format=args.format, document=text)
     return _output(args, payload, text)

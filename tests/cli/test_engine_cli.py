@@ -135,12 +135,13 @@ def test_derive_of_a_ten_digit_exponent_answers(capsys):
 
 
 def test_derive_jeon_van_roy_is_written_in_its_abbreviations(capsys):
-    code, out, _ = _run(capsys, "derive", "jeon-van-roy-finite")
+    code, out, _ = _run(capsys, "derive", "jeon-van-roy-finite", "--route", "maurey")
     lines = out.splitlines()
-    results = [line for line in lines if line.startswith(("p* =", "T* =", "p*/T* =", "L* =", "p* ~"))]
+    results = [line.strip() for line in lines if line.strip().startswith(("p* =", "T* =", "p*/T* =", "L* =", "p* ~"))]
     assert code == 0 and len(results) == 5
     assert not any("gamma(" in line for line in results)
-    assert lines[0] == "law jeon-van-roy-finite: L(p, T) = A/p + (B + K*log(p) + beta*log(T))/T"
+    assert lines[0] == "law jeon-van-roy-finite, route maurey"
+    assert "  L(p, T) = A/p + (B + K*log(p) + beta*log(T))/T" in lines
     assert "a = 1/2, b = 1/2" in out
     where = lines[lines.index("where") + 1:]
     assert [line.split(" = ")[0].strip() for line in where] == ["A", "B", "beta"]
@@ -155,13 +156,14 @@ def test_derive_and_latex_json_carry_the_abbreviations(capsys):
 
     code, out, _ = _run(capsys, "derive", "jeon-van-roy-finite", "--json")
     j = json.loads(out)
-    assert code == 0 and j["abbreviations"] == {k: sp.sstr(v) for k, v in large_T_coefficients().items()}
-    assert j["abbreviations_latex"]["beta"] == r"\beta = \frac{K d}{2} + \frac{1}{2}"
-    assert "gamma" not in j["model_optimal"] and "gamma" not in j["optimal_loss"]
+    maurey = j["routes"][0]["allocation"]
+    assert code == 0 and maurey["abbreviations"] == {k: sp.sstr(v) for k, v in large_T_coefficients().items()}
+    assert maurey["abbreviations_latex"]["beta"] == r"\beta = \frac{K d}{2} + \frac{1}{2}"
+    assert "gamma" not in maurey["model_optimal"] and "gamma" not in maurey["optimal_loss"]
     code, out, _ = _run(capsys, "latex", "jeon-van-roy-finite", "--json")
     j = json.loads(out)
-    assert code == 0 and set(j["abbreviations"]) == {"A", "B", "beta"}
-    assert r"\Gamma" not in j["latex"]["model_optimal"] and r"\Gamma" in j["abbreviations"]["A"]
+    assert code == 0 and j["routes"] == ["maurey", "direct"]
+    assert r"\Gamma" not in j["latex"][1] and any(r"\Gamma" in line for line in j["latex"] if line.startswith("A ="))
     code, out, _ = _run(capsys, "latex", "jeon-van-roy-finite")
     assert code == 0 and out.splitlines()[-1] == r"\beta = \frac{K d}{2} + \frac{1}{2}" and "\nwhere\n" in out
     code, out, _ = _run(capsys, "derive", "chinchilla", "--json")

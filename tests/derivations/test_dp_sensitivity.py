@@ -30,7 +30,7 @@ def test_exact_optimum_matches_the_allocate_engine():
     from scaling_theory.numeric.precision.allocate import allocate
 
     r = dp_allocation(8, 32, 12, "barron", dps=30)
-    ref = allocate("jeon-van-roy", 10**12, params={"d": 8, "K": 32}, digits=20)
+    ref = allocate("jeon-van-roy", 10**12, params={"d": 8, "K": 32}, digits=20, route="maurey")
     assert abs(r["p"] / mpmath.mpf(str(ref.model)) - 1) < 1e-15
 
 
