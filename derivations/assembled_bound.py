@@ -179,6 +179,14 @@ def _setup():
     return tc, u_q, dl
 
 
+def _termwise_relaxation(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with each ``ln(1 + x)`` replaced by ``ln 2 + ln x``: the large-``T`` relaxation, applied by rule."""
+    def is_log_one_plus(e):
+        return isinstance(e, sp.log) and isinstance(e.args[0], sp.Add) and sp.Integer(1) in e.args[0].args
+
+    return expr.replace(is_log_one_plus, lambda e: sp.log(2) + sp.log(e.args[0] - 1))
+
+
 def derivation() -> Derivation:
     """The assembled bound ``L(n, T) <= S/(16n) + [...]/T`` from the proxy stages, the KL lemma and the
     entropy count, and its large-``T`` form ``A/p + (B + (Kd+1)/2 ln T + K ln p)/T`` registered as the
@@ -188,13 +196,13 @@ def derivation() -> Derivation:
     Returns
     -------
     Derivation
-        ``jeon-van-roy-bound``: 17 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
+        ``jeon-van-roy-bound``: 18 checked steps (run them with :func:`scaling_theory.derivations.check.run_checks`).
 
     Examples
     --------
     >>> der = derivation()
     >>> der.name, len(der.steps), sum(s.ours for s in der.steps)
-    ('jeon-van-roy-bound', 17, 16)
+    ('jeon-van-roy-bound', 18, 17)
     >>> [s.name for s in der.steps][:2]
     ['pythagoras', 'proxy-distortion']
     """
@@ -261,6 +269,12 @@ def derivation() -> Derivation:
                  "Barron-scale DP teacher with K = 1/(1+k) < 1: mu_b = K sqrt(2/pi) m_d is smallest at d = 1, "
                  "mu_b = 2K/pi, so x = mu_b sqrt(T/32) >= 1 needs T >= 8 pi^2/K^2; at T = validity_T the "
                  "boundary value is x = 1 exactly (ours).", ours=True),
+        identity("relaxation-is-termwise", _termwise_relaxation(exact_bound()), large_T_bound(),
+                 {p: Box(2, 1e15, log=True), T: Box(1, 1e15, log=True), d: Box(1, 300, integer=True),
+                  K: Box(1, 64, integer=True)},
+                 "The registered law is the exact bound with every ln(1 + x) replaced by ln 2 + ln x (and ln(n+1) "
+                 "by ln 2 + ln n) and nothing else: A, B and beta are read off that replacement, so a constant of "
+                 "B cannot change in either direction without breaking this identity (ours).", ours=True),
         inequality("validity-termwise", sp.log(1 + M_ * sp.sqrt(T / 32)), sp.log(2) + sp.log(M_ * sp.sqrt(T / 32)),
                    {d: Box(1, 300, integer=True), K: Box(1, 64, integer=True),
                     T: Box(t_min * (1 + 1e-12), 1e15, log=True)},

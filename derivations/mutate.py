@@ -1,19 +1,32 @@
 """Mutation testing of the derivations: corrupt each constant and closed form in turn, see whether a check fails.
 
-Each mutation replaces one function of :mod:`scaling_theory.theory.jeon_van_roy` (or of the entropy
-count) by a corrupted version -- a 16 that becomes 15, a dropped factor, a wrong exponent, a swapped
-Gamma argument -- everywhere it is bound (the theory module, the derivation modules that imported it)
-and rebuilds the registered Jeon-Van Roy laws from the corrupted functions.  The derivations of the
-family are then rebuilt and checked; a mutation is *killed* when some step that carries evidence
-fails (a failing ``consistency`` step does not count).  Survivors are corruptions no check can see.
+Each mutation replaces one function (or two at once) of the laws, the teachers' description, the entropy count
+or the simulator's sampler by a corrupted version -- a 16 that becomes 15, a flipped sign, a dropped factor, a
+wrong exponent, a sampler whose scale drifts from the laws' -- everywhere it is bound (the defining module
+and every module that imported it) and rebuilds the registered laws from the corrupted functions.
+
+Two things are measured, independently:
+
+- **effect** (:func:`mutation_effect`), by evidence: the corrupted functions and every registered law's routes
+  (bounds and validity windows) are evaluated against the originals at sampled admissible points.  A claim
+  that is an identity (a moment, a coefficient, a chosen scale) and changes, a bound that falls below the
+  proved one, a validity window that grows, or a sampler that draws another teacher is ``invalid``: the
+  mutated statement is false at that point.  A bound that only rises, or a window that only shrinks, is
+  ``looser`` (still true, only weaker); no change at all is ``equivalent``.
+- **killed**: the family's derivations are rebuilt and checked; some step that carries evidence fails (a
+  failing ``consistency`` step does not count).
+
+Every ``invalid`` mutation must be killed; a ``looser`` one may survive.
 
 Examples
 --------
 >>> names = [m.name for m in MUTATIONS]
->>> len(names) == len(set(names)) >= 20
+>>> len(names) == len(set(names)) >= 30
 True
 >>> [m.target for m in MUTATIONS if m.name == "maurey-constant-16-to-15"]
 ['exact_bound']
+>>> sorted({m.kind for m in MUTATIONS})[:3]
+['constant', 'exponent', 'sampler']
 """
 
 from __future__ import annotations
@@ -23,29 +36,46 @@ import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import sympy as sp
 
 from scaling_theory.errors import UserInputError
 
-__all__ = ["Mutation", "MutationReport", "MUTATIONS", "run_mutations", "FAMILY"]
+__all__ = ["Mutation", "MutationReport", "MUTATIONS", "run_mutations", "mutation_effect", "FAMILY", "EFFECTS"]
 
-FAMILY = ("maurey", "second-moment", "entropy-count", "dp-atoms", "jeon-van-roy-bound", "jeon-van-roy-allocation",
-          "d-K-sensitivity", "dp-sensitivity")
+FAMILY = ("maurey", "second-moment", "entropy-count", "dp-atoms", "teacher-moments", "jeon-van-roy-bound",
+          "truncation", "jeon-van-roy-allocation", "d-K-sensitivity", "dp-sensitivity", "chinchilla")
 """The derivations the mutations can reach (cheap ones first, so that a kill is found early)."""
+EFFECTS = ("invalid", "looser", "equivalent")
 
 _THEORY = "scaling_theory.theory.jeon_van_roy"
+_TEACHERS = "scaling_theory.theory.teachers"
 _ENTROPY = "scaling_theory.derivations.entropy_count"
+_SIM = "scaling_theory.numeric.sim.teacher"
+_REGISTRY = "scaling_theory.theory.registry"
 
 
 @dataclass(frozen=True)
 class Mutation:
-    """One corruption: ``module.target`` is replaced by ``make(original)``."""
+    """One corruption: ``module.target`` is replaced by ``make(original)`` (and each ``also`` entry likewise).
+
+    ``kind`` names the sort of corruption (``constant``, ``sign``, ``exponent``, ``factor``, ``teacher-scale``,
+    ``sampler``, ``validity``, ``two-place``); the mutation's *effect* is measured, not labelled
+    (:func:`mutation_effect`).
+    """
 
     name: str
     description: str
     module: str
     target: str
     make: Callable[[Callable], Callable]
+    kind: str = "constant"
+    also: tuple = ()
+
+    @property
+    def patches(self) -> tuple:
+        """Every ``(module, target, make)`` the mutation applies."""
+        return ((self.module, self.target, self.make), *self.also)
 
 
 def _post(transform):
@@ -160,9 +190,9 @@ def _dp_output_variance(on_scale: str, wrong):
     """A mutation of ``scale_variances`` that gives the DP teacher's output variance ``wrong(K)`` on one scale."""
     def mutation(orig):
         def mutated(scale="barron", teacher="finite", d_=None, K_=None):
-            from scaling_theory.theory import jeon_van_roy as j
-            d_ = j.d if d_ is None else d_
-            K_ = j.K if K_ is None else K_
+            from scaling_theory.theory import teachers as t
+            d_ = t.d if d_ is None else d_
+            K_ = t._k_default(teacher, K_)
             sa2, sw2 = orig(scale, teacher, d_, K_)
             if scale == on_scale and teacher == "dp":
                 return wrong(K_), sw2
@@ -200,14 +230,182 @@ def _relu_half_dropped(orig):
     return mutated
 
 
+def _finite_B_sign(orig):
+    # B: -K ln(d+1) -> +K ln(d+1) (a flipped sign; the law only rises)
+    def mutated(d_=None, K_=None, scale="barron"):
+        from scaling_theory.theory import jeon_van_roy as j
+        d_ = j.d if d_ is None else d_
+        K_ = j.K if K_ is None else K_
+        out = dict(orig(d_, K_, scale))
+        out["B"] = out["B"] + 2 * K_ * sp.log(d_ + 1)
+        return out
+    return mutated
+
+
+def _truncation_sign(orig):
+    # truncation route: + n/2 (the rounding distortion) -> - n/2
+    def mutated(p_=None, T_=None, d_=None, K_=None, scale="barron"):
+        from scaling_theory.theory import jeon_van_roy as j
+        p_, T_ = (j.p if p_ is None else p_), (j.T if T_ is None else T_)
+        d_, K_ = (j.d if d_ is None else d_), (j.K_dp if K_ is None else K_)
+        return orig(p_, T_, d_, K_, scale) - j.n_of_p(p_, d_) / T_
+    return mutated
+
+
+def _truncation_drop_sqrt(orig):
+    # truncation route: ln(1 + sqrt(s2 t0 T/(n d))) -> ln(1 + s2 t0 T/(n d)) would rise; the tighter corruption
+    # drops the route's direction term K d n/2 entirely
+    def mutated(p_=None, T_=None, d_=None, K_=None, scale="barron"):
+        from scaling_theory.theory import jeon_van_roy as j
+        p_, T_ = (j.p if p_ is None else p_), (j.T if T_ is None else T_)
+        d_, K_ = (j.d if d_ is None else d_), (j.K_dp if K_ is None else K_)
+        return orig(p_, T_, d_, K_, scale) - j.n_of_p(p_, d_) * d_ / (2 * T_)
+    return mutated
+
+
+def _tail_ratio(orig):
+    # the stick's squared tail: (K/(K+2))^n/(K+1) -> (K/(K+1))^n/(K+1) (wrong ratio: the squared weights'
+    # geometric factor replaced by the weights')
+    def mutated(n_, K_=None):
+        from scaling_theory.theory import teachers as t
+        K_ = t.K_dp if K_ is None else K_
+        return (K_ / (K_ + 1)) ** n_ / (K_ + 1)
+    return mutated
+
+
+def _tail_doubled(orig):
+    def mutated(n_, K_=None):
+        return 2 * (orig(n_) if K_ is None else orig(n_, K_))
+    return mutated
+
+
+def _truncation_halved_16(orig):
+    # compensates _tail_doubled in the law: s2 t(n)/16 -> s2 t(n)/32, so the registered route is unchanged
+    def mutated(p_=None, T_=None, d_=None, K_=None, scale="barron"):
+        from scaling_theory.theory import jeon_van_roy as j
+        from scaling_theory.theory import teachers as t
+        p_, T_ = (j.p if p_ is None else p_), (j.T if T_ is None else T_)
+        d_, K_ = (j.d if d_ is None else d_), (j.K_dp if K_ is None else K_)
+        s2 = t.unit_second_moment("dp", scale, d_, K_)
+        n = j.n_of_p(p_, d_)
+        return orig(p_, T_, d_, K_, scale) - s2 * t.stick_square_tail(n, K_) / 32
+    return mutated
+
+
+def _output_moment_K(orig):
+    # E[F^2] of the dp teacher: sigma^2 d/(2(K+1)) -> sigma^2 d/(2K)
+    def mutated(teacher="finite", scale="barron", d_=None, K_=None):
+        from scaling_theory.theory import teachers as t
+        value = orig(teacher, scale, t.d if d_ is None else d_, K_)
+        if t.canonical_kind(teacher) != "dp":
+            return value
+        K_ = t.K_dp if K_ is None else K_
+        return value * (K_ + 1) / K_
+    return mutated
+
+
+def _unit_abs_mean_sqrt(orig):
+    # E|a| ||w||: sqrt(2/pi) -> 2/pi (wrong exponent)
+    def mutated(*args, **kwargs):
+        return orig(*args, **kwargs) * sp.sqrt(2 / sp.pi)
+    return mutated
+
+
+def _sampler_scale(on_scale: str, wrong):
+    """A mutation of the samplers' scale alone (numeric_scales): the dp teacher's sigma_a becomes ``wrong(K)``."""
+    def mutation(orig):
+        def mutated(scale, teacher, d_, K_):
+            sa, sw = orig(scale, teacher, d_, K_)
+            from scaling_theory.theory.teachers import canonical_kind
+            if scale == on_scale and canonical_kind(teacher) == "dp":
+                return float(wrong(float(K_))), sw
+            return sa, sw
+        return mutated
+    return mutation
+
+
+def _sampler_w_scale(orig):
+    # the finite teacher's hidden weights drawn with variance 1/d on the Barron scale (the normalised scale's)
+    def mutated(scale, teacher, d_, K_):
+        sa, sw = orig(scale, teacher, d_, K_)
+        from scaling_theory.theory.teachers import canonical_kind
+        if scale == "barron" and canonical_kind(teacher) == "finite":
+            return sa, sw / float(d_) ** 0.5
+        return sa, sw
+    return mutated
+
+
+def _law_variance_sqrtK(orig):
+    # the laws' Barron-scale dp variance sigma_a^2 = K^2 -> K (the laws' side of a consistent two-place change)
+    def mutated(scale="barron", teacher="finite", d_=None, K_=None):
+        from scaling_theory.theory import teachers as t
+        d_ = t.d if d_ is None else d_
+        sa2, sw2 = orig(scale, teacher, d_, K_)
+        if scale == "barron" and t.canonical_kind(teacher) == "dp":
+            K_ = t.K_dp if K_ is None else K_
+            return K_, sw2
+        return sa2, sw2
+    return mutated
+
+
+def _stick_sampler_2K(orig):
+    # the simulator's stick broken with Beta(1, 2K) (its output weights keep the scale of K)
+    def mutated(d, K, *, kind="finite", seed=0, tol=1e-8, max_atoms=100_000, scale="barron"):
+        from scaling_theory.theory.teachers import canonical_kind, numeric_scales
+        t = orig(d, K, kind=kind, seed=seed, tol=tol, max_atoms=max_atoms, scale=scale)
+        if canonical_kind(kind) != "dp":
+            return t
+        wide = orig(d, 2 * float(K), kind=kind, seed=seed, tol=tol, max_atoms=max_atoms, scale=scale)
+        ratio = numeric_scales(scale, "dp", int(d), float(K))[0] / numeric_scales(scale, "dp", int(d), 2 * float(K))[0]
+        import dataclasses
+        return dataclasses.replace(wide, K=t.K, a=wide.a * ratio)
+    return mutated
+
+
+def _leading_gamma(orig):
+    # the truncation route's leading orders with gamma = ln((K+1)/K) in place of ln((K+2)/K)
+    def mutated(C_, d_=None, K_=None):
+        from scaling_theory.theory import jeon_van_roy as j
+        d_, K_ = (j.d if d_ is None else d_), (j.K_dp if K_ is None else K_)
+        right, wrong = sp.log((K_ + 2) / K_), sp.log((K_ + 1) / K_)
+        out = orig(C_, d_, K_)
+        return {"model": out["model"] * right / wrong, "data": out["data"] * wrong / right,
+                "loss": out["loss"] * right**2 / wrong**2}
+    return mutated
+
+
+def _chinchilla_cost(orig):
+    # Chinchilla's compute C = 6ND -> 5ND in the registered law (its closed form keeps the 6)
+    def mutated(name):
+        import dataclasses
+        law = orig(name)
+        if law.name != "chinchilla":
+            return law
+        return dataclasses.replace(law, cost=law.cost * sp.Rational(5, 6))
+    return mutated
+
+
+def _chinchilla_alpha(orig):
+    # Chinchilla's published alpha 0.34 -> 0.43 (digits swapped) in the registered parameter set
+    def mutated(name):
+        import dataclasses
+        law = orig(name)
+        if law.name != "chinchilla":
+            return law
+        sets = {k: dict(v) for k, v in law.parameter_sets.items()}
+        sets["hoffmann2022"]["alpha"] = "0.43"
+        return dataclasses.replace(law, parameter_sets=sets)
+    return mutated
+
+
 MUTATIONS: tuple[Mutation, ...] = (
     Mutation("chi-mean-swapped-gamma", "m_d = sqrt(2) Gamma(d/2)/Gamma((d+1)/2) (swapped Gamma arguments)",
-             _THEORY, "m_d", _m_d_swapped),
-    Mutation("chi-mean-dropped-sqrt2", "m_d without its factor sqrt(2)", _THEORY, "m_d", _m_d_dropped),
+             _TEACHERS, "m_d", _m_d_swapped, "exponent"),
+    Mutation("chi-mean-dropped-sqrt2", "m_d without its factor sqrt(2)", _TEACHERS, "m_d", _m_d_dropped, "factor"),
     Mutation("second-moment-2-over-pi", "E[V^2]: (2/pi) -> (1/pi)", _THEORY, "second_moment", _second_moment_pi),
     Mutation("second-moment-K-squared", "E[V^2]: K(K-1) -> K^2", _THEORY, "second_moment", _second_moment_KK),
     Mutation("first-moment-sqrt", "E[V]: sqrt(2/pi) -> 2/pi (wrong exponent)", _THEORY, "first_moment",
-             _post(lambda e, k: e * sp.sqrt(2 / sp.pi))),
+             _post(lambda e, k: e * sp.sqrt(2 / sp.pi)), "exponent"),
     Mutation("maurey-constant-16-to-15", "finite bound: S/(16 n) -> S/(15 n)", _THEORY, "exact_bound",
              _swap(sp.Rational(1, 16), sp.Rational(1, 15))),
     Mutation("exact-bound-3-halves", "finite bound: constant 3/2 -> 1", _THEORY, "exact_bound",
@@ -216,18 +414,25 @@ MUTATIONS: tuple[Mutation, ...] = (
              _swap(sp.Rational(1, 16), sp.Rational(1, 15), "A")),
     Mutation("finite-beta-dropped-half", "beta = (Kd+1)/2 -> Kd/2", _THEORY, "large_T_coefficients", _beta_drop_half),
     Mutation("finite-B-2Kln2", "B: 2 K ln 2 -> K ln 2 (dropped factor)", _THEORY, "large_T_coefficients",
-             _post(lambda e, k: e - sp.Symbol("K", positive=True, integer=True) * sp.log(2) if k == "B" else e)),
+             _post(lambda e, k: e - sp.Symbol("K", positive=True, integer=True) * sp.log(2) if k == "B" else e),
+             "factor"),
+    Mutation("finite-B-sign-ln-d", "B: -K ln(d+1) -> +K ln(d+1) (flipped sign)", _THEORY, "large_T_coefficients",
+             _finite_B_sign, "sign"),
     Mutation("direct-Kd-half", "direct route: K d/2 -> K d/4", _THEORY, "direct_bound",
              _post(lambda e, k: e - sp.Symbol("K", positive=True, integer=True)
                    * sp.Symbol("d", positive=True, integer=True) / (4 * sp.Symbol("T", positive=True)))),
     Mutation("direct-sqrt-dropped", "direct route: ln(1 + sqrt(S T/2Kd)) -> ln(1 + S T/2Kd) (wrong exponent)",
-             _THEORY, "direct_bound", _direct_sqrt_dropped),
+             _THEORY, "direct_bound", _direct_sqrt_dropped, "exponent"),
+    Mutation("direct-sign-K", "direct route: + K (the last constant) -> - K (flipped sign)", _THEORY, "direct_bound",
+             _post(lambda e, k: e - 2 * sp.Symbol("K", positive=True, integer=True) / sp.Symbol("T", positive=True)),
+             "sign"),
     Mutation("atoms-digamma-shift", "E N_n = K (psi(K+n+1) - psi(K)) (shifted Gamma-function argument)",
              _THEORY, "expected_atoms", _atoms_digamma_shift),
     Mutation("atoms-upper-drop-1", "1 + K ln(1 + n/K) -> K ln(1 + n/K)", _THEORY, "atoms_upper", _atoms_drop_one),
-    Mutation("dp-s2-wrong-exponent", "s2 = sigma^2 d -> sigma^2 d^2", _THEORY, "dp_scale_moments", _s2_squared),
+    Mutation("dp-s2-wrong-exponent", "s2 = sigma^2 d -> sigma^2 d^2", _THEORY, "dp_scale_moments", _s2_squared,
+             "exponent"),
     Mutation("dp-mu-dropped-factor", "mu_b without sqrt(2/pi)", _THEORY, "dp_scale_moments",
-             _post(lambda e, i: e / sp.sqrt(2 / sp.pi) if i == 1 else e)),
+             _post(lambda e, i: e / sp.sqrt(2 / sp.pi) if i == 1 else e), "factor"),
     Mutation("dp-tilted-1-over-K", "DP E[V^2]: E[sum pi^2] = 1/(K+1) -> 1/K", _THEORY, "dp_second_moment",
              _dp_tilted_1_over_K),
     Mutation("dp-law-16-to-15", "DP law: s2/(16 n) -> s2/(15 n)", _THEORY, "dp_bound",
@@ -235,23 +440,281 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("dp-law-ln-2n", "DP law: 1 + K ln(2n/K) -> 1 + K ln(n/K)", _THEORY, "dp_bound", _dp_law_ln_n),
     Mutation("dp-exact-16-to-15", "DP bound: s2/(16 n) -> s2/(15 n)", _THEORY, "dp_exact_bound",
              _swap(sp.Rational(1, 16), sp.Rational(1, 15))),
-    Mutation("normalised-dp-variance", "normalised DP teacher: sigma_a^2 = K + 1 -> K", _THEORY, "scale_variances",
-             _normalised_dp_K),
+    Mutation("normalised-dp-variance", "normalised DP teacher: sigma_a^2 = K + 1 -> K", _TEACHERS, "scale_variances",
+             _normalised_dp_K, "teacher-scale"),
     Mutation("barron-dp-variance-K2-to-1", "Barron DP teacher: atoms weighted pi_k a_k (sigma_a^2 = K^2 -> 1), "
-             "not the K pi_k a_k the simulator draws", _THEORY, "scale_variances", _barron_dp_unit_weights),
+             "not the K pi_k a_k the simulator draws", _TEACHERS, "scale_variances", _barron_dp_unit_weights,
+             "teacher-scale"),
     Mutation("delta-star-8-to-4", "delta*^2 = 8Kd/(S T) -> 4Kd/(S T)", _ENTROPY, "delta_star",
              _post(lambda e, k: e / sp.sqrt(2))),
     Mutation("rho-star-32-to-16", "rho*^2 = 32/T -> 16/T", _ENTROPY, "rho_star", _relu_half_dropped),
     Mutation("validity-8pi2-to-4pi2", "large-T validity 8 pi^2 -> 4 pi^2", _THEORY, "VALIDITY_T",
-             lambda orig: 4 * sp.pi**2),
+             lambda orig: 4 * sp.pi**2, "validity"),
     Mutation("validity-dropped-pi2", "large-T validity 8 pi^2 -> 8 (dropped factor)", _THEORY, "VALIDITY_T",
-             lambda orig: sp.Integer(8)),
+             lambda orig: sp.Integer(8), "validity"),
+    Mutation("validity-16pi2", "large-T validity 8 pi^2 -> 16 pi^2 (a smaller window: looser)", _THEORY,
+             "VALIDITY_T", lambda orig: 16 * sp.pi**2, "validity"),
+    # the truncation route and the teachers' moments it is made of
+    Mutation("truncation-16-to-8", "truncation route: s2 t(n)/16 -> s2 t(n)/8 (a looser constant)", _THEORY,
+             "truncation_bound", _swap(sp.Rational(1, 16), sp.Rational(1, 8))),
+    Mutation("truncation-16-to-32", "truncation route: s2 t(n)/16 -> s2 t(n)/32", _THEORY, "truncation_bound",
+             _swap(sp.Rational(1, 16), sp.Rational(1, 32))),
+    Mutation("truncation-sign-rounding", "truncation route: + n/(2T) -> - n/(2T) (flipped sign)", _THEORY,
+             "truncation_bound", _truncation_sign, "sign"),
+    Mutation("truncation-drop-direction-term", "truncation route without its n d/(2T)", _THEORY,
+             "truncation_bound", _truncation_drop_sqrt, "factor"),
+    Mutation("stick-tail-ratio", "stick's squared tail: (K/(K+2))^n -> (K/(K+1))^n", _TEACHERS,
+             "stick_square_tail", _tail_ratio),
+    Mutation("stick-mean-exponent", "E pi_k = (K/(K+1))^(k-1)/(K+1) -> (K/(K+1))^k/(K+1)", _TEACHERS,
+             "stick_mean", _post(lambda e, k: e * sp.Symbol("K", positive=True)
+                                 / (sp.Symbol("K", positive=True) + 1)), "exponent"),
+    Mutation("output-moment-1-over-K", "dp teacher E[F^2]: 1/(2(K+1)) -> 1/(2K)", _TEACHERS,
+             "output_second_moment", _output_moment_K),
+    Mutation("unit-abs-mean-exponent", "E|a| ||w||: sqrt(2/pi) -> 2/pi (wrong exponent)", _TEACHERS,
+             "unit_abs_mean", _unit_abs_mean_sqrt, "exponent"),
+    Mutation("truncation-leading-gamma", "truncation p* ~ (d+1) ln C/ln((K+2)/K) -> (d+1) ln C/ln((K+1)/K)",
+             _THEORY, "truncation_leading", _leading_gamma),
+    # the samplers: the simulator's scale drifting from the laws'
+    Mutation("sampler-dp-scale-sqrtK", "simulator: Barron dp output scale K -> sqrt(K) (the laws keep K)", _TEACHERS,
+             "numeric_scales", _sampler_scale("barron", lambda K_: K_ ** 0.5), "sampler"),
+    Mutation("sampler-normalised-dp-K", "simulator: normalised dp output scale sqrt(K+1) -> sqrt(K)", _TEACHERS,
+             "numeric_scales", _sampler_scale("normalised", lambda K_: K_ ** 0.5), "sampler"),
+    Mutation("sampler-finite-w-scale", "simulator: Barron finite teacher's w ~ N(0, I/d) instead of N(0, I)",
+             _TEACHERS, "numeric_scales", _sampler_w_scale, "sampler"),
+    Mutation("sampler-stick-2K", "simulator: stick broken with Beta(1, 2K) instead of Beta(1, K)", _SIM,
+             "sample_teacher", _stick_sampler_2K, "sampler"),
+    # two places at once
+    Mutation("two-place-tail-and-16", "stick tail doubled and the truncation route's 1/16 halved: the registered "
+             "route is unchanged, its ingredients are wrong", _TEACHERS, "stick_square_tail", _tail_doubled,
+             "two-place", also=((_THEORY, "truncation_bound", _truncation_halved_16),)),
+    Mutation("two-place-scale-law-and-sampler", "Barron dp scale K^2 -> K in the laws and sqrt(K) in the sampler: "
+             "consistent with each other, not with the teacher the derivations define", _TEACHERS, "scale_variances",
+             _law_variance_sqrtK, "two-place",
+             also=((_TEACHERS, "numeric_scales", _sampler_scale("barron", lambda K_: K_ ** 0.5)),)),
+    Mutation("two-place-S-and-M", "E[V^2] and E[V] both doubled", _THEORY, "second_moment",
+             _post(lambda e, k: 2 * e), "two-place",
+             also=((_THEORY, "first_moment", _post(lambda e, k: 2 * e)),)),
+    # another law's constants
+    Mutation("chinchilla-cost-6-to-5", "Chinchilla's compute 6ND -> 5ND in the registered law", _REGISTRY,
+             "get_law", _chinchilla_cost, "constant"),
+    Mutation("chinchilla-alpha-digits", "Chinchilla's published alpha 0.34 -> 0.43", _REGISTRY, "get_law",
+             _chinchilla_alpha, "constant"),
 )
+
+
+# -- effect: what the mutated statements are, measured ---------------------------------------------------------
+
+# what each target claims: an identity (any change is false), an upper bound (lower is false, higher looser), a
+# validity threshold (lower claims a larger window: false; higher: looser), a sampler (another teacher), or a
+# law of the registry (its routes and windows are compared below)
+_CLAIMS = {"m_d": "equal", "second_moment": "equal", "first_moment": "equal", "exact_bound": "upper",
+           "large_T_coefficients": "equal", "direct_bound": "upper", "expected_atoms": "equal", "atoms_upper": "upper",
+           "dp_scale_moments": "equal", "dp_second_moment": "equal", "dp_bound": "upper", "dp_exact_bound": "upper",
+           "scale_variances": "equal", "delta_star": "equal", "rho_star": "equal", "VALIDITY_T": "threshold",
+           "truncation_bound": "upper", "stick_square_tail": "equal", "stick_mean": "equal",
+           "output_second_moment": "equal", "unit_second_moment": "equal", "unit_abs_mean": "equal",
+           "truncation_leading": "equal", "numeric_scales": "sampler", "sample_teacher": "sampler", "get_law": "law"}
+_POINTS = 12
+_TOL = 1e-20
+
+
+def _call_symbolic(fn, like=None):
+    """The target's output(s) with symbols for its arguments, for every scale and teacher kind it takes
+    (the arguments read off ``like``'s signature: a mutated function is called as its original)."""
+    import inspect
+
+    from scaling_theory.theory import jeon_van_roy as j
+    from scaling_theory.theory import teachers as t
+
+    if not callable(fn):
+        return [fn]
+    params = inspect.signature(like if like is not None else fn).parameters
+    positional = {"n_": sp.Symbol("n", positive=True), "k_": sp.Symbol("k", positive=True, integer=True),
+                  "C_": j.C_budget, "T_": j.T, "K_": j.K_dp, "d_": j.d, "S_": sp.Symbol("S", positive=True),
+                  "K": j.K, "d": j.d, "S": sp.Symbol("S", positive=True), "T": j.T}
+    args = [positional[name] for name, p_ in params.items()
+            if p_.default is inspect.Parameter.empty and p_.kind in (p_.POSITIONAL_ONLY, p_.POSITIONAL_OR_KEYWORD)
+            and name in positional]
+    scales = t.SCALES if "scale" in params else (None,)
+    kinds = t.KINDS if "teacher" in params else (None,)
+    outs = []
+    for scale in scales:
+        for kind in kinds:
+            kw = {**({"scale": scale} if scale else {}), **({"teacher": kind} if kind else {})}
+            try:
+                out = fn(*args, **kw)
+            except Exception:   # a variant the function does not take (finite-only moments, say)
+                continue
+            if isinstance(out, dict):
+                outs += list(out.values())
+            elif isinstance(out, tuple):
+                outs += list(out)
+            else:
+                outs.append(out)
+    return outs
+
+
+def _sample_point(symbols, rng) -> dict:
+    point = {}
+    names = {s.name: s for s in symbols}
+    K_value = None
+    for s in sorted(symbols, key=lambda s: s.name):
+        if s.name == "d":
+            point[s] = sp.Integer(int(rng.integers(1, 65)))
+        elif s.name == "K":
+            point[s] = sp.Integer(int(rng.integers(1, 33))) if s.is_integer else \
+                sp.Rational(str(round(float(np.exp(rng.uniform(np.log(0.1), np.log(40)))), 6)))
+            K_value = point[s]
+        elif s.name in ("k",):
+            point[s] = sp.Integer(int(rng.integers(1, 200)))
+    kmin = max(1, float(K_value)) if K_value is not None else 1.0
+    for s in symbols:
+        if s in point:
+            continue
+        lo, hi = {"n": (kmin * 1.01, 1e6), "T": (1e4 * max(1.0, 1 / kmin**2), 1e12), "C": (1e8, 1e40),
+                  "S": (1, 1e5), "M": (0.5, 300)}.get(s.name, (0.1, 10))
+        if s.name == "p":
+            dv = point.get(names.get("d"), sp.Integer(8))
+            lo, hi = kmin * 1.01 * float(dv + 1), 1e9
+        point[s] = sp.Rational(str(float(np.exp(rng.uniform(np.log(lo), np.log(hi))))))
+    return point
+
+
+def _compare(original, mutated, rng) -> set:
+    """Signs of ``mutated - original`` (relative) at sampled admissible points: a subset of {-1, 0, 1}."""
+    import mpmath
+
+    signs = set()
+    expr = mutated - original
+    if expr == 0:
+        return {0}
+    symbols = sorted(expr.free_symbols | original.free_symbols, key=lambda s: s.name)
+    f_orig = sp.lambdify(symbols, original, modules="mpmath", dummify=True)
+    f_mut = sp.lambdify(symbols, mutated, modules="mpmath", dummify=True)
+    with mpmath.workdps(40):
+        for _ in range(_POINTS if symbols else 1):
+            point = _sample_point(symbols, rng)
+            vals = [point[s] for s in symbols]
+            try:
+                a = mpmath.mpf(f_orig(*[mpmath.mpf(sp.Rational(v).p) / sp.Rational(v).q for v in vals]).real)
+                b = mpmath.mpf(f_mut(*[mpmath.mpf(sp.Rational(v).p) / sp.Rational(v).q for v in vals]).real)
+            except (ValueError, ZeroDivisionError, TypeError, AttributeError):
+                continue
+            scale = max(abs(a), abs(b), mpmath.mpf(10) ** -30)
+            diff = (b - a) / scale
+            signs.add(0 if abs(diff) < _TOL else (1 if diff > 0 else -1))
+    return signs
+
+
+def _sampler_outputs(fn, target: str) -> list[np.ndarray]:
+    if target == "numeric_scales":
+        cases = [(s, k, dv, Kv) for s in ("barron", "normalised") for k in ("finite", "dp")
+                 for dv, Kv in ((1, 1.0), (4, 2.0), (8, 32.0), (3, 0.5))]
+        return [np.asarray(fn(*c), dtype=float) for c in cases]
+    out = []
+    for kind, dv, Kv, scale in (("finite", 3, 2, "barron"), ("dp", 2, 1.5, "barron"), ("dp", 3, 4.0, "normalised")):
+        t_ = fn(dv, Kv, kind=kind, seed=7, scale=scale)
+        out += [np.asarray(t_.a), np.asarray(t_.W).ravel()]
+    return out
+
+
+def mutation_effect(mutation: Mutation, seed: int = 0) -> str:
+    """``invalid``, ``looser`` or ``equivalent``: the mutated statements measured against the originals
+    (module docstring).
+
+    Examples
+    --------
+    >>> known = {m.name: m for m in MUTATIONS}
+    >>> mutation_effect(known["maurey-constant-16-to-15"]), mutation_effect(known["validity-16pi2"])
+    ('invalid', 'looser')
+    """
+    import importlib
+
+    from scaling_theory.theory import jeon_van_roy as jvr
+    from scaling_theory.theory import registry as treg
+
+    rng = np.random.default_rng(seed)
+    effects = set()
+    originals = {}
+    for module, target, _ in mutation.patches:
+        home = importlib.import_module(module)
+        originals[(module, target)] = getattr(home, target)
+    # the laws' routes and windows before the mutation
+    before = _law_snapshot(treg, jvr)
+    with _applied(mutation):
+        for module, target, _ in mutation.patches:
+            home = importlib.import_module(module)
+            orig, mut = originals[(module, target)], getattr(home, target)
+            claim = _CLAIMS.get(target, "equal")
+            if claim == "sampler":
+                a, b = _sampler_outputs(orig, target), _sampler_outputs(mut, target)
+                same = all(x.shape == y.shape and np.allclose(x, y, rtol=1e-12, atol=0) for x, y in zip(a, b))
+                effects.add("equivalent" if same else "invalid")
+                continue
+            if claim == "law":
+                effects |= _registry_law_effect(orig, mut, rng)
+                continue
+            outs, mouts = _call_symbolic(orig), _call_symbolic(mut, like=orig)
+            if len(outs) != len(mouts):
+                effects.add("invalid")   # the mutated function no longer answers where the original did
+            for o, m in zip(outs, mouts):
+                signs = _compare(sp.sympify(o), sp.sympify(m), rng) - {0}   # safe: the code's own expressions
+                if not signs:
+                    continue
+                if claim == "equal" or (claim == "upper" and -1 in signs) or (claim == "threshold" and -1 in signs):
+                    effects.add("invalid")
+                else:
+                    effects.add("looser")
+        after = _law_snapshot(treg, jvr)
+    effects |= _snapshot_effects(before, after, rng)
+    if "invalid" in effects:
+        return "invalid"
+    return "looser" if "looser" in effects else "equivalent"
+
+
+def _law_snapshot(treg, jvr) -> dict:
+    """``{(law, route): (expr, min_model, min_data)}`` of every registered law with routes."""
+    out = {}
+    for name in [law.name for law in jvr.LAWS]:
+        law = treg._REGISTRY[name]
+        for r in law.routes:
+            out[(name, r.name)] = (r.expr, r.min_model, r.min_data)
+    return out
+
+
+def _snapshot_effects(before: dict, after: dict, rng) -> set:
+    effects = set()
+    for key, (expr, lo_p, lo_T) in before.items():
+        m_expr, m_p, m_T = after[key]
+        signs = _compare(expr, m_expr, rng) - {0}
+        if -1 in signs:
+            effects.add("invalid")
+        elif signs:
+            effects.add("looser")
+        for orig, mut in ((lo_p, m_p), (lo_T, m_T)):
+            w = _compare(sp.sympify(orig), sp.sympify(mut), rng) - {0}   # safe: the code's own expressions
+            if -1 in w:
+                effects.add("invalid")
+            elif w:
+                effects.add("looser")
+    return effects
+
+
+def _registry_law_effect(orig, mut, rng) -> set:
+    """A mutated registry entry: its cost or a published value changed is a false statement of that law."""
+    from scaling_theory.theory.registry import law_names
+
+    effects = set()
+    for name in law_names():
+        a, b = orig(name), mut(name)
+        if a.cost != b.cost or a.expr != b.expr or dict(a.parameter_sets) != dict(b.parameter_sets):
+            effects.add("invalid")
+    return effects
 
 
 @dataclass
 class MutationReport:
-    """``rows``: one dict per mutation (``name``, ``description``, ``killed``, ``killed_by``); totals."""
+    """``rows``: one dict per mutation (``name``, ``kind``, ``description``, ``effect``, ``killed``, ``killed_by``)."""
 
     rows: list[dict] = field(default_factory=list)
 
@@ -267,43 +730,71 @@ class MutationReport:
     def survivors(self) -> list[str]:
         return [r["name"] for r in self.rows if not r["killed"]]
 
+    @property
+    def invalid_total(self) -> int:
+        """Mutations whose effect is ``invalid`` (a false statement): each must be killed."""
+        return sum(1 for r in self.rows if r["effect"] == "invalid")
+
+    @property
+    def invalid_killed(self) -> int:
+        return sum(1 for r in self.rows if r["effect"] == "invalid" and r["killed"])
+
+    @property
+    def ok(self) -> bool:
+        """Every invalid mutation killed."""
+        return self.invalid_killed == self.invalid_total
+
     def to_json(self) -> dict:
-        """``{mutations, killed, survivors, rows}`` for ``check --mutate --json``."""
-        return {"mutations": self.mutations, "killed": self.killed, "survivors": self.survivors, "rows": self.rows}
+        """``{mutations: [{name, kind, effect, killed, ...}], total, killed, survivors, invalid_total,
+        invalid_killed}`` for ``check --mutate --json``."""
+        return {"mutations": self.rows, "total": self.mutations, "killed": self.killed, "survivors": self.survivors,
+                "invalid_total": self.invalid_total, "invalid_killed": self.invalid_killed}
 
 
 @contextlib.contextmanager
 def _applied(mutation: Mutation):
-    """Bind the corrupted function wherever the original is bound; rebuild the family's laws."""
+    """Bind the corrupted functions wherever the originals are bound; rebuild the laws; clear every cache."""
+    import importlib
+
     from scaling_theory.derivations import allocation, registry as dreg
     from scaling_theory.theory import jeon_van_roy as jvr
     from scaling_theory.theory import registry as treg
 
-    import importlib
-    home = importlib.import_module(mutation.module)
-    original = getattr(home, mutation.target)
-    corrupted = mutation.make(original)
     patched = []
-    for name, module in list(sys.modules.items()):
-        if not (name.startswith("scaling_theory.derivations") or name.startswith("scaling_theory.theory")):
-            continue
-        if getattr(module, mutation.target, None) is original:
-            patched.append(module)
-            setattr(module, mutation.target, corrupted)
-    saved_laws = {law.name: treg._REGISTRY[law.name] for law in jvr.LAWS}
     try:
+        for module_name, target, make in mutation.patches:
+            home = importlib.import_module(module_name)
+            original = getattr(home, target)
+            corrupted = make(original)
+            for name, module in list(sys.modules.items()):
+                if not name.startswith("scaling_theory."):
+                    continue
+                if getattr(module, target, None) is original:
+                    patched.append((module, target, original))
+                    setattr(module, target, corrupted)
+        saved_laws = dict(treg._REGISTRY)
         for scale in jvr.SCALES:
             for law in (jvr._dp_law(scale), jvr._finite_law(scale)):
                 treg._REGISTRY[law.name] = law
-        dreg.get_derivation.cache_clear()
-        allocation._coefficients.cache_clear()
+        _clear_caches(dreg, allocation)
         yield
     finally:
-        for module in patched:
-            setattr(module, mutation.target, original)
+        for module, target, original in reversed(patched):
+            setattr(module, target, original)
+        treg._REGISTRY.clear()
         treg._REGISTRY.update(saved_laws)
-        dreg.get_derivation.cache_clear()
-        allocation._coefficients.cache_clear()
+        _clear_caches(dreg, allocation)
+
+
+def _clear_caches(dreg, allocation) -> None:
+    from scaling_theory.numeric.precision import routes, teacher_bounds
+    from scaling_theory.theory import teachers
+
+    dreg.get_derivation.cache_clear()
+    allocation._coefficients.cache_clear()
+    for fn in (teachers.numeric_scales, routes._curve, teacher_bounds.trivial_error):
+        if hasattr(fn, "cache_clear"):
+            fn.cache_clear()
 
 
 def _first_failure(digits: int) -> str | None:
@@ -323,7 +814,7 @@ def _first_failure(digits: int) -> str | None:
 
 
 def run_mutations(names: list[str] | None = None, digits: int = 15) -> MutationReport:
-    """Apply each mutation (or the named ones) in turn and check the family's derivations.
+    """Apply each mutation (or the named ones) in turn: measure its effect and check the family's derivations.
 
     Raises :class:`UserInputError` for an unknown mutation name.
     """
@@ -333,10 +824,15 @@ def run_mutations(names: list[str] | None = None, digits: int = 15) -> MutationR
         if name not in known:
             raise UserInputError(f"unknown mutation {name!r}")
         chosen.append(known[name])
+    baseline = _first_failure(digits)
+    if baseline is not None:   # a check that fails unmutated would "kill" every mutation
+        raise UserInputError(f"the unmutated checks fail at {digits} digits ({baseline}): mutation testing needs "
+                             "them to pass; try more --digits")
     report = MutationReport()
     for mutation in chosen:
+        effect = mutation_effect(mutation)
         with _applied(mutation):
             culprit = _first_failure(digits)
-        report.rows.append({"name": mutation.name, "description": mutation.description,
-                            "killed": culprit is not None, "killed_by": culprit})
+        report.rows.append({"name": mutation.name, "kind": mutation.kind, "description": mutation.description,
+                            "effect": effect, "killed": culprit is not None, "killed_by": culprit})
     return report

@@ -72,9 +72,10 @@ def _run_mutations(args) -> int:
     if args.name or args.all:
         raise UserInputError("--mutate runs the whole Jeon-Van Roy family; give no derivation name or --all")
     report = run_mutations(digits=args.digits)
-    lines = [f"{'killed' if r['killed'] else 'SURVIVED'}  {r['name']}: {r['description']}"
-             + (f"  (caught by {r['killed_by']})" if r["killed"] else "") for r in report.rows]
-    lines.append(f"{report.killed} of {report.mutations} mutations killed"
+    lines = [f"{'killed' if r['killed'] else 'SURVIVED':8s} {r['effect']:10s} {r['kind']:13s} {r['name']}: "
+             f"{r['description']}" + (f"  (caught by {r['killed_by']})" if r["killed"] else "") for r in report.rows]
+    lines.append(f"{report.killed} of {report.mutations} mutations killed; {report.invalid_killed} of "
+                 f"{report.invalid_total} invalid ones (false statements) killed"
                  + (f"; survivors: {', '.join(report.survivors)}" if report.survivors else ""))
     emit(report.to_json(), "\n".join(lines), args.json)
-    return 0 if report.killed == report.mutations else 1
+    return 0 if report.ok else 1   # a surviving invalid mutation is a check that cannot see a false claim
