@@ -340,7 +340,8 @@ def _summary(result, quick: bool) -> list[Block]:
         items.append(
             "Tested: whether single-pass SGD students of a one-hidden-layer teacher put compute into model size as "
             "the Jeon-Van Roy bound's optimum does, $p^* \\propto C^a$, for the infinite-width and the finite "
-            f"teacher ({where}; {span}; {counts.get('done', 0)} runs, {seeds} seeds"
+            f"teacher ({where}; {span}; {counts.get('done', 0) + counts.get('diverged', 0)} runs, "
+            f"{counts.get('diverged', 0)} of them diverged; {seeds} seeds"
             + ("; the quick toy study, whose numbers test the pipeline, not the theory" if quick else "") + ").")
         items.append("One error throughout: the time-averaged online KL (the quantity the bound is about), for every "
                      "exponent, table and figure and for the choice of the learning rate per budget and width; the "
