@@ -140,13 +140,13 @@ def _check_by_name(name: str, digits: int) -> list[dict]:
     return check_derivation(get_derivation(name), digits)
 
 
-def run_checks(names: list[str] | None = None, digits: int = 50, *, workers: int = 1,
+def run_checks(names: list[str] | str | None = None, digits: int = 50, *, workers: int = 1,
                progress: bool = False) -> CheckReport:
     """Check the named derivations (aliases such as ``all`` or a law name allowed; default: all).
 
     Parameters
     ----------
-    names : derivation names or aliases; ``None`` means every derivation.
+    names : derivation names or aliases, or one name as a string; ``None`` means every derivation.
     digits : working digits (15..5000); identities are re-checked at twice this precision.
     workers : processes to use (``1``: in this process).
     progress : show a tqdm bar on stderr.
@@ -168,8 +168,12 @@ def run_checks(names: list[str] | None = None, digits: int = 50, *, workers: int
     (True, 4, 0, 0)
     >>> [(row["step"], row["evidence"]) for row in report.steps][:2]
     [('kl-bregman', 'numeric'), ('softplus-curvature', 'symbolic')]
+    >>> run_checks("kl-lemma", digits=15).steps_verified     # one name as a string
+    4
     """
     digits = validate_digits(digits)
+    if isinstance(names, str):  # one name, not a sequence of one-letter names
+        names = [names]
     chosen: list[str] = []
     for name in (names or derivation_names()):
         for resolved in resolve(name):

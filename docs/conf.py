@@ -1,4 +1,5 @@
-"""Sphinx configuration: ``python -m sphinx -W -b html docs docs/_build/html`` (needs ``.[docs]``)."""
+"""Sphinx configuration: ``python -m sphinx -W -b html docs docs/_build/html`` (needs ``.[docs]``, and for
+the math ``latex`` and ``dvipng``, the TeX installation ``.ci/run`` installs; docs/getting-started.md)."""
 
 import os
 import sys
@@ -14,15 +15,31 @@ release = version = __version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
-    "sphinx.ext.mathjax",
+    "sphinx.ext.imgmath",  # math as images made by the local TeX: the pages render offline (no CDN)
     "myst_nb",
     "cli_reference",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
-exclude_patterns = ["_build", "_ext", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "_ext", "_tex", "Thumbs.db", ".DS_Store"]
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
-nb_execution_mode = "off"          # the tests run the notebook (nbclient); the site shows its source
+# the tutorial runs at every build, so the page shows its current outputs; a failing cell fails the build
+nb_execution_mode = "force"
+nb_execution_raise_on_error = True
+nb_execution_timeout = 600
+nb_execution_show_tb = True
+# the results' Markdown displays (tables, $$ math) parsed as MyST, so their tables and math render too
+nb_render_markdown_format = "myst"
+# figures inline in the executed notebook, whatever backend the calling shell chose (CI sets Agg)
+os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+imgmath_image_format = "png"
+imgmath_embed = True               # images inside the HTML pages: nothing to fetch, nothing to lose
+imgmath_font_size = 14
+# Sphinx's math template loads anyfontsize (texlive-latex-extra, not installed by .ci/run): _tex/ holds a
+# stand-in, found first by the latex that imgmath starts (TEXINPUTS; the trailing separator keeps the
+# installation's own paths)
+os.environ["TEXINPUTS"] = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_tex") + os.pathsep + \
+    os.environ.get("TEXINPUTS", "")
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
 autodoc_member_order = "bysource"

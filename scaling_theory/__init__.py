@@ -10,10 +10,11 @@ shows the real signature and docstring.
 ``law_from_formula``      :func:`scaling_theory.theory.user_law.law_from_formula`
 ``get_law(name)``         :func:`scaling_theory.theory.registry.get_law`
 ``resolve(law, params)``  :func:`scaling_theory.theory.registry.resolve`
-``check(names)``          :func:`scaling_theory.derivations.check.run_checks`
+``check(name or names)``  :func:`scaling_theory.derivations.check.run_checks`
 ``simulate(config, db)``  :func:`scaling_theory.numeric.sweep.runner.run_sweep`
 ``fit(data)``             :func:`scaling_theory.numeric.analysis.fit.fit`
-``reproduce(out_dir)``    :func:`scaling_theory.reproduce.reproduce`
+``reproduce(quick=...)``  :func:`scaling_theory.reproduce.reproduce` (into ``reproduce-out``, or
+                          ``reproduce-quick-out`` for the quick study)
 ========================  =======================================================================
 
 Examples
@@ -38,7 +39,7 @@ A law typed as text (the toolkit's own parser, never ``eval``), and a registered
 
 Every derivation step checked, at 30 digits here:
 
->>> report = st.check(["chinchilla"], digits=30)
+>>> report = st.check("chinchilla", digits=30)      # one name, or a list of names
 >>> report.ok, report.failed, report.steps_verified >= 5
 (True, 0, True)
 

@@ -25,9 +25,11 @@ from typing import Any, Callable
 
 from scaling_theory.errors import UserInputError
 
-__all__ = ["reproduce", "ReproduceResult", "DEFAULT_OUT"]
+__all__ = ["reproduce", "ReproduceResult", "DEFAULT_OUT", "DEFAULT_QUICK_OUT", "default_out"]
 
 DEFAULT_OUT = "reproduce-out"
+#: the quick study's own folder, so that it never replaces the default study's report or joins its store
+DEFAULT_QUICK_OUT = "reproduce-quick-out"
 _THEORY_LAW = "jeon-van-roy"   # the paper's setting: the infinite-width teacher
 #: the derived law each teacher kind is compared with (the one place naming them)
 TEACHER_LAW = {"dp": "jeon-van-roy", "finite": "jeon-van-roy-finite"}
@@ -84,6 +86,10 @@ class ReproduceResult:
     bayes: list = field(default_factory=list)
     refinement: dict = field(default_factory=dict)
     lr_optima: list = field(default_factory=list)
+    theory: dict = field(default_factory=dict)
+    diverged: dict = field(default_factory=dict)
+    main_data_final: Any = None
+    fits_final: dict = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Paths as strings and the findings as plain JSON (for ``reproduce --json``).
@@ -92,7 +98,11 @@ class ReproduceResult:
         ``throughput`` the simulation's sum of p*T per second of the ``simulate`` stage (runs
         trained by this call only), ``throughput_rounds`` the same per sweep call (the coarse pass,
         then each refinement round: ``round``, ``runs``, ``pT``, ``seconds``, ``throughput``),
-        ``comparisons`` one row per teacher and estimator.
+        ``comparisons`` one row per teacher and estimator (``exponent`` on the time-averaged online KL,
+        ``exponent_final`` the same estimator on the final-weights KL at the same rates,
+        ``exponent_val_choice`` with the rates chosen on the validation stream), ``headline`` the rows of
+        the headline estimator, ``theory`` the bound's optimum per teacher (best route, trivial
+        error, ``informative`` per budget), ``diverged`` the diverged runs per teacher and learning rate.
         """
         return {"out_dir": str(self.out_dir), "report_md": str(self.report_md),
                 "report_tex": str(self.report_tex), "store": str(self.store),
@@ -102,7 +112,38 @@ class ReproduceResult:
                 "throughput_rounds": self.refinement.get("speed", []),
                 "checks": self.checks, "sweep": self.sweep,
                 "fits": self.fits, "comparison": self.comparison, "comparisons": self.comparisons,
-                "bayes": self.bayes, "refinement": self.refinement, "lr_optima": self.lr_optima}
+                "bayes": self.bayes, "refinement": self.refinement, "lr_optima": self.lr_optima,
+                "headline": headline_rows(self.comparisons), "theory": self.theory, "diverged": self.diverged}
+
+
+def headline_rows(comparisons: list) -> list:
+    """The comparison rows of the headline estimator
+    (:data:`scaling_theory.numeric.analysis.protocol.HEADLINE_ESTIMATOR`), one per teacher.
+
+    Examples
+    --------
+    >>> headline_rows([{"estimator": "best-sampled", "teacher": "t"}, {"estimator": "approach-3", "teacher": "t"}])
+    [{'estimator': 'approach-3', 'teacher': 't'}]
+    """
+    from scaling_theory.numeric.analysis.protocol import HEADLINE_ESTIMATOR
+
+    return [r for r in comparisons if r.get("estimator") == HEADLINE_ESTIMATOR]
+
+
+_THEORY_KEYS = ("law", "C", "N_opt", "D_opt", "best_N_opt", "best_D_opt", "best_loss_opt", "loss_opt", "route",
+                "a_local", "b_local", "a_best", "b_best", "trivial_error", "informative", "informative_budget",
+                "error")
+
+
+def _theory_json(th: dict) -> dict:
+    """The bound's optimum of one teacher setting as plain JSON (what the report's summary uses)."""
+    return {k: th[k] for k in _THEORY_KEYS if k in th}
+
+
+def _diverged_summary(analyses) -> dict:
+    """``{teacher: {lr: [diverged runs, runs]}}`` over every budget and width of the study."""
+    return {_teacher_label(key): analyses[key].get("runs_by_lr", {})
+            for key in sorted(analyses, key=lambda k: (k[2] != "dp", k))}
 
 
 # --------------------------------------------------------------------------------------------
@@ -115,14 +156,60 @@ def _log(progress: bool, text: str) -> None:
         sys.stderr.flush()
 
 
-def _prepare_output(out_dir) -> Path:
-    """The output folder with ``figures/`` in it; refuses a bad path before any work starts."""
+def default_out(quick: bool) -> str:
+    """The output folder :func:`reproduce` uses when none is given: one per protocol.
+
+    Examples
+    --------
+    >>> default_out(False), default_out(True)
+    ('reproduce-out', 'reproduce-quick-out')
+    """
+    return DEFAULT_QUICK_OUT if quick else DEFAULT_OUT
+
+
+def _check_store_protocol(store_path: Path, config, quick: bool) -> None:
+    """Refuse, in one line and before any work, a result store holding runs of another study.
+
+    A run belongs to this study when its teacher setting and budget ``(d, K, kind, C)`` are among the
+    protocol's (width refinement adds widths only) and its training settings (learning rate, seed)
+    are too; the quick and default protocols share none, so neither can mix its runs into the
+    other's store (docs/tuned-protocol.md)."""
+    if not store_path.is_file():
+        return
+    from scaling_theory.numeric.sweep.config import SweepConfig
+    from scaling_theory.numeric.sweep.store import Store
+
+    def keys(cfg) -> set[tuple]:
+        return {(r.d, r.K, str(r.kind), float(r.compute), float(r.lr), int(r.seed)) for r in cfg.expand()[0]}
+
+    ours = keys(config)
+    with Store(store_path) as store:
+        rows = store.rows()
+    foreign = [r for r in rows if (int(r["d"]), int(r["K"]), str(r["kind"]), float(r["compute"]),
+                                   float(r["lr"]), int(r["seed"])) not in ours]
+    if not foreign:
+        return
+    other = keys(SweepConfig.protocol(quick=not quick))
+    theirs = all((int(r["d"]), int(r["K"]), str(r["kind"]), float(r["compute"]), float(r["lr"]),
+                  int(r["seed"])) in other for r in foreign)
+    made_by = (f"the {'default' if quick else 'quick'} study (reproduce{'' if quick else ' --quick'})" if theirs
+               else "another sweep")
+    raise UserInputError(f"{store_path} holds {len(foreign)} runs of {made_by}; the "
+                         f"{'quick' if quick else 'default'} study keeps its own store: choose another output "
+                         f"folder (default {default_out(quick)})")
+
+
+def _prepare_output(out_dir, config=None, quick: bool = False) -> Path:
+    """The output folder with ``figures/`` in it; refuses a bad path, or a store made by another
+    study (:func:`_check_store_protocol`), before any work starts and before anything is written."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UserInputError(f"output path {out} exists and is not a directory")
     for name in ("report.md", "report.tex"):  # refuse before hours of work, not after
         if (out / name).is_dir():
             raise UserInputError(f"cannot write {out / name}: it is a directory")
+    if config is not None:
+        _check_store_protocol(out / "results.sqlite", config, quick)
     try:
         (out / "figures").mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -206,13 +293,14 @@ def _simulate(config, store_path: Path, *, progress: bool, workers, runner) -> d
 
 
 
-def _rows_by_teacher(config, store_path: Path) -> dict[tuple, list]:
-    """This sweep's finished runs from the store, by teacher setting ``(d, K, kind)``."""
+def _rows_by_teacher(config, store_path: Path, status: str = "done") -> dict[tuple, list]:
+    """This sweep's runs of one ``status`` (finished ones by default) from the store, by teacher
+    setting ``(d, K, kind)``."""
     from scaling_theory.numeric.sweep.store import Store
 
     wanted = {r.config_hash for r in config.expand()[0]}
     with Store(store_path) as store:
-        rows = [r for r in store.rows("done") if r["config_hash"] in wanted]
+        rows = [r for r in store.rows(status) if r["config_hash"] in wanted]
     by_key: dict[tuple, list] = {}
     for r in rows:
         by_key.setdefault((int(r["d"]), int(r["K"]), str(r["kind"])), []).append(r)
@@ -290,7 +378,7 @@ def _training_description(config) -> str:
             f"{' and '.join(values('precision'))} weights, "
             f"rate {' or '.join(schedules[x] for x in values('schedule'))} with t0 in "
             f"{{{', '.join(f'{t:g}' for t in values('t0'))}}} and lr0 in {{{', '.join(f'{x:g}' for x in values('lr'))}}} "
-            f"(chosen per budget and width on the validation stream), seeds {{{', '.join(map(str, values('seeds')))}}}")
+            f"(chosen per budget and width on the time-averaged online KL), seeds {{{', '.join(map(str, values('seeds')))}}}")
 
 
 def _teacher_label(key) -> str:
@@ -303,12 +391,20 @@ def _protocol(config, store_path: Path, n_boot: int) -> tuple[dict, set]:
     Returns the analyses by ``(d, K, kind)`` (each with its ``lr_curves``) and the config hashes of
     the runs at the chosen rates.
     """
-    from scaling_theory.numeric.analysis.protocol import analyse, lr_curves
+    from scaling_theory.numeric.analysis.protocol import analyse, diverged_counts, lr_curves
 
     analyses, chosen = {}, set()
+    diverged = _rows_by_teacher(config, store_path, "diverged")
     for key, part in _rows_by_teacher(config, store_path).items():
         analyses[key] = analyse(part, bootstrap=n_boot, seed=0)
         analyses[key]["lr_curves"] = lr_curves(part, key=analyses[key]["error_key"])
+        analyses[key]["diverged"] = diverged_counts(part + diverged.get(key, []))
+        by_lr: dict[str, list[int]] = {}
+        for r in part + diverged.get(key, []):
+            acc = by_lr.setdefault(f"{float(r['lr']):g}", [0, 0])
+            acc[0] += r["status"] == "diverged"
+            acc[1] += 1
+        analyses[key]["runs_by_lr"] = dict(sorted(by_lr.items(), key=lambda kv: float(kv[0])))
         cells = analyses[key]["cells"]
         for r in part:
             cell = cells.get((float(r["compute"]), int(r["params"])))
@@ -345,6 +441,9 @@ def _comparisons(analyses, theory, unbracketable=None) -> list[dict[str, Any]]:
             out.append({"teacher": _teacher_label(key),
                         "kind": key[2], "d": key[0], "K": key[1], "law": th.get("law"),
                         "estimator": est, "exponent": value, "ci": ci, "bound_exponent": bound,
+                        "exponent_final": res.get("final_estimates", {}).get(est),
+                        "exponent_val_choice": res.get("val_choice", {}).get(est),
+                        "lr_choice": res.get("lr_choice"),
                         "bound_route": sorted(set(th.get("route", []))) or None,
                         "error_kind": res["error_kind"], "seeds": res["seeds"], "teachers": res["teachers"],
                         "verdict": verdict(value, ci, bound, cis, bracketed=not res["unbracketed"]),
@@ -380,16 +479,27 @@ def _lr_optima(analyses) -> list[dict[str, Any]]:
     return out
 
 
-def _fit_groups(config, store_path: Path, n_boot: int, hashes=None) -> tuple[dict, dict]:
-    """One fit per teacher setting ``(d, K, kind)``, of this sweep's runs only (or of ``hashes``)."""
-    from scaling_theory.numeric.analysis.fit import fit, from_store, split_groups
+def _fit_groups(analyses, n_boot: int, cost: float) -> tuple[dict, dict, dict, dict]:
+    """Chinchilla's approaches 1-3 per teacher setting ``(d, K, kind)`` on the protocol's cells: the
+    same runs, learning rates and error kind as the estimators (approach 3 with the ``approach-3``
+    estimator's weights, so its point estimate is that estimator's).  Returns the data and fits of the
+    reported error, then those of the final-weights KL at the same rates (point estimates only)."""
+    from scaling_theory.numeric.analysis.fit import fit
+    from scaling_theory.numeric.analysis.protocol import approach3_weights, cells_to_data
 
-    # the store may also hold runs of other sweep configurations
-    data = from_store(store_path, config_hashes=hashes if hashes is not None else
-                      {r.config_hash for r in config.expand()[0]})
-    groups = split_groups(data)
-    fits = {key: fit(part, "all", bootstrap=n_boot, seed=0, irreducible=False) for key, part in groups.items()}
-    return groups, fits
+    groups, fits, groups_final, fits_final = {}, {}, {}, {}
+    for key, res in analyses.items():
+        d, K, kind = key
+        cells = res["cells"]
+        groups[key] = cells_to_data(cells, d=d, K=K, kind=kind, cost=cost, source=res["error_kind"])
+        groups_final[key] = cells_to_data(cells, d=d, K=K, kind=kind, cost=cost, final=True,
+                                          source="final-weights KL")
+        fits[key] = fit(groups[key], "all", bootstrap=n_boot, seed=0, irreducible=False,
+                        weights=approach3_weights(cells))
+        final_cells = {k: {**c, "error": c["final"], "se": c["final_se"]} for k, c in cells.items()}
+        fits_final[key] = fit(groups_final[key], "all", bootstrap=0, seed=0, irreducible=False,
+                              weights=approach3_weights(final_cells))
+    return groups, fits, groups_final, fits_final
 
 
 def _theory_at_budgets(law, groups, main_key) -> dict[tuple, dict[str, Any]]:
@@ -405,7 +515,8 @@ def _theory_at_budgets(law, groups, main_key) -> dict[tuple, dict[str, Any]]:
         law = fixed if fixed is not None else get_law(TEACHER_LAW.get(_kind, _THEORY_LAW))
         budgets = sorted(set(part.budget.tolist()))
         try:
-            theory[key] = theory_curve(law, law_params(law, int(d), int(K)), budgets, cross_check=key == main_key)
+            theory[key] = theory_curve(law, law_params(law, int(d), int(K)), budgets, cross_check=key == main_key,
+                                       informative=True)
         except (ValueError, ArithmeticError, UserInputError) as err:
             theory[key] = {"law": law.name, "error": f"no derived optimum ({err})"}
     return theory
@@ -445,8 +556,10 @@ def _lr_figure(analyses, out: Path) -> Path:
         kinds.add(res["error_kind"])
         for C in sorted({C for C, _ in res["lr_curves"]}):
             panels.append({"teacher": _teacher_label(key), "C": C,
-                           "curves": {p: c for (c_, p), c in res["lr_curves"].items() if c_ == C}})
-    return Path(lr_sensitivity(panels, out / "figures" / "lr_sensitivity.png", ylabel=" / ".join(sorted(kinds))))
+                           "curves": {p: c for (c_, p), c in res["lr_curves"].items() if c_ == C},
+                           "diverged": {p: c for (c_, p), c in res.get("diverged", {}).items() if c_ == C}})
+    return Path(lr_sensitivity(panels, out / "figures" / "lr_sensitivity.png",
+                               ylabel=" / ".join(sorted(kinds)) + " (nats)"))
 
 
 def _write_reports(result: "ReproduceResult", fits, theory, main_key, quick: bool, out: Path) -> None:
@@ -462,14 +575,16 @@ def _write_reports(result: "ReproduceResult", fits, theory, main_key, quick: boo
 # main entry
 
 
-def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, progress: bool = True,
+def reproduce(out_dir: str | os.PathLike | None = None, *, quick: bool = False, progress: bool = True,
               bootstrap: int | None = None, workers: int | None = None,
               runner: Callable | None = None, checks: bool = True) -> ReproduceResult:
     """Run the whole study and write the report, figures and result store into ``out_dir``.
 
     Parameters
     ----------
-    out_dir : output folder (created); ``results.sqlite`` there is reused, so a rerun resumes.
+    out_dir : output folder (created); ``results.sqlite`` there is reused, so a rerun resumes.  Default
+        ``reproduce-out``, and ``reproduce-quick-out`` for the quick study (:func:`default_out`); a
+        folder whose store holds another study's runs is refused.
     quick : the toy study (``SweepConfig.protocol(quick=True)``, well under a minute) instead of
         the default (``SweepConfig.protocol()``).
     progress : progress lines and the sweep's progress bar on stderr.
@@ -485,7 +600,9 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     Raises
     ------
     UserInputError
-        If ``out_dir`` (or a report path in it) cannot be written; checked before any work starts.
+        If ``out_dir`` (or a report path in it) cannot be written, or its ``results.sqlite`` holds runs
+        of another study (the quick one in the default one's folder, or the reverse); checked before
+        any work starts.
 
     Examples
     --------
@@ -518,10 +635,10 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
 
     started = time.perf_counter()
     stages: dict[str, float] = {}
-    out = _prepare_output(out_dir)
+    config = SweepConfig.protocol(quick=quick)
+    out = _prepare_output(default_out(quick) if out_dir is None else out_dir, config, quick)
     store_path = out / "results.sqlite"
     n_boot = bootstrap if bootstrap is not None else (50 if quick else 200)
-    config = SweepConfig.protocol(quick=quick)
 
     def stage(name: str, message: str, fn, *args, **kwargs):
         _log(progress, message)
@@ -545,17 +662,21 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
         "simulate", f"simulating ({'quick' if quick else 'default'} sweep, then width refinement) into "
         f"{store_path} ...", _simulate_refined, config, store_path, progress=progress, workers=workers, runner=runner)
     with _warming(_start_warmup("bayes", quick)) as warm_bayes:  # compiles while the analysis runs on one core
-        analyses, chosen = stage("protocol", f"choosing learning rates, estimators (bootstrap {n_boot} over "
-                                 "seeds) ...", _protocol, config, store_path, n_boot)
-        groups, fits = stage("fit", f"fitting (bootstrap {n_boot}) ...", _fit_groups, config, store_path, n_boot,
-                             chosen)
+        analyses, _chosen = stage("protocol", "choosing learning rates, estimators (bootstrap "
+                                  f"{n_boot} over seeds) ...", _protocol, config, store_path, n_boot)
+        groups, fits, groups_final, fits_final = stage(
+            "fit", f"fitting Chinchilla's approaches on the same cells (bootstrap {n_boot}) ...", _fit_groups,
+            analyses, n_boot, float(config.cost_factor))
         # the paper's setting first: the infinite-width teacher is the main one when it was run
         main_key = max(fits, key=lambda k: (k[2] == "dp", fits[k].n_budgets, fits[k].n_points))
         theory = stage("compare", "comparing with the derived laws "
                        f"({', '.join(f'{k}: {v}' for k, v in TEACHER_LAW.items())}) ...",
                        _theory_at_budgets, None, groups, main_key)
-        comparisons = _comparisons(analyses, theory, refinement["unbracketable"])
-        comparison = compare(fits, theory, main_key, None)
+        comparisons, comparison, lr_opt = stage(
+            "tables", "tabulating the verdicts ...", lambda: (
+                _comparisons(analyses, theory, refinement["unbracketable"]),
+                compare(fits, theory, main_key, None, fits_final), _lr_optima(analyses)))
+        comparison["best_sampled"] = best_sampled(groups[main_key])
         figures = stage("figures", "drawing figures ...", study_figures, groups, fits, theory, comparison, main_key,
                         out / "figures")
         compiled("compile_bayes", warm_bayes)
@@ -564,19 +685,28 @@ def reproduce(out_dir: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, 
     figures.append(stage("figures_lr", "drawing the learning-rate figure ...", _lr_figure, analyses, out))
 
     stages["total"] = time.perf_counter() - started
-    fit_json = [{"d": int(k[0]), "K": int(k[1]), "kind": str(k[2]), **r.to_json()} for k, r in fits.items()]
+    # what no stage holds (output folder, bookkeeping between stages), so the stages add up to the total
+    stages["other"] = max(0.0, stages["total"] - sum(v for k, v in stages.items() if k != "total"))
+    fit_json = [{"d": int(k[0]), "K": int(k[1]), "kind": str(k[2]), **r.to_json(),
+                 "final_weights": {str(a): {"a": f.a, "b": f.b} for a, f in fits_final[k].approaches.items() if f.ok}}
+                for k, r in fits.items()]
     result = ReproduceResult(out, out / "report.md", out / "report.tex", store_path, figures, stages["total"],
                              check_result, sweep, fit_json, comparison, stages, groups[main_key])
-    comparison["best_sampled"] = best_sampled(groups[main_key])
     result.comparisons = comparisons
     result.bayes = bayes_rows
     result.refinement = refinement
-    result.lr_optima = _lr_optima(analyses)
+    result.lr_optima = lr_opt
+    result.theory = {_teacher_label(k): _theory_json(v) for k, v in theory.items()}
+    result.diverged = _diverged_summary(analyses)
+    result.main_data_final = groups_final[main_key]
+    result.fits_final = fits_final
     trained = sweep.get("done", 0) + sweep.get("diverged", 0)
     if trained and not sweep.get("already") and stages.get("simulate"):  # a resumed sweep has no rate
         spent = sweep.get("pT", 0.0)  # p*T of the runs the sweep calls recorded
         result.throughput = spent / stages["simulate"] if spent else None
+    t0 = time.perf_counter()
     _write_reports(result, fits, theory, main_key, quick, out)
-    result.seconds = time.perf_counter() - started
+    stages["report"] = time.perf_counter() - t0
+    result.seconds = stages["total"] = stages["total"] + stages["report"]
     _log(progress, f"done in {result.seconds:.1f} s: {result.report_md}")
     return result

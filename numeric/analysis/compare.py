@@ -33,11 +33,14 @@ def law_params(law, d: int, K: int) -> dict[str, Any]:
 
 
 def theory_curve(law, params: Mapping[str, Any], budgets: Sequence[float], *,
-                  cross_check: bool = False) -> dict[str, Any]:
+                 cross_check: bool = False, informative: bool = False) -> dict[str, Any]:
     """The derived optimum at each budget, plus the local exponent over the budgets' range.
 
     With ``cross_check`` also the symbolic asymptotic exponents (``compute_optimal_allocation``)
     and the engine's high-precision optimum at the largest budget (``scaling_theory.numeric.precision.allocate.allocate``).
+    With ``cross_check`` or ``informative``, for Jeon-Van Roy laws: the trivial error, whether the bound
+    is informative at each budget and from which budget on (``trivial_error``, ``informative``,
+    ``informative_budget``).
     """
     out: dict[str, Any] = {"law": law.name, "params": dict(params)}
     resolved = resolve(law, params)
@@ -55,9 +58,10 @@ def theory_curve(law, params: Mapping[str, Any], budgets: Sequence[float], *,
         out["a_local"] = float(np.polyfit(np.log(budgets), np.log(Ns), 1)[0])
         out["b_local"] = float(np.polyfit(np.log(budgets), np.log(Ds), 1)[0])
     _add_best_route(out, law, resolved.values, budgets)
+    if cross_check or informative:
+        _add_trivial(out, law, resolved.values, out.get("best_loss_opt", Ls))
     if not cross_check:
         return out
-    _add_trivial(out, law, resolved.values, out.get("best_loss_opt", Ls))
     try:
         alloc = compute_optimal_allocation(law, params or None)
         out["asymptotic_model_exponent"] = _to_float(alloc.model_exponent)
@@ -81,7 +85,7 @@ def theory_curve(law, params: Mapping[str, Any], budgets: Sequence[float], *,
 def _add_best_route(out: dict[str, Any], law, values, budgets: Sequence[float]) -> None:
     """Jeon-Van Roy laws: the optimum of the better proof route inside the law's validity window at each
     budget (the finite teacher's direct width-K route stops the model growing), and its local exponent
-    ``a_best``, the exponent an experiment is compared with.  Left out when a budget is below the law's
+    ``a_best`` (``b_best`` for ``T*``), the exponents an experiment is compared with.  Left out when a budget is below the law's
     smallest budget."""
     from scaling_theory.numeric.precision import teacher_bounds
 
@@ -99,6 +103,7 @@ def _add_best_route(out: dict[str, Any], law, values, budgets: Sequence[float]) 
     out["route"] = [o.route for o in opts]
     if len(budgets) >= 2:
         out["a_best"] = float(np.polyfit(np.log(budgets), np.log(out["best_N_opt"]), 1)[0])
+        out["b_best"] = float(np.polyfit(np.log(budgets), np.log(out["best_D_opt"]), 1)[0])
 
 
 def _add_trivial(out: dict[str, Any], law, values, Ls: Sequence[float]) -> None:
@@ -161,8 +166,10 @@ def trend(fits, theory, axis: str, fixed: str, fixed_value, budgets) -> dict[str
                 r, rci = ratio_at(r2.points, C, res.cost)
             th = theory.get(key)
             tr = None
-            if th is not None:
-                for Cth, N, D in zip(th["C"], th["N_opt"], th["D_opt"]):
+            if th is not None and "C" in th:
+                # the better proof route's optimum where the law has routes: the one the verdicts use
+                Ns, Ds = th.get("best_N_opt", th["N_opt"]), th.get("best_D_opt", th["D_opt"])
+                for Cth, N, D in zip(th["C"], Ns, Ds):
                     if abs(Cth - C) <= 1e-9 * C:
                         tr = N / D
             rows.append({axis: d if axis == "d" else K, "C": C, "kind": kind, "ratio": r,
@@ -195,20 +202,30 @@ def trend(fits, theory, axis: str, fixed: str, fixed_value, budgets) -> dict[str
     return {"axis": axis, "fixed": {fixed: fixed_value}, "rows": rows, "verdicts": verdicts}
 
 
-def compare(fits, theory, main_key, law_note) -> dict[str, Any]:
+def compare(fits, theory, main_key, law_note, secondary=None) -> dict[str, Any]:
+    """The main teacher setting's fitted exponents against the bound's, and the d and K trends.
+
+    ``secondary`` (optional) maps the same keys to fits of a secondary error (the final-weights KL);
+    each exponent row then carries its point estimate as ``value_final``.  The bound's exponents are
+    the better proof route's where the law has routes (``a_best``), else the law's (``a_local``).
+    """
     res = fits[main_key]
     th = theory.get(main_key, {})
+    second = (secondary or {}).get(main_key)
     rows = []
     for k in (1, 2, 3):
         r = res.approaches.get(k)
         if r is None:
             continue
+        r2 = second.approaches.get(k) if second is not None else None
         for which in ("a", "b"):
+            final = getattr(r2, which) if r2 is not None and r2.ok else None
             value = getattr(r, which) if r.ok else None
             ci = r.ci.get(which) if r.ok else None
-            local = th.get(f"{which}_local")
+            # the better proof route's exponent where the law has routes (as the estimators' verdicts)
+            local = th.get(f"{which}_best", th.get(f"{which}_local"))
             asym = th.get("asymptotic_model_exponent" if which == "a" else "asymptotic_data_exponent")
-            rows.append({"approach": k, "exponent": which, "value": value, "ci": ci,
+            rows.append({"approach": k, "exponent": which, "value": value, "ci": ci, "value_final": final,
                          "message": r.message, "theory_local": local, "theory_asymptotic": asym,
                          "verdict_local": verdict(local, ci) if r.ok else "not enough data to fit",
                          "verdict_asymptotic": verdict(asym, ci) if r.ok else "not enough data to fit"})
@@ -219,7 +236,8 @@ def compare(fits, theory, main_key, law_note) -> dict[str, Any]:
         abs(p["C"] - C) < 1e-9 * C for p in (fits[key].approaches[2].points if fits[key].approaches[2].ok else []))) >= 2]
     shared_K = [C for C in Cs if sum(1 for key in fits if key[0] == d0 and any(
         abs(p["C"] - C) < 1e-9 * C for p in (fits[key].approaches[2].points if fits[key].approaches[2].ok else []))) >= 2]
-    return {"main": {"d": int(d0), "K": int(K0), "kind": str(main_key[2])}, "law": th.get("law"),
+    routes = sorted(set(th.get("route", []))) or None
+    return {"main": {"d": int(d0), "K": int(K0), "kind": str(main_key[2])}, "law": th.get("law"), "route": routes,
             "law_note": law_note, "theory_method": th.get("method"), "theory_error": th.get("error"),
             "exponents": rows,
             "d_trend": trend(fits, theory, "d", "K", K0, shared_d),

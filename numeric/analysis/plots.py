@@ -102,6 +102,10 @@ def isoflop_curves(curves: Sequence[Mapping], path, *, xlabel: str = "model size
     path : where to write the PNG.
     trivial : the trivial error (best input-independent predictor); drawn as a dotted line with the
         range above it shaded, where a student does no better than predicting a constant.
+    xlabel, ylabel : the axes' quantities with their units.
+
+    Every mark is in the legend (outside the axes): the budgets' colours, the parabolas, the
+    minima, the trivial error and its band.
 
     Returns
     -------
@@ -114,22 +118,36 @@ def isoflop_curves(curves: Sequence[Mapping], path, *, xlabel: str = "model size
     >>> isoflop_curves([{"C": 1e6, "N": [10, 100, 1000], "loss": [0.3, 0.1, 0.2]}], out) == out
     True
     """
-    plt, fig, ax = _figure()
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    plt, fig, ax = _figure(7.6, 4.4)
+    handles = []
+    drew_parabola = drew_star = False
     for color, c in zip(_colors(plt, len(curves)), sorted(curves, key=lambda c: c["C"])):
         N, L = np.asarray(c["N"], float), np.asarray(c["loss"], float)
         order = np.argsort(N)
-        ax.plot(N[order], L[order], "o", color=color, ms=4, label=f"C = {c['C']:.2g}")
+        handles += ax.plot(N[order], L[order], "o", color=color, ms=4, label=f"C = {c['C']:.2g}")
         if c.get("parabola"):
             c2, c1, c0 = c["parabola"]
             xs = np.linspace(np.log(N.min()), np.log(N.max()), 100)
             ax.plot(np.exp(xs), np.exp(c0 + c1 * xs + c2 * xs**2), "--", color=color, lw=1)
+            drew_parabola = True
         else:
             ax.plot(N[order], L[order], "-", color=color, lw=1, alpha=0.6)
         if c.get("N_opt") is not None and c.get("loss_opt") is not None:
             ax.plot([c["N_opt"]], [c["loss_opt"]], "*", color=color, ms=13, mec="black", mew=0.6)
+            drew_star = True
+    # every line, marker and band in the legend: the colours name the budgets, these the kinds of mark
+    if drew_parabola:
+        handles.append(Line2D([], [], ls="--", color="0.3", lw=1, label="parabola in ln p (approach 2)"))
+    if drew_star:
+        handles.append(Line2D([], [], ls="", marker="*", ms=11, color="0.6", mec="black", mew=0.6,
+                              label="its minimum"))
     if trivial is not None and math.isfinite(trivial) and trivial > 0:
-        ax.axhline(trivial, color="grey", ls=":", lw=1.2, label="trivial error (constant predictor)")
+        handles.append(ax.axhline(trivial, color="grey", ls=":", lw=1.2, label="trivial error (constant predictor)"))
         ax.axhspan(trivial, max(trivial * 10, ax.get_ylim()[1]), color="0.85", alpha=0.5, lw=0)
+        handles.append(Patch(color="0.85", alpha=0.5, label="no better than a constant predictor"))
     ax.set_xscale("log")
     ax.set_yscale("log")
     all_loss = np.concatenate([np.asarray(c["loss"], float) for c in curves]) if curves else []
@@ -139,15 +157,17 @@ def isoflop_curves(curves: Sequence[Mapping], path, *, xlabel: str = "model size
     ax.set_title(title or "IsoFLOP profiles (stars: fitted minima)")
     ax.grid(True, which="both", alpha=0.25)
     if curves:
-        ax.legend(fontsize=7, ncol=2 if len(curves) > 5 else 1)
+        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return _save(plt, fig, path)
 
 
 def frontier(C: Sequence[float], N_opt: Sequence[float], D_opt: Sequence[float], path, *,
              fitted: Mapping[str, tuple[float, float, float, float]] | None = None,
              derived: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]] | None = None,
-             labels: tuple[str, str] = ("p*(C)", "T*(C)"), title: str | None = None,
-             points_label: str = "per-budget optima", vacuous_below: float | None = None) -> str:
+             labels: tuple[str, str] = ("compute-optimal model size p* (parameters)",
+                                        "compute-optimal data T* (samples)"), title: str | None = None,
+             points_label: str = "per-budget optima", vacuous_below: float | None = None,
+             xlabel: str = "compute C = pT (parameters x samples)") -> str:
     """The compute-optimal model and data sizes against compute, log-log, two panels.
 
     Parameters
@@ -172,9 +192,11 @@ def frontier(C: Sequence[float], N_opt: Sequence[float], D_opt: Sequence[float],
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 5.4), layout="constrained")
     C = np.asarray(C, float)
-    lo, hi = (C.min() / 2, C.max() * 2) if C.size else (1.0, 10.0)
+    # the x range holds the measured optima and the derived curves, so the vacuous band spans what is drawn
+    every = np.concatenate([C, *(np.asarray(Cd, float) for Cd, _, _ in (derived or {}).values())])
+    lo, hi = (every.min() / 2, every.max() * 2) if every.size else (1.0, 10.0)
     grid = np.geomspace(lo, hi, 50)
     styles = ["-", "-.", ":", (0, (5, 1))]
     for ax, ys, ylabel, which in ((axes[0], N_opt, labels[0], 0), (axes[1], D_opt, labels[1], 1)):
@@ -195,10 +217,11 @@ def frontier(C: Sequence[float], N_opt: Sequence[float], D_opt: Sequence[float],
             ax.plot(Cd, yd, "--", color="tab:red", lw=1.6, label=text)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("compute C")
+        ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
+        ax.set_xlim(lo, hi)
         ax.grid(True, which="both", alpha=0.25)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), borderaxespad=0)  # below: no curve hidden
     fig.suptitle(title or "Compute-optimal frontier")
     return _save(plt, fig, path)
 
@@ -245,7 +268,7 @@ def law_contours(params: Mapping[str, float], path, *, N_range: tuple[float, flo
                  D_range: tuple[float, float], cost: float = 6.0,
                  points: tuple[Sequence[float], Sequence[float]] | None = None,
                  title: str | None = None, xlabel: str = "model size N",
-                 ylabel: str = "data size D") -> str:
+                 ylabel: str = "data size D", zlabel: str = "loss L(N, D)") -> str:
     """Contours of ``L = E + A/N^alpha + B/D^beta`` with iso-compute lines and the efficient frontier.
 
     Parameters
@@ -274,15 +297,16 @@ def law_contours(params: Mapping[str, float], path, *, N_range: tuple[float, flo
     from matplotlib.colors import LogNorm
 
     cs = ax.contourf(NN, DD, L, levels=levels, cmap="viridis_r", norm=LogNorm())
-    fig.colorbar(cs, ax=ax, label="loss L(N, D)", format="%.3g")
+    fig.colorbar(cs, ax=ax, label=zlabel, format="%.3g")
     # efficient frontier: N* = G (C/cost)^(be/(al+be)), D* = (C/cost)^(al/(al+be))/G
     G = (al * A / (be * B)) ** (1 / (al + be))
     cs_ = np.geomspace(cost * N_range[0] * D_range[0], cost * N_range[1] * D_range[1], 200)
     Nf = G * (cs_ / cost) ** (be / (al + be))
     Df = (cs_ / cost) ** (al / (al + be)) / G
     ax.plot(Nf, Df, color="tab:red", lw=2, label="efficient frontier")
-    for Cline in np.geomspace(cs_[0], cs_[-1], 9)[1:-1]:
-        ax.plot(n, Cline / (cost * n), color="white", lw=0.6, alpha=0.7)
+    for i, Cline in enumerate(np.geomspace(cs_[0], cs_[-1], 9)[1:-1]):
+        ax.plot(n, Cline / (cost * n), color="white", lw=0.6, alpha=0.7,
+                label="iso-compute lines" if i == 0 else None)
     if points is not None:
         ax.plot(points[0], points[1], "k.", ms=3, label="measured configs")
     ax.set_xlim(*N_range)
@@ -292,7 +316,8 @@ def law_contours(params: Mapping[str, float], path, *, N_range: tuple[float, flo
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title or "Fitted law (white: iso-compute lines)")
-    ax.legend(fontsize=8, loc="upper right")
+    leg = ax.legend(fontsize=8, loc="upper right")
+    leg.get_frame().set_facecolor("0.75")  # the white iso-compute line shows against it
     return _save(plt, fig, path)
 
 
@@ -313,7 +338,7 @@ def bayes_error_curves(rows: Sequence[Mapping], path, *, title: str | None = Non
     >>> bayes_error_curves(rows, out) == out
     True
     """
-    plt, fig, ax = _figure(5.8, 4.2)
+    plt, fig, ax = _figure(8.2, 4.2)
     teachers = sorted({r["teacher"] for r in rows})
     for color, name in zip(_colors(plt, len(teachers)), teachers):
         own = sorted((r for r in rows if r["teacher"] == name), key=lambda r: r["T"])
@@ -321,7 +346,7 @@ def bayes_error_curves(rows: Sequence[Mapping], path, *, title: str | None = Non
         err = np.array([r["error"] for r in own], float)
         se = np.array([r["error_se"] for r in own], float)
         ax.errorbar(T, err, yerr=[np.minimum(2 * se, 0.99 * err), 2 * se], fmt="o-", color=color, capsize=3,
-                    label=f"{name}: L_T (SMC)")
+                    label=f"{name}: L_T (SMC, bars 2 se)")
         ax.plot(T, [r["bound"] for r in own], "--", color=color, label=f"{name}: bound (min over p)")
         sgd = [(t, r["sgd_error"]) for t, r in zip(T, own) if r.get("sgd_error") is not None]
         if sgd:
@@ -332,24 +357,29 @@ def bayes_error_curves(rows: Sequence[Mapping], path, *, title: str | None = Non
     ax.set_ylabel("time-averaged reducible error (nats)")
     ax.set_title(title or "Bayes-optimal error, the bound and SGD")
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return _save(plt, fig, path)
 
 
 def lr_sensitivity(panels: Sequence[Mapping], path, *, ylabel: str = "reducible error",
                    max_curves: int = 7, title: str | None = None) -> str:
-    """Error against learning rate, one curve per width, one panel per teacher and budget.
+    """Error against learning rate, one curve per model size, one panel per teacher and budget.
 
     Parameters
     ----------
     panels : one mapping per panel with ``teacher`` (a label; one row of panels each), ``C``
-        (the budget; one column each) and ``curves``: ``{p: {lr: {"mean", "lo", "hi"}}}`` (as
-        :func:`scaling_theory.numeric.analysis.protocol.lr_curves` gives per ``(C, p)``).
+        (the budget; one column each), ``curves``: ``{p: {lr: {"mean", "lo", "hi"}}}`` (as
+        :func:`scaling_theory.numeric.analysis.protocol.lr_curves` gives per ``(C, p)``) and
+        optionally ``diverged``: ``{p: {lr: (diverged runs, runs)}}`` (as
+        :func:`scaling_theory.numeric.analysis.protocol.diverged_counts` gives).
     path : where to write the PNG.
-    max_curves : at most this many widths per panel, spread evenly in ``ln p`` (the one with the
+    max_curves : at most this many sizes per panel, spread evenly in ``ln p`` (the one with the
         lowest error always among them).
 
-    Bars are the intervals over seeds; a hollow marker is each width's best rate.
+    Bars are the intervals over seeds; a hollow marker is each size's best rate; a cross at the
+    panel's top edge (one row per size) marks a rate where some seed of that size diverged (its
+    mean is not drawn),
+    and the title counts the diverged runs by rate.  The legends sit beside the panels.
 
     Examples
     --------
@@ -357,13 +387,15 @@ def lr_sensitivity(panels: Sequence[Mapping], path, *, ylabel: str = "reducible 
     >>> out = os.path.join(tempfile.mkdtemp(), "lr.png")
     >>> curves = {p: {lr: {"mean": (1 + abs(math.log(lr / 0.1))) / p ** 0.1, "lo": 0.5, "hi": 2.0}
     ...               for lr in (0.03, 0.1, 0.3)} for p in (9, 90)}
-    >>> lr_sensitivity([{"teacher": "finite", "C": 1e6, "curves": curves}], out) == out
+    >>> lr_sensitivity([{"teacher": "finite", "C": 1e6, "curves": curves, "diverged": {90: {1.0: (3, 3)}}}],
+    ...                out) == out
     True
     """
     import textwrap
 
     import matplotlib
     import matplotlib.ticker
+    from matplotlib.lines import Line2D
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
@@ -371,37 +403,58 @@ def lr_sensitivity(panels: Sequence[Mapping], path, *, ylabel: str = "reducible 
     teachers = list(dict.fromkeys(p["teacher"] for p in panels))
     budgets = sorted({p["C"] for p in panels})
     rows, cols = max(len(teachers), 1), max(len(budgets), 1)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols + 0.4, 2.9 * rows + 0.5), layout="constrained",
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols + 0.4, 2.9 * rows + 0.6), layout="constrained",
                              squeeze=False)
     for ax in axes.flat:
         ax.set_visible(False)
+    diverged_runs: dict[float, int] = {}
     for panel in panels:
         ax = axes[teachers.index(panel["teacher"]), budgets.index(panel["C"])]
         ax.set_visible(True)
         curves = {p: c for p, c in panel["curves"].items() if c}
-        ps = sorted(curves)
+        bad = {p: v for p, v in (panel.get("diverged") or {}).items() if v}
+        for by_lr in bad.values():
+            for lr, (n, _tot) in by_lr.items():
+                diverged_runs[float(lr)] = diverged_runs.get(float(lr), 0) + int(n)
+        ps = sorted(set(curves) | set(bad))
         if len(ps) > max_curves:
-            best_p = min(ps, key=lambda p: min(v["mean"] for v in curves[p].values()))
+            best_p = min((p for p in ps if p in curves and curves[p]),
+                         key=lambda p: min(v["mean"] for v in curves[p].values()), default=ps[0])
             want = np.geomspace(ps[0], ps[-1], max_curves - 1)
             keep = {min(ps, key=lambda p: abs(math.log(p / w))) for w in want} | {best_p}
             ps = sorted(keep)
         root = math.sqrt(panel["C"])
+        handles = []
+        marked = [p for p in ps if p in bad]
         for color, p in zip(_colors(plt, len(ps)), ps):
-            lrs = sorted(curves[p])
-            mean = np.array([curves[p][lr]["mean"] for lr in lrs])
-            lo = np.array([curves[p][lr]["lo"] for lr in lrs])
-            hi = np.array([curves[p][lr]["hi"] for lr in lrs])
-            lo = np.where(np.isfinite(lo), lo, mean)
-            hi = np.where(np.isfinite(hi), hi, mean)
-            yerr = [np.clip(mean - lo, 0, 0.95 * mean), np.clip(hi - mean, 0, None)]
-            ax.errorbar(lrs, mean, yerr=yerr, fmt="o-", ms=3, lw=1, capsize=2, color=color,
-                        label=f"p={p:g} ({p / root:.2g}" + r"$\sqrt{C}$)")
-            i = int(np.argmin(mean))
-            ax.plot([lrs[i]], [mean[i]], "o", ms=9, mfc="none", mec=color, mew=1.2)
+            name = f"p={p:g} ({p / root:.2g}" + r"$\sqrt{C}$)"
+            lrs = sorted(curves.get(p, {}))
+            if lrs:
+                mean = np.array([curves[p][lr]["mean"] for lr in lrs])
+                lo = np.array([curves[p][lr]["lo"] for lr in lrs])
+                hi = np.array([curves[p][lr]["hi"] for lr in lrs])
+                lo = np.where(np.isfinite(lo), lo, mean)
+                hi = np.where(np.isfinite(hi), hi, mean)
+                yerr = [np.clip(mean - lo, 0, 0.95 * mean), np.clip(hi - mean, 0, None)]
+                handles.append(ax.errorbar(lrs, mean, yerr=yerr, fmt="o-", ms=3, lw=1, capsize=2, color=color,
+                                           label=name))
+                i = int(np.argmin(mean))
+                ax.plot([lrs[i]], [mean[i]], "o", ms=9, mfc="none", mec=color, mew=1.2)
+            else:
+                handles.append(Line2D([], [], color=color, marker="x", ls="", label=name + ": every rate diverged"))
+            for lr in bad.get(p, {}):
+                # near the top edge, one row per size: a diverged run has no error to place on the y axis
+                ax.plot([lr], [0.96 - 0.055 * marked.index(p)], "x", ms=6, mew=1.4, color=color,
+                        transform=ax.get_xaxis_transform(), clip_on=False)
+        if any(p in bad for p in ps):
+            handles.append(Line2D([], [], color="0.3", marker="x", ls="", mew=1.5, label="some seed diverged"))
+        handles.append(Line2D([], [], color="0.3", marker="o", ms=8, mfc="none", ls="", label="best rate"))
         ax.set_xscale("log")
         ax.set_yscale("log")
-        rates = sorted({lr for c in curves.values() for lr in c})
-        ax.set_xticks(rates, [f"{lr:g}" for lr in rates])  # every rate of the grid labelled
+        rates = sorted({lr for c in curves.values() for lr in c} | {lr for v in bad.values() for lr in v})
+        ax.set_xticks(rates, [f"{lr:g}" for lr in rates])  # every rate of the grid labelled, diverged ones too
+        if rates:
+            ax.set_xlim(rates[0] / 1.6, rates[-1] * 1.6)
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         # long teacher labels wrap instead of running into the next panel
         ax.set_title(textwrap.fill(str(panel["teacher"]), 36) + f"\nC = {panel['C']:.2g}", fontsize=7.5)
@@ -409,14 +462,20 @@ def lr_sensitivity(panels: Sequence[Mapping], path, *, ylabel: str = "reducible 
         ax.set_ylabel(ylabel, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(True, which="both", alpha=0.25)
-        ax.legend(fontsize=5.5, loc="best")
-    fig.suptitle(title or "Error against learning rate (mean over seeds, 95% intervals; rings: best rate)",
+        ax.legend(handles=handles, fontsize=5.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    counts = "; ".join(f"lr0 = {lr:g}: {n} runs" for lr, n in sorted(diverged_runs.items()))
+    fig.suptitle((title or "Error against learning rate (mean over seeds, 95% intervals; rings: best rate)")
+                 + (f"\ndiverged, not drawn as means (crosses at the top edge): {counts}" if counts else ""),
                  fontsize=9)
     return _save(plt, fig, path)
 
 
 def study_figures(groups, fits, theory, comparison, main_key, folder: Path) -> list[Path]:
     """The study's figures for the main teacher setting and the d/K trends; returns the paths written.
+
+    A trend figure (``share_vs_d.png``, ``share_vs_K.png``) needs two values of its axis at one budget;
+    with fewer it is not drawn.  The bound's curve is its better proof route's where the law has
+    routes (the route the verdicts use).
 
     ``groups`` and ``fits`` map ``(d, K, kind)`` to :class:`~scaling_theory.numeric.analysis.data.FitData`
     and :class:`~scaling_theory.numeric.analysis.results.FitResult`; ``theory`` and ``comparison``
@@ -435,9 +494,10 @@ def study_figures(groups, fits, theory, comparison, main_key, folder: Path) -> l
             c.update(N_opt=pts2[C]["N_opt"], loss_opt=pts2[C]["loss_opt"], parabola=pts2[C]["parabola"])
         curves.append(c)
     th = theory.get(main_key, {})
+    error = f"{data.source} (nats)"  # the error kind of the data (the time-averaged online KL for reproduce)
     figs.append(Path(isoflop_curves(
         curves, folder / "isoflop.png", title=f"IsoFLOP profiles ({label(main_key)}; stars: approach 2)",
-        trivial=th.get("trivial_error"))))
+        trivial=th.get("trivial_error"), ylabel=error)))
     ref = res.approaches[1]
     pts = r2.points if r2.ok else (ref.points if ref.ok else [])
     if pts:
@@ -445,8 +505,11 @@ def study_figures(groups, fits, theory, comparison, main_key, folder: Path) -> l
                   for k, r in sorted(res.approaches.items())
                   if r.ok and all(math.isfinite(v) for v in r.coefficients.values())}
         derived = {}
-        if "N_opt" in th:
-            derived[f"derived bound ({th['law']})"] = (th["C"], th["N_opt"], th["D_opt"])
+        if "best_N_opt" in th:  # the better proof route's optimum: the one the verdicts use
+            routes = ", ".join(sorted(set(th.get("route", []))))
+            derived[f"bound's optimum ({th['law']}, {routes} route)"] = (th["C"], th["best_N_opt"], th["best_D_opt"])
+        elif "N_opt" in th:
+            derived[f"bound's optimum ({th['law']})"] = (th["C"], th["N_opt"], th["D_opt"])
         figs.append(Path(frontier([p["C"] for p in pts], [p["N_opt"] for p in pts],
                                         [p["D_opt"] for p in pts], folder / "frontier.png",
                                         fitted=fitted, derived=derived,
@@ -459,6 +522,8 @@ def study_figures(groups, fits, theory, comparison, main_key, folder: Path) -> l
             continue
         C = max(r["C"] for r in rows)  # largest shared budget: furthest from small-size effects
         sel = [r for r in rows if r["C"] == C]
+        if len({r[name] for r in sel}) < 2:
+            continue  # one value of the axis is no trend: not drawn (the report says so)
         theory_vals = [r["theory_ratio"] for r in sel]
         figs.append(Path(model_share(
             [r[name] for r in sel], [r["ratio"] for r in sel], folder / f"share_vs_{name}.png",
@@ -472,7 +537,7 @@ def study_figures(groups, fits, theory, comparison, main_key, folder: Path) -> l
             r3.params, folder / "law_contours.png", N_range=(data.N.min() / 3, data.N.max() * 3),
             D_range=(data.D.min() / 3, data.D.max() * 3), cost=res.cost, points=(data.N, data.D),
             title=f"Approach-3 fit, {label(main_key)}", xlabel="model size p (parameters)",
-            ylabel="data size T (samples)")))
+            ylabel="data size T (samples)", zlabel=f"fitted {error}")))
     return figs
 
 

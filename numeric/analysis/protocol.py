@@ -8,11 +8,16 @@ teacher setting ``(d, K, kind)``:
    (``metrics.online_kl``, the quantity the bound is about) when every run has it, else the
    final student's KL on fresh inputs (``error``); :func:`error_key` decides, :data:`ERROR_KINDS`
    names the two.
-2. **Learning rate.** For every ``(budget, width)`` the learning rate with the lowest *validation*
+2. **Learning rate.** For every ``(budget, width)`` the learning rate is chosen on the same error
+   kind the comparisons report, averaged over seeds (:data:`LR_CHOICE`): for the time-averaged
+   online KL the rate with the lowest seed-mean online KL, a prequential choice (each sample's KL is
+   scored with the weights from before the step that trains on it, so no term of it is measured on
+   data the student has fitted); for the final-weights KL the rate with the lowest *validation*
    error (``metrics.val_error``: the final-weights KL on an evaluation stream independent of the
-   reported one), averaged over seeds, is chosen; the reported error of that cell is the mean over
-   seeds of the chosen error kind at that rate, so the choice and the reported number use
-   different inputs.
+   reported one).  The reported error of the cell is the seed mean of that error kind at that rate,
+   and the cell also carries the seed mean of the final-weights KL at the same rate (``final``, a
+   secondary quantity).  :func:`analyse` also gives the estimates with the rate chosen on the
+   validation stream (``val_choice``), the sensitivity of the result to the choice.
 3. **Estimators** of the model exponent ``a`` in ``p*(C) ~ C^a`` over the budgets whose minimum is
    bracketed (a budget whose best sampled width is the smallest or largest one has no optimum;
    with fewer than 2 such budgets the estimate is missing and the verdict ``inconclusive``):
@@ -51,14 +56,23 @@ import numpy as np
 
 from scaling_theory.errors import UserInputError
 
-__all__ = ["ESTIMATORS", "MAX_CI_WIDTH", "ERROR_KINDS", "MIN_SIDE", "VERTEX_SE_FLOOR", "error_key", "cell_table",
-           "estimate", "analyse", "verdict", "brackets", "refine_widths", "lr_curves", "lr_optima"]
+__all__ = ["ESTIMATORS", "HEADLINE_ESTIMATOR", "MAX_CI_WIDTH", "ERROR_KINDS", "LR_CHOICE", "MIN_SIDE",
+           "VERTEX_SE_FLOOR", "error_key", "cell_table", "estimate", "analyse", "verdict", "brackets",
+           "refine_widths", "lr_curves", "lr_optima", "diverged_counts", "approach3_weights", "cells_to_data"]
 
 ESTIMATORS = ("best-sampled", "parabola-all", "parabola-local", "approach-3")
+#: the estimator a summary quotes first: the parametric fit uses every cell of every budget
+HEADLINE_ESTIMATOR = "approach-3"
 #: an interval wider than this cannot decide between the bound and its rivals
 MAX_CI_WIDTH = 0.15
 #: the error each comparison uses, by the run field it is read from
 ERROR_KINDS = {"online_kl": "time-averaged online KL", "error": "final-weights KL"}
+#: what the learning rate is chosen on, by the reported error kind (see the module docstring)
+LR_CHOICE = {"online_kl": "online_kl", "error": "val_error"}
+#: the choice criteria in words
+LR_CHOICE_TEXT = {"online_kl": "the seed-mean time-averaged online KL (prequential: each sample scored before "
+                               "the step that trains on it)",
+                  "val_error": "the seed-mean final-weights KL on the validation stream"}
 #: sampled widths needed on each side of a budget's minimum for it to count as bracketed
 MIN_SIDE = 2
 #: smallest standard error (in ln p) given to a parabola's vertex when weighting the line over budgets
@@ -128,15 +142,27 @@ def _draw(rng, hierarchy: Mapping[int, Sequence[int]]) -> list[int]:
     return out
 
 
+def _criterion(r: Mapping[str, Any], choose: str) -> float | None:
+    """The number a run's learning rate is judged by (``None``: the run lacks it)."""
+    m = r.get("metrics") or {}
+    if choose == "val_error":
+        return float(m.get("val_error", r["error"]))
+    v = m.get(choose) if choose != "error" else r.get("error")
+    return float(v) if _finite(v) else None
+
+
 def cell_table(rows: Sequence[Mapping[str, Any]], seeds: Sequence[int] | None = None, *,
-               key: str = "error") -> dict:
+               key: str = "error", choose: str | None = None) -> dict:
     """Chosen learning rate and seed-mean error per ``(budget, params)`` cell.
 
     ``seeds`` (with repeats, for a bootstrap draw) selects which seeds' runs count; default all.
-    ``key`` is the reported error kind (``"error"`` or ``"online_kl"``, see :func:`error_key`).
-    Returns ``{(C, p): {"lr": lr, "error": mean, "se": se_of_mean, "T": T, "width": n,
-    "lr_table": {lr: val}}}``; ``se`` is the larger of the seed spread's standard error and the
-    runs' own standard errors combined.
+    ``key`` is the reported error kind (``"error"`` or ``"online_kl"``, see :func:`error_key`);
+    ``choose`` what the rate is chosen on: ``"online_kl"``, ``"val_error"`` (the validation
+    stream's final-weights KL) or ``"error"``; default :data:`LR_CHOICE` of ``key``.
+    Returns ``{(C, p): {"lr": lr, "error": mean, "se": se_of_mean, "final": mean, "final_se": se,
+    "T": T, "width": n, "lr_table": {lr: criterion}}}``; ``se`` is the larger of the seed spread's
+    standard error and the runs' own standard errors combined; ``final`` is the seed mean of the
+    final-weights KL at the chosen rate.
 
     Examples
     --------
@@ -146,16 +172,29 @@ def cell_table(rows: Sequence[Mapping[str, Any]], seeds: Sequence[int] | None = 
     >>> cell = cell_table(rows)[(1e4, 10)]
     >>> cell["lr"], round(cell["error"], 3), cell["lr_table"]
     (0.3, 0.405, {0.1: 0.5, 0.3: 0.4})
+
+    With the online KL reported, the rate is chosen on it too:
+
+    >>> for r in rows:
+    ...     r["metrics"].update(online_kl=2 * r["lr"], online_kl_se=0.001)
+    >>> cell = cell_table(rows, key="online_kl")[(1e4, 10)]
+    >>> cell["lr"], cell["error"], round(cell["final"], 3)
+    (0.1, 0.2, 0.505)
     """
+    if choose is None:
+        choose = LR_CHOICE.get(key, "val_error")
     by_seed = _rows_by_seed(rows)
     seeds = sorted(by_seed) if seeds is None else list(seeds)
     acc: dict[tuple, dict[float, list]] = {}
     for s in seeds:
         for r in by_seed.get(int(s), []):
-            val = (r.get("metrics") or {}).get("val_error", r["error"])
+            val = _criterion(r, choose)
+            if val is None:
+                continue
             rep, rep_se = _value(r, key)
             acc.setdefault((float(r["compute"]), int(r["params"])), {}).setdefault(float(r["lr"]), []).append(
-                (float(val), rep, rep_se, int(r["samples"]), r.get("width")))
+                (float(val), rep, rep_se, int(r["samples"]), r.get("width"), float(r["error"]),
+                 float(r.get("error_se") or 0.0)))
     out = {}
     for cell, by_lr in acc.items():
         n_max = max(len(v) for v in by_lr.values())
@@ -163,14 +202,20 @@ def cell_table(rows: Sequence[Mapping[str, Any]], seeds: Sequence[int] | None = 
         table = {lr: float(np.mean([x[0] for x in v])) for lr, v in by_lr.items() if len(v) == n_max}
         lr = min(table, key=table.get)
         runs = by_lr[lr]
-        errs = np.array([x[1] for x in runs])
-        ses = np.array([x[2] for x in runs])
-        # standard error of the seed mean: seed spread when there are several seeds, else the run's own
-        se = float(errs.std(ddof=1) / math.sqrt(len(errs))) if len(errs) > 1 else float(ses[0])
-        se = max(se, float(np.sqrt(np.sum(ses ** 2))) / len(errs))
-        out[cell] = {"lr": lr, "error": float(errs.mean()), "se": se, "T": runs[0][3], "width": runs[0][4],
-                     "lr_table": dict(sorted(table.items()))}
+        se, mean = _seed_mean([x[1] for x in runs], [x[2] for x in runs])
+        final_se, final = _seed_mean([x[5] for x in runs], [x[6] for x in runs])
+        out[cell] = {"lr": lr, "error": mean, "se": se, "final": final, "final_se": final_se,
+                     "T": runs[0][3], "width": runs[0][4], "lr_table": dict(sorted(table.items()))}
     return out
+
+
+def _seed_mean(values, run_ses) -> tuple[float, float]:
+    """(standard error, mean) of a seed mean: the seed spread with several seeds, else the run's own
+    standard error, and never below the runs' own standard errors combined."""
+    errs, ses = np.asarray(values, float), np.asarray(run_ses, float)
+    se = float(errs.std(ddof=1) / math.sqrt(len(errs))) if len(errs) > 1 else float(ses[0])
+    se = max(se, float(np.sqrt(np.sum(ses ** 2))) / len(errs))
+    return se, float(errs.mean())
 
 
 def brackets(cells: Mapping[tuple, Mapping[str, Any]], min_side: int = MIN_SIDE) -> dict[float, dict[str, Any]]:
@@ -374,12 +419,8 @@ def _approach3(cells, start=None):
         return None, None
     x = np.log(np.array([p for _, p in keys], dtype=float))
     y = np.log(np.array([cells[k]["T"] for k in keys], dtype=float))
-    err = np.array([cells[k]["error"] for k in keys])
-    logL = np.log(err)
-    # inverse variance of ln(error), with a 1% floor for the model's own misfit, normalised to mean 1
-    sd = np.array([cells[k].get("se", 0.0) for k in keys]) / err
-    w = 1.0 / (sd ** 2 + 0.01 ** 2)
-    w /= w.mean()
+    logL = np.log(np.array([cells[k]["error"] for k in keys]))
+    w = approach3_weights(cells, keys)
     try:
         starts = [start] if start is not None else _grid_starts(x, y, logL, False, top=8, w=w)
         res = _fit_lse(x, y, logL, False, starts, w=w)
@@ -389,6 +430,53 @@ def _approach3(cells, start=None):
     except (ValueError, ArithmeticError, np.linalg.LinAlgError):
         return None, None
     return (float(a) if a is not None and math.isfinite(a) else None), res.x
+
+
+def approach3_weights(cells: Mapping[tuple, Mapping[str, Any]], keys: Sequence[tuple] | None = None) -> np.ndarray:
+    """The ``approach-3`` estimator's weight per cell (in ``keys`` order, default sorted): the inverse
+    variance of ``ln(error)`` with a 1% floor for the model's own misfit, normalised to mean 1.
+
+    Examples
+    --------
+    >>> cells = {(1e4, 5): {"error": 0.1, "se": 0.001}, (1e4, 10): {"error": 0.1, "se": 0.01}}
+    >>> approach3_weights(cells).round(3).tolist()     # the noisier cell counts less
+    [1.961, 0.039]
+    """
+    keys = sorted(cells) if keys is None else list(keys)
+    err = np.array([cells[k]["error"] for k in keys], dtype=float)
+    sd = np.array([cells[k].get("se", 0.0) for k in keys], dtype=float) / err
+    w = 1.0 / (sd ** 2 + 0.01 ** 2)
+    return w / w.mean()
+
+
+def cells_to_data(cells: Mapping[tuple, Mapping[str, Any]], *, d: int, K: int, kind: str, cost: float = 1.0,
+                  final: bool = False, source: str = "cells"):
+    """A cell table as :class:`~scaling_theory.numeric.analysis.data.FitData` (sorted cells; one point
+    per ``(C, p)``: ``N = p``, ``D = T``, the loss the cell's reported error, or with ``final`` its
+    final-weights KL), so that Chinchilla's fits (:func:`scaling_theory.numeric.analysis.fit.fit`) see
+    the same numbers, rates and error kind as the estimators.
+
+    Examples
+    --------
+    >>> cells = {(1e4, 10): {"error": 0.2, "se": 0.01, "final": 0.3, "final_se": 0.02, "T": 1000},
+    ...          (1e4, 20): {"error": 0.1, "se": 0.01, "final": 0.2, "final_se": 0.02, "T": 500}}
+    >>> data = cells_to_data(cells, d=4, K=8, kind="dp")
+    >>> data.N.tolist(), data.loss.tolist(), cells_to_data(cells, d=4, K=8, kind="dp", final=True).loss.tolist()
+    ([10.0, 20.0], [0.2, 0.1], [0.3, 0.2])
+    >>> data.groups["kind"].tolist(), data.budget.tolist()
+    (['dp', 'dp'], [10000.0, 10000.0])
+    """
+    from scaling_theory.numeric.analysis.data import FitData
+
+    keys = sorted(cells)
+    which, which_se = ("final", "final_se") if final else ("error", "se")
+    n = len(keys)
+    C = np.array([c for c, _ in keys], dtype=float)
+    return FitData(N=np.array([p for _, p in keys], dtype=float), D=np.array([cells[k]["T"] for k in keys], dtype=float),
+                   loss=np.array([cells[k][which] for k in keys], dtype=float), C=C, budget=C.copy(),
+                   cost=float(cost), source=source,
+                   groups={"d": np.full(n, d), "K": np.full(n, K), "kind": np.array([kind] * n, dtype=object)},
+                   loss_se=np.array([cells[k][which_se] for k in keys], dtype=float))
 
 
 def verdict(exponent: float | None, ci, bound: float | None, all_cis: Sequence, *, bracketed: bool = True) -> str:
@@ -426,7 +514,9 @@ def analyse(rows: Sequence[Mapping[str, Any]], *, bootstrap: int = 100, seed: in
     ``key`` is the error kind (default :func:`error_key` of ``rows``); ``approach3=False`` skips the
     parametric fit.  Returns ``{"estimates": {name: a}, "ci": {name: [lo, hi] or None},
     "cells": cell_table, "seeds": n, "teachers": n, "error_key": key, "error_kind": text,
-    "brackets": brackets(cells), "unbracketed": [C, ...]}``.  Fewer than 2 seeds: a one-line error
+    "lr_choice": text, "final_estimates": {name: a}, "val_choice": {name: a}, "brackets": brackets(cells),
+    "unbracketed": [C, ...]}``: ``final_estimates`` are the point estimates on the final-weights KL of
+    the same cells, ``val_choice`` those with the rate chosen on the validation stream.  Fewer than 2 seeds: a one-line error
     (an interval over seeds needs two).
 
     Examples
@@ -470,8 +560,16 @@ def _analyse(rows, by_seed, bootstrap, seed, key, approach3):
         ok = len(draws[k]) >= max(10, bootstrap // 2)
         ci[k] = [float(np.percentile(draws[k], 2.5)), float(np.percentile(draws[k], 97.5))] if ok else None
     br = brackets(cells)
+    # secondary numbers, point estimates only: the final-weights KL at the same rates, and the
+    # reported error with the rate chosen on the validation stream instead (the choice's sensitivity)
+    final_cells = {k: {**c, "error": c["final"], "se": c["final_se"]} for k, c in cells.items()}
+    final = estimate(final_cells, approach3=approach3)
+    choose = LR_CHOICE[key]
+    val_choice = (estimate(cell_table(rows, key=key, choose="val_error"), approach3=approach3)
+                  if choose != "val_error" else dict(point))
     return {"estimates": point, "ci": ci, "cells": cells, "seeds": len(by_seed), "teachers": len(hierarchy),
-            "error_key": key, "error_kind": ERROR_KINDS[key], "brackets": br,
+            "error_key": key, "error_kind": ERROR_KINDS[key], "lr_choice": LR_CHOICE_TEXT[choose],
+            "final_estimates": final, "val_choice": val_choice, "brackets": br,
             "unbracketed": [C for C, b in br.items() if not b["bracketed"]]}
 
 
@@ -510,6 +608,28 @@ def lr_curves(rows: Sequence[Mapping[str, Any]], *, key: str = "error") -> dict[
                        "seeds": len(v)}
         out[cell] = row
     return out
+
+
+def diverged_counts(rows: Sequence[Mapping[str, Any]]) -> dict[tuple, dict[float, tuple[int, int]]]:
+    """Per ``(budget, params)`` and learning rate: ``(diverged runs, runs)``, for every rate where at
+    least one seed diverged (:func:`lr_curves` leaves such a rate out; figures mark it).
+
+    Examples
+    --------
+    >>> rows = [{"status": st, "seed": s, "compute": 1e4, "params": 10, "lr": 1.0}
+    ...         for s, st in ((0, "done"), (1, "diverged"), (2, "diverged"))]
+    >>> diverged_counts(rows + [{"status": "done", "seed": 0, "compute": 1e4, "params": 10, "lr": 0.1}])
+    {(10000.0, 10): {1.0: (2, 3)}}
+    """
+    acc: dict[tuple, dict[float, list[int]]] = {}
+    for r in rows:
+        if r.get("status") not in ("done", "diverged"):
+            continue
+        k = acc.setdefault((float(r["compute"]), int(r["params"])), {}).setdefault(float(r["lr"]), [0, 0])
+        k[0] += r["status"] == "diverged"
+        k[1] += 1
+    return {cell: {lr: (n, tot) for lr, (n, tot) in sorted(by_lr.items()) if n}
+            for cell, by_lr in acc.items() if any(n for n, _ in by_lr.values())}
 
 
 def lr_optima(curves: Mapping[tuple, Mapping[float, Mapping[str, float]]]) -> dict[float, dict[str, Any]]:

@@ -14,7 +14,8 @@ def register(subparsers) -> None:
                     "A rerun resumes the sweep from DIR/results.sqlite.")
     parser.add_argument("--quick", action="store_true", help="a tiny sweep (under a minute)")
     parser.add_argument("--out", metavar="DIR", default=None,
-                        help="output directory (default ./reproduce-out)")
+                        help="output directory (default ./reproduce-out, with --quick ./reproduce-quick-out); "
+                             "one whose store holds another study's runs is refused")
     parser.add_argument("--bootstrap", type=positive_int, default=None, metavar="N",
                         help="bootstrap resamples for the intervals (default 200; quick 50)")
     parser.add_argument("--workers", type=positive_int, default=None, metavar="N",
@@ -25,27 +26,28 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from scaling_theory.numeric.analysis.protocol import HEADLINE_ESTIMATOR
     from scaling_theory.report import rates_by_round
-    from scaling_theory.reproduce import DEFAULT_OUT, reproduce
+    from scaling_theory.reproduce import reproduce
 
-    result = reproduce(args.out or DEFAULT_OUT, quick=args.quick, progress=not args.quiet,
+    result = reproduce(args.out, quick=args.quick, progress=not args.quiet,
                        bootstrap=args.bootstrap, workers=args.workers)
     lines = [f"wrote {result.report_md}", f"wrote {result.report_tex}",
              f"store {result.store}"] + [f"figure {f}" for f in result.figures]
     lines.append(f"checks: {result.checks['message']}")
-    for row in result.comparison["exponents"]:
-        if row["approach"] == 2:
-            lines.append(f"approach 2, {row['exponent']}: {row['value'] if row['value'] is None else round(row['value'], 4)}"
-                         f" {[round(x, 4) for x in row['ci']] if row['ci'] else ''} vs bound "
-                         f"{row['theory_local'] if row['theory_local'] is None else round(row['theory_local'], 4)}: "
-                         f"{row['verdict_local']}")
-    for row in result.comparisons:
+    # the headline estimator first (the report's summary quotes it), then the others
+    rows = sorted(result.comparisons, key=lambda r: r["estimator"] != HEADLINE_ESTIMATOR)
+    for row in rows:
         value = "n/a" if row["exponent"] is None else f"{row['exponent']:.3f}"
         ci = "" if not row["ci"] else f" [{row['ci'][0]:.3f}, {row['ci'][1]:.3f}]"
         bound = "n/a" if row["bound_exponent"] is None else f"{row['bound_exponent']:.3f}"
-        lines.append(f"{row['teacher']}, {row['estimator']}: a = {value}{ci} vs bound {bound}: {row['verdict']}")
+        route = f" ({', '.join(row['bound_route'])})" if row.get("bound_route") else ""
+        head = "headline: " if row["estimator"] == HEADLINE_ESTIMATOR else ""
+        lines.append(f"{head}{row['teacher']}, {row['estimator']}: a = {value}{ci} vs bound {bound}{route}: "
+                     f"{row['verdict']}")
     if result.throughput:
         lines.append(f"simulation: {result.throughput:.3g} p*T per second{rates_by_round(result.refinement)}")
-    lines.append(f"total {result.seconds:.1f} s")
+    lines.append(f"total {result.seconds:.1f} s (time-averaged online KL throughout; {result.report_md} opens with "
+                 "the summary)")
     emit(result.to_json(), "\n".join(lines), args.json)
     return 0

@@ -1,8 +1,11 @@
 """`scaling-theory reproduce --quick`: the whole pipeline writes every file; reruns resume."""
 
-import pytest
 import json
 import re
+import shutil
+import subprocess
+
+import pytest
 
 
 from scaling_theory.cli import main
@@ -23,10 +26,44 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     assert sorted(p.rsplit("/", 1)[-1] for p in result["figures"]) == figures
     md = (out / "report.md").read_text()
     tex = (out / "report.tex").read_text()
-    for section in ("## 1. Theory", "## 2. Simulation", "## 3. Fits", "## 4. Theory against experiment",
-                    "### Estimators side by side", "### Best learning rate per width",
-                    "## 5. The Bayes-optimal error"):
+    # the report opens with its findings, then numbers its own sections in order
+    assert md.splitlines()[2] == "## Summary"
+    summary = md.split("## Summary", 1)[1].split("\n## ", 1)[0]
+    assert "headline estimator" in summary and "Is the bound informative" in summary and "Caveats:" in summary
+    assert 5 <= summary.count("\n- ") <= 10
+    numbered = re.findall(r"^## (\d+)\. ", md, re.MULTILINE)
+    assert numbered == [str(i + 1) for i in range(len(numbered))] and len(numbered) >= 8
+    for section in ("Theory", "Simulation", "Theory against experiment", "Chinchilla's approaches on the same cells",
+                    "Learning rates, widths and divergence", "The Bayes-optimal error", "Figures", "Caveats"):
+        assert re.search(rf"^## \d+\. {re.escape(section)}$", md, re.MULTILINE), section
+    for section in ("### Estimators side by side", "### Best learning rate per model size",
+                    "### Diverged runs by learning rate"):
         assert section in md
+    # one error definition: the headline rows, the summary line and the fits all read the online KL
+    assert {r["error_kind"] for r in result["comparisons"]} == {"time-averaged online KL"}
+    assert all("online KL" in r["lr_choice"] for r in result["comparisons"])
+    head = {r["teacher"]: r for r in result["headline"]}
+    for fit in result["fits"]:
+        a3 = fit["approaches"]["3"]
+        mine = [r for r in head.values() if r["kind"] == fit["kind"]]
+        if a3["ok"] and mine[0]["exponent"] is not None:   # approach 3 of the fits is the headline estimator
+            assert a3["a"] == pytest.approx(mine[0]["exponent"], rel=1e-6, abs=1e-9)
+    # the stage times add up to the total
+    seconds = result["seconds"]
+    assert sum(v for k, v in seconds.items() if k != "total") == pytest.approx(seconds["total"], rel=1e-6)
+    assert {"theory", "simulate", "protocol", "fit", "compare", "figures", "bayes", "figures_lr", "report",
+            "other"} <= set(seconds)
+    # a trend figure with one value on its axis is not drawn, and the report says so
+    assert not (out / "figures" / "share_vs_d.png").exists()
+    assert "the figure `share_vs_d.png` is not drawn" in md and "the figure `share_vs_K.png` is not drawn" in md
+    # the diverged runs are counted, per teacher and rate
+    assert any(n for by_lr in result["diverged"].values() for n, _ in by_lr.values())
+    # the LaTeX report compiles and fits the page (skipped without pdflatex)
+    if shutil.which("pdflatex"):
+        log = _compile(out / "report.tex")
+        boxes = [float(x) for x in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
+        assert max(boxes, default=0) < 5, boxes
+    assert "p* ~ C^" not in tex and r"$p^* \propto C^" in tex  # formulas set as math
     # the training protocol is stated, from the sweep's own grids
     assert ("Training: single-pass SGD, batch size 1, muP parametrisation (base width 1), float32 weights, "
             "rate lr0/(1 + t/t0) "
@@ -60,7 +97,7 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     assert {r["estimator"] for r in rows} == {"best-sampled", "parabola-all", "parabola-local", "approach-3"}
     assert any("infinite" in r["teacher"] for r in rows) and any("finite teacher" in r["teacher"] for r in rows)
     assert "infinite" in rows[0]["teacher"]          # the paper's setting first
-    assert "| teacher | estimator | exponent [95% CI] | bound exponent | error kind | verdict |" in md
+    assert "| teacher | estimator | a [95% CI] | a, final-weights KL | a, lr on validation |" in md
     assert result["lr_optima"] and result["refinement"]["rounds"] >= 0
     for r in rows:
         assert r["verdict"] in ("agrees", "disagrees", "inconclusive") and r["error_kind"]
@@ -76,6 +113,15 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     assert again["throughput"] is None                # nothing simulated: no rate
     assert all(r["throughput"] is None and r["runs"] == 0 for r in again["throughput_rounds"])
     assert "checks skipped" in (out / "report.md").read_text()
+
+
+def _compile(tex_path) -> str:
+    """pdflatex's log of ``tex_path``, compiled in its folder (fails on a LaTeX error)."""
+    out = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex_path.name],
+                         cwd=tex_path.parent, capture_output=True, text=True, timeout=300)
+    log = tex_path.with_suffix(".log").read_text(errors="replace")
+    assert out.returncode == 0, "\n".join(line for line in log.splitlines() if line.startswith("!"))
+    return log
 
 
 def test_reproduce_out_is_a_file_is_one_line_error(tmp_path, capsys):
@@ -174,11 +220,15 @@ def test_report_carries_the_comparison_table_and_learning_rate_optima():
         lr_optima = [{"teacher": "finite teacher d=8 K=32", "C": 1e6, "best": {"18": 0.3, "144": 0.1},
                       "stable": True, "spread_steps": 1}]
 
+        diverged = {"finite teacher d=8 K=32": {"0.3": [0, 40], "1": [38, 40]}}
+
     md = to_markdown(_protocol_blocks(R()))
-    assert "| teacher | estimator | exponent [95% CI] | bound exponent | error kind | verdict |" in md
-    assert "| parabola-all | 0.31 [0.25, 0.37] | 0.48 | time-averaged online KL | disagrees |" in md
+    assert ("| teacher | estimator | a [95% CI] | a, final-weights KL | a, lr on validation | bound a (route) | "
+            "verdict |") in md
+    assert "| infinite-width d=8 K=32 | parabola-all | 0.31 [0.25, 0.37] | - | - | 0.48 (law) | disagrees |" in md
     assert "not enough data to fit" in md and "minimum not bracketed at C = 1e+08" in md
-    assert "C = 1e+06: widths 11, 22" in md and "18: 0.3, 144: 0.1" in md
+    assert "C = 1e+06: widths n = 11, 22" in md and "18: 0.3, 144: 0.1" in md
+    assert "| finite d=8 K=32 | 1 | 38 / 40 |" in md
     assert "disagrees" in to_latex(_protocol_blocks(R()))
 
 
@@ -229,3 +279,68 @@ def test_no_warmup_for_a_custom_runner():
     from scaling_theory.reproduce import _start_warmup
 
     assert _start_warmup("simulate", True, runner=lambda runs: []) is None
+
+
+# -- the quick and the default study keep apart; the summary line quotes the headline estimator ------------
+
+from scaling_theory.errors import UserInputError  # noqa: E402
+from scaling_theory.numeric.sweep.runner import run_sweep  # noqa: E402
+
+
+def test_quick_and_default_studies_have_their_own_folders():
+    assert _rep.default_out(True) != _rep.default_out(False) == _rep.DEFAULT_OUT == "reproduce-out"
+
+
+def test_a_store_of_the_other_study_is_refused_before_anything_is_written(tmp_path):
+    out = tmp_path / "reproduce-out"
+    out.mkdir()
+    (out / "report.md").write_text("the default study's report")
+    quick = SweepConfig.protocol(quick=True)
+    quick = SweepConfig.from_dict({**quick.to_dict(), "budgets": [1e4]})
+    run_sweep(quick, out / "results.sqlite", executor="serial", progress=False, runner=_online_runner)
+    with Store(out / "results.sqlite") as store:
+        before = len(store)
+    with pytest.raises(UserInputError, match=r"runs of the quick study \(reproduce --quick\).*reproduce-out\)$"):
+        reproduce(out, progress=False, checks=False)          # the default study into the quick one's store
+    with Store(out / "results.sqlite") as store:
+        assert len(store) == before                           # nothing added
+    assert (out / "report.md").read_text() == "the default study's report" and not (out / "figures").exists()
+    # another sweep's store is refused too, in one line naming it
+    other = tmp_path / "other"
+    other.mkdir()
+    run_sweep(SweepConfig.quick(), other / "results.sqlite", executor="serial", progress=False,
+              runner=synthetic_runner)
+    with pytest.raises(UserInputError, match="runs of another sweep"):
+        reproduce(other, quick=True, progress=False, checks=False)
+
+
+def test_the_cli_refuses_a_mixed_store_in_one_line(tmp_path, capsys):
+    out = tmp_path / "mixed"
+    out.mkdir()
+    run_sweep(SweepConfig.quick(), out / "results.sqlite", executor="serial", progress=False,
+              runner=synthetic_runner)
+    assert main(["reproduce", "--quick", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "runs of another sweep" in err and err.count("\n") == 1
+
+
+def test_summary_line_leads_with_the_headline_estimator(monkeypatch, capsys):
+    from scaling_theory.commands import reproduce as command
+
+    rows = [{"teacher": "t", "estimator": e, "exponent": 0.3, "ci": [0.2, 0.4], "bound_exponent": 0.4,
+             "bound_route": ["maurey"], "verdict": "inconclusive"} for e in ("best-sampled", "approach-3")]
+
+    class Fake:
+        report_md, report_tex, store, figures, seconds = "r.md", "r.tex", "s.sqlite", [], 1.0
+        checks = {"message": "ok"}
+        comparisons, throughput, refinement = rows, None, {}
+
+        def to_json(self):
+            return {}
+
+    monkeypatch.setattr("scaling_theory.reproduce.reproduce", lambda *a, **k: Fake())
+    assert main(["reproduce", "--quick", "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    verdicts = [line for line in lines if " a = " in line]
+    assert verdicts[0].startswith("headline: t, approach-3: a = 0.300 [0.200, 0.400] vs bound 0.400 (maurey)")
+    assert not any(line.startswith("approach 2") for line in lines)
