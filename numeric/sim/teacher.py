@@ -10,11 +10,18 @@ measure, weighted by stick-breaking weights ``pi_j`` and scaled by K,
 
     F(x) = K * sum_j pi_j a_j ReLU(w_j . x),
 
-so that equal weights ``pi_j = 1/K`` on K atoms give back the finite teacher.  The stick is broken
-until the leftover mass ``prod_j (1 - beta_j)`` falls below ``tol`` (default ``1e-8``) or ``max_atoms``
-atoms are drawn; the leftover is stored on the teacher.  Dropping it moves F by at most
+so that equal weights ``pi_j = 1/K`` on K atoms give back the finite teacher.  The Pitman-Yor teacher
+(``kind="pitman-yor"``, discount ``sigma`` in ``[0, 1)``) breaks its stick with ``Beta(1 - sigma, K + j sigma)``
+in place of ``Beta(1, K)``; at ``sigma = 0`` it draws exactly the ``dp`` teacher of the same seed.  The stick is
+broken until the leftover mass ``R = prod_j (1 - beta_j)`` falls below ``tol`` (default ``1e-8``) or
+``max_atoms`` atoms are drawn; the leftover is stored on the teacher.  Dropping it moves F by at most
 ``K * leftover * max_j |a_j ReLU(w_j . x)|`` in distribution terms, i.e. in expectation
 ``E|F - F_trunc| <= K * leftover * E|a| E[ReLU(w . X)] = K * leftover * sqrt(2/pi) * sqrt(d/(2 pi))``.
+In mean square, given the kept sticks, the dropped atoms are ``R`` times a GEM(sigma, K + m sigma) stick, so
+``E[(F - F_trunc)^2 | kept] = s2 R^2 (1 - sigma)/(2 (K + 1 + m sigma))`` with ``s2 = E[a^2 ||w||^2]``: a share
+``R^2 (K+1)/(K+1+m sigma)`` of the teacher's mean signal ``E[F^2]`` (:attr:`Teacher.dropped_share`).  For
+``sigma > 0`` the leftover falls only like ``m^(-(1-sigma)/sigma)``, so ``max_atoms`` usually ends the stick;
+the share falls like ``m^(1-2/sigma)`` (about ``1e-4`` at ``sigma = 0.75``, ``K = 32``, ``m = 10^4``).
 
 Data are streamed: chunk ``c`` of the stream with seed ``s`` is drawn from
 ``np.random.default_rng([s, stream, c])`` as ``X = rng.standard_normal((chunk_size, d))`` then
@@ -65,14 +72,17 @@ class Teacher:
 
     Parameters
     ----------
-    kind : ``"finite"`` (K units) or ``"dp"`` (stick-breaking mixture, concentration K).
+    kind : ``"finite"`` (K units), ``"dp"`` (stick-breaking mixture, concentration K) or ``"pitman-yor"``
+        (stick-breaking with discount ``sigma``).
     d : input dimension.
-    K : number of units (finite) or DP concentration (dp).
-    a : ``(m,)`` output weights; for ``"dp"`` these already include the factor ``sigma_a * pi_j``.
+    K : number of units (finite) or concentration (dp, pitman-yor).
+    a : ``(m,)`` output weights; for the stick-breaking kinds these already include the factor
+        ``sigma_a * pi_j``.
     W : ``(m, d)`` hidden weights.
     seed : the seed it was sampled from.
     pi : ``(m,)`` stick-breaking weights (``None`` for ``"finite"``).
     leftover : stick mass dropped by the truncation (0 for ``"finite"``).
+    sigma : the Pitman-Yor discount (0 for the other kinds).
 
     Usually drawn with :func:`sample_teacher`; a hand-built teacher is handy in tests.
 
@@ -99,35 +109,60 @@ class Teacher:
     seed: int = 0
     pi: np.ndarray | None = field(default=None, repr=False)
     leftover: float = 0.0
+    sigma: float = 0.0
 
     @property
     def m(self) -> int:
         """Number of hidden units (atoms) actually stored."""
         return int(self.a.shape[0])
 
+    @property
+    def dropped_share(self) -> float:
+        """Expected mean square of the atoms the stick's cut dropped, given the kept sticks, as a share of the
+        teacher distribution's ``E[F^2]``: ``R^2 (K+1)/(K+1+m sigma)`` (module docstring); 0 for ``"finite"``.
+
+        Examples
+        --------
+        >>> t = sample_teacher(3, 2.0, kind="pitman-yor", sigma=0.5, seed=0, max_atoms=1000)
+        >>> t.m, bool(1e-9 < t.dropped_share < 1e-5)
+        (1000, True)
+        """
+        if self.pi is None:
+            return 0.0
+        return float(self.leftover**2 * (self.K + 1) / (self.K + 1 + self.m * self.sigma))
+
     def to_json(self) -> dict:
-        """Plain description (no arrays) for stores and reports."""
-        return {"kind": self.kind, "d": self.d, "K": self.K, "m": self.m, "seed": self.seed,
-                "leftover": self.leftover}
+        """Plain description (no arrays) for stores and reports (``sigma`` for a Pitman-Yor teacher only)."""
+        out = {"kind": self.kind, "d": self.d, "K": self.K, "m": self.m, "seed": self.seed,
+               "leftover": self.leftover}
+        if self.kind == "pitman-yor":
+            out["sigma"] = self.sigma
+        return out
 
 
 def sample_teacher(d: int, K: float, *, kind: str = "finite", seed: int = 0, tol: float = 1e-8,
-                   max_atoms: int = 100_000, scale: str = "barron") -> Teacher:
+                   max_atoms: int = 100_000, scale: str = "barron", sigma: float | None = None) -> Teacher:
     """Sample a teacher network (docs/paper-setting.md, "Ours: the reference teacher").
 
     Parameters
     ----------
     d : input dimension (>= 1).
-    K : number of hidden units (``kind="finite"``, integer >= 1) or DP concentration (> 0).
-    kind : ``"finite"`` or ``"dp"`` (old names ``"dirichlet"``, ``"infinite"`` accepted).
+    K : number of hidden units (``kind="finite"``, integer >= 1) or the concentration (> 0) of the
+        stick-breaking kinds.
+    kind : ``"finite"``, ``"dp"`` or ``"pitman-yor"`` (old names ``"dirichlet"``, ``"infinite"`` accepted).
     seed : integer seed; the draws come from ``np.random.default_rng([seed, 0x7EAC4E])``.
-    tol : stick-breaking stops once the leftover mass is below ``tol`` (dp only).
-    max_atoms : hard cap on the number of atoms (dp only).
-    scale : ``"barron"`` (``a ~ N(0,1)``, ``w ~ N(0, I_d)``; the dp teacher's output weights are
+    tol : stick-breaking stops once the leftover mass is below ``tol`` (stick-breaking kinds only).
+    max_atoms : hard cap on the number of atoms (stick-breaking kinds only; the module docstring says what the
+        cut costs).
+    scale : ``"barron"`` (``a ~ N(0,1)``, ``w ~ N(0, I_d)``; the stick-breaking teachers' output weights are
         ``K pi_k a_k``) or ``"normalised"`` (``E[F^2] = 1/2`` for every ``d`` and ``K``: finite
-        ``a ~ N(0, 1/K)``, dp weights ``sqrt(K+1) pi_k a_k``, both with ``w ~ N(0, I_d/d)``).  The variances
-        are read from :func:`scaling_theory.theory.teachers.scale_variances`, the description the laws'
-        constants read too.  The same seed draws the same normal variates on both scales.
+        ``a ~ N(0, 1/K)``, dp weights ``sqrt(K+1) pi_k a_k``, Pitman-Yor ``sqrt((K+1)/(1-sigma)) pi_k a_k``, all
+        with ``w ~ N(0, I_d/d)``).  The variances are read from
+        :func:`scaling_theory.theory.teachers.scale_variances`, the description the laws' constants read too.  The
+        same seed draws the same normal variates on both scales.
+    sigma : the Pitman-Yor discount in ``[0, 1)``; required for ``kind="pitman-yor"`` and refused otherwise.
+        The ``j``-th stick is ``Beta(1 - sigma, K + j sigma)``; ``sigma = 0`` draws the ``dp`` teacher of the
+        same seed, bit for bit.
 
     Returns
     -------
@@ -144,10 +179,22 @@ def sample_teacher(d: int, K: float, *, kind: str = "finite", seed: int = 0, tol
     >>> n = sample_teacher(4, 3, seed=1, scale="normalised")
     >>> bool(np.allclose(n.a, t.a / np.sqrt(3)) and np.allclose(n.W, t.W / 2))
     True
+    >>> py0 = sample_teacher(4, 2.0, kind="pitman-yor", sigma=0, seed=1)
+    >>> bool(np.array_equal(py0.a, dp.a) and np.array_equal(py0.W, dp.W) and np.array_equal(py0.pi, dp.pi))
+    True
+    >>> py = sample_teacher(4, 2.0, kind="pitman-yor", sigma=0.5, seed=1, max_atoms=2000)
+    >>> py.m, bool(py.leftover > 1e-8 and abs(py.pi.sum() + py.leftover - 1) < 1e-12)
+    (2000, True)
     """
     d = positive_int(d, "input dimension d")
     kind = teachers.canonical_kind(kind)
     teachers.check_scale(scale)
+    if kind != "pitman-yor" and sigma is not None:
+        raise UserInputError(f"sigma is the Pitman-Yor discount: a {kind} teacher takes none (kind 'pitman-yor')")
+    if kind == "pitman-yor":
+        if sigma is None:
+            raise UserInputError("a Pitman-Yor teacher needs its discount sigma in [0, 1)")
+        sigma = teachers.check_discount(sigma)
     rng = np.random.default_rng([int(seed), _TEACHER_TAG])
     if kind == "finite":
         if float(K) != int(K) or int(K) < 1:
@@ -159,22 +206,30 @@ def sample_teacher(d: int, K: float, *, kind: str = "finite", seed: int = 0, tol
         return Teacher("finite", d, K, a, W, int(seed))
     K = float(K)
     if not math.isfinite(K) or K <= 0:
-        raise UserInputError(f"a Dirichlet-process teacher needs a concentration K > 0, got {K!r}")
+        what = "Dirichlet-process" if kind == "dp" else "Pitman-Yor"
+        raise UserInputError(f"a {what} teacher needs a concentration K > 0, got {K!r}")
     if not (0 < tol < 1):
         raise UserInputError(f"stick-breaking tolerance must be in (0, 1), got {tol!r}")
-    a_scale, w_scale = teachers.numeric_scales(scale, kind, d, K)
+    max_atoms = positive_int(max_atoms, "max_atoms")
+    if kind == "dp":
+        a_scale, w_scale = teachers.numeric_scales(scale, kind, d, K)
+        s_ = 0.0
+    else:
+        a_scale, w_scale = teachers.numeric_scales(scale, kind, d, K, sigma)
+        s_ = sigma
     pis = []
     rest = 1.0
-    # stick-breaking: beta_j ~ Beta(1, K), pi_j = beta_j * prod_{i<j}(1 - beta_i)
+    # stick-breaking: beta_j ~ Beta(1 - sigma, K + j sigma) (Beta(1, K) for the dp teacher: the same floats at
+    # sigma = 0, so the same draws), pi_j = beta_j * prod_{i<j}(1 - beta_i)
     while rest > tol and len(pis) < max_atoms:
-        beta = rng.beta(1.0, K)
+        beta = rng.beta(1.0 - s_, K + (len(pis) + 1) * s_)
         pis.append(rest * beta)
         rest *= 1.0 - beta
     pi = np.asarray(pis)
     m = pi.shape[0]
     W = rng.standard_normal((m, d)) * w_scale
     a_raw = rng.standard_normal(m)
-    return Teacher("dp", d, K, a_scale * pi * a_raw, W, int(seed), pi=pi, leftover=float(rest))
+    return Teacher(kind, d, K, a_scale * pi * a_raw, W, int(seed), pi=pi, leftover=float(rest), sigma=s_)
 
 
 def expected_distinct_atoms(K: float, n: int) -> float:
