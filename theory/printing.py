@@ -55,6 +55,11 @@ class _PaperPrinter(LatexPrinter):
         d = sp.Mul(*den)
         return sign + r"\frac{%s}{%s}" % (self._print(n), self._print(d))
 
+    def _print_log1p(self, expr, exp=None):
+        # sympy.codegen's log1p (an exactly evaluated ln(1 + x)) reads as the logarithm it is
+        tex = r"\log{\left(1 + %s \right)}" % self._print(expr.args[0])
+        return tex if exp is None else r"\log^{%s}{\left(1 + %s \right)}" % (exp, self._print(expr.args[0]))
+
     def _print_Pow(self, expr, *args, **kwargs):
         if _negative_power(expr):
             return r"\frac{1}{%s}" % self._print(sp.Pow(expr.base, -expr.exp))

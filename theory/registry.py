@@ -2,7 +2,8 @@
 
 The registry is static: the built-in laws are the ``LAWS`` lists of
 :mod:`scaling_theory.theory.empirical_laws` (Chinchilla, Kaplan) and
-:mod:`scaling_theory.theory.jeon_van_roy` (the information-theoretic bounds), imported here; a
+:mod:`scaling_theory.theory.jeon_van_roy` and :mod:`scaling_theory.theory.pitman_yor` (the information-theoretic
+bounds), imported here; a
 user's own laws are added with :func:`register`.  The CLI, the public API, the mpmath layer and the
 allocation engine all go through :func:`resolve`.
 """
@@ -15,7 +16,7 @@ from typing import Mapping
 
 
 from scaling_theory.errors import UserInputError
-from scaling_theory.theory import empirical_laws, jeon_van_roy
+from scaling_theory.theory import empirical_laws, jeon_van_roy, pitman_yor
 from scaling_theory.theory.laws import Law
 
 __all__ = ["Resolved", "resolve", "register", "get_law", "law_names", "registry", "alias_note"]
@@ -112,7 +113,8 @@ def resolve(law: Law | str, params: Mapping | None = None, param_set: str | None
     return Resolved(law, values, chosen, overridden)
 
 
-_REGISTRY: dict[str, Law] = {law.name: law for law in (*empirical_laws.LAWS, *jeon_van_roy.LAWS)}
+_REGISTRY: dict[str, Law] = {law.name: law for law in (*empirical_laws.LAWS, *jeon_van_roy.LAWS,
+                                                         *pitman_yor.LAWS)}
 _ALIASES: dict[str, tuple[str, str]] = dict(jeon_van_roy.ALIASES)
 
 

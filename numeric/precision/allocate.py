@@ -277,8 +277,7 @@ def _allocate_routes(law: Law, values, C_exact, compute, digits: int, resolved: 
         result = _from_route(view, best, values, C_exact, digits, resolved)
     fields = {"law": law.name, "route": best.name, "routes": tuple(optima)}
     if law.teacher is not None:
-        dv, Kv = values[law.symbols["d"]], values[law.symbols["K"]]
-        te = teacher_bounds.trivial_error(law.teacher.kind, law.teacher.scale, int(dv), teacher_bounds._plain(Kv))
+        te = teacher_bounds.law_trivial_error(law, values)
         fields.update(trivial_error=te.value, trivial_error_stderr=te.stderr, informative=te.beaten_by(result.loss))
     return dataclasses.replace(result, **fields)
 

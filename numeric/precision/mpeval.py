@@ -13,6 +13,7 @@ from typing import Callable, Mapping
 import mpmath
 import sympy as sp
 from mpmath import mp
+from sympy.codegen.cfunctions import log1p
 
 from scaling_theory.errors import UserInputError
 from scaling_theory.theory.numbers import MAX_EXPONENT, exact_number
@@ -53,8 +54,9 @@ def _exp(x):
     return mp.exp(x)
 
 
-_FUNCS = {sp.exp: _exp, sp.log: mp.log, sp.gamma: mp.gamma, sp.digamma: mp.digamma,
-          sp.loggamma: mp.loggamma, sp.Abs: abs, sp.sqrt: mp.sqrt, sp.erf: mp.erf}
+# log1p keeps ln(1 + x) exact for tiny x (the Pitman-Yor stick's tail bound at large n, theory/teachers.py)
+_FUNCS = {sp.exp: _exp, sp.log: mp.log, log1p: mp.log1p, sp.gamma: mp.gamma, sp.digamma: mp.digamma,
+          sp.loggamma: mp.loggamma, sp.Abs: abs, sp.erf: mp.erf}
 
 
 def compile_expr(expr: sp.Expr, var: sp.Symbol, env: Mapping | None = None) -> Callable:

@@ -137,8 +137,7 @@ def _regimes(law, route) -> dict:
         out["lines"].append(f"best route by budget ({where}): " + "; ".join(parts)
                             + ("" if len(switches) > 1 else " on (up to C = 1e60)"))
     if law.teacher is not None:
-        dv, Kv = values[law.symbols["d"]], values[law.symbols["K"]]
-        te = teacher_bounds.trivial_error(law.teacher.kind, law.teacher.scale, int(dv), teacher_bounds._plain(Kv))
+        te = teacher_bounds.law_trivial_error(law, values)
         c_inf = rt.informative_budget(law if route is None else _single_route(law, route), values, te.value)
         at = f"C = {c_inf:.4g}" if c_inf is not None else "no budget up to 1e60"
         out["informative_budget"] = c_inf
