@@ -14,8 +14,8 @@ import difflib
 import functools
 
 from scaling_theory.derivations import (allocation, assembled_bound, chinchilla, dp_atoms, dp_sensitivity,
-                                        entropy_count, framework_identities, kl_lemma, maurey, second_moment,
-                                        sensitivity, teacher_moments, truncation)
+                                        entropy_count, framework_identities, kl_lemma, maurey, py_atoms, py_bound,
+                                        py_truncation, second_moment, sensitivity, teacher_moments, truncation)
 from scaling_theory.errors import UserInputError
 
 __all__ = ["derivation_names", "get_derivation", "resolve", "ALIASES"]
@@ -35,8 +35,14 @@ _MODULES = {
     "dp-atoms": dp_atoms,
     "truncation": truncation,
     "dp-sensitivity": dp_sensitivity,
+    "pitman-yor-atoms": py_atoms,
+    "pitman-yor-bound": py_bound,
+    "pitman-yor-truncation": py_truncation,
     "chinchilla": chinchilla,
 }
+
+_PITMAN_YOR = ("framework", "kl-lemma", "maurey", "teacher-moments", "entropy-count", "dp-atoms", "jeon-van-roy-bound",
+               "truncation", "pitman-yor-atoms", "pitman-yor-bound", "pitman-yor-truncation")
 
 ALIASES = {
     # law names -> the chain of derivations behind them
@@ -47,6 +53,9 @@ ALIASES = {
     # old name of the infinite-width law
     "jeon-van-roy-dp": ("framework", "kl-lemma", "maurey", "second-moment", "teacher-moments", "entropy-count",
                         "dp-atoms", "jeon-van-roy-bound", "truncation", "jeon-van-roy-allocation", "dp-sensitivity"),
+    # the Pitman-Yor teacher's laws: the DP's constructions, then the urn, the Maurey route and the truncation route
+    "jeon-van-roy-pitman-yor": _PITMAN_YOR,
+    "jeon-van-roy-pitman-yor-normalised": _PITMAN_YOR,
     "all": tuple(_MODULES),
 }
 
@@ -63,7 +72,7 @@ def derivation_names() -> list[str]:
     --------
     >>> names = derivation_names()
     >>> names[:4], names[-1], len(names)
-    (['framework', 'kl-lemma', 'maurey', 'second-moment'], 'chinchilla', 13)
+    (['framework', 'kl-lemma', 'maurey', 'second-moment'], 'chinchilla', 16)
     """
     return list(_MODULES)
 

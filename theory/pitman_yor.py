@@ -158,12 +158,12 @@ def _per_atom_exact(n_, T_, d_, K_, sigma_, scale):
 
 
 def exact_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr = K, sigma_: sp.Expr = sigma,
-                scale: str = "barron") -> sp.Expr:
+                scale: str = "barron", atoms_: sp.Expr | None = None) -> sp.Expr:
     """The Maurey route before the large-``T`` relaxation (ours; every ``n >= 1``, ``T > 0``): the DP's
     construction (:func:`scaling_theory.theory.jeon_van_roy.dp_exact_bound`) with the Pitman-Yor urn's exact count.
 
     ``s2/(16n) + [d/2 + 1/2 + E N_n (d ln(1 + sqrt(s2 T/(2d))) + ln 2 + ln(1 + mu_b sqrt(T/32)) + 1 + ln(n+1))
-    + ln n]/T``.
+    + ln n]/T``; ``atoms_`` stands in for ``E N_n`` (default :func:`expected_atoms`).
 
     Examples
     --------
@@ -173,8 +173,8 @@ def exact_bound(p_: sp.Expr = p, T_: sp.Expr = T, d_: sp.Expr = d, K_: sp.Expr =
     """
     s2, _ = scale_moments(d_, K_, sigma_, scale)
     n = _n(p_, d_)
-    est = (d_ / 2 + sp.Rational(1, 2) + expected_atoms(n, K_, sigma_) * _per_atom_exact(n, T_, d_, K_, sigma_, scale)
-           + sp.log(n)) / T_
+    atoms = expected_atoms(n, K_, sigma_) if atoms_ is None else atoms_
+    est = (d_ / 2 + sp.Rational(1, 2) + atoms * _per_atom_exact(n, T_, d_, K_, sigma_, scale) + sp.log(n)) / T_
     return s2 / (16 * n) + est
 
 

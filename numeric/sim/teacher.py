@@ -217,19 +217,58 @@ def sample_teacher(d: int, K: float, *, kind: str = "finite", seed: int = 0, tol
     else:
         a_scale, w_scale = teachers.numeric_scales(scale, kind, d, K, sigma)
         s_ = sigma
-    pis = []
-    rest = 1.0
-    # stick-breaking: beta_j ~ Beta(1 - sigma, K + j sigma) (Beta(1, K) for the dp teacher: the same floats at
-    # sigma = 0, so the same draws), pi_j = beta_j * prod_{i<j}(1 - beta_i)
-    while rest > tol and len(pis) < max_atoms:
-        beta = rng.beta(1.0 - s_, K + (len(pis) + 1) * s_)
-        pis.append(rest * beta)
-        rest *= 1.0 - beta
-    pi = np.asarray(pis)
+    if kind == "dp":
+        pis = []
+        rest = 1.0
+        # stick-breaking: beta_j ~ Beta(1, K), pi_j = beta_j * prod_{i<j}(1 - beta_i)
+        while rest > tol and len(pis) < max_atoms:
+            beta = rng.beta(1.0, K)
+            pis.append(rest * beta)
+            rest *= 1.0 - beta
+        pi = np.asarray(pis)
+    else:
+        pi, rest = _pitman_yor_sticks(rng, K, s_, tol, max_atoms)
     m = pi.shape[0]
     W = rng.standard_normal((m, d)) * w_scale
     a_raw = rng.standard_normal(m)
     return Teacher(kind, d, K, a_scale * pi * a_raw, W, int(seed), pi=pi, leftover=float(rest), sigma=s_)
+
+
+def _pitman_yor_sticks(rng: np.random.Generator, K: float, sigma: float, tol: float, max_atoms: int
+                       ) -> tuple[np.ndarray, float]:
+    """The sticks ``pi_j = beta_j prod_{i<j}(1 - beta_i)``, ``beta_j ~ Beta(1 - sigma, K + j sigma)``, broken until the
+    leftover is at most ``tol`` or ``max_atoms`` are drawn; returns ``(pi, leftover)``.
+
+    Drawn in blocks (NumPy draws an array of Betas exactly as the same calls one by one), with the leftover
+    accumulated left to right as the one-at-a-time loop does; the block that crosses the cut is drawn again up to
+    the cut from the saved generator state, so the generator ends where :func:`_pitman_yor_sticks_reference`
+    leaves it: the same teacher, bit for bit (at ``sigma = 0`` the dp teacher's loop).
+    """
+    parts, rest, m, block = [], 1.0, 0, 256
+    while rest > tol and m < max_atoms:
+        size = min(block, max_atoms - m)
+        state = rng.bit_generator.state
+        beta = rng.beta(1.0 - sigma, K + np.arange(m + 1, m + size + 1) * sigma)
+        rests = np.multiply.accumulate(np.concatenate(([rest], 1.0 - beta)))[1:]
+        stop = np.flatnonzero(rests <= tol)
+        take = int(stop[0]) + 1 if stop.size else size
+        if take < size:   # the cut falls inside the block: consume only the Betas the loop would have drawn
+            rng.bit_generator.state = state
+            beta = rng.beta(1.0 - sigma, K + np.arange(m + 1, m + take + 1) * sigma)
+        parts.append(np.concatenate(([rest], rests[: take - 1])) * beta[:take])
+        rest, m, block = float(rests[take - 1]), m + take, 2 * block
+    return (np.concatenate(parts) if parts else np.zeros(0)), rest
+
+
+def _pitman_yor_sticks_reference(rng: np.random.Generator, K: float, sigma: float, tol: float, max_atoms: int
+                                 ) -> tuple[np.ndarray, float]:
+    """:func:`_pitman_yor_sticks` one stick at a time (the reference the blocked version must equal)."""
+    pis, rest = [], 1.0
+    while rest > tol and len(pis) < max_atoms:
+        beta = rng.beta(1.0 - sigma, K + (len(pis) + 1) * sigma)
+        pis.append(rest * beta)
+        rest *= 1.0 - beta
+    return np.asarray(pis), rest
 
 
 def expected_distinct_atoms(K: float, n: int) -> float:
