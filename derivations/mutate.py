@@ -44,7 +44,8 @@ from scaling_theory.errors import UserInputError
 __all__ = ["Mutation", "MutationReport", "MUTATIONS", "run_mutations", "mutation_effect", "FAMILY", "EFFECTS"]
 
 FAMILY = ("maurey", "second-moment", "entropy-count", "dp-atoms", "teacher-moments", "jeon-van-roy-bound",
-          "truncation", "jeon-van-roy-allocation", "d-K-sensitivity", "dp-sensitivity", "chinchilla")
+          "truncation", "jeon-van-roy-allocation", "d-K-sensitivity", "dp-sensitivity", "chinchilla", "pitman-yor-atoms",
+          "pitman-yor-bound", "pitman-yor-truncation")
 """The derivations the mutations can reach (cheap ones first, so that a kill is found early)."""
 EFFECTS = ("invalid", "looser", "equivalent")
 
@@ -53,6 +54,7 @@ _TEACHERS = "scaling_theory.theory.teachers"
 _ENTROPY = "scaling_theory.derivations.entropy_count"
 _SIM = "scaling_theory.numeric.sim.teacher"
 _REGISTRY = "scaling_theory.theory.registry"
+_PY = "scaling_theory.theory.pitman_yor"
 
 
 @dataclass(frozen=True)
@@ -186,15 +188,15 @@ def _dp_tilted_1_over_K(orig):
     return mutated
 
 
-def _dp_output_variance(on_scale: str, wrong):
-    """A mutation of ``scale_variances`` that gives the DP teacher's output variance ``wrong(K)`` on one scale."""
+def _dp_output_variance(on_scale: str, wrong, kind: str = "dp"):
+    """A mutation of ``scale_variances`` that gives the ``kind`` teacher's output variance ``wrong(K)`` on one scale."""
     def mutation(orig):
-        def mutated(scale="barron", teacher="finite", d_=None, K_=None):
+        def mutated(scale="barron", teacher="finite", d_=None, K_=None, sigma_=None):
             from scaling_theory.theory import teachers as t
             d_ = t.d if d_ is None else d_
             K_ = t._k_default(teacher, K_)
-            sa2, sw2 = orig(scale, teacher, d_, K_)
-            if scale == on_scale and teacher == "dp":
+            sa2, sw2 = orig(scale, teacher, d_, K_, sigma_=sigma_)
+            if scale == on_scale and t.canonical_kind(teacher) == kind:
                 return wrong(K_), sw2
             return sa2, sw2
         return mutated
@@ -203,6 +205,7 @@ def _dp_output_variance(on_scale: str, wrong):
 
 _normalised_dp_K = _dp_output_variance("normalised", lambda K_: K_)
 _barron_dp_unit_weights = _dp_output_variance("barron", lambda K_: sp.Integer(1))
+_normalised_py_no_discount = _dp_output_variance("normalised", lambda K_: K_ + 1, "pitman-yor")
 
 
 def _direct_sqrt_dropped(orig):
@@ -294,9 +297,9 @@ def _truncation_halved_16(orig):
 
 def _output_moment_K(orig):
     # E[F^2] of the dp teacher: sigma^2 d/(2(K+1)) -> sigma^2 d/(2K)
-    def mutated(teacher="finite", scale="barron", d_=None, K_=None):
+    def mutated(teacher="finite", scale="barron", d_=None, K_=None, sigma_=None):
         from scaling_theory.theory import teachers as t
-        value = orig(teacher, scale, t.d if d_ is None else d_, K_)
+        value = orig(teacher, scale, t.d if d_ is None else d_, K_, sigma_=sigma_)
         if t.canonical_kind(teacher) != "dp":
             return value
         K_ = t.K_dp if K_ is None else K_
@@ -311,14 +314,15 @@ def _unit_abs_mean_sqrt(orig):
     return mutated
 
 
-def _sampler_scale(on_scale: str, wrong):
-    """A mutation of the samplers' scale alone (numeric_scales): the dp teacher's sigma_a becomes ``wrong(K)``."""
+def _sampler_scale(on_scale: str, wrong, kind: str = "dp"):
+    """A mutation of the samplers' scale alone (numeric_scales): the ``kind`` teacher's sigma_a becomes
+    ``wrong(K, sigma)``."""
     def mutation(orig):
-        def mutated(scale, teacher, d_, K_):
-            sa, sw = orig(scale, teacher, d_, K_)
+        def mutated(scale, teacher, d_, K_, sigma_=0.0):
+            sa, sw = orig(scale, teacher, d_, K_, sigma_)
             from scaling_theory.theory.teachers import canonical_kind
-            if scale == on_scale and canonical_kind(teacher) == "dp":
-                return float(wrong(float(K_))), sw
+            if scale == on_scale and canonical_kind(teacher) == kind:
+                return float(wrong(float(K_), float(sigma_))), sw
             return sa, sw
         return mutated
     return mutation
@@ -326,8 +330,8 @@ def _sampler_scale(on_scale: str, wrong):
 
 def _sampler_w_scale(orig):
     # the finite teacher's hidden weights drawn with variance 1/d on the Barron scale (the normalised scale's)
-    def mutated(scale, teacher, d_, K_):
-        sa, sw = orig(scale, teacher, d_, K_)
+    def mutated(scale, teacher, d_, K_, sigma_=0.0):
+        sa, sw = orig(scale, teacher, d_, K_, sigma_)
         from scaling_theory.theory.teachers import canonical_kind
         if scale == "barron" and canonical_kind(teacher) == "finite":
             return sa, sw / float(d_) ** 0.5
@@ -337,10 +341,10 @@ def _sampler_w_scale(orig):
 
 def _law_variance_sqrtK(orig):
     # the laws' Barron-scale dp variance sigma_a^2 = K^2 -> K (the laws' side of a consistent two-place change)
-    def mutated(scale="barron", teacher="finite", d_=None, K_=None):
+    def mutated(scale="barron", teacher="finite", d_=None, K_=None, sigma_=None):
         from scaling_theory.theory import teachers as t
         d_ = t.d if d_ is None else d_
-        sa2, sw2 = orig(scale, teacher, d_, K_)
+        sa2, sw2 = orig(scale, teacher, d_, K_, sigma_=sigma_)
         if scale == "barron" and t.canonical_kind(teacher) == "dp":
             K_ = t.K_dp if K_ is None else K_
             return K_, sw2
@@ -350,9 +354,9 @@ def _law_variance_sqrtK(orig):
 
 def _stick_sampler_2K(orig):
     # the simulator's stick broken with Beta(1, 2K) (its output weights keep the scale of K)
-    def mutated(d, K, *, kind="finite", seed=0, tol=1e-8, max_atoms=100_000, scale="barron"):
+    def mutated(d, K, *, kind="finite", seed=0, tol=1e-8, max_atoms=100_000, scale="barron", sigma=None):
         from scaling_theory.theory.teachers import canonical_kind, numeric_scales
-        t = orig(d, K, kind=kind, seed=seed, tol=tol, max_atoms=max_atoms, scale=scale)
+        t = orig(d, K, kind=kind, seed=seed, tol=tol, max_atoms=max_atoms, scale=scale, sigma=sigma)
         if canonical_kind(kind) != "dp":
             return t
         wide = orig(d, 2 * float(K), kind=kind, seed=seed, tol=tol, max_atoms=max_atoms, scale=scale)
@@ -395,6 +399,97 @@ def _chinchilla_alpha(orig):
         sets = {k: dict(v) for k, v in law.parameter_sets.items()}
         sets["hoffmann2022"]["alpha"] = "0.43"
         return dataclasses.replace(law, parameter_sets=sets)
+    return mutated
+
+
+def _py_sigma_args(fn):
+    """``(n, K, sigma)`` of a Pitman-Yor function called with defaults for the trailing ones."""
+    def call(n_, K_=None, sigma_=None):
+        from scaling_theory.theory import teachers as t
+        return fn(n_, t.K_dp if K_ is None else K_, t.sigma if sigma_ is None else sigma_)
+    return call
+
+
+def _py_tail_no_discount(orig):
+    # t(n) = (1-sigma)/(K+1) ... -> 1/(K+1) ...: the squared tail without its (1 - sigma)
+    def mutated(n_, K_=None, sigma_=None):
+        from scaling_theory.theory import teachers as t
+        s_ = t.sigma if sigma_ is None else sigma_
+        return _py_sigma_args(orig)(n_, K_, s_) / (1 - s_)
+    return mutated
+
+
+def _py_tail_bound_power(orig):
+    # tbar(n) ~ n^(1 - 2/sigma) -> n^(1/2 - 2/sigma) (a power too many: no longer above t(n))
+    def mutated(n_, K_=None, sigma_=None):
+        from scaling_theory.theory import teachers as t
+        K_ = t.K_dp if K_ is None else K_
+        s_ = t.sigma if sigma_ is None else sigma_
+        return orig(n_, K_, s_) / sp.sqrt(K_ / s_ + n_ + sp.Rational(1, 2))
+    return mutated
+
+
+def _py_tail_bound_doubled(orig):
+    def mutated(n_, K_=None, sigma_=None):
+        return 2 * _py_sigma_args(orig)(n_, K_, sigma_)
+    return mutated
+
+
+def _py_truncation_halved_16(orig):
+    # compensates _py_tail_bound_doubled in the route: s2 tbar(n)/16 -> s2 tbar(n)/32, the route is unchanged
+    def mutated(p_=None, T_=None, d_=None, K_=None, sigma_=None, scale="barron"):
+        from scaling_theory.theory import pitman_yor as py
+        from scaling_theory.theory import teachers as t
+        p_, T_ = (py.p if p_ is None else p_), (py.T if T_ is None else T_)
+        d_, K_, sigma_ = (py.d if d_ is None else d_), (py.K if K_ is None else K_), (py.sigma if sigma_ is None else sigma_)
+        s2, _ = py.scale_moments(d_, K_, sigma_, scale)
+        return orig(p_, T_, d_, K_, sigma_, scale) - s2 * t.py_stick_square_tail_bound(p_ / (d_ + 1), K_, sigma_) / 32
+    return mutated
+
+
+def _py_atoms_power(orig):
+    # the registered count (2n/K)^sigma -> (2n/K)^(sigma/2): too few atoms
+    def mutated(n_, K_=None, sigma_=None):
+        from scaling_theory.theory import pitman_yor as py
+        K_ = py.K if K_ is None else K_
+        s_ = py.sigma if sigma_ is None else sigma_
+        return K_ / s_ * ((2 * n_ / K_) ** (s_ / 2) * ((K_ + s_) / K_) ** (1 - s_) - 1)
+    return mutated
+
+
+def _py_atoms_shift(orig):
+    # E N_n: Gamma(K+sigma+n) -> Gamma(K+sigma+n+1) (a shifted Gamma-function argument)
+    def mutated(n_, K_=None, sigma_=None):
+        return _py_sigma_args(orig)(n_ + 1, K_, sigma_)
+    return mutated
+
+
+def _py_truncation_sign(orig):
+    # truncation route: + n/(2T) (the rounding distortion) -> - n/(2T)
+    def mutated(p_=None, T_=None, d_=None, K_=None, sigma_=None, scale="barron"):
+        from scaling_theory.theory import pitman_yor as py
+        p_, T_ = (py.p if p_ is None else p_), (py.T if T_ is None else T_)
+        d_, K_, sigma_ = (py.d if d_ is None else d_), (py.K if K_ is None else K_), (py.sigma if sigma_ is None else sigma_)
+        return orig(p_, T_, d_, K_, sigma_, scale) - p_ / ((d_ + 1) * T_)
+    return mutated
+
+
+def _py_sampler_sigma(orig):
+    # the simulator breaks its Pitman-Yor sticks with half the discount (the laws keep sigma)
+    def mutated(rng, K, sigma, tol, max_atoms):
+        return orig(rng, K, sigma / 2, tol, max_atoms)
+    return mutated
+
+
+def _py_sampler_shape(orig):
+    # the simulator's sticks Beta(1, K + j sigma) instead of Beta(1 - sigma, K + j sigma)
+    def mutated(rng, K, sigma, tol, max_atoms):
+        pis, rest = [], 1.0
+        while rest > tol and len(pis) < max_atoms:
+            beta = rng.beta(1.0, K + (len(pis) + 1) * sigma)
+            pis.append(rest * beta)
+            rest *= 1.0 - beta
+        return np.asarray(pis), rest
     return mutated
 
 
@@ -476,9 +571,9 @@ MUTATIONS: tuple[Mutation, ...] = (
              _THEORY, "truncation_leading", _leading_gamma),
     # the samplers: the simulator's scale drifting from the laws'
     Mutation("sampler-dp-scale-sqrtK", "simulator: Barron dp output scale K -> sqrt(K) (the laws keep K)", _TEACHERS,
-             "numeric_scales", _sampler_scale("barron", lambda K_: K_ ** 0.5), "sampler"),
+             "numeric_scales", _sampler_scale("barron", lambda K_, s_: K_ ** 0.5), "sampler"),
     Mutation("sampler-normalised-dp-K", "simulator: normalised dp output scale sqrt(K+1) -> sqrt(K)", _TEACHERS,
-             "numeric_scales", _sampler_scale("normalised", lambda K_: K_ ** 0.5), "sampler"),
+             "numeric_scales", _sampler_scale("normalised", lambda K_, s_: K_ ** 0.5), "sampler"),
     Mutation("sampler-finite-w-scale", "simulator: Barron finite teacher's w ~ N(0, I/d) instead of N(0, I)",
              _TEACHERS, "numeric_scales", _sampler_w_scale, "sampler"),
     Mutation("sampler-stick-2K", "simulator: stick broken with Beta(1, 2K) instead of Beta(1, K)", _SIM,
@@ -490,7 +585,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("two-place-scale-law-and-sampler", "Barron dp scale K^2 -> K in the laws and sqrt(K) in the sampler: "
              "consistent with each other, not with the teacher the derivations define", _TEACHERS, "scale_variances",
              _law_variance_sqrtK, "two-place",
-             also=((_TEACHERS, "numeric_scales", _sampler_scale("barron", lambda K_: K_ ** 0.5)),)),
+             also=((_TEACHERS, "numeric_scales", _sampler_scale("barron", lambda K_, s_: K_ ** 0.5)),)),
     Mutation("two-place-S-and-M", "E[V^2] and E[V] both doubled", _THEORY, "second_moment",
              _post(lambda e, k: 2 * e), "two-place",
              also=((_THEORY, "first_moment", _post(lambda e, k: 2 * e)),)),
@@ -499,6 +594,39 @@ MUTATIONS: tuple[Mutation, ...] = (
              "get_law", _chinchilla_cost, "constant"),
     Mutation("chinchilla-alpha-digits", "Chinchilla's published alpha 0.34 -> 0.43", _REGISTRY, "get_law",
              _chinchilla_alpha, "constant"),
+    # the Pitman-Yor teacher: its stick's constants, its laws' routes, its sampler
+    Mutation("py-tail-no-discount", "Pitman-Yor squared tail: (1-sigma)/(K+1) ... -> 1/(K+1) ... (dropped factor)",
+             _TEACHERS, "py_stick_square_tail", _py_tail_no_discount, "factor"),
+    Mutation("py-tail-bound-power", "Pitman-Yor tail bound: n^(1-2/sigma) -> n^(1/2-2/sigma) (wrong exponent)", _TEACHERS,
+             "py_stick_square_tail_bound", _py_tail_bound_power, "exponent"),
+    Mutation("py-stick-square-2-minus-sigma", "E pi_k^2: (1-sigma)(2-sigma) -> (1-sigma)(2+sigma)", _TEACHERS,
+             "py_stick_square_mean", _post(lambda e, k: e * (2 + sp.Symbol("sigma", positive=True))
+                                           / (2 - sp.Symbol("sigma", positive=True))), "sign"),
+    Mutation("py-atoms-power", "Pitman-Yor count: (2n/K)^sigma -> (2n/K)^(sigma/2) (wrong exponent)", _PY,
+             "atoms_relaxed", _py_atoms_power, "exponent"),
+    Mutation("py-atoms-gamma-shift", "Pitman-Yor E N_n: Gamma(K+sigma+n) -> Gamma(K+sigma+n+1) (shifted argument)", _PY,
+             "expected_atoms", _py_atoms_shift, "constant"),
+    Mutation("py-maurey-16-to-17", "Pitman-Yor Maurey route: s2/(16 n) -> s2/(17 n)", _PY, "maurey_bound",
+             _swap(sp.Rational(1, 16), sp.Rational(1, 17)), "constant"),
+    Mutation("py-truncation-sign-rounding", "Pitman-Yor truncation route: + n/(2T) -> - n/(2T) (flipped sign)", _PY,
+             "truncation_bound", _py_truncation_sign, "sign"),
+    Mutation("py-normalised-variance", "normalised Pitman-Yor teacher: sigma_a^2 = (K+1)/(1-sigma) -> K+1 in the laws",
+             _TEACHERS, "scale_variances", _normalised_py_no_discount, "teacher-scale"),
+    Mutation("sampler-py-sigma-halved", "simulator: Pitman-Yor sticks broken with discount sigma/2 (the laws keep "
+             "sigma)", _SIM, "_pitman_yor_sticks", _py_sampler_sigma, "sampler"),
+    Mutation("sampler-py-beta-shape", "simulator: Pitman-Yor sticks Beta(1, K + j sigma) instead of "
+             "Beta(1 - sigma, K + j sigma)", _SIM, "_pitman_yor_sticks", _py_sampler_shape, "sampler"),
+    Mutation("sampler-py-normalised-scale", "simulator: normalised Pitman-Yor output scale sqrt((K+1)/(1-sigma)) -> "
+             "sqrt(K+1) (the laws keep it)", _TEACHERS, "numeric_scales",
+             _sampler_scale("normalised", lambda K_, s_: (K_ + 1) ** 0.5, "pitman-yor"), "sampler"),
+    Mutation("two-place-py-tail-and-16", "Pitman-Yor tail bound doubled and the truncation route's 1/16 halved: the "
+             "registered route is unchanged, its ingredients are wrong", _TEACHERS, "py_stick_square_tail_bound",
+             _py_tail_bound_doubled, "two-place", also=((_PY, "truncation_bound", _py_truncation_halved_16),)),
+    Mutation("two-place-py-scale-law-and-sampler", "normalised Pitman-Yor sigma_a^2 (K+1)/(1-sigma) -> K+1 in the laws "
+             "and in the sampler: consistent with each other, not with the normalised teacher (E[F^2] = 1/2)",
+             _TEACHERS, "scale_variances", _normalised_py_no_discount, "two-place",
+             also=((_TEACHERS, "numeric_scales", _sampler_scale("normalised", lambda K_, s_: (K_ + 1) ** 0.5,
+                                                              "pitman-yor")),)),
 )
 
 
@@ -513,7 +641,9 @@ _CLAIMS = {"m_d": "equal", "second_moment": "equal", "first_moment": "equal", "e
            "scale_variances": "equal", "delta_star": "equal", "rho_star": "equal", "VALIDITY_T": "threshold",
            "truncation_bound": "upper", "stick_square_tail": "equal", "stick_mean": "equal",
            "output_second_moment": "equal", "unit_second_moment": "equal", "unit_abs_mean": "equal",
-           "truncation_leading": "equal", "numeric_scales": "sampler", "sample_teacher": "sampler", "get_law": "law"}
+           "truncation_leading": "equal", "numeric_scales": "sampler", "sample_teacher": "sampler", "get_law": "law",
+           "py_stick_square_tail": "equal", "py_stick_square_tail_bound": "upper", "py_stick_square_mean": "equal",
+           "atoms_relaxed": "upper", "maurey_bound": "upper", "_pitman_yor_sticks": "sampler"}
 _POINTS = 12
 _TOL = 1e-20
 
@@ -572,7 +702,7 @@ def _sample_point(symbols, rng) -> dict:
         if s in point:
             continue
         lo, hi = {"n": (kmin * 1.01, 1e6), "T": (1e4 * max(1.0, 1 / kmin**2), 1e12), "C": (1e8, 1e40),
-                  "S": (1, 1e5), "M": (0.5, 300)}.get(s.name, (0.1, 10))
+                  "S": (1, 1e5), "M": (0.5, 300), "sigma": (0.05, 0.95)}.get(s.name, (0.1, 10))
         if s.name == "p":
             dv = point.get(names.get("d"), sp.Integer(8))
             lo, hi = kmin * 1.01 * float(dv + 1), 1e9
@@ -610,10 +740,16 @@ def _sampler_outputs(fn, target: str) -> list[np.ndarray]:
     if target == "numeric_scales":
         cases = [(s, k, dv, Kv) for s in ("barron", "normalised") for k in ("finite", "dp")
                  for dv, Kv in ((1, 1.0), (4, 2.0), (8, 32.0), (3, 0.5))]
+        cases += [(s, "pitman-yor", dv, Kv, sv) for s in ("barron", "normalised")
+                  for dv, Kv, sv in ((1, 1.0, 0.5), (4, 2.0, 0.25), (8, 32.0, 0.75))]
         return [np.asarray(fn(*c), dtype=float) for c in cases]
+    if target == "_pitman_yor_sticks":
+        return [np.asarray(fn(np.random.default_rng(7), Kv, sv, 1e-8, 500)[0])
+                for Kv, sv in ((0.5, 0.25), (2.0, 0.5), (32.0, 0.75))]
     out = []
-    for kind, dv, Kv, scale in (("finite", 3, 2, "barron"), ("dp", 2, 1.5, "barron"), ("dp", 3, 4.0, "normalised")):
-        t_ = fn(dv, Kv, kind=kind, seed=7, scale=scale)
+    for kind, dv, Kv, scale, sv in (("finite", 3, 2, "barron", None), ("dp", 2, 1.5, "barron", None),
+                                    ("dp", 3, 4.0, "normalised", None), ("pitman-yor", 2, 1.5, "normalised", 0.5)):
+        t_ = fn(dv, Kv, kind=kind, seed=7, scale=scale, **({"sigma": sv, "max_atoms": 500} if sv is not None else {}))
         out += [np.asarray(t_.a), np.asarray(t_.W).ravel()]
     return out
 
@@ -674,8 +810,10 @@ def mutation_effect(mutation: Mutation, seed: int = 0) -> str:
 
 def _law_snapshot(treg, jvr) -> dict:
     """``{(law, route): (expr, min_model, min_data)}`` of every registered law with routes."""
+    from scaling_theory.theory import pitman_yor
+
     out = {}
-    for name in [law.name for law in jvr.LAWS]:
+    for name in [law.name for law in (*jvr.LAWS, *pitman_yor.LAWS)]:
         law = treg._REGISTRY[name]
         for r in law.routes:
             out[(name, r.name)] = (r.expr, r.min_model, r.min_data)
@@ -773,8 +911,9 @@ def _applied(mutation: Mutation):
                     patched.append((module, target, original))
                     setattr(module, target, corrupted)
         saved_laws = dict(treg._REGISTRY)
+        from scaling_theory.theory import pitman_yor
         for scale in jvr.SCALES:
-            for law in (jvr._dp_law(scale), jvr._finite_law(scale)):
+            for law in (jvr._dp_law(scale), jvr._finite_law(scale), pitman_yor._law(scale)):
                 treg._REGISTRY[law.name] = law
         _clear_caches(dreg, allocation)
         yield
@@ -787,12 +926,13 @@ def _applied(mutation: Mutation):
 
 
 def _clear_caches(dreg, allocation) -> None:
+    from scaling_theory.derivations import py_bound
     from scaling_theory.numeric.precision import routes, teacher_bounds
     from scaling_theory.theory import teachers
 
     dreg.get_derivation.cache_clear()
     allocation._coefficients.cache_clear()
-    for fn in (teachers.numeric_scales, routes._curve, teacher_bounds.trivial_error):
+    for fn in (teachers.numeric_scales, routes._curve, teacher_bounds.trivial_error, py_bound.optimum):
         if hasattr(fn, "cache_clear"):
             fn.cache_clear()
 

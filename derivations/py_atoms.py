@@ -40,8 +40,9 @@ _GRID = ((mpmath.mpf("0.3"), mpmath.mpf("0.1")), (mpmath.mpf(1), mpmath.mpf("0.5
 
 
 def _closed(nv, Kv, sv):
-    """``E N_n`` at mpf arguments (the closed form of :func:`~scaling_theory.theory.pitman_yor.expected_atoms`)."""
-    return Kv / sv * (mpmath.gammaprod([Kv, Kv + sv + nv], [Kv + sv, Kv + nv]) - 1)
+    """``E N_n`` at mpf arguments: :func:`~scaling_theory.theory.pitman_yor.expected_atoms` itself, compiled at call
+    time (so a mutated closed form is what is checked)."""
+    return sp.lambdify((n, K, sigma), expected_atoms(n, K, sigma), "mpmath")(nv, Kv, sv)
 
 
 def _recursion_pairs(dps):
@@ -126,10 +127,6 @@ def _limit_pairs(fn_py, fn_dp):
 
 
 _dp_count = lambda nv, Kv: Kv * (mpmath.digamma(Kv + nv) - mpmath.digamma(Kv))   # noqa: E731
-_relaxed = sp.lambdify((n, K, sigma), atoms_relaxed(n, K, sigma), "mpmath")
-_dp_relaxed = sp.lambdify((n, K), 1 + K * sp.log(2 * n / K), "mpmath")
-_upper = sp.lambdify((n, K, sigma), atoms_upper(n, K, sigma), "mpmath")
-_dp_upper = sp.lambdify((n, K), dp_atoms_upper(n, K), "mpmath")
 
 
 def derivation() -> Derivation:
@@ -219,6 +216,11 @@ def _growth_exact(nv):
 
 
 def _to_dp_pairs(dps):
+    # compiled at check time, so a mutated bound is what is checked
+    _relaxed = sp.lambdify((n, K, sigma), atoms_relaxed(n, K, sigma), "mpmath")
+    _dp_relaxed = sp.lambdify((n, K), 1 + K * sp.log(2 * n / K), "mpmath")
+    _upper = sp.lambdify((n, K, sigma), atoms_upper(n, K, sigma), "mpmath")
+    _dp_upper = sp.lambdify((n, K), dp_atoms_upper(n, K), "mpmath")
     out = []
     for Kv in (mpmath.mpf("0.3"), mpmath.mpf(4), mpmath.mpf(37) / 3):
         for mult in (1, 5, 300):

@@ -119,13 +119,12 @@ def _engine_pairs(dps):
     return out
 
 
-_route = sp.lambdify((p, T, d, K, sigma), maurey_bound(), "mpmath")
-_route_n = sp.lambdify((p, T, d, K, sigma), maurey_bound(scale="normalised"), "mpmath")
-_dp = sp.lambdify((p, T, d, K), dp_bound(), "mpmath")
-_dp_n = sp.lambdify((p, T, d, K), dp_bound(scale="normalised"), "mpmath")
-
-
 def _to_dp_pairs(dps):
+    # compiled at check time, so a mutated route is what is checked
+    _route = sp.lambdify((p, T, d, K, sigma), maurey_bound(), "mpmath")
+    _route_n = sp.lambdify((p, T, d, K, sigma), maurey_bound(scale="normalised"), "mpmath")
+    _dp = sp.lambdify((p, T, d, K), dp_bound(), "mpmath")
+    _dp_n = sp.lambdify((p, T, d, K), dp_bound(scale="normalised"), "mpmath")
     out = []
     for dv, Kv, nv, Tv in ((8, 32, 300, 10**8), (2, mpmath.mpf("0.5"), 50, 10**5), (16, 4, 1000, 10**12)):
         for sv in (mpmath.mpf("1e-3"), mpmath.mpf("1e-6"), mpmath.mpf("1e-9")):
