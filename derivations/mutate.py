@@ -26,7 +26,7 @@ True
 >>> [m.target for m in MUTATIONS if m.name == "maurey-constant-16-to-15"]
 ['exact_bound']
 >>> sorted({m.kind for m in MUTATIONS})[:3]
-['constant', 'exponent', 'sampler']
+['constant', 'exponent', 'factor']
 """
 
 from __future__ import annotations
@@ -761,8 +761,10 @@ def mutation_effect(mutation: Mutation, seed: int = 0) -> str:
     Examples
     --------
     >>> known = {m.name: m for m in MUTATIONS}
-    >>> mutation_effect(known["maurey-constant-16-to-15"]), mutation_effect(known["validity-16pi2"])
-    ('invalid', 'looser')
+    >>> mutation_effect(known["maurey-constant-16-to-15"]), mutation_effect(known["validity-16pi2"])   # 1/15 > 1/16
+    ('looser', 'looser')
+    >>> mutation_effect(known["py-maurey-16-to-17"])   # a smaller bound than the proved one: false somewhere
+    'invalid'
     """
     import importlib
 

@@ -82,20 +82,28 @@ def _check_kind(teacher: str, scale: str) -> str:
     return kind
 
 
-def law_name(teacher: str = "dp", scale: str = "barron") -> str:
+def law_name(teacher: str = "dp", scale: str = "barron", sigma: float | None = None) -> str:
     """The registered law for a teacher kind and scale; one-line :class:`UserInputError` otherwise.
+
+    The Pitman-Yor teacher's laws are ``jeon-van-roy-pitman-yor`` (:mod:`scaling_theory.theory.pitman_yor`) for a
+    discount ``sigma > 0``; at ``sigma = 0`` that teacher is the Dirichlet process, whose law is ``jeon-van-roy``.
 
     Examples
     --------
     >>> law_name("dp"), law_name("finite", "normalised")
     ('jeon-van-roy', 'jeon-van-roy-finite-normalised')
+    >>> law_name("pitman-yor", sigma=0.5), law_name("pitman-yor", "normalised", sigma=0)
+    ('jeon-van-roy-pitman-yor', 'jeon-van-roy-normalised')
     >>> law_name("dp", "unit")
     Traceback (most recent call last):
     ...
     scaling_theory.errors.UserInputError: unknown teacher scale 'unit' (known: barron, normalised)
     """
     teacher = _check_kind(teacher, scale)
-    return "jeon-van-roy" + ("-finite" if teacher == "finite" else "") + ("-normalised" if scale == "normalised" else "")
+    suffix = "-normalised" if scale == "normalised" else ""
+    if teacher == "pitman-yor" and (sigma is None or teachers.check_discount(sigma) > 0):
+        return "jeon-van-roy-pitman-yor" + suffix
+    return "jeon-van-roy" + ("-finite" if teacher == "finite" else "") + suffix
 
 
 def n_of_p(p_: sp.Expr = p, d_: sp.Expr = d) -> sp.Expr:

@@ -23,7 +23,7 @@ import sympy as sp
 
 from scaling_theory.theory.laws import Law
 
-__all__ = ["RouteAllocation", "route_allocations"]
+__all__ = ["RouteAllocation", "route_allocations", "leading_exponent"]
 
 
 @dataclass(frozen=True)
@@ -108,3 +108,25 @@ def route_allocations(law: Law, route: str | None = None) -> list[RouteAllocatio
                                        None, {"model": None, "data": None, "loss": None, **dict(r.leading)},
                                        r.model_exponent, r.growth, r.min_model, r.min_data))
     return out
+
+
+def leading_exponent(expr: sp.Expr, C: sp.Symbol) -> sp.Expr | None:
+    """``lim_{C -> oo} d ln expr/d ln C``: the exponent of a leading order (``C^a`` up to logarithms), symbolically.
+
+    Constants left in ``expr`` stay symbols of the result (``1/(sigma + 2)`` for the Pitman-Yor Maurey route);
+    ``None`` when SymPy cannot take the limit.
+
+    Examples
+    --------
+    >>> C, s = sp.symbols("C sigma", positive=True)
+    >>> leading_exponent(C**(1 / (2 + s)) / sp.log(C)**(1 / (2 + s)), C)
+    1/(sigma + 2)
+    >>> leading_exponent(9 * sp.log(C) / sp.log(2), C), leading_exponent(sp.sqrt(C) / sp.log(C), C)
+    (0, 1/2)
+    """
+    log_slope = sp.expand_log(sp.log(expr), force=True)
+    try:
+        value = sp.limit(sp.simplify(C * sp.diff(log_slope, C)), C, sp.oo)
+    except (NotImplementedError, ValueError, TypeError):
+        return None
+    return sp.simplify(value) if value.is_finite is not False else None

@@ -5,5 +5,5 @@ callable ``run(args) -> int``. Heavy imports happen inside ``run`` so ``--help``
 """
 
 # order shown in ``scaling-theory --help``
-COMMANDS = ("bounds", "derive", "allocate", "latex", "check", "simulate", "fit", "plan", "design", "reproduce",
-            "bench", "bayes")
+COMMANDS = ("bounds", "derive", "allocate", "exponents", "latex", "check", "simulate", "fit", "plan", "design",
+            "reproduce", "bench", "bayes")

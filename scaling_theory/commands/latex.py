@@ -19,6 +19,11 @@ def register(subparsers) -> None:
     parser.add_argument("--format", choices=("latex", "markdown"), default="latex",
                         help="document format (default latex)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (a file is replaced atomically; a link is followed; /dev/stdout prints)")
+    from scaling_theory.commands.exponents import add_exponent_arguments
+
+    group = parser.add_argument_group("the exponent map (NAME = exponents: the map as a LaTeX table, with "
+                                      "--document its derivation)")
+    add_exponent_arguments(group, route=False)
     add_json_flag(parser)
     parser.set_defaults(func=run)
 
@@ -30,11 +35,19 @@ def _derivation_names() -> list[str]:
     return [*derivation_names(), *ALIASES]
 
 
+_MAP_DEFAULTS = {"teacher": "pitman-yor", "sigma": None, "param": [], "scale": "barron", "measured": None}
+
+
 def run(args) -> int:
     from scaling_theory.errors import UserInputError
     from scaling_theory.theory.registry import law_names
 
     name = args.name
+    if args.expr is None and name == "exponents":
+        return _exponents(args)
+    changed = [k for k, v in _MAP_DEFAULTS.items() if getattr(args, k) != v]
+    if changed:
+        raise UserInputError(f"--{changed[0]} goes with NAME exponents (the exponent map)")
     laws = law_names()
     if args.expr is None and name is not None:
         derivs = _derivation_names()
@@ -93,6 +106,21 @@ def _routes(args, law) -> int:
     payload = {"name": law.name, "routes": [r.name for r in routes], "latex": lines}
     if args.document:
         payload.update(format=args.format, document=text)
+    return _output(args, payload, text)
+
+
+def _exponents(args) -> int:
+    """``latex exponents``: the exponent map as a LaTeX table (``--document``: with its derivation, compiled by
+    pdflatex as is; ``--format markdown``: the map's Markdown table)."""
+    from scaling_theory.commands.exponents import build_map
+
+    result = build_map(args)
+    if args.format == "markdown":
+        text = result._repr_markdown_()
+    else:
+        text = result.latex(document=args.document)
+    payload = {"name": "exponents", "format": args.format, "teacher": result.teacher, "latex" if args.format == "latex"
+               else "markdown": text, **({"document": text} if args.document else {})}
     return _output(args, payload, text)
 
 

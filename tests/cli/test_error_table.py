@@ -109,6 +109,14 @@ CASES: list[Case] = [
                                     "--cost", "6*D"], "cost"),
     *[C(f"derive-hostile-{k}", ["derive", "--expr", v, *USER_LAW], "") for k, v in HOSTILE.items()],
     # -- allocate
+    # the exponent map: sigma outside [0, 1), a malformed list, a route the teacher lacks, a figure into a folder
+    C("exponents-sigma-one", "exponents --sigma 0,1", "must lie in [0, 1)"),
+    C("exponents-sigma-malformed", "exponents --sigma 0.25,,0.5", "malformed list of sigma"),
+    C("exponents-sigma-text", "exponents --sigma 0.25,half", "malformed list of sigma"),
+    C("exponents-route-missing", "exponents --route direct", "has no route 'direct'"),
+    C("exponents-finite-sigma", "exponents --teacher finite --sigma 0.5", "the finite teacher has none"),
+    C("exponents-unknown-teacher", "exponents --teacher gaussian", "unknown teacher kind"),
+    C("exponents-plot-dir", "exponents --sigma 0.5 --plot adir", "is a directory"),
     C("allocate-unknown-law", "allocate nosuchlaw --compute 1e20", "unknown law 'nosuchlaw'"),
     C("allocate-missing-compute", "allocate chinchilla", "--compute"),
     C("allocate-compute-no-value", "allocate chinchilla --compute", "--compute"),

@@ -68,3 +68,13 @@ def test_report_compiles(tmp_path):
     blocks = [Heading(1, "Study & results_1"), Paragraph("alpha_N = 0.34 with `--quick` at 50% <= x"),
               Bullets(["one_two", "a ~ b"]), Table(["approach", "a"], [["1", "0.5"], ["2_b", "0.49"]])]
     compile_tex(tmp_path, "report", to_latex(blocks))
+
+
+@pytest.mark.slow
+def test_exponent_map_page_compiles_and_fits_the_page(tmp_path):
+    from scaling_theory.numeric.analysis.exponent_map import exponent_map
+
+    doc = exponent_map("pitman-yor", [0.0, 0.25, 0.5, 0.75]).with_measured(
+        {0.5: {"bayes": [0.21, 0.15, 0.27], "sgd": [0.3, 0.2, 0.4]}}).latex()
+    log = compile_tex(tmp_path, "exponents", doc)
+    assert max(overfull(log), default=0) <= 5, overfull(log)
