@@ -1,10 +1,11 @@
 """The route table: every route of every Jeon-Van Roy law, its optimum at a few budgets and its leading order.
 
-    python benchmarks/route_table.py [--set d8-K32] [--budgets 1e6 1e8 1e12] [--markdown]
+    python benchmarks/route_table.py [--set d8-K32] [--budgets 1e6 1e8 1e12] [--sigma 0.25 0.5 0.75]
 
 Each row is one (law, route): L* and the optimal width n* = p*/(d+1) at each budget, inside the route's own
 validity window (``-`` where the route does not cover the budget), the leading order of p* as C -> oo, and
-which route is the law's headline at each budget.  Numbers from
+which route is the law's headline at each budget.  The Pitman-Yor laws take the set's ``d`` and ``K`` and each
+discount of ``--sigma``.  Numbers from
 :func:`scaling_theory.numeric.precision.routes.route_optima`; leading orders from
 :func:`scaling_theory.theory.routes.route_allocations`.
 """
@@ -19,14 +20,25 @@ from scaling_theory.numeric.precision.routes import best_route, route_optima
 from scaling_theory.theory.registry import get_law
 from scaling_theory.theory.routes import route_allocations
 
-LAWS = ("jeon-van-roy", "jeon-van-roy-finite", "jeon-van-roy-normalised", "jeon-van-roy-finite-normalised")
+LAWS = ("jeon-van-roy", "jeon-van-roy-finite", "jeon-van-roy-normalised", "jeon-van-roy-finite-normalised",
+        "jeon-van-roy-pitman-yor", "jeon-van-roy-pitman-yor-normalised")
 
 
-def rows(param_set: str, budgets: list[str]) -> list[dict]:
-    out = []
+def _instances(param_set: str, sigmas: list[str]):
+    """``(label, law, values)`` per law, one per discount for the Pitman-Yor laws."""
+    base = {k.name: v for k, v in get_law("jeon-van-roy").parameters(param_set).items()}
     for name in LAWS:
         law = get_law(name)
-        values = law.parameters(param_set)
+        if "sigma" in law.symbols:
+            for s in sigmas:
+                yield f"{name} (sigma={s})", law, law.parameters(None, {**base, "sigma": s}, defaults=False)
+        else:
+            yield name, law, law.parameters(param_set)
+
+
+def rows(param_set: str, budgets: list[str], sigmas: list[str] = ("0.25", "0.5", "0.75")) -> list[dict]:
+    out = []
+    for name, law, values in _instances(param_set, list(sigmas)):
         d = int(values[law.symbols["d"]])
         optima = {C: route_optima(law, values, C, digits=15) for C in budgets}
         best = {C: best_route(o).name for C, o in optima.items()}
@@ -38,7 +50,7 @@ def rows(param_set: str, budgets: list[str]) -> list[dict]:
             lead = r.leading.get("model")
             out.append({"law": name, "teacher": law.teacher.kind, "route": r.name, "cells": cells,
                         "leading": sp.sstr(lead.subs(values)) if lead is not None else "",
-                        "growth": r.growth, "exponent": sp.sstr(r.model_exponent)})
+                        "growth": r.growth, "exponent": sp.sstr(sp.sympify(r.model_exponent).subs(values))})
     return out
 
 
@@ -46,8 +58,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", default="d8-K32", help="parameter set of the laws (default d8-K32)")
     parser.add_argument("--budgets", nargs="+", default=["1e6", "1e8", "1e12"])
+    parser.add_argument("--sigma", nargs="+", default=["0.25", "0.5", "0.75"], help="Pitman-Yor discounts")
     args = parser.parse_args()
-    table = rows(args.set, args.budgets)
+    table = rows(args.set, args.budgets, args.sigma)
     head = ["law", "teacher", "route", *[f"L* at {C}" for C in args.budgets],
             *[f"n* at {C}" for C in args.budgets], "p* leading order", "a"]
     print("| " + " | ".join(head) + " |")
