@@ -191,7 +191,15 @@ def derivation() -> Derivation:
                              {p: Box(2, 1e9, log=True), T: Box(1, 1e15, log=True), d: Box(1, 300, integer=True),
                               K: Box(0.02, 100, log=True), sigma: Box(0.01, 0.99)},
                              "The law jeon-van-roy-pitman-yor's route 'maurey' is this bound (restates the definition).")),
-        value_inequalities("sigma-to-dp", sp.Abs(maurey_bound() / dp_bound() - 1), 10 * sigma,
+        identity("abbreviated-form",
+                 get_law("jeon-van-roy-pitman-yor").abbreviated_expr.xreplace(
+                     get_law("jeon-van-roy-pitman-yor").abbreviations), maurey_bound(),
+                 {p: Box(2, 1e9, log=True), T: Box(1, 1e15, log=True), d: Box(1, 300, integer=True),
+                  K: Box(0.02, 100, log=True), sigma: Box(0.01, 0.99)},
+                 "The law's display form A/p + (B + ln p + (kappa p^sigma - K/sigma)(beta ln T + ln p + E))/T with its "
+                 "abbreviations substituted is the route: the count is kappa p^sigma - K/sigma and each atom costs "
+                 "beta ln T + ln p + E (ours).", ours=True, symbolic=False),
+        value_inequalities("sigma-to-dp", sp.Symbol(r"|L_{PY}/L_{DP} - 1|"), 10 * sigma,
                            "As sigma -> 0 the route tends to the jeon-van-roy law's Maurey route (the same construction "
                            "with the Chinese-restaurant count), linearly in sigma: |ratio - 1| <= 10 sigma at sigma = "
                            "1e-3, 1e-6, 1e-9 on both scales, (d, K, n, T) in {(8, 32, 300, 1e8), (2, 1/2, 50, 1e5), "
@@ -202,7 +210,7 @@ def derivation() -> Derivation:
                        "sigma) = (8, 32, 1/2) and (16, 4, 1/4), C = 1e20 and 1e200) (ours).", pairs=_engine_pairs),
         asymptotic("leading-model", sp.Symbol("p*"), maurey_leading()["model"],
                    "a/n + G n^(1+sigma) with a = s2/16 and G = kappa pi (d+1) ln C/C (the count's n^sigma coefficient "
-                   "kappa, each atom's cost ((d+1)/2) ln T + ln n ~ pi ln C): n*^(2+sigma) = a/((1+sigma) G), so "
+                   "kappa, each atom's cost ((d+1)/2) ln T + ln n ~ pi ln C): (n*)^(2+sigma) = a/((1+sigma) G), so "
                    "p* ~ (C/ln C)^(1/(2+sigma)), model exponent 1/(2+sigma) (d = 8, K = 32, sigma = 3/4; the numerical "
                    "optimum of the registered route, C = 1e100 .. 1e6400) (ours).",
                    exact=_exact("maurey", "model"), leading=_leading(maurey_leading, "model"), exponents=_BUDGETS,

@@ -440,20 +440,20 @@ def derivation() -> Derivation:
                               K: Box(0.02, 100, log=True), sigma: Box(0.01, 0.99)},
                              "The law jeon-van-roy-pitman-yor's route 'truncation' is this bound (restates the "
                              "definition).")),
-        value_inequalities("sigma-to-dp", sp.Abs(truncation_bound() / dp_truncation_bound() - 1), 10 * sigma,
+        value_inequalities("sigma-to-dp", sp.Symbol(r"|L_{PY}/L_{DP} - 1|"), 10 * sigma,
                            "As sigma -> 0 the route tends to the jeon-van-roy law's truncation route, linearly in sigma "
                            "(tbar(n) -> (K/(K+2))^n/(K+1), t(0) -> 1/(K+1)): |ratio - 1| <= 10 sigma at sigma = 1e-3, "
                            "1e-6, 1e-9, both scales (ours).", pairs=_to_dp_pairs),
         asymptotic("leading-model", sp.Symbol("p*"), truncation_leading()["model"],
                    "A n^(-q) + B n^2 with q = 2/sigma - 1, A = s2 tau/16, B = (d+1) lambda ln C/C and lambda = (2(d+1) - "
-                   "sigma(d+2))/(2(2+sigma)): n*^(q+2) = q A/(2B), p* ~ (C/ln C)^(sigma/(2+sigma)), model exponent "
+                   "sigma(d+2))/(2(2+sigma)): (n*)^(q+2) = q A/(2B), p* ~ (C/ln C)^(sigma/(2+sigma)), model exponent "
                    "sigma/(2+sigma) (d = 8, K = 32, sigma = 3/4; the registered route's numerical optimum, C = 1e100 .. "
                    "1e6400) (ours).", exact=_exact("model"), leading=_leading("model"), exponents=_BUDGETS,
                    tolerance=0.01, ours=True),
         asymptotic("leading-data", sp.Symbol("T*"), truncation_leading()["data"], "T* = C/p* (ours).",
                    exact=_exact("data"), leading=_leading("data"), exponents=_BUDGETS, tolerance=0.01, ours=True),
         asymptotic("leading-loss", sp.Symbol("L*"), truncation_leading()["loss"],
-                   "L* = B n*^2 (q+2)/q ~ (C/ln C)^(-(2-sigma)/(2+sigma)) (ours).",
+                   "L* = B (n*)^2 (q+2)/q ~ (C/ln C)^(-(2-sigma)/(2+sigma)) (ours).",
                    exact=_exact("loss"), leading=_leading("loss"), exponents=_BUDGETS, tolerance=0.01, ours=True),
         inequality("loss-exponents", 1 / (3 - u), (1 + u) / (3 - u), {u: Box(0.001, 0.999)},
                    "The truncation route's L* falls like C^(-(2-sigma)/(2+sigma)) up to logs, the Maurey route's like "

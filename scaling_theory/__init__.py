@@ -13,7 +13,7 @@ shows the real signature and docstring.
 ``check(name or names)``  :func:`scaling_theory.derivations.check.run_checks`
 ``simulate(config, db)``  :func:`scaling_theory.numeric.sweep.runner.run_sweep`
 ``fit(data)``             :func:`scaling_theory.numeric.analysis.fit.fit`
-``exponent_map(teacher)`` :func:`scaling_theory.numeric.analysis.exponent_map.exponent_map` (the model
+``exponent_map()``        :func:`scaling_theory.numeric.analysis.exponent_map.exponent_map` (the model
                           exponent by teacher, Pitman-Yor discount and proof route)
 ``reproduce(quick=...)``  :func:`scaling_theory.reproduce.reproduce` (into ``reproduce-out``, or
                           ``reproduce-quick-out`` for the quick study)

@@ -42,6 +42,7 @@ from scaling_theory.theory.laws import Law, Route
 from scaling_theory.theory.teachers import K_dp as K, d, sigma
 
 __all__ = ["LAWS", "SCALES", "p", "T", "d", "K", "sigma", "C_budget", "law_name", "scale_moments", "expected_atoms",
+           "maurey_abbreviations",
            "atoms_upper", "atoms_relaxed", "exact_bound", "maurey_bound", "maurey_leading", "truncation_bound",
            "truncation_leading", "validity_T", "tail_constant", "PARAMETER_SETS"]
 
@@ -49,8 +50,12 @@ p = sp.Symbol("p", positive=True)     # student parameter count p = n (d + 1)
 T = sp.Symbol("T", positive=True)     # number of samples
 C_budget = sp.Symbol("C", positive=True)
 """The budget symbol of the routes' leading orders."""
-s2_ = sp.Symbol("s_2", positive=True)    # abbreviation: E[a^2 ||w||^2] of one atom
-mu_b = sp.Symbol("mu_b", positive=True)  # abbreviation: E|a| ||w|| of one atom
+# abbreviations of the Maurey route A/p + (B + ln p + (kappa p^sigma - K/sigma)(beta ln T + ln p + E))/T
+A = sp.Symbol("A", positive=True)
+B = sp.Symbol("B", positive=True)        # (d+1)/2 - ln(d+1) > 0 for d >= 1
+kappa = sp.Symbol("kappa", positive=True)
+beta = sp.Symbol("beta", positive=True)
+E = sp.Symbol("E", real=True)            # negative for small K on the Barron scale
 
 SCALES = teachers.SCALES
 _VALIDITY = 8 * sp.pi**2
@@ -328,19 +333,39 @@ def _routes(scale: str) -> tuple[Route, ...]:
     return maurey, truncation
 
 
-def _law(scale: str) -> Law:
+def maurey_abbreviations(scale: str = "barron") -> dict[sp.Symbol, sp.Expr]:
+    """``{A, B, kappa, beta, E}`` of the Maurey route written as
+    ``A/p + (B + ln p + (kappa p^sigma - K/sigma)(beta ln T + ln p + E))/T`` (ours): ``A = s2 (d+1)/16``,
+    ``B = (d+1)/2 - ln(d+1)``, ``kappa = (K/sigma)(2/(K(d+1)))^sigma ((K+sigma)/K)^(1-sigma)`` (the count
+    :func:`atoms_relaxed` is ``kappa p^sigma - K/sigma``), ``beta = (d+1)/2`` and ``E`` the per-atom constant.
+
+    Examples
+    --------
+    >>> maurey_abbreviations()[beta]
+    d/2 + 1/2
+    """
     s2, mu = scale_moments(scale=scale)
-    # s2 and mu_b as positive abbreviations: the engine's dominant balance cannot sign (1 - sigma) by itself
+    return {A: s2 * (d + 1) / 16, B: (d + 1) / 2 - sp.log(d + 1),
+            kappa: K / sigma * (2 / (K * (d + 1))) ** sigma * ((K + sigma) / K) ** (1 - sigma), beta: (d + 1) / 2,
+            E: (d * sp.log(2) + d / 2 * sp.log(s2 / (2 * d)) + 3 * sp.log(2) + sp.log(mu) - sp.log(32) / 2 + 1
+                - sp.log(d + 1))}
+
+
+def _law(scale: str) -> Law:
+    # A, B, kappa, beta, E as abbreviations: the engine's dominant balance then reads them as single (signed)
+    # constants, so its leading order stays short and (1 - sigma) need not be signed
     return Law(name=law_name(scale), expr=maurey_bound(scale=scale), model=p, data=T, cost=p * T,
                constants=(d, K, sigma), parameter_sets=PARAMETER_SETS, default_set="d8-K32-s0.5", domain=_DOMAIN,
-               abbreviations={s2_: s2, mu_b: mu}, abbreviated_expr=_maurey(p, T, d, K, sigma, s2_, mu_b),
+               abbreviations=maurey_abbreviations(scale),
+               abbreviated_expr=A / p + (B + sp.log(p) + (kappa * p**sigma - K / sigma)
+                                         * (beta * sp.log(T) + sp.log(p) + E)) / T,
                description=(f"infinite-width (Pitman-Yor) teacher with discount sigma and concentration K ({scale} "
                             "scale; sigma = 0 is the Dirichlet-process law jeon-van-roy); the minimum of the Maurey "
                             "route (the expression: n draws from the stick weights, distinct atoms by the Pitman-Yor "
                             "urn; n >= max(1, K), T >= validity_T) and the truncation route (the first n atoms; "
                             "n >= 1); compute p*T"),
                citation=_CITATION, routes=_routes(scale), teacher=teachers.TeacherSpec("pitman-yor", scale),
-               latex_names={"sigma": r"\sigma", "mu_b": r"\mu_b", "s_2": "s_2"})
+               latex_names={"sigma": r"\sigma", "kappa": r"\kappa", "beta": r"\beta"})
 
 
 LAWS: list[Law] = [_law("barron"), _law("normalised")]
