@@ -33,10 +33,9 @@ from scaling_theory.derivations.assembled_bound import dp_general_bound
 from scaling_theory.derivations.core import (Derivation, asymptotic, consistency, identity, inequality,
                                              monte_carlo_cases, numeric_values, value_inequalities)
 from scaling_theory.numeric.precision.verify import Box
-from scaling_theory.theory import teachers as spec
 from scaling_theory.theory.jeon_van_roy import dp_bound
-from scaling_theory.theory.pitman_yor import (C_budget, K, T, d, exact_bound, expected_atoms, maurey_bound,
-                                              maurey_leading, p, scale_moments, sigma, validity_T)
+from scaling_theory.theory.pitman_yor import (C_budget, K, T, d, exact_bound, maurey_bound, maurey_leading, p,
+                                              scale_moments, sigma)
 from scaling_theory.theory.registry import get_law
 
 __all__ = ["derivation", "optimum"]

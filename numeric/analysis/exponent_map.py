@@ -32,7 +32,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-import mpmath
 import sympy as sp
 
 from scaling_theory.errors import UserInputError
