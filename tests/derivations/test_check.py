@@ -73,8 +73,8 @@ def test_mutation_run_kills_and_reports():
 
     report = run_mutations(["dp-exact-16-to-15", "atoms-upper-drop-1"], digits=15)
     payload = report.to_json()
-    assert payload["mutations"] == 2 and payload["killed"] == 2 and payload["survivors"] == []
-    assert payload["rows"][0]["killed_by"] == "jeon-van-roy-bound/dp-assemble"
+    assert payload["total"] == 2 and payload["killed"] == 2 and payload["survivors"] == []
+    assert payload["mutations"][0]["killed_by"] == "jeon-van-roy-bound/dp-assemble"
     with pytest.raises(UserInputError, match="unknown mutation"):
         run_mutations(["no-such-mutation"])
 

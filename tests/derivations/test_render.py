@@ -29,7 +29,7 @@ def test_markdown_of_law_chain_has_every_derivation():
 
 
 def test_all_names_render():
-    assert len(derivation_names()) == 13
+    assert len(derivation_names()) == 16
     assert render_document("all", "latex").count("\\section{") >= len(derivation_names())
 
 
