@@ -25,8 +25,8 @@ Examples
 True
 >>> [m.target for m in MUTATIONS if m.name == "maurey-constant-16-to-15"]
 ['exact_bound']
->>> sorted({m.kind for m in MUTATIONS})[:3]
-['constant', 'exponent', 'sampler']
+>>> sorted({m.kind for m in MUTATIONS})
+['constant', 'exponent', 'factor', 'sampler', 'sign', 'teacher-scale', 'two-place', 'validity']
 """
 
 from __future__ import annotations
@@ -625,8 +625,8 @@ def mutation_effect(mutation: Mutation, seed: int = 0) -> str:
     Examples
     --------
     >>> known = {m.name: m for m in MUTATIONS}
-    >>> mutation_effect(known["maurey-constant-16-to-15"]), mutation_effect(known["validity-16pi2"])
-    ('invalid', 'looser')
+    >>> mutation_effect(known["maurey-constant-16-to-15"]), mutation_effect(known["truncation-16-to-32"])
+    ('looser', 'invalid')
     """
     import importlib
 
