@@ -104,6 +104,19 @@ def _add_best_route(out: dict[str, Any], law, values, budgets: Sequence[float]) 
     if len(budgets) >= 2:
         out["a_best"] = float(np.polyfit(np.log(budgets), np.log(out["best_N_opt"]), 1)[0])
         out["b_best"] = float(np.polyfit(np.log(budgets), np.log(out["best_D_opt"]), 1)[0])
+    # every route beside the best one: its optimum in its own window (None where it does not cover the budget)
+    routes: dict[str, dict[str, Any]] = {}
+    for o in opts:
+        for r in o.routes:
+            entry = routes.setdefault(r.name, {"N_opt": [], "D_opt": [], "loss_opt": []})
+            entry["N_opt"].append(float(r.model) if r.valid else None)
+            entry["D_opt"].append(float(r.data) if r.valid else None)
+            entry["loss_opt"].append(float(r.loss) if r.valid else None)
+    for entry in routes.values():
+        Ns_ = [x for x in entry["N_opt"] if x is not None]
+        if len(Ns_) >= 2 and len(Ns_) == len(budgets):
+            entry["a_local"] = float(np.polyfit(np.log(budgets), np.log(Ns_), 1)[0])
+    out["routes"] = routes
 
 
 def _add_trivial(out: dict[str, Any], law, values, Ls: Sequence[float]) -> None:
