@@ -123,6 +123,9 @@ def _prepare_output(out_dir) -> Path:
     for name in ("report.md", "report.tex"):  # refuse before hours of work, not after
         if (out / name).is_dir():
             raise UserInputError(f"cannot write {out / name}: it is a directory")
+    from scaling_theory.numeric.sweep.store import check_regular_file
+
+    check_regular_file(out / "results.sqlite")  # a FIFO there would block the sweep's first read
     try:
         (out / "figures").mkdir(parents=True, exist_ok=True)
     except OSError as err:
