@@ -180,7 +180,9 @@ def _start_warmup(stage: str, quick: bool, runner=None):
 
     if runner is not None:
         return None
-    code = f"from scaling_theory.reproduce import _warm_kernels; _warm_kernels({stage!r}, {bool(quick)})"
+    # the child ends with this process, however it ends (kill -9 included)
+    code = (f"from scaling_theory.numeric.sweep.executors import exit_with_parent; exit_with_parent({os.getpid()}); "
+            f"from scaling_theory.reproduce import _warm_kernels; _warm_kernels({stage!r}, {bool(quick)})")
     try:
         return subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, env={**os.environ, "NUMBA_NUM_THREADS": "1"})
