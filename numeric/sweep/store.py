@@ -397,7 +397,8 @@ class Store:
         Damaged rows are not finished: they are reported (:attr:`damaged`) and a sweep that runs
         them again replaces them (:meth:`record`).
         """
-        return {r["config_hash"] for r in self.rows(FINISHED)}
+        # every row is read, so a row whose status itself is damaged is found (and replaced) too
+        return {r["config_hash"] for r in self.rows() if r["status"] in FINISHED}
 
     def finished_among(self, hashes: Iterable[str]) -> set[str]:
         """The subset of ``hashes`` already finished in the store (a cheap check before each task)."""
