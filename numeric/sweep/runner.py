@@ -424,14 +424,17 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 86400:.3g} days"
 
 
-def estimate_sweep(runs: Sequence[RunSpec], workers: int = 1, *, by_budget: bool = False) -> SweepEstimate:
+def estimate_sweep(runs: Sequence[RunSpec], workers: int = 1, *, by_budget: bool = False,
+                   processes: int | None = None) -> SweepEstimate:
     """Time and memory of running ``runs`` on ``workers`` processes, before anything starts.
 
     The runs are grouped into tasks as :func:`run_sweep` groups them; each task's work is
     :func:`_cost` (nanoseconds of one core: the data stream, with the teacher's units or atoms
     per sample, the students' p·T and the evaluation), and the tasks are packed largest first onto
     ``workers`` processes, as the pool runs them; memory is each task's
-    :func:`~scaling_theory.numeric.sweep.config.task_memory`, the ``workers`` largest at once.
+    :func:`~scaling_theory.numeric.sweep.config.task_memory`, the ``workers`` largest at once, plus
+    the base memory of every worker process started (a pool starts no more than there are tasks;
+    ``processes`` overrides that count, e.g. for a Dask LocalCluster, which starts all its workers).
 
     Examples
     ========
@@ -452,9 +455,10 @@ def estimate_sweep(runs: Sequence[RunSpec], workers: int = 1, *, by_budget: bool
     parts = [task_memory(t) for t in tasks]
     biggest = max(parts, key=lambda p: p["total"], default={"total": 0.0})
     top = sorted((p["total"] for p in parts), reverse=True)[:used]
-    return SweepEstimate(runs=len(runs), tasks=len(tasks), workers=used, core_seconds=sum(costs),
+    started = used if processes is None else max(int(processes), used)
+    return SweepEstimate(runs=len(runs), tasks=len(tasks), workers=started, core_seconds=sum(costs),
                          seconds=max(loads), task_bytes=biggest["total"],
-                         total_bytes=sum(top) + used * WORKER_BASE_BYTES, task_parts=biggest)
+                         total_bytes=sum(top) + started * WORKER_BASE_BYTES, task_parts=biggest)
 
 
 def _check_estimate(estimate: SweepEstimate, *, allow_long: bool, local: bool) -> None:
@@ -557,7 +561,16 @@ def run_sweep(config: SweepConfig | None = None, store_path: str | os.PathLike =
 
     from scaling_theory.numeric.sweep.executors import open_executor
 
+    from scaling_theory.numeric.sweep.executors import EXECUTORS
+
     config = SweepConfig.default() if config is None else config
+    # the arguments first: the estimate below reads them
+    if executor not in EXECUTORS:
+        raise UserInputError(f"unknown executor {executor!r}; choose one of: {', '.join(EXECUTORS)}")
+    if scheduler is not None and executor != "dask":
+        raise UserInputError("--scheduler needs --executor dask")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise UserInputError(f"workers must be a positive integer, got {workers!r}")
     if executor == "local" and workers == 1:
         executor = "serial"
     runner = runner or train_runs
@@ -581,11 +594,19 @@ def run_sweep(config: SweepConfig | None = None, store_path: str | os.PathLike =
         if executor == "local" and workers is None and sum(r.compute for r in pending) < _SERIAL_BELOW:
             executor = "serial"  # a pool's start-up would cost more than it saves
         if tasks:
+            estimate = None
+            if scheduler is None:  # this machine's processes: estimated before any of them starts
+                count = 1 if executor == "serial" else (workers or os.cpu_count() or 1)
+                # a Dask LocalCluster starts all its workers; a pool only as many as there are tasks
+                estimate = estimate_sweep(pending, count, by_budget=executor == "dask",
+                                          processes=count if executor == "dask" else None)
+                _check_estimate(estimate, allow_long=allow_long, local=True)
+            if executor == "local":  # a pool of more processes than tasks would leave the rest idle
+                workers = min(workers or os.cpu_count() or 1, len(tasks))
             with _sigterm_stops_the_sweep(), open_executor(executor, workers=workers, scheduler=scheduler) as ex:
-                # estimated on the executor's own worker count, before the store is created or any run starts
-                estimate = estimate_sweep(pending, getattr(ex, "workers", None) or os.cpu_count() or 1,
-                                          by_budget=executor == "dask")
-                _check_estimate(estimate, allow_long=allow_long, local=scheduler is None)
+                if estimate is None:  # a cluster's workers: known once connected (its memory is its own)
+                    estimate = estimate_sweep(pending, ex.workers or 1, by_budget=True)
+                    _check_estimate(estimate, allow_long=allow_long, local=False)
                 summary.estimated_seconds, summary.estimated_bytes = estimate.seconds, estimate.total_bytes
                 if progress and estimate.seconds > NOTICE_S:
                     sys.stderr.write(estimate.text() + "\n")

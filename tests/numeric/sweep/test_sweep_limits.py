@@ -266,3 +266,23 @@ def test_task_memory_agrees_with_the_config_estimate():
     runs, _ = cfg.expand()
     # one task per teacher and seed: the config-level estimate is that task's
     assert task_memory(runs)["total"] == pytest.approx(memory_breakdown(cfg)["total"])
+
+
+def test_a_thousand_dask_workers_are_refused_before_any_starts(machine, tmp_path, monkeypatch):
+    import scaling_theory.numeric.sweep.executors as executors
+
+    def no_cluster(*args, **kwargs):
+        raise AssertionError("a cluster was started")
+
+    monkeypatch.setattr(executors, "_DaskExecutor", no_cluster)
+    with pytest.raises(UserInputError) as err:
+        run_sweep(SweepConfig.quick(), tmp_path / "s.sqlite", executor="dask", workers=1000, progress=False,
+                  runner=synthetic_runner)
+    assert "on 1000 worker processes" in _one_line(err) and "use at most" in str(err.value)
+    assert not (tmp_path / "s.sqlite").exists()
+
+
+def test_a_pool_starts_no_more_workers_than_tasks(tmp_path):
+    summary = run_sweep(SweepConfig.quick(), tmp_path / "s.sqlite", workers=100_000, progress=False,
+                        runner=synthetic_runner)
+    assert summary.complete and summary.executor == "1 local worker process"   # the quick sweep is one task
