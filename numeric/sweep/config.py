@@ -35,6 +35,7 @@ import hashlib
 import itertools
 import json
 import math
+import numbers
 import os
 import reprlib
 import stat
@@ -845,13 +846,16 @@ def _ints(value: Any, name: str, source: str, minimum: int) -> tuple[int, ...]:
     items = _list(value)
     if not items:
         raise UserInputError(f"{source}: field {name!r} must not be empty")
+    out = []
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, int) or item < minimum:
+        # any integer type (NumPy's too, from the API), never a bool
+        if isinstance(item, bool) or not isinstance(item, numbers.Integral) or item < minimum:
             what = "positive integers" if minimum == 1 else f"integers >= {minimum}"
             raise UserInputError(f"{source}: field {name!r} must contain {what}, got {_shown(item)}")
         if item > 10**9:
             raise UserInputError(f"{source}: field {name!r} value {_shown(item)} is too large (at most 1e9)")
-    return tuple(dict.fromkeys(items))
+        out.append(int(item))
+    return tuple(dict.fromkeys(out))
 
 
 def _floats(value: Any, name: str, source: str, maximum: float = math.inf) -> tuple[float, ...]:
@@ -860,11 +864,19 @@ def _floats(value: Any, name: str, source: str, maximum: float = math.inf) -> tu
         raise UserInputError(f"{source}: field {name!r} must not be empty")
     out = []
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item) or item <= 0:
+        if isinstance(item, bool) or not isinstance(item, numbers.Real):
             raise UserInputError(f"{source}: field {name!r} must contain positive finite numbers, got {_shown(item)}")
-        if item > maximum:
+        try:
+            number = float(item)
+        except OverflowError:  # an integer beyond the float range
+            number = math.inf if item > 0 else -math.inf
+        if number > maximum and math.isinf(number) and isinstance(item, numbers.Integral):
             raise UserInputError(f"{source}: field {name!r} value {_shown(item)} is too large (at most {maximum:g})")
-        out.append(float(item))
+        if not math.isfinite(number) or number <= 0:
+            raise UserInputError(f"{source}: field {name!r} must contain positive finite numbers, got {_shown(item)}")
+        if number > maximum:
+            raise UserInputError(f"{source}: field {name!r} value {_shown(item)} is too large (at most {maximum:g})")
+        out.append(number)
     return tuple(dict.fromkeys(out))
 
 
@@ -886,10 +898,10 @@ def _choices(value: Any, name: str, allowed: Sequence[str], source: str) -> tupl
 def _int(data: Mapping, name: str, default: int, source: str, minimum: int = 1,
          maximum: int = 10**12) -> int:
     value = data.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not minimum <= value <= maximum:
         raise UserInputError(f"{source}: field {name!r} must be an integer in [{minimum}, {maximum:g}], "
                              f"got {_shown(value)}")
-    return value
+    return int(value)
 
 
 def _number(data: Mapping, name: str, default: float, source: str) -> float:

@@ -77,7 +77,8 @@ def _check_refusal(err: str, command: str) -> None:
 _WORDS = ["auto", "finite", "dp", "dirichlet", "infinite", "sgd", "adam", "constant", "inverse", "inverse_sqrt",
           "standard", "mup", "float32", "float64", "cpu", "numpy", "cuda", "", "main"]
 _SCALARS = st.one_of(
-    st.integers(-3, 12), st.integers(-2**63, 2**63 - 1), st.booleans(), st.sampled_from(_WORDS),
+    st.integers(-3, 12), st.integers(-2**63, 2**63 - 1), st.sampled_from([10**400, -10**400, 10**9 + 1]),
+    st.booleans(), st.sampled_from(_WORDS),
     st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1e3, 1e4, 1e5, 1e6, 1e15, 1e16, 0.02, 0.64]),
     st.text(max_size=6))
 _VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3), max_leaves=6)
@@ -165,6 +166,7 @@ _CELLS = st.one_of(
     st.floats(allow_nan=False, allow_infinity=True), st.integers(-2, 3),
     st.sampled_from(["{", "[]", "null", "{}", '"x"', "1e999", '{"online_kl": "x"}', '{"val_error": null}',
                      '{"teacher_seed": 1.5}', '{"d": 1e999}', '{"width": 3}', "[" * 3000 + "]" * 3000,
+                     '{"online_kl": 1' + "0" * 400 + "}", '{"val_error": -1' + "0" * 400 + "}",
                      '{"d": ' + "9" * 5000 + "}", "done", "diverged", "failed", "dirichlet", "nan"]))
 
 

@@ -237,6 +237,8 @@ DAMAGE = {
                              "config is JSON nested too deeply"),
     "config huge integer": ("UPDATE runs SET config = ?", '{"d": ' + "9" * 5000 + "}", "config is not JSON"),
     "metrics not JSON": ("UPDATE runs SET metrics = ?", "{]", "metrics is not JSON"),
+    "metrics value of 400 digits": ("UPDATE runs SET metrics = ?", '{"online_kl": 1' + "0" * 400 + "}",
+                                    "metrics.online_kl is 1000"),
     "metrics value text": ("UPDATE runs SET metrics = ?", '{"online_kl": "abc"}',
                            "metrics.online_kl is the text 'abc', not a number"),
     "error text": ("UPDATE runs SET error = ?", "abc", "error is the text 'abc', not a number"),

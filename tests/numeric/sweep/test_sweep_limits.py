@@ -222,6 +222,13 @@ HOSTILE_TOML = {
     "eval_samples over 1e8": ("d = 4\nK = 2\nbudgets = [1e4]\neval_samples = 100000001", "must be an integer"),
     "grid not a table": ("d = 4\nK = 2\nbudgets = [1e4]\ngrid = [1, 2]", "grid 1: expected a table"),
     "nested list of widths": ("d = 4\nK = 2\nbudgets = [1e4]\nwidths = [[1, 2]]", "got [1, 2]"),
+    # integers past the float range, where a float was expected
+    "budget of 400 digits": ("d = 4\nK = 2\nbudgets = [1" + "0" * 400 + "]", "is too large (at most 1e+15)"),
+    "cost factor of 400 digits": ("d = 4\nK = 2\nbudgets = [1e4]\ncost_factor = 1" + "0" * 400,
+                                  "must contain positive finite numbers"),
+    "p/sqrt(C) of 400 digits": ("d = 4\nK = 2\nbudgets = [1e4]\np_over_sqrt_c = [1, 1" + "0" * 400 + "]",
+                                "at most 1e+06"),
+    "negative lr of 400 digits": ("d = 4\nK = 2\nbudgets = [1e4]\nlr = -1" + "0" * 400, "positive finite"),
 }
 
 
@@ -286,3 +293,12 @@ def test_a_pool_starts_no_more_workers_than_tasks(tmp_path):
     summary = run_sweep(SweepConfig.quick(), tmp_path / "s.sqlite", workers=100_000, progress=False,
                         runner=synthetic_runner)
     assert summary.complete and summary.executor == "1 local worker process"   # the quick sweep is one task
+
+
+def test_numpy_numbers_from_the_api_are_read_as_numbers():
+    np = pytest.importorskip("numpy")
+    cfg = SweepConfig.from_dict({"d": np.int64(4), "K": [np.int32(2)], "budgets": [np.float32(1e4)],
+                                 "widths": [np.int64(1)], "eval_samples": np.int64(500)})
+    assert cfg.grids[0].d == (4,) and type(cfg.grids[0].d[0]) is int and cfg.eval_samples == 500
+    assert cfg.config_hash == SweepConfig.from_dict({"d": 4, "K": 2, "budgets": [1e4], "widths": [1],
+                                                     "eval_samples": 500}).config_hash
