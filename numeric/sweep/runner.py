@@ -559,9 +559,7 @@ def run_sweep(config: SweepConfig | None = None, store_path: str | os.PathLike =
     """
     from tqdm import tqdm
 
-    from scaling_theory.numeric.sweep.executors import open_executor
-
-    from scaling_theory.numeric.sweep.executors import EXECUTORS
+    from scaling_theory.numeric.sweep.executors import EXECUTORS, open_executor
 
     config = SweepConfig.default() if config is None else config
     # the arguments first: the estimate below reads them
