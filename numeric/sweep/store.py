@@ -437,8 +437,9 @@ class Store:
 
         A row is damaged when a cell cannot be what this store writes: ``config`` or ``metrics``
         not a JSON object, a NULL or text where a number belongs, a number out of its range (a
-        width of 0, a negative or non-finite error), or a flat column that disagrees with the
-        row's ``config``. Such rows are left out, listed in :attr:`damaged` (row id, hash, why) and
+        width of 0, a negative error), or a flat column that disagrees with the row's ``config``.
+        (A ``done`` run whose error was not finite is stored with a NULL error by :meth:`record`;
+        that is not damage, and readers skip it.) Such rows are left out, listed in :attr:`damaged` (row id, hash, why) and
         named in one warning line; they never raise.
 
         Parameters
@@ -609,8 +610,6 @@ def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
                 return item, f"{name} is {_show(value)}, not text"
         elif not _is_number(value):
             return item, _not_a_number(name, value)
-        elif kind == "INTEGER" and not isinstance(value, int):
-            return item, f"{name} is {value!r}, not an integer"
         elif name in _AT_LEAST_ONE and value < 1:
             return item, f"{name} is {value!r}, not at least 1"
         elif name in ("compute", "lr") and value <= 0:
@@ -625,8 +624,6 @@ def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         if value is not None and not (_is_number(value) and value >= 0):
             return item, (_not_a_number(name, value) if not _is_number(value)
                           else f"{name} is {value!r}, not >= 0")
-    if status == "done" and item.get("error") is None:
-        return item, "a done run without an error (error is NULL)"
     for key in _METRIC_NUMBERS:
         value = metrics.get(key)
         if value is not None and not _is_number(value):

@@ -242,12 +242,10 @@ DAMAGE = {
     "metrics value text": ("UPDATE runs SET metrics = ?", '{"online_kl": "abc"}',
                            "metrics.online_kl is the text 'abc', not a number"),
     "error text": ("UPDATE runs SET error = ?", "abc", "error is the text 'abc', not a number"),
-    "error NULL on done": ("UPDATE runs SET error = ?", None, "a done run without an error"),
     "error negative": ("UPDATE runs SET error = ?", -1.0, "error is -1.0, not >= 0"),
     "error blob": ("UPDATE runs SET error = ?", b"\x00\x01", "error is a blob of 2 bytes, not a number"),
     "width NULL": ("UPDATE runs SET width = ?", None, "width is NULL"),
     "width text": ("UPDATE runs SET width = ?", "wide", "width is the text 'wide', not a number"),
-    "width fraction": ("UPDATE runs SET width = ?", 2.5, "width is 2.5, not an integer"),
     "width zero": ("UPDATE runs SET width = ?", 0, "width is 0, not at least 1"),
     "width disagrees": ("UPDATE runs SET width = ?", 10**6, "column width = 1000000 disagrees with the row's config"),
     "compute negative": ("UPDATE runs SET compute = ?", -5.0, "compute is -5.0, not positive"),
@@ -319,13 +317,14 @@ def test_fit_on_a_damaged_store_names_the_rows_and_fits_the_rest(tmp_path):
                                  "p_over_sqrt_c": [0.1, 10], "seeds": [0, 1], "min_samples": 10})
     run_sweep(cfg, path, executor="serial", progress=False, runner=synthetic_runner)
     _damage(path, "UPDATE runs SET config = ?", "{", row=4)
-    _damage(path, "UPDATE runs SET error = ?", None, row=7)
+    _damage(path, "UPDATE runs SET error = ?", -0.5, row=7)
     _damage(path, "UPDATE runs SET samples = ?", "many", row=9)
     proc = subprocess.run([sys.executable, "-m", "scaling_theory", "fit", "--store", str(path), "--approach", "2"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     [warning] = proc.stderr.splitlines()
     assert "skipped 3 damaged rows: row 4" in warning and "row 7" in warning and "row 9" in warning
+    assert "error is -0.5, not >= 0" in warning
     assert "27 points, 3 compute budgets" in proc.stdout  # a seed lost in 3 cells, no cell lost
     a = float(proc.stdout.split("approach 2: a = ")[1].split()[0])
     assert abs(a - 0.5) < 0.05  # the synthetic law's p* = sqrt(C)
