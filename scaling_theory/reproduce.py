@@ -208,6 +208,9 @@ def _prepare_output(out_dir, config=None, quick: bool = False) -> Path:
     for name in ("report.md", "report.tex"):  # refuse before hours of work, not after
         if (out / name).is_dir():
             raise UserInputError(f"cannot write {out / name}: it is a directory")
+    from scaling_theory.numeric.sweep.store import check_regular_file
+
+    check_regular_file(out / "results.sqlite")  # a FIFO there would block the sweep's first read
     if config is not None:
         _check_store_protocol(out / "results.sqlite", config, quick)
     try:
@@ -264,7 +267,9 @@ def _start_warmup(stage: str, quick: bool, runner=None):
 
     if runner is not None:
         return None
-    code = f"from scaling_theory.reproduce import _warm_kernels; _warm_kernels({stage!r}, {bool(quick)})"
+    # the child ends with this process, however it ends (kill -9 included)
+    code = (f"from scaling_theory.numeric.sweep.executors import exit_with_parent; exit_with_parent({os.getpid()}); "
+            f"from scaling_theory.reproduce import _warm_kernels; _warm_kernels({stage!r}, {bool(quick)})")
     try:
         return subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, env={**os.environ, "NUMBA_NUM_THREADS": "1"})
