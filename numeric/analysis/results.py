@@ -58,12 +58,15 @@ class ApproachResult:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     bins: int = 0
     replicates: list[dict[str, float]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (non-finite numbers as ``None``), for ``fit --json``."""
         out: dict[str, Any] = {"approach": self.approach, "ok": self.ok}
         if self.message:
             out["message"] = self.message
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         out.update({k: _num(v) for k, v in self.params.items()})
         out["a"] = _num(self.a)
         out["b"] = _num(self.b)
@@ -166,9 +169,14 @@ class FitResult:
                 text += (f"; E = {_with_ci(p['E'], r.ci.get('E'))}, A = {format_number(p['A'])}, B = {format_number(p['B'])}, "
                          f"alpha = {_with_ci(p['alpha'], r.ci.get('alpha'))}, "
                          f"beta = {_with_ci(p['beta'], r.ci.get('beta'))}")
-            if r.message:
-                text += f" ({r.message})"
+            notes = r.message
+            for w in r.warnings:   # warnings get a line each, where a reader cannot miss them
+                notes = notes.replace(w, "")
+            notes = "; ".join(part for part in notes.split("; ") if part.strip())
+            if notes:
+                text += f" ({notes})"
             lines.append(text)
+            lines.extend(f"  warning (approach {k}): {w}" for w in r.warnings)
         return "\n".join(lines)
 
 
