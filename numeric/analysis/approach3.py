@@ -344,6 +344,13 @@ def approach3(data: FitData, bootstrap: int, rng, irreducible: bool, *, loss: st
     w = None if weights is None else np.asarray(weights, float)
     opts = dict(kind=loss, delta=delta)
     starts = _grid_starts(x, y, logL, irreducible, top=8, w=w, **opts)
+    if x.size > _SCREEN_POINTS:
+        # many points: the starts are first fitted on the screen's evenly spaced subsample, and only
+        # their best (and the best grid start) on every point
+        keep = np.linspace(0, x.size - 1, _SCREEN_POINTS).astype(np.int64)
+        sub = _converged_fit(x[keep], y[keep], logL[keep], irreducible, starts,
+                             w=None if w is None else w[keep], **opts)
+        starts = ([sub[0]] if sub is not None else []) + starts[:1]
     fitted = _converged_fit(x, y, logL, irreducible, starts, w=w, **opts)
     if fitted is None:
         return ApproachResult(3, False, "fit failed: the optimiser found no finite optimum",
@@ -371,7 +378,8 @@ def approach3(data: FitData, bootstrap: int, rng, irreducible: bool, *, loss: st
         dropped = 0
         for _ in range(bootstrap):
             idx = rng.integers(0, len(data), len(data))
-            r = _converged_fit(x[idx], y[idx], logL[idx], irreducible, [theta] + starts[:1],
+            r = _converged_fit(x[idx], y[idx], logL[idx], irreducible,
+                               [theta] + (starts[:1] if x.size <= _SCREEN_POINTS else []),
                                w=None if w is None else w[idx], **opts)
             if r is None or not r[2]:
                 dropped += 1

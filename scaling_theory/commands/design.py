@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scaling_theory.commands._common import add_json_flag, emit, positive_float, positive_int
+from scaling_theory.commands._common import add_json_flag, emit, nonnegative_int, positive_float, positive_int
 
 
 def register(subparsers) -> None:
@@ -29,7 +29,7 @@ def register(subparsers) -> None:
                         help="centre of the asymmetric grid as a multiple of the optimum (default 4)")
     parser.add_argument("--span", type=positive_float, default=16.0, metavar="S",
                         help="each grid covers a factor S either side of its centre (default 16)")
-    parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="noise seed, an integer >= 0 (default 0)")
     add_json_flag(parser)
     parser.set_defaults(func=run)
 
