@@ -429,6 +429,10 @@ def fit_warnings(data: FitData, params: dict) -> list[str]:
     ['rests on one compute budget (C = 1e+19): the exponents come from a single IsoFLOP profile and are not tested across budgets', 'beta at its bound 5: the data do not determine it']
     """
     out = []
+    spread = float(np.ptp(np.log(data.loss))) if len(data) else 0.0
+    if spread < 1e-6:
+        out.append(f"the losses differ by only {spread:.2g} in ln L across the points: the data do not "
+                   "determine the law")
     budgets = np.unique(data.budget)
     if budgets.size == 1:
         out.append(f"rests on one compute budget (C = {budgets[0]:.3g}): the exponents come from a single "

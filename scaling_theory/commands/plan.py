@@ -37,5 +37,6 @@ def run(args) -> int:
              f"next {len(j['runs'])} run(s) at C = {j['budget']:.3g} each:"]
     for r in j["runs"]:
         lines.append(f"  N = {r['N']:.4g}, D = {r['D']:.4g} (expected loss {r['expected_loss']:.4g})")
+    lines.extend(f"note: {n}" for n in j["notes"])
     emit(j, "\n".join(lines), args.json)
     return 0
