@@ -276,13 +276,14 @@ def check_fit_memory(points: int, source: str) -> None:
     """Refuse, with the estimate, a fit of ``points`` points that needs more than the machine's memory."""
     need, have = fit_memory(points), machine_memory()
     if need > have:
-        raise UserInputError(f"{source}: {points} data points need about {need / 2**30:.3g} GiB of memory "
+        raise UserInputError(f"{source}: about {points} data points need about {need / 2**30:.3g} GiB of memory "
                              f"to fit (about {FIT_BYTES_PER_POINT} bytes per point), more than this "
                              f"machine's {have / 2**30:.3g} GiB; fit a subset or a binned summary")
 
 
 def _count_rows(name: str) -> int | None:
-    """Line count of a regular file (an upper bound on its data rows), or None for anything else."""
+    """Line count of a regular file less its header (an upper bound on its data rows), or None for
+    anything else (a pipe is read once, as it comes)."""
     try:
         st = os.stat(name)
     except OSError:
@@ -297,7 +298,7 @@ def _count_rows(name: str) -> int | None:
                 tail = chunk[-1:]
     except OSError:
         return None
-    return lines + (1 if tail not in (b"", b"\n") else 0)
+    return max(lines + (1 if tail not in (b"", b"\n") else 0) - 1, 0)   # less the header
 
 
 def from_store(path: str | os.PathLike, *, config_hashes: Collection[str] | None = None) -> FitData:
