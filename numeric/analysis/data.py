@@ -131,6 +131,13 @@ def load_csv(path: str | os.PathLike, *, cost: float = 6.0, weight_column: str |
     if not (math.isfinite(cost) and cost > 0):
         raise UserInputError(f"cost must be a positive number, got {cost}")
     name = os.fspath(path)
+    try:
+        mode = os.stat(name).st_mode
+    except OSError:
+        mode = None   # open() below says what is wrong
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        # a device or pipe may never end (/dev/zero is one endless line) or block: not opened
+        raise UserInputError(f"{name}: not a regular file; save the CSV to a file first")
     rows_hint = _count_rows(name)   # before parsing: refuse a file whose fit cannot fit in memory
     if rows_hint is not None:
         check_fit_memory(rows_hint, name)
@@ -165,8 +172,6 @@ def load_csv(path: str | os.PathLike, *, cost: float = 6.0, weight_column: str |
                 lineno = reader.line_num
                 lines.append(lineno)
                 count += 1
-                if rows_hint is None and count % 65536 == 0:   # a pipe: no count beforehand
-                    check_fit_memory(count, name)
                 for col in wanted:
                     values[col].append(_cell(name, lineno, col, row, index[col.lower()]))
                 if weight_column is not None:
@@ -282,8 +287,8 @@ def check_fit_memory(points: int, source: str) -> None:
 
 
 def _count_rows(name: str) -> int | None:
-    """Line count of a regular file less its header (an upper bound on its data rows), or None for
-    anything else (a pipe is read once, as it comes)."""
+    """Line count of a regular file less its header (an upper bound on its data rows), or None if
+    it cannot be read (then opening it says why)."""
     try:
         st = os.stat(name)
     except OSError:

@@ -35,7 +35,11 @@ from scaling_theory.numeric.analysis.isoflop import approach12
 from scaling_theory.numeric.analysis.results import ApproachResult, FitResult, format_number
 
 __all__ = ["fit", "fit_estimate", "FitData", "ApproachResult", "FitResult", "load_csv", "from_store", "synthetic",
-           "split_groups", "format_number", "HUBER_DELTA", "LOSSES", "point_weights"]
+           "split_groups", "format_number", "HUBER_DELTA", "LOSSES", "point_weights", "MAX_BOOTSTRAP"]
+
+
+MAX_BOOTSTRAP = 100_000
+"""Most bootstrap resamples: their percentiles are settled long before, and each is a full refit."""
 
 
 def fit(data: FitData | str | os.PathLike, approach: str | int = "all", *, bootstrap: int = 200, seed: int = 0,
@@ -96,8 +100,8 @@ def fit(data: FitData | str | os.PathLike, approach: str | int = "all", *, boots
         data = load_csv(path) if path.lower().endswith(".csv") else from_store(path)
     if approach not in ("all", 1, 2, 3, "1", "2", "3"):
         raise UserInputError(f"approach must be 1, 2, 3 or all, got {approach!r}")
-    if bootstrap < 0:
-        raise UserInputError(f"bootstrap must be >= 0, got {bootstrap}")
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or not 0 <= bootstrap <= MAX_BOOTSTRAP:
+        raise UserInputError(f"bootstrap must be an integer in [0, {MAX_BOOTSTRAP}], got {bootstrap!r}")
     if loss not in LOSSES:
         raise UserInputError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
     if not (isinstance(delta, (int, float)) and math.isfinite(delta) and delta > 0):

@@ -166,7 +166,7 @@ class FitResult:
                     f"b = {_with_ci(r.b, r.ci.get('b'))}")
             if k == 3:
                 p = r.params
-                text += (f"; E = {_with_ci(p['E'], r.ci.get('E'))}, A = {format_number(p['A'])}, B = {format_number(p['B'])}, "
+                text += (f"; E = {_with_ci(p['E'], r.ci.get('E'))}, A = {p['A']:.4g}, B = {p['B']:.4g}, "
                          f"alpha = {_with_ci(p['alpha'], r.ci.get('alpha'))}, "
                          f"beta = {_with_ci(p['beta'], r.ci.get('beta'))}")
             notes = r.message
@@ -209,7 +209,7 @@ def _with_ci(x, ci) -> str:
     if x is None:
         return "n/a"
     if not ci or any(c is None or not math.isfinite(c) for c in ci):
-        return format_number(x)
+        return format_number(x) if not math.isfinite(x) or x == 0 or abs(x) >= 1e-12 else f"{x:.4g}"
     return f"{x:.4g} [{ci[0]:.4g}, {ci[1]:.4g}]"
 
 

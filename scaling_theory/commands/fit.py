@@ -16,7 +16,7 @@ def register(subparsers) -> None:
     parser.add_argument("--store", metavar="PATH", help="a result store written by 'simulate'")
     parser.add_argument("--approach", choices=("1", "2", "3", "all"), default="all")
     parser.add_argument("--bootstrap", type=nonnegative_int, default=200, metavar="N",
-                        help="bootstrap resamples for the intervals (default 200; 0: none)")
+                        help="bootstrap resamples for the intervals (default 200; 0: none; at most 100000)")
     parser.add_argument("--seed", type=nonnegative_int, default=0, help="bootstrap seed, an integer >= 0 (default 0)")
     parser.add_argument("--cost", type=positive_float, default=None, metavar="c",
                         help="CSV compute per N*D unit, C = c*N*D (default 6)")
@@ -42,6 +42,10 @@ def run(args) -> int:
 
     if (args.csv is None) == (args.store is None):
         raise UserInputError("give exactly one of FILE.csv or --store PATH")
+    from scaling_theory.numeric.analysis.fit import MAX_BOOTSTRAP
+
+    if args.bootstrap > MAX_BOOTSTRAP:   # before reading anything
+        raise UserInputError(f"--bootstrap {args.bootstrap} is above the limit {MAX_BOOTSTRAP}")
     if args.plot is not None:  # before any fitting: a bad folder should not cost a fit
         import os
 
@@ -111,6 +115,8 @@ def _say_how_long(parts, args) -> None:
 
 def _duration(seconds: float) -> str:
     """``45 s``, ``12 min``, ``3.2 h``."""
+    if seconds < 1:
+        return "under a second"
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
