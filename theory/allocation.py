@@ -589,7 +589,11 @@ def _derive_abstract(law: Law, subs, expr, cost, numbers, abbreviations=None) ->
     C = budget_symbol(law)
     abbreviations = dict(abbreviations or {})
     sample = _sample_point(law, subs, expr, cost, numbers, abbreviations, C)
-    steps: list[tuple[str, sp.Expr]] = [("loss", sp.Eq(sp.Symbol("L"), expr, evaluate=False)),
+    # the loss's own name, apart from the law's symbols like the budget's ("L" unless the law uses it)
+    taken = {x.name for x in _law_symbols(law)}
+    loss_name = next(n for n in itertools.chain(("L", "L_loss"), (f"L_loss{i}" for i in itertools.count(2)))
+                     if n not in taken)
+    steps: list[tuple[str, sp.Expr]] = [("loss", sp.Eq(sp.Symbol(loss_name), expr, evaluate=False)),
                                         ("compute budget", sp.Eq(cost, C, evaluate=False))]
     data_on_budget, inner, h, F = _budget_objective(law, expr, cost, C, sample, steps)
     d2 = sp.diff(F, N)

@@ -152,3 +152,11 @@ def test_user_laws_agree_with_an_independent_minimisation_or_are_refused(spec):
     minima = _local_minima(expr, cost, values, compute)
     if res.model >= 1 and res.data >= 1:
         assert any(abs(res.model - m) <= 1e-12 * m for m in minima), (res.model, minima)
+
+
+def test_the_loss_step_is_named_apart_from_a_constant_named_L():
+    law = law_from_formula("A/N + B/D + L", "N", "D", "N*D")
+    (description, eq), *_ = compute_optimal_allocation(law).steps
+    assert description == "loss" and eq.lhs.name == "L_loss" and law.symbols["L"] in eq.rhs.free_symbols
+    plain = compute_optimal_allocation(law_from_formula("A/N + B/D", "N", "D", "N*D"))
+    assert plain.steps[0][1].lhs.name == "L"
