@@ -148,6 +148,18 @@ def _lse_objective(theta, x, y, logL, with_e, delta, kind="huber", w=None, scale
     return float(val.sum()) / scale, np.array(g) / scale
 
 
+def _objective_for(points: int):
+    """The objective for a fit of this many points: the NumPy reference, or above
+    ``KERNEL_POINTS`` its compiled twin (same values to rounding, no temporaries of the points' size)."""
+    from scaling_theory.numeric.analysis.approach3_kernel import KERNEL_POINTS
+
+    if points <= KERNEL_POINTS:
+        return _lse_objective
+    from scaling_theory.numeric.analysis.approach3_kernel import lse_objective
+
+    return lse_objective
+
+
 def _residual_rms(theta, x, y, logL, with_e) -> float:
     """Root mean square of the log residuals of the model ``theta``."""
     t = [theta[0] - theta[1] * x, theta[2] - theta[3] * y] + ([np.full_like(x, theta[4])] if with_e else [])
@@ -225,7 +237,7 @@ def _fit_lse(x, y, logL, with_e, starts, delta=HUBER_DELTA, kind="huber", w=None
         start = np.array(start, float)
         if with_e:
             start[4] = max(start[4], lo_e)
-        res = minimize(_lse_objective, start, args=(x, y, logL, with_e, delta, kind, w, scale), jac=True,
+        res = minimize(_objective_for(x.size), start, args=(x, y, logL, with_e, delta, kind, w, scale), jac=True,
                        method="L-BFGS-B", bounds=bounds,
                        options={"maxiter": 3000, "ftol": 1e-14, "gtol": 1e-10})
         if np.all(np.isfinite(res.x)) and (best is None or res.fun < best.fun):
@@ -235,7 +247,7 @@ def _fit_lse(x, y, logL, with_e, starts, delta=HUBER_DELTA, kind="huber", w=None
 
 def _raw_objective(theta, x, y, logL, with_e, kind, delta, w) -> float:
     """``sum_i w_i rho(r_i)``, undivided."""
-    return _lse_objective(theta, x, y, logL, with_e, delta, kind, w, 1.0)[0]
+    return _objective_for(x.size)(theta, x, y, logL, with_e, delta, kind, w, 1.0)[0]
 
 
 _RESTARTS = 4           # restarts of the polish before a fit counts as not converged
@@ -290,7 +302,7 @@ def _converged_fit(x, y, logL, with_e, starts, *, kind, delta, w):
         if not value > floor:
             return theta, value, True
         scale = value / weight       # the objective is one per point where the polish starts
-        r = minimize(_lse_objective, theta, args=(x, y, logL, with_e, delta, kind, w, scale), jac=True,
+        r = minimize(_objective_for(x.size), theta, args=(x, y, logL, with_e, delta, kind, w, scale), jac=True,
                      method="L-BFGS-B", bounds=bounds, options={"maxiter": 3000, "ftol": 1e-14, "gtol": 1e-10})
         new = r.fun * scale
         if not (np.all(np.isfinite(r.x)) and new < value):

@@ -146,7 +146,7 @@ def fit_estimate(data: FitData, approach: str | int = "all", *, bootstrap: int =
     """
     import time
 
-    from scaling_theory.numeric.analysis.approach3 import _SCREEN_POINTS, _lse_objective
+    from scaling_theory.numeric.analysis.approach3 import _SCREEN_POINTS, _objective_for
     from scaling_theory.numeric.analysis.data import fit_memory
 
     n = len(data)
@@ -154,10 +154,12 @@ def fit_estimate(data: FitData, approach: str | int = "all", *, bootstrap: int =
     x, y, logL = np.log(data.N), np.log(data.D), np.log(data.loss)
     theta = np.array([float(np.median(logL)) + 0.25 * float(np.median(x)), 0.25,
                       float(np.median(logL)) + 0.25 * float(np.median(y)), 0.25, float(np.min(logL)) - 1.0])
+    objective = _objective_for(n)
+    objective(theta, x, y, logL, True, HUBER_DELTA)   # compiled on first use: not part of the time
     start = time.perf_counter()
     repeats = 0
     while repeats < 3 or time.perf_counter() - start < 0.01:
-        _lse_objective(theta, x, y, logL, True, HUBER_DELTA)
+        objective(theta, x, y, logL, True, HUBER_DELTA)
         repeats += 1
     per_eval = (time.perf_counter() - start) / repeats
     big = n > _SCREEN_POINTS
