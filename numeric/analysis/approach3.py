@@ -148,11 +148,14 @@ def _lse_objective(theta, x, y, logL, with_e, delta, kind="huber", w=None, scale
     return float(val.sum()) / scale, np.array(g) / scale
 
 
+KERNEL_POINTS = 20_000
+"""Fits with more points than this evaluate the objective with the compiled kernel
+(:mod:`~scaling_theory.numeric.analysis.approach3_kernel`; Numba is imported only then)."""
+
+
 def _objective_for(points: int):
     """The objective for a fit of this many points: the NumPy reference, or above
-    ``KERNEL_POINTS`` its compiled twin (same values to rounding, no temporaries of the points' size)."""
-    from scaling_theory.numeric.analysis.approach3_kernel import KERNEL_POINTS
-
+    :data:`KERNEL_POINTS` its compiled twin (same values to rounding, no temporaries of the points' size)."""
     if points <= KERNEL_POINTS:
         return _lse_objective
     from scaling_theory.numeric.analysis.approach3_kernel import lse_objective

@@ -8,7 +8,7 @@
 temporary arrays of the points' size per call; this loop makes none and reads each point once
 (``python benchmarks/fit_speed.py`` prints the ratio, measured side by side). The sums run in
 point order, so they agree with NumPy's pairwise sums to rounding, not bit for bit: approach 3
-uses the kernel only above :data:`KERNEL_POINTS` points (tests:
+uses the kernel only above ``approach3.KERNEL_POINTS`` points (tests:
 ``tests/numeric/analysis/test_approach3_kernel.py``).
 """
 
@@ -19,10 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["lse_objective", "KERNEL_POINTS", "LOSS_CODES"]
-
-KERNEL_POINTS = 20_000
-"""Fits with more points than this evaluate approach 3's objective with the compiled kernel."""
+__all__ = ["lse_objective", "LOSS_CODES"]
 
 LOSS_CODES = {"huber": 0, "mse": 1, "mae": 2, "log-cosh": 3}
 _LN2 = math.log(2.0)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from scaling_theory.numeric.analysis import approach3, approach3_kernel
+from scaling_theory.numeric.analysis import approach3
 from scaling_theory.numeric.analysis.approach3 import _lse_objective
 from scaling_theory.numeric.analysis.approach3_kernel import lse_objective
 from scaling_theory.numeric.analysis.fit import fit, synthetic
@@ -34,9 +34,9 @@ def test_kernel_matches_the_numpy_reference(kind, with_e, weighted, delta):
 def test_a_large_fit_is_the_same_with_the_kernel_or_the_reference(monkeypatch):
     data = synthetic(1.69, 406.4, 410.7, 0.34, 0.28, budgets=[1e18, 1e19, 1e20, 1e21], per_budget=6000,
                      noise=0.02, seed=3)
-    assert len(data) > approach3_kernel.KERNEL_POINTS
+    assert len(data) > approach3.KERNEL_POINTS
     fast = fit(data, approach=3, bootstrap=2, seed=1).approaches[3]
-    monkeypatch.setattr(approach3_kernel, "KERNEL_POINTS", 10 ** 9)   # the NumPy reference throughout
+    monkeypatch.setattr(approach3, "KERNEL_POINTS", 10 ** 9)   # the NumPy reference throughout
     slow = fit(data, approach=3, bootstrap=2, seed=1).approaches[3]
     for k in ("E", "A", "B", "alpha", "beta"):
         assert fast.params[k] == pytest.approx(slow.params[k], rel=1e-6), k
@@ -45,5 +45,5 @@ def test_a_large_fit_is_the_same_with_the_kernel_or_the_reference(monkeypatch):
 
 
 def test_small_fits_use_the_reference():
-    assert approach3._objective_for(approach3_kernel.KERNEL_POINTS) is _lse_objective
-    assert approach3._objective_for(approach3_kernel.KERNEL_POINTS + 1) is lse_objective
+    assert approach3._objective_for(approach3.KERNEL_POINTS) is _lse_objective
+    assert approach3._objective_for(approach3.KERNEL_POINTS + 1) is lse_objective
