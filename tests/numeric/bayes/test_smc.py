@@ -51,3 +51,49 @@ def test_smc_agrees_with_the_exact_d1_k1_error():
     assert abs(diff).max() < 1e-3                         # < 0.2 nats of log-evidence per data set
     # and the estimate, over teachers, is within its interval of the exact mean
     assert abs(r.error.mean() - exact.mean()) < 2 * r.error.std(ddof=1) / np.sqrt(n)
+
+
+def test_a_longer_run_starts_with_the_shorter_one():
+    # the prefix of a run to T equals the run to T' < T, bit for bit: every budget from one run
+    _, long = run_teachers("finite", 2, 2, 90, teachers=2, particles=150, seed=2)
+    _, short = run_teachers("finite", 2, 2, 37, teachers=2, particles=150, seed=2)
+    np.testing.assert_array_equal(long.kl_curve[:, :37], short.kl_curve)
+    np.testing.assert_array_equal(long.excess_curve[:, :37], short.excess_curve)
+    e, e_rb = long.prefix(37)
+    np.testing.assert_allclose(e, short.error, rtol=1e-12)
+    np.testing.assert_allclose(e_rb, short.error_rb, rtol=1e-12)
+    assert long.resamples.sum() > short.resamples.sum() > 0
+
+
+def test_the_thread_count_does_not_change_a_run():
+    import numba
+
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        _, one = run_teachers("dp", 2, 1.0, 60, teachers=3, particles=120, seed=6)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        _, many = run_teachers("dp", 2, 1.0, 60, teachers=3, particles=120, seed=6)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one.kl_curve, many.kl_curve)
+    np.testing.assert_array_equal(one.error, many.error)
+
+
+def test_the_finite_learner_of_width_K_or_more_is_the_unrestricted_one():
+    _, a = run_teachers("finite", 2, 2, 70, teachers=2, particles=120, seed=3)
+    for width in (2, 5):
+        _, b = run_teachers("finite", 2, 2, 70, teachers=2, particles=120, seed=3, width=width)
+        np.testing.assert_array_equal(a.kl_curve, b.kl_curve)
+        np.testing.assert_array_equal(a.error, b.error)
+    _, c = run_teachers("finite", 2, 2, 70, teachers=2, particles=120, seed=3, width=1)
+    assert not np.array_equal(a.error, c.error)
+
+
+@pytest.mark.parametrize("kind,K,width", [("dp", 2.0, 3), ("finite", 3, 2)])
+def test_restricted_numba_run_equals_numpy_reference_run(kind, K, width):
+    _, a = run_teachers(kind, 2, K, 40, teachers=2, particles=120, seed=1, width=width)
+    _, b = run_teachers(kind, 2, K, 40, teachers=2, particles=120, seed=1, width=width, backend="numpy")
+    assert a.resamples.sum() > 0
+    np.testing.assert_allclose(a.log_evidence, b.log_evidence, rtol=1e-10)
+    np.testing.assert_allclose(a.kl_curve, b.kl_curve, rtol=1e-8, atol=1e-14)
