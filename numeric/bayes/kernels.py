@@ -56,7 +56,8 @@ from numba import njit, prange
 __all__ = ["FINITE", "DIRICHLET", "DP_RENORMALISED", "latent_dim", "unpack", "unpack_reference", "logits",
            "logits_reference", "log_lik_bernoulli", "exp_nonpositive", "network_log_lik",
            "network_log_lik_reference", "network_cache", "advance", "advance_reference", "mh_sweep",
-           "mh_sweep_reference", "mh_moves", "CHUNK"]
+           "mh_sweep_reference", "mh_moves", "mh_moves_reference", "weighted_covariance", "weighted_covariance_reference",
+           "CHUNK"]
 
 FINITE = 0
 DIRICHLET = 1
@@ -422,7 +423,11 @@ def _cache_kernel(Z, kind, m, d, conc, Ac, Wc):
                     Wc[b, j, k, i] = W[j, k]
 
 
-def network_cache(Z: np.ndarray, kind: int, m: int, d: int, conc: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+_cache_serial = njit(cache=True, nogil=True)(_cache_kernel.py_func)
+
+
+def network_cache(Z: np.ndarray, kind: int, m: int, d: int, conc: float = 1.0, parallel: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Every particle's network unpacked, particles innermost: ``A (n, m, P)``, ``W (n, m, d, P)``.
 
     Examples
@@ -439,7 +444,7 @@ def network_cache(Z: np.ndarray, kind: int, m: int, d: int, conc: float = 1.0) -
     n, P, _ = Z.shape
     Ac = np.empty((n, m, P))
     Wc = np.empty((n, m, d, P))
-    _cache_kernel(Z, kind, m, d, float(conc), Ac, Wc)
+    (_cache_kernel if parallel else _cache_serial)(Z, kind, m, d, float(conc), Ac, Wc)
     return Ac, Wc
 
 
@@ -590,7 +595,12 @@ def _advance_kernel(Ac, Wc, XT, sg, f_true, t_now, T, w, pos, prod, ll, ess_floo
         need[b] = nd
 
 
-def advance(Ac, Wc, XT, sg, f_true, t_now, w, pos, prod, ll, ess_floor, kl, log_pred, ess_min) -> np.ndarray:
+# the same loop without threads, releasing the GIL: for runs driven from several Python threads at once
+_advance_serial = njit(cache=True, nogil=True)(_advance_kernel.py_func)
+
+
+def advance(Ac, Wc, XT, sg, f_true, t_now, w, pos, prod, ll, ess_floor, kl, log_pred, ess_min, parallel=True
+            ) -> np.ndarray:
     """Reweight every run on its next observations until its ESS falls below ``ess_floor * P`` (in place).
 
     Run ``b`` absorbs observations ``t_now[b], t_now[b] + 1, ...``: each particle's weight is multiplied
@@ -609,14 +619,16 @@ def advance(Ac, Wc, XT, sg, f_true, t_now, w, pos, prod, ll, ess_floor, kl, log_
     t_now : ``(n,)`` int64, observations absorbed so far (updated).
     w : ``(n, P)`` normalised weights; pos, prod, ll : ``(n, P)`` log-likelihood parts (updated).
     kl, log_pred : ``(n, T)`` outputs; ess_min : ``(n,)`` running minimum of ESS / P (updated).
+    parallel : runs on Numba's threads (``True``), or on the calling thread with the GIL released.
 
     Returns
     -------
     ``(n,)`` bool: which runs stopped to be resampled and moved.
     """
     need = np.zeros(t_now.shape[0], dtype=np.bool_)
-    _advance_kernel(Ac, Wc, XT, sg, f_true, t_now, XT.shape[2], w, pos, prod, ll, float(ess_floor), kl, log_pred,
-                    ess_min, need)
+    kernel = _advance_kernel if parallel else _advance_serial
+    kernel(Ac, Wc, XT, sg, f_true, t_now, XT.shape[2], w, pos, prod, ll, float(ess_floor), kl, log_pred, ess_min,
+           need)
     return need
 
 
@@ -664,7 +676,86 @@ def _kl_reference(f, q1, q0) -> float:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# the proposal's covariance (compiled, single-threaded: small BLAS calls on a
+# loaded machine spend their time in thread hand-offs)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+def _weighted_cov_kernel(Z, w, C):
+    P, D = Z.shape
+    mu = np.zeros(D)
+    for i in range(P):
+        wi = w[i]
+        for k in range(D):
+            mu[k] += wi * Z[i, k]
+    for a in range(D):
+        for b in range(D):
+            C[a, b] = 0.0
+    dz = np.empty(D)
+    for i in range(P):
+        wi = w[i]
+        for k in range(D):
+            dz[k] = Z[i, k] - mu[k]
+        for a in range(D):
+            ca = wi * dz[a]
+            for b in range(a + 1):
+                C[a, b] += ca * dz[b]
+    for a in range(D):
+        for b in range(a):
+            C[b, a] = C[a, b]
+
+
+def weighted_covariance(Z: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``sum_i w_i (z_i - mu)(z_i - mu)^T`` with ``mu = sum_i w_i z_i`` for normalised weights (``Z (P, D)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scaling_theory.numeric.bayes.kernels import weighted_covariance, weighted_covariance_reference
+    >>> rng = np.random.default_rng(0)
+    >>> Z, w = rng.standard_normal((50, 4)), rng.random(50)
+    >>> w /= w.sum()
+    >>> bool(np.allclose(weighted_covariance(Z, w), weighted_covariance_reference(Z, w), rtol=1e-12))
+    True
+    """
+    Z = np.ascontiguousarray(Z, dtype=np.float64)
+    C = np.empty((Z.shape[1], Z.shape[1]))
+    _weighted_cov_kernel(Z, np.ascontiguousarray(w, dtype=np.float64), C)
+    return C
+
+
+def weighted_covariance_reference(Z, w) -> np.ndarray:
+    """NumPy reference of :func:`weighted_covariance`."""
+    mu = w @ Z
+    return (Z - mu).T @ ((Z - mu) * w[:, None])
+
+
+# ---------------------------------------------------------------------------------------------------------
 # the Metropolis-Hastings move: each proposal rescored on all observations so far
+
+
+@njit(cache=True, inline="always")
+def _mh_one(Z, ll, XT, sg, t, b, i, kind, m, d, conc, zp, lu, Ac, Wc, write_cache, A, W, fb, hb):
+    """Accept or reject the proposal ``zp`` of particle ``(b, i)``; ``Z``, ``ll`` and the cache updated."""
+    D = zp.shape[0]
+    sq_old = 0.0
+    sq_new = 0.0
+    for k in range(D):
+        sq_old += Z[b, i, k] * Z[b, i, k]
+        sq_new += zp[k] * zp[k]
+    _unpack_into(zp, kind, m, d, conc, A, W)
+    lp = _network_log_lik(A, W, XT[b], sg[b], t[b], m, d, fb, hb)
+    if lu < lp - ll[b, i] - 0.5 * (sq_new - sq_old):
+        for k in range(D):
+            Z[b, i, k] = zp[k]
+        ll[b, i] = lp
+        if write_cache:
+            for j in range(m):
+                Ac[b, j, i] = A[j]
+                for k in range(d):
+                    Wc[b, j, k, i] = W[j, k]
+        return True
+    return False
 
 
 @njit(cache=True, parallel=True)
@@ -682,33 +773,89 @@ def _mh_kernel(Z, ll, XT, sg, t, active, kind, m, d, conc, step, log_u, accepted
             accepted[b, i] = False
             if not active[b]:
                 continue
-            sq_old = 0.0
-            sq_new = 0.0
             for k in range(D):
                 zp[k] = Z[b, i, k] + step[b, i, k]
-                sq_old += Z[b, i, k] * Z[b, i, k]
-                sq_new += zp[k] * zp[k]
-            _unpack_into(zp, kind, m, d, conc, A, W)
-            lp = _network_log_lik(A, W, XT[b], sg[b], t[b], m, d, fb, hb)
-            if log_u[b, i] < lp - ll[b, i] - 0.5 * (sq_new - sq_old):
-                for k in range(D):
-                    Z[b, i, k] = zp[k]
-                ll[b, i] = lp
-                accepted[b, i] = True
-                if write_cache:
-                    for j in range(m):
-                        Ac[b, j, i] = A[j]
-                        for k in range(d):
-                            Wc[b, j, k, i] = W[j, k]
+            accepted[b, i] = _mh_one(Z, ll, XT, sg, t, b, i, kind, m, d, conc, zp, log_u[b, i], Ac, Wc,
+                                     write_cache, A, W, fb, hb)
 
 
-def mh_moves(Z, ll, XT, sg, t, active, kind, m, d, conc, step, log_u, Ac, Wc) -> np.ndarray:
-    """:func:`mh_sweep` on transposed data with a per-run ``t`` (``(n,)`` int64), writing accepted
-    networks into the cache ``Ac``, ``Wc`` (:func:`network_cache`); the SMC sampler's move."""
-    accepted = np.zeros(Z.shape[:2], dtype=np.bool_)
-    _mh_kernel(Z, ll, XT, sg, t, np.asarray(active, dtype=np.bool_), kind, m, d, float(conc),
-               np.ascontiguousarray(step), np.ascontiguousarray(log_u), accepted, Ac, Wc, True)
-    return accepted
+@njit(cache=True, parallel=True)
+def _mh_moves_kernel(Z, ll, XT, sg, t, rows, kind, m, d, conc, E, log_u, L, scale, rates, Ac, Wc):
+    n, P, D = Z.shape
+    na, moves = E.shape[0], E.shape[1]
+    accepted = np.zeros((na, P), dtype=np.bool_)
+    for mv in range(moves):
+        for c in prange(_BLOCKS):
+            zp = np.empty(D)
+            A = np.empty(m)
+            W = np.empty((m, d))
+            fb = np.empty(CHUNK)
+            hb = np.empty(CHUNK)
+            for q in range(c, na * P, _BLOCKS):
+                a, i = q % na, q // na
+                b = rows[a]
+                sc = scale[b]
+                for k in range(D):             # the increment scale * L e, L lower triangular
+                    acc = 0.0
+                    for j in range(k + 1):
+                        acc += L[a, k, j] * E[a, mv, i, j]
+                    zp[k] = Z[b, i, k] + sc * acc
+                accepted[a, i] = _mh_one(Z, ll, XT, sg, t, b, i, kind, m, d, conc, zp, log_u[a, mv, i], Ac, Wc,
+                                         True, A, W, fb, hb)
+        for a in range(na):
+            cnt = 0
+            for i in range(P):
+                cnt += accepted[a, i]
+            rate = cnt / P
+            rates[a, mv] = rate
+            # adapt the scale toward ~25% acceptance (between moves: each move is a valid MH kernel)
+            scale[rows[a]] *= math.exp(min(max(rate - 0.25, -0.5), 0.5))
+
+
+_mh_moves_serial = njit(cache=True, nogil=True)(_mh_moves_kernel.py_func)
+
+
+def mh_moves(Z, ll, XT, sg, t, rows, kind, m, d, conc, E, log_u, L, scale, Ac, Wc, parallel=True) -> np.ndarray:
+    """``moves`` Metropolis-Hastings moves of the runs ``rows`` in one call: the SMC sampler's move step.
+
+    Run ``b = rows[a]`` makes ``E.shape[1]`` moves; move ``v`` proposes ``z + scale[b] L[a] E[a, v, i]``
+    (``L`` the lower Cholesky factor of the proposal covariance, ``E`` standard normals drawn by the caller)
+    and accepts it as :func:`mh_sweep` does (targeting the posterior given the first ``t[b]`` observations,
+    ``XT``/``sg`` as in :func:`advance`), writing accepted networks into the cache ``Ac``, ``Wc``.  After
+    each move ``scale[b]`` is multiplied by ``exp(clip(rate - 0.25, -0.5, 0.5))`` (toward 25% acceptance).
+    One call for all moves: no Python between them, so the threads never wait on the interpreter
+    (``parallel=False``: on the calling thread, the GIL released).
+
+    Returns
+    -------
+    ``(len(rows), moves)`` acceptance rates.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    rates = np.zeros((rows.shape[0], E.shape[1]))
+    kernel = _mh_moves_kernel if parallel else _mh_moves_serial
+    kernel(Z, ll, XT, sg, t, rows, kind, m, d, float(conc), np.ascontiguousarray(E), np.ascontiguousarray(log_u),
+           np.ascontiguousarray(L), scale, rates, Ac, Wc)
+    return rates
+
+
+def mh_moves_reference(Z, ll, X, y, t, rows, kind, m, d, conc, E, log_u, L, scale) -> np.ndarray:
+    """NumPy reference of :func:`mh_moves` (no cache)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    n, P, D = Z.shape
+    rates = np.zeros((rows.shape[0], E.shape[1]))
+    for v in range(E.shape[1]):
+        step = np.zeros((n, P, D))
+        lu = np.zeros((n, P))
+        active = np.zeros(n, dtype=bool)
+        for a, b in enumerate(rows):
+            step[b] = scale[b] * E[a, v] @ L[a].T
+            lu[b] = log_u[a, v]
+            active[b] = True
+        acc = mh_sweep_reference(Z, ll, X, y, t, active, kind, m, d, conc, step, lu)
+        for a, b in enumerate(rows):
+            rates[a, v] = acc[b].mean()
+            scale[b] *= np.exp(np.clip(rates[a, v] - 0.25, -0.5, 0.5))
+    return rates
 
 
 def mh_sweep(Z, ll, X, y, t, active, kind, m, d, conc, step, log_u) -> np.ndarray:

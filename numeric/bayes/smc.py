@@ -147,10 +147,9 @@ def _systematic(w: np.ndarray, u: float) -> np.ndarray:
     return np.minimum(np.searchsorted(c, (u + np.arange(P)) / P, side="right"), P - 1)
 
 
-def _resample_and_prepare(b, Z, ll, w, rng, P, D):
+def _resample_and_prepare(b, Z, ll, w, rng, P, D, fast=True):
     """Proposal Cholesky factor from the weighted particles, then systematic resampling of run ``b``."""
-    mu = w[b] @ Z[b]
-    C = (Z[b] - mu).T @ ((Z[b] - mu) * w[b][:, None])
+    C = (kernels.weighted_covariance if fast else kernels.weighted_covariance_reference)(Z[b], w[b])
     C += 1e-10 * np.eye(D) + 1e-6 * np.trace(C) / D * np.eye(D)
     chol = np.linalg.cholesky(C)
     idx = _systematic(w[b], rng.random())
@@ -161,7 +160,7 @@ def _resample_and_prepare(b, Z, ll, w, rng, P, D):
 
 def smc_runs(X: np.ndarray, y: np.ndarray, f_true: np.ndarray, *, kind: int, m: int, conc: float = 1.0,
              particles: int = 1000, seed: int = 0, ess_fraction: float = 0.5, moves: int = 5,
-             backend: str = "numba", run_ids=None) -> SMCResult:
+             backend: str = "numba", run_ids=None, parallel: bool = True) -> SMCResult:
     """Run the SMC sampler on ``n`` independent data sets at once (module docstring; docs/bayes.md).
 
     Parameters
@@ -179,6 +178,8 @@ def smc_runs(X: np.ndarray, y: np.ndarray, f_true: np.ndarray, *, kind: int, m: 
     backend : ``"numba"`` (kernels) or ``"numpy"`` (their references; slow, for tests).
     run_ids : ``(n,)`` integers naming the runs in the seed (default ``0..n-1``), so a run's draws do not
         depend on which batch it is in.
+    parallel : the kernels on Numba's threads; ``False``: on the calling thread with the GIL released
+        (for batches run from several Python threads, :func:`run_teachers`).  Same results either way.
 
     Returns
     -------
@@ -228,7 +229,7 @@ def smc_runs(X: np.ndarray, y: np.ndarray, f_true: np.ndarray, *, kind: int, m: 
     if fast:
         XT = np.ascontiguousarray(X.transpose(0, 2, 1))
         sg = np.where(y > 0.5, -1.0, 1.0)                      # log p(y | f) = -softplus(sg f)
-        Ac, Wc = kernels.network_cache(Z, kind, m, d, conc)
+        Ac, Wc = kernels.network_cache(Z, kind, m, d, conc, parallel)
         w = np.full((n, P), 1.0 / P)
         pos = np.zeros((n, P))
         prod = np.ones((n, P))
@@ -237,14 +238,15 @@ def smc_runs(X: np.ndarray, y: np.ndarray, f_true: np.ndarray, *, kind: int, m: 
     while True:
         if fast:
             need = kernels.advance(Ac, Wc, XT, sg, f_true, t_now, w, pos, prod, ll, ess_fraction, kl_curve,
-                                   log_pred, ess_min)
+                                   log_pred, ess_min, parallel)
         else:
             need = kernels.advance_reference(Z, kind, m, d, conc, X, y, f_true, t_now, logw, ll, ess_fraction,
                                              kl_curve, log_pred, ess_min)
         if not need.any():
             break
-        chol = np.zeros((n, D, D))
-        for b in np.flatnonzero(need):
+        rows = np.flatnonzero(need)
+        chol = np.empty((rows.size, D, D))
+        for a, b in enumerate(rows):
             if fast:
                 ll[b] -= pos[b] + np.log(prod[b])               # fold the running parts into ll
                 pos[b], prod[b] = 0.0, 1.0
@@ -252,29 +254,28 @@ def smc_runs(X: np.ndarray, y: np.ndarray, f_true: np.ndarray, *, kind: int, m: 
             else:
                 wb = np.exp(logw - logw.max(axis=1, keepdims=True))
                 wb /= wb.sum(axis=1, keepdims=True)
-            chol[b], idx = _resample_and_prepare(b, Z, ll, wb, rngs[b], P, D)
+            chol[a], idx = _resample_and_prepare(b, Z, ll, wb, rngs[b], P, D, fast)
             if fast:
                 Ac[b], Wc[b] = Ac[b][:, idx], Wc[b][:, :, idx]
                 w[b] = 1.0 / P
             else:
                 logw[b] = 0.0
             resamples[b] += 1
-        for _ in range(moves):
-            step = np.zeros((n, P, D))
-            log_u = np.zeros((n, P))
-            for b in np.flatnonzero(need):
-                step[b] = scale[b] * rngs[b].standard_normal((P, D)) @ chol[b].T
-                log_u[b] = np.log(rngs[b].random(P))
-            if fast:
-                accepted = kernels.mh_moves(Z, ll, XT, sg, t_now, need, kind, m, d, conc, step, log_u, Ac, Wc)
-            else:
-                accepted = kernels.mh_sweep_reference(Z, ll, X, y, t_now, need, kind, m, d, conc, step, log_u)
-            rate = accepted.mean(axis=1)
-            acc_sum[need] += rate[need]
-            acc_cnt[need] += 1
-            mh_updates[need] += P * t_now[need]
-            # adapt the scale toward ~25% acceptance (between moves: each move is a valid MH kernel)
-            scale[need] *= np.exp(np.clip(rate[need] - 0.25, -0.5, 0.5))
+        # every move's random numbers drawn up front, in the order of one move after the other
+        E = np.empty((rows.size, moves, P, D))
+        log_u = np.empty((rows.size, moves, P))
+        for a, b in enumerate(rows):
+            for v in range(moves):
+                E[a, v] = rngs[b].standard_normal((P, D))
+                log_u[a, v] = np.log(rngs[b].random(P))
+        if fast:
+            rates = kernels.mh_moves(Z, ll, XT, sg, t_now, rows, kind, m, d, conc, E, log_u, chol, scale, Ac, Wc,
+                                     parallel)
+        else:
+            rates = kernels.mh_moves_reference(Z, ll, X, y, t_now, rows, kind, m, d, conc, E, log_u, chol, scale)
+        acc_sum[rows] += rates.sum(axis=1)
+        acc_cnt[rows] += moves
+        mh_updates[rows] += moves * P * t_now[rows]
     ll_true_t = -np.logaddexp(0.0, np.where(y > 0.5, -f_true, f_true))
     log_lik_true = np.sum(ll_true_t, axis=1)
     log_evidence = np.sum(log_pred, axis=1)
@@ -306,20 +307,25 @@ def teacher_data(teacher: Teacher, T: int, data_seed: int) -> tuple[np.ndarray, 
 
 
 def run_teachers(kind: str, d: int, K: float, T: int, *, teachers: int = 8, particles: int = 1000,
-                 seed: int = 0, batch: int = 8, moves: int = 5, backend: str = "numba", width: int | None = None,
-                 progress=None) -> tuple[list[Teacher], SMCResult]:
-    """SMC on ``teachers`` independent teachers drawn from the prior (in batches of ``batch`` runs).
+                 seed: int = 0, batch: int = 4, moves: int = 5, backend: str = "numba", width: int | None = None,
+                 threads: int | None = None, progress=None) -> tuple[list[Teacher], SMCResult]:
+    """SMC on ``teachers`` independent teachers drawn from the prior, in batches of ``batch`` runs.
 
     Teacher ``i`` is ``sample_teacher(d, K, kind=kind, seed=seed * 100003 + i)`` and its data are the
     first ``T`` samples of its training stream with data seed ``seed * 100003 + i``: the same teachers and
-    data at every ``width``, ``particles`` and ``batch``.  The learner's prior is :func:`learner_prior`
-    (``width=None``: the teacher's own; for ``kind="dp"`` the sampler's stick is truncated at
-    :func:`dp_atoms` atoms, expected leftover mass <= 1e-3, the teacher's at 1e-8).
-    ``progress(done_teachers)`` is called after each batch.
+    data at every ``width``, ``particles``, ``batch`` and ``threads``.  The learner's prior is
+    :func:`learner_prior` (``width=None``: the teacher's own; for ``kind="dp"`` the sampler's stick is
+    truncated at :func:`dp_atoms` atoms, expected leftover mass <= 1e-3, the teacher's at 1e-8).
+
+    The batches run on ``threads`` Python threads at once (default: Numba's thread count; ``batch`` is
+    lowered to give each thread a batch), each batch's kernels on its own thread with the GIL released:
+    no thread waits on another's Python work (a team of Numba threads spins through every step the
+    sampler takes in Python; on a loaded machine that took 2-4 times the CPU).  The results do not
+    depend on ``batch`` or ``threads``.  ``progress(done_teachers)`` is called as batches finish.
 
     Returns
     -------
-    (teachers, SMCResult with the runs concatenated)
+    (teachers, SMCResult with the runs concatenated in teacher order)
 
     Examples
     --------
@@ -328,20 +334,41 @@ def run_teachers(kind: str, d: int, K: float, T: int, *, teachers: int = 8, part
     >>> len(ts), r.error.shape, r.kl_curve.shape
     (2, (2,), (2, 30))
     """
+    import numba
+
     kind = canonical_kind(kind)
     kcode, m = learner_prior(kind, K, width)
     ts = [sample_teacher(d, K, kind=kind, seed=seed * 100003 + i) for i in range(teachers)]
-    out = []
-    for start in range(0, teachers, batch):
-        chunk = list(range(start, min(teachers, start + batch)))
+    threads = numba.get_num_threads() if threads is None else max(1, int(threads))
+    batch = max(1, min(int(batch), -(-teachers // threads)))        # at least one batch per thread
+    chunks = [list(range(s, min(teachers, s + batch))) for s in range(0, teachers, batch)]
+    workers = min(threads, len(chunks))
+
+    def one(chunk):
         data = [teacher_data(ts[i], T, seed * 100003 + i) for i in chunk]
         X = np.stack([a[0] for a in data])
         y = np.stack([a[1] for a in data])
         f = np.stack([a[2] for a in data])
-        out.append(smc_runs(X, y, f, kind=kcode, m=m, conc=float(K), particles=particles, seed=seed,
-                            moves=moves, backend=backend, run_ids=chunk))
-        if progress is not None:
-            progress(chunk[-1] + 1)
+        return smc_runs(X, y, f, kind=kcode, m=m, conc=float(K), particles=particles, seed=seed, moves=moves,
+                        backend=backend, run_ids=chunk, parallel=False)
+
+    out = [None] * len(chunks)
+    if workers == 1:
+        for j, chunk in enumerate(chunks):
+            out[j] = one(chunk)
+            if progress is not None:
+                progress(chunk[-1] + 1)
+    else:
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(one, chunk): j for j, chunk in enumerate(chunks)}
+            done = 0
+            for fut in as_completed(futures):
+                out[futures[fut]] = fut.result()
+                done += len(chunks[futures[fut]])
+                if progress is not None:
+                    progress(done)
     cat = {k: np.concatenate([getattr(r, k) for r in out]) for k in
            ("error", "error_rb", "log_evidence", "log_lik_true", "kl_curve", "excess_curve", "ess_min",
             "acceptance", "resamples", "mh_updates")}

@@ -155,27 +155,43 @@ def test_advance_agrees_with_reference(kind, d, m, conc):
     np.testing.assert_allclose(ll - pos - np.log(prod), llr, rtol=1e-12, atol=1e-12)
 
 
-def test_mh_moves_with_per_run_t_update_the_cache():
+def test_mh_moves_with_per_run_t_agree_with_reference_and_update_the_cache():
     kind, d, m, conc = DP_RENORMALISED, 3, 3, 1.0
     rng = np.random.default_rng(13)
-    n, P, T = 3, 50, 300
-    Z = rng.standard_normal((n, P, latent_dim(kind, d, m)))
+    n, P, T, moves = 4, 50, 300, 3
+    D = latent_dim(kind, d, m)
+    Z = rng.standard_normal((n, P, D))
     X, y = rng.standard_normal((n, T, d)), (rng.random((n, T)) < 0.5) * 1.0
-    t = np.array([300, 0, 257], dtype=np.int64)
+    t = np.array([300, 0, 257, 40], dtype=np.int64)
     ll = np.zeros((n, P))
     for b in range(n):                                     # the true log-likelihoods of the current particles
         A, W = kernels.unpack_reference(Z[b], kind, m, d, conc)
         ll[b] = [kernels.network_log_lik_reference(A[i], W[i], X[b, :t[b]], y[b, :t[b]]) for i in range(P)]
-    step, log_u = 0.2 * rng.standard_normal(Z.shape), np.log(rng.random((n, P)))
+    rows = np.array([0, 1, 2])                             # run 3 is not moved
+    E = rng.standard_normal((3, moves, P, D))
+    log_u = np.log(rng.random((3, moves, P)))
+    L = np.stack([np.linalg.cholesky(0.04 * np.eye(D) + 0.01 * np.ones((D, D))) for _ in rows])
     Ac, Wc = kernels.network_cache(Z, kind, m, d, conc)
     Z1, ll1, Z2, ll2 = Z.copy(), ll.copy(), Z.copy(), ll.copy()
+    s1, s2 = np.ones(n), np.ones(n)
     XT, sg = np.ascontiguousarray(X.transpose(0, 2, 1)), np.where(y > 0.5, -1.0, 1.0)
-    a1 = kernels.mh_moves(Z1, ll1, XT, sg, t, np.ones(n, bool), kind, m, d, conc, step, log_u, Ac, Wc)
-    a2 = kernels.mh_sweep_reference(Z2, ll2, X, y, t, np.ones(n, bool), kind, m, d, conc, step, log_u)
-    np.testing.assert_array_equal(a1, a2)
-    assert 0 < a1.sum() < a1.size
-    np.testing.assert_array_equal(Z1, Z2)
+    r1 = kernels.mh_moves(Z1, ll1, XT, sg, t, rows, kind, m, d, conc, E, log_u, L, s1, Ac, Wc)
+    r2 = kernels.mh_moves_reference(Z2, ll2, X, y, t, rows, kind, m, d, conc, E, log_u, L, s2)
+    np.testing.assert_array_equal(r1, r2)
+    assert 0 < r1.min() and r1.max() < 1                  # some accepted, some rejected, in every move
+    np.testing.assert_allclose(s1, s2, rtol=1e-14)
+    assert s1[3] == 1.0 and s1[0] != 1.0                  # only the moved runs adapt their scale
+    np.testing.assert_allclose(Z1, Z2, rtol=1e-14, atol=1e-15)
+    np.testing.assert_array_equal(Z1[3], Z[3])
     np.testing.assert_allclose(ll1, ll2, rtol=1e-12, atol=1e-13)
     Ac2, Wc2 = kernels.network_cache(Z1, kind, m, d, conc)
-    np.testing.assert_array_equal(Ac, Ac2)                 # accepted networks were written to the cache
+    np.testing.assert_allclose(Ac, Ac2, rtol=1e-15)        # accepted networks were written to the cache
     np.testing.assert_array_equal(Wc, Wc2)
+
+
+def test_weighted_covariance_agrees_with_reference():
+    rng = np.random.default_rng(14)
+    Z, w = rng.standard_normal((300, 7)), rng.random(300)
+    w /= w.sum()
+    np.testing.assert_allclose(kernels.weighted_covariance(Z, w), kernels.weighted_covariance_reference(Z, w),
+                               rtol=1e-12, atol=1e-15)

@@ -68,16 +68,24 @@ def test_a_longer_run_starts_with_the_shorter_one():
 def test_the_thread_count_does_not_change_a_run():
     import numba
 
-    before = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        _, one = run_teachers("dp", 2, 1.0, 60, teachers=3, particles=120, seed=6)
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-        _, many = run_teachers("dp", 2, 1.0, 60, teachers=3, particles=120, seed=6)
-    finally:
-        numba.set_num_threads(before)
+    from scaling_theory.numeric.bayes import smc
+
+    _, one = run_teachers("dp", 2, 1.0, 60, teachers=3, particles=120, seed=6, threads=1, batch=3)
+    _, many = run_teachers("dp", 2, 1.0, 60, teachers=3, particles=120, seed=6, threads=3, batch=1)
     np.testing.assert_array_equal(one.kl_curve, many.kl_curve)
     np.testing.assert_array_equal(one.error, many.error)
+    # the kernels on Numba's threads (smc_runs' default) make the same run as on the calling thread
+    ts, _ = run_teachers("dp", 2, 1.0, 60, teachers=3, particles=120, seed=6)
+    data = [smc.teacher_data(t, 60, 6 * 100003 + i) for i, t in enumerate(ts)]
+    X, y, f = (np.stack([a[k] for a in data]) for k in range(3))
+    before = numba.get_num_threads()
+    try:
+        for threads in (1, numba.config.NUMBA_NUM_THREADS):
+            numba.set_num_threads(threads)
+            r = smc.smc_runs(X, y, f, kind=smc.DIRICHLET, m=smc.dp_atoms(1.0), conc=1.0, particles=120, seed=6)
+            np.testing.assert_array_equal(r.kl_curve, one.kl_curve)
+    finally:
+        numba.set_num_threads(before)
 
 
 def test_the_finite_learner_of_width_K_or_more_is_the_unrestricted_one():
