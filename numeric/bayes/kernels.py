@@ -56,7 +56,7 @@ from numba import njit, prange
 __all__ = ["FINITE", "DIRICHLET", "DP_RENORMALISED", "latent_dim", "unpack", "unpack_reference", "logits",
            "logits_reference", "log_lik_bernoulli", "exp_nonpositive", "network_log_lik",
            "network_log_lik_reference", "network_cache", "advance", "advance_reference", "mh_sweep",
-           "mh_sweep_reference", "mh_moves", "mh_moves_reference", "weighted_covariance", "weighted_covariance_reference",
+           "mh_sweep_reference", "mh_moves", "mh_moves_reference", "weighted_covariance", "weighted_covariance_reference", "cholesky",
            "CHUNK"]
 
 FINITE = 0
@@ -730,6 +730,51 @@ def weighted_covariance_reference(Z, w) -> np.ndarray:
     return (Z - mu).T @ ((Z - mu) * w[:, None])
 
 
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+def _cholesky_kernel(C, L):
+    D = C.shape[0]
+    for a in range(D):
+        for b in range(D):
+            L[a, b] = 0.0
+    for j in range(D):
+        Lj = L[j]
+        s = C[j, j]
+        for k in range(j):
+            s -= Lj[k] * Lj[k]
+        if not s > 0.0:
+            return False
+        d = math.sqrt(s)
+        Lj[j] = d
+        for i in range(j + 1, D):
+            Li = L[i]
+            s = C[i, j]
+            for k in range(j):
+                s -= Li[k] * Lj[k]
+            Li[j] = s / d
+    return True
+
+
+def cholesky(C: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor of a symmetric positive-definite ``C`` (compiled, single-threaded; NumPy's
+    LAPACK call spent 150 ms on a 136 x 136 matrix on the loaded 2-core machine, in thread hand-offs).
+    Its reference is :func:`numpy.linalg.cholesky`; a matrix that is not positive definite raises
+    :class:`numpy.linalg.LinAlgError` as it does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scaling_theory.numeric.bayes.kernels import cholesky
+    >>> A = np.random.default_rng(0).standard_normal((6, 6)); C = A @ A.T + np.eye(6)
+    >>> bool(np.allclose(cholesky(C), np.linalg.cholesky(C), rtol=1e-12))
+    True
+    """
+    C = np.ascontiguousarray(C, dtype=np.float64)
+    L = np.empty_like(C)
+    if not _cholesky_kernel(C, L):
+        raise np.linalg.LinAlgError("Matrix is not positive definite")
+    return L
+
+
 # ---------------------------------------------------------------------------------------------------------
 # the Metropolis-Hastings move: each proposal rescored on all observations so far
 
@@ -779,6 +824,18 @@ def _mh_kernel(Z, ll, XT, sg, t, active, kind, m, d, conc, step, log_u, accepted
                                      write_cache, A, W, fb, hb)
 
 
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+def _propose(z, L, e, scale, zp):
+    """``zp = z + scale L e`` for a lower-triangular ``L`` (its own fast-math function: the row dot products
+    vectorise)."""
+    for k in range(z.shape[0]):
+        acc = 0.0
+        Lk = L[k]
+        for j in range(k + 1):
+            acc += Lk[j] * e[j]
+        zp[k] = z[k] + scale * acc
+
+
 @njit(cache=True, parallel=True)
 def _mh_moves_kernel(Z, ll, XT, sg, t, rows, kind, m, d, conc, E, log_u, L, scale, rates, Ac, Wc):
     n, P, D = Z.shape
@@ -794,12 +851,7 @@ def _mh_moves_kernel(Z, ll, XT, sg, t, rows, kind, m, d, conc, E, log_u, L, scal
             for q in range(c, na * P, _BLOCKS):
                 a, i = q % na, q // na
                 b = rows[a]
-                sc = scale[b]
-                for k in range(D):             # the increment scale * L e, L lower triangular
-                    acc = 0.0
-                    for j in range(k + 1):
-                        acc += L[a, k, j] * E[a, mv, i, j]
-                    zp[k] = Z[b, i, k] + sc * acc
+                _propose(Z[b, i], L[a], E[a, mv, i], scale[b], zp)
                 accepted[a, i] = _mh_one(Z, ll, XT, sg, t, b, i, kind, m, d, conc, zp, log_u[a, mv, i], Ac, Wc,
                                          True, A, W, fb, hb)
         for a in range(na):

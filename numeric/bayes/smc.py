@@ -151,7 +151,7 @@ def _resample_and_prepare(b, Z, ll, w, rng, P, D, fast=True):
     """Proposal Cholesky factor from the weighted particles, then systematic resampling of run ``b``."""
     C = (kernels.weighted_covariance if fast else kernels.weighted_covariance_reference)(Z[b], w[b])
     C += 1e-10 * np.eye(D) + 1e-6 * np.trace(C) / D * np.eye(D)
-    chol = np.linalg.cholesky(C)
+    chol = kernels.cholesky(C) if fast else np.linalg.cholesky(C)
     idx = _systematic(w[b], rng.random())
     Z[b] = Z[b][idx]
     ll[b] = ll[b][idx]
