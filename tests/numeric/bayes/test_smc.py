@@ -105,3 +105,31 @@ def test_restricted_numba_run_equals_numpy_reference_run(kind, K, width):
     assert a.resamples.sum() > 0
     np.testing.assert_allclose(a.log_evidence, b.log_evidence, rtol=1e-10)
     np.testing.assert_allclose(a.kl_curve, b.kl_curve, rtol=1e-8, atol=1e-14)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind,K,scale,T", [("finite", 1, 1.0, 50), ("finite", 2, 1.0, 200), ("dp", 2, 2.0, 50),
+                                            ("dp", 1, 1.0, 200)])
+def test_width_one_learners_agree_with_the_exact_evidence(kind, K, scale, T):
+    # d = 1, one unit: the restricted learner's evidence is one integral (numeric/bayes/exact.py), for the
+    # finite teacher of K = 1 (the unrestricted learner) and K = 2 (misspecified), and the DP teacher's
+    # one renormalised atom (prior scale K)
+    n = 12
+    ts, r = run_teachers(kind, 1, K, T, teachers=n, particles=1000, seed=0, width=1)
+    exact = np.array([exact_error_d1k1(*teacher_data(t, T, i), scale=scale) for i, t in enumerate(ts)])
+    diff = r.error - exact
+    se = diff.std(ddof=1) / np.sqrt(n)
+    assert abs(diff.mean()) < 3 * se + 1e-5
+    assert np.abs(diff).max() * T < 0.25                 # log-evidence within 0.25 nats per data set
+    assert abs(r.error_rb.mean() - exact.mean()) < 3 * r.error_rb.std(ddof=1) / np.sqrt(n)
+
+
+def test_exact_evidence_scale_is_the_scaled_prior():
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal(5), (rng.random(5) < 0.5) * 1.0
+    a, w = rng.standard_normal((2, 400_000))
+    F = 2.5 * a[:, None] * np.maximum(w[:, None] * x[None], 0.0)
+    lp = np.sum(-np.logaddexp(0.0, np.where(y > 0.5, -F, F)), axis=1)
+    mc = np.log(np.mean(np.exp(lp)))
+    se = np.std(np.exp(lp)) / np.sqrt(lp.size) / np.exp(mc)
+    assert abs(log_evidence_d1k1(x, y, scale=2.5) - mc) < 4 * se
