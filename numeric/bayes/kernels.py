@@ -56,8 +56,8 @@ from numba import njit, prange
 __all__ = ["FINITE", "DIRICHLET", "DP_RENORMALISED", "latent_dim", "unpack", "unpack_reference", "logits",
            "logits_reference", "log_lik_bernoulli", "exp_nonpositive", "network_log_lik",
            "network_log_lik_reference", "network_cache", "advance", "advance_reference", "mh_sweep",
-           "mh_sweep_reference", "mh_moves", "mh_moves_reference", "weighted_covariance", "weighted_covariance_reference", "cholesky",
-           "CHUNK"]
+           "mh_sweep_reference", "mh_moves", "mh_moves_reference", "weighted_covariance",
+           "weighted_covariance_reference", "cholesky", "CHUNK"]
 
 FINITE = 0
 DIRICHLET = 1

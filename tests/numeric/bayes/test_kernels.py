@@ -195,3 +195,12 @@ def test_weighted_covariance_agrees_with_reference():
     w /= w.sum()
     np.testing.assert_allclose(kernels.weighted_covariance(Z, w), kernels.weighted_covariance_reference(Z, w),
                                rtol=1e-12, atol=1e-15)
+
+
+def test_cholesky_agrees_with_numpy_and_refuses_what_it_does():
+    rng = np.random.default_rng(15)
+    A = rng.standard_normal((40, 40))
+    C = A @ A.T + 1e-3 * np.eye(40)
+    np.testing.assert_allclose(kernels.cholesky(C), np.linalg.cholesky(C), rtol=1e-10, atol=1e-12)
+    with pytest.raises(np.linalg.LinAlgError):
+        kernels.cholesky(-np.eye(3))
