@@ -104,7 +104,7 @@ def flops_per_update(d: int, m: int) -> int:
     ``m (2d + 3)`` for the network (a multiply-add per weight, the ReLU, the output multiply-add) and 39
     for ``-softplus``: the sign, positive part and its sum (3), the range reduction of ``exp`` (``-|g|``,
     the clamp, ``floor(u log2 e + 1/2)``, two multiply-adds: 9), its degree-12 polynomial (12
-    multiply-adds, 24), the table scale (1), and ``1 + e`` and the running product (2).
+    multiply-adds, 24), the scale by ``2^k`` (1), and ``1 + e`` and the running product (2).
 
     Examples
     --------

@@ -34,7 +34,8 @@ Layout and arithmetic (the speed levers of docs/bayes.md, "Throughput"):
   ``1 + e^{-|g|}`` lies in ``(1, 2]``, so the product over a chunk of 256 observations cannot overflow:
   a chunk costs one ``log`` in place of 256 ``log1p``.
 * **A vectorisable exp** (:func:`exp_nonpositive`): Cody-Waite range reduction, a degree-12 Taylor
-  polynomial and a table of ``2^-k``; float64 throughout, within 2 ulp of ``math.exp`` (a test checks).
+  polynomial, and ``2^k`` written into the exponent bits (an integer shift and a bit cast, where a table
+  lookup became a slow gather); float64 throughout, within 2 ulp of ``math.exp`` (a test checks).
 * LLVM fast-math flags ``reassoc``, ``contract`` (sums may be reordered and fused, so the chunk sums
   vectorise), as in :mod:`scaling_theory.numeric.sim.kernels`; results agree with the references to
   rounding (about ``1e-15`` relative per observation).
@@ -51,7 +52,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 __all__ = ["FINITE", "DIRICHLET", "DP_RENORMALISED", "latent_dim", "unpack", "unpack_reference", "logits",
            "logits_reference", "log_lik_bernoulli", "exp_nonpositive", "network_log_lik",
@@ -70,7 +72,6 @@ _LOG2E = 1.4426950408889634
 _LN2_HI = 0.6931471803691238        # ln 2 split so that k * _LN2_HI is exact for |k| < 2^11 (fdlibm)
 _LN2_LO = 1.9082149292705877e-10
 _EXP_FLOOR = -40.0                  # e^-40 < 2^-57: 1 + e^-40 == 1 in float64, so clamping there is exact
-_POW2 = np.ldexp(1.0, -np.arange(64))  # 2^-k for the range reduction's integer part, k = 0..63
 _BLOCKS = 512                       # parallel blocks of the particle loops (thread count does not matter)
 
 
@@ -252,10 +253,22 @@ def logits_reference(Z, kind, m, d, conc, x) -> np.ndarray:
 # vectorisable arithmetic
 
 
+@intrinsic
+def _bits_as_float64(typingctx, bits):
+    """The float64 whose IEEE-754 bits are the int64 ``bits`` (an LLVM bit cast; it vectorises)."""
+    sig = types.float64(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+
+    return sig, codegen
+
+
 @njit(cache=True, inline="always")
 def _exp_nonpositive(u):
     # exp(u) for u <= 0 (clamped at -40, where 1 + e^u == 1): u = k ln2 + r, |r| <= ln2/2, exp(r) by its
-    # Taylor polynomial of degree 12 (truncation < 2e-16 relative), 2^k from a table; no call, so it vectorises
+    # Taylor polynomial of degree 12 (truncation < 2e-16 relative), 2^k (k in [-58, 0], a normal number) put
+    # in the exponent bits; no call and no table, so it vectorises
     u = max(u, _EXP_FLOOR)
     k = math.floor(u * _LOG2E + 0.5)
     r = (u - k * _LN2_HI) - k * _LN2_LO
@@ -272,7 +285,7 @@ def _exp_nonpositive(u):
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    return p * _POW2[int(-k)]
+    return p * _bits_as_float64((np.int64(k) + 1023) << 52)
 
 
 @njit(cache=True)
@@ -303,11 +316,88 @@ def exp_nonpositive(u: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, inline="always", fastmath=FASTMATH, error_model="numpy")
+def _chunk_unit_pairs(A, W, XT, s0, n, m, d, fb):
+    """Units two at a time for ``d <= 4``: each input row is loaded once for both (the loop is bound by
+    loads, not arithmetic).  Returns the first unit left over (``m`` or ``m - 1``)."""
+    x0 = XT[0, s0:s0 + n]
+    x1 = XT[min(1, d - 1), s0:s0 + n]
+    x2 = XT[min(2, d - 1), s0:s0 + n]
+    x3 = XT[min(3, d - 1), s0:s0 + n]
+    j = 0
+    while j + 2 <= m:
+        a, b = A[j], A[j + 1]
+        if d == 1:
+            u0, v0 = W[j, 0], W[j + 1, 0]
+            for s in range(n):
+                fb[s] += a * max(u0 * x0[s], 0.0) + b * max(v0 * x0[s], 0.0)
+        elif d == 2:
+            u0, u1, v0, v1 = W[j, 0], W[j, 1], W[j + 1, 0], W[j + 1, 1]
+            for s in range(n):
+                fb[s] += a * max(u0 * x0[s] + u1 * x1[s], 0.0) + b * max(v0 * x0[s] + v1 * x1[s], 0.0)
+        elif d == 3:
+            u0, u1, u2 = W[j, 0], W[j, 1], W[j, 2]
+            v0, v1, v2 = W[j + 1, 0], W[j + 1, 1], W[j + 1, 2]
+            for s in range(n):
+                fb[s] += (a * max(u0 * x0[s] + u1 * x1[s] + u2 * x2[s], 0.0)
+                          + b * max(v0 * x0[s] + v1 * x1[s] + v2 * x2[s], 0.0))
+        else:
+            u0, u1, u2, u3 = W[j, 0], W[j, 1], W[j, 2], W[j, 3]
+            v0, v1, v2, v3 = W[j + 1, 0], W[j + 1, 1], W[j + 1, 2], W[j + 1, 3]
+            for s in range(n):
+                fb[s] += (a * max(u0 * x0[s] + u1 * x1[s] + u2 * x2[s] + u3 * x3[s], 0.0)
+                          + b * max(v0 * x0[s] + v1 * x1[s] + v2 * x2[s] + v3 * x3[s], 0.0))
+        j += 2
+    return j
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH, error_model="numpy")
+def _chunk_unit_pairs_wide(A, W, XT, s0, n, m, d, fb, hb):
+    """Units two at a time for ``d > 4``: pre-activations of both in ``hb[:n]`` and ``hb[CHUNK:]``, the
+    input rows loaded once for the pair, in blocks of 4 coordinates.  Returns the first unit left over."""
+    ha = hb[:n]
+    hc = hb[CHUNK:CHUNK + n]
+    j = 0
+    while j + 2 <= m:
+        for s in range(n):
+            ha[s] = 0.0
+            hc[s] = 0.0
+        k = 0
+        while k + 4 <= d:
+            u0, u1, u2, u3 = W[j, k], W[j, k + 1], W[j, k + 2], W[j, k + 3]
+            v0, v1, v2, v3 = W[j + 1, k], W[j + 1, k + 1], W[j + 1, k + 2], W[j + 1, k + 3]
+            x0, x1 = XT[k, s0:s0 + n], XT[k + 1, s0:s0 + n]
+            x2, x3 = XT[k + 2, s0:s0 + n], XT[k + 3, s0:s0 + n]
+            for s in range(n):
+                ha[s] += u0 * x0[s] + u1 * x1[s] + u2 * x2[s] + u3 * x3[s]
+                hc[s] += v0 * x0[s] + v1 * x1[s] + v2 * x2[s] + v3 * x3[s]
+            k += 4
+        while k < d:
+            u0, v0 = W[j, k], W[j + 1, k]
+            x0 = XT[k, s0:s0 + n]
+            for s in range(n):
+                ha[s] += u0 * x0[s]
+                hc[s] += v0 * x0[s]
+            k += 1
+        a, b = A[j], A[j + 1]
+        for s in range(n):
+            fb[s] += a * max(ha[s], 0.0) + b * max(hc[s], 0.0)
+        j += 2
+    return j
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH, error_model="numpy")
 def _chunk_logits(A, W, XT, s0, n, m, d, fb, hb):
-    """``fb[s] = F(x_{s0+s})`` for ``s < n`` (``XT (d, T)``: observations contiguous); ``hb``: scratch."""
+    """``fb[s] = F(x_{s0+s})`` for ``s < n`` (``XT (d, T)``: observations contiguous); ``hb``: scratch of
+    ``2 * CHUNK``."""
     for s in range(n):
         fb[s] = 0.0
-    for j in range(m):
+    j0 = 0
+    if m >= 2:
+        if d <= 4:
+            j0 = _chunk_unit_pairs(A, W, XT, s0, n, m, d, fb)
+        else:
+            j0 = _chunk_unit_pairs_wide(A, W, XT, s0, n, m, d, fb, hb)
+    for j in range(j0, m):
         a = A[j]
         if d == 1:
             w0 = W[j, 0]
@@ -395,7 +485,7 @@ def network_log_lik(A: np.ndarray, W: np.ndarray, X: np.ndarray, y: np.ndarray) 
     XT = np.ascontiguousarray(np.asarray(X, dtype=np.float64).T)
     sg = np.where(np.asarray(y) > 0.5, -1.0, 1.0)
     m, d = W.shape
-    return float(_network_log_lik(A, W, XT, sg, XT.shape[1], m, d, np.empty(CHUNK), np.empty(CHUNK)))
+    return float(_network_log_lik(A, W, XT, sg, XT.shape[1], m, d, np.empty(CHUNK), np.empty(2 * CHUNK)))
 
 
 def network_log_lik_reference(A, W, X, y) -> float:
@@ -811,7 +901,7 @@ def _mh_kernel(Z, ll, XT, sg, t, active, kind, m, d, conc, step, log_u, accepted
         A = np.empty(m)
         W = np.empty((m, d))
         fb = np.empty(CHUNK)
-        hb = np.empty(CHUNK)
+        hb = np.empty(2 * CHUNK)
         # interleaved over runs, so that runs with different t share the threads evenly
         for q in range(c, n * P, _BLOCKS):
             b, i = q % n, q // n
@@ -847,7 +937,7 @@ def _mh_moves_kernel(Z, ll, XT, sg, t, rows, kind, m, d, conc, E, log_u, L, scal
             A = np.empty(m)
             W = np.empty((m, d))
             fb = np.empty(CHUNK)
-            hb = np.empty(CHUNK)
+            hb = np.empty(2 * CHUNK)
             for q in range(c, na * P, _BLOCKS):
                 a, i = q % na, q // na
                 b = rows[a]
