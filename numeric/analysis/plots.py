@@ -542,6 +542,7 @@ def bayes_width_curves(panels: Sequence[Mapping], path, *, title: str | None = N
             ax.plot([], [], linestyle=style, color="black", lw=1, label=f"bound: {route}")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        _plain_ticks(ax.yaxis, minor=_spans_little([e for c in curves for e in c["error"]]))
         ws = sorted({n for c in curves for n in c["widths"]})
         ax.set_xticks(ws, [f"{n:g}" for n in ws])
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
