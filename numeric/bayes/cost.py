@@ -94,13 +94,15 @@ def estimate(teacher: str, d: int, K: float, T: int, teachers: int, particles: i
     ratio = min(1.0 + D / 2, 20.0) if kcode == FINITE else min(1.0 + D / 2, 1.0 + 0.9 * (d + 2), 20.0)
     steps = float(teachers) * particles * T
     updates = steps * (1.0 + moves * ratio)
-    proposals = float(teachers) * 3.0 * ratio * moves * particles
+    events = min(3.0 * ratio, max(T - 1, 0))                      # no event after the last observation
+    proposals = float(teachers) * events * moves * particles
     ns = (steps * moves * ratio * (1.7 + 0.17 * m * (d + 1)) + steps * (1.8 + 0.4 * m * (d + 1))
           + proposals * 0.2 * D * D)
     seconds = ns * 1e-9 / min(threads, max(1, teachers))
     b = max(1, min(batch, -(-teachers // threads)))
     alive = min(threads, -(-teachers // b)) * b                     # runs held at once
-    per_run = particles * D * (1 + moves) + particles * (m * (d + 1) + 8) + T * (2 * d + 6) + D * D
+    per_run = (particles * D * (1 + (moves if events else 0)) + particles * (m * (d + 1) + 8) + T * (2 * d + 6)
+               + (D * D if events else 0))
     memory = 8.0 * (alive * per_run + 2 * particles * D + 2.0 * teachers * T)
     return CostEstimate(updates=updates, seconds=seconds, memory_bytes=memory, threads=threads)
 
