@@ -547,3 +547,136 @@ def _vacuous_below(theory: Mapping) -> float | None:
         return None
     c = theory.get("informative_budget")
     return math.inf if c is None else float(c)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the Bayes side of the compute study (numeric/bayes/study.py; docs/bayes.md, "The compute study")
+
+__all__ += ["bayes_width_curves", "bayes_n_star"]
+
+
+def bayes_width_curves(panels: Sequence[Mapping], path, *, title: str | None = None) -> str:
+    """The restricted Bayes learner's error against its width at fixed compute, one curve per budget.
+
+    Parameters
+    ----------
+    panels : one mapping per teacher (one panel each), ``{"teacher": label, "curves": [{"C", "widths",
+        "error", "error_se", "n_star", "bounds": {route: values or None}}]}`` as
+        :func:`scaling_theory.numeric.bayes.study.figure_data` gives (``width_curves``).
+    path : where to write the PNG.
+
+    Bars are 2 standard errors over the paired teachers; a star marks each budget's ``n*``; each route's
+    bound is drawn dashed (one line style per route) in its budget's colour, where it is valid.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "bw.png")
+    >>> curve = {"C": 1e3, "widths": [1, 2, 4], "error": [0.03, 0.02, 0.025], "error_se": [3e-3, 2e-3, 2e-3],
+    ...          "n_star": 2, "bounds": {"maurey": [0.5, 0.4, None]}}
+    >>> bayes_width_curves([{"teacher": "finite", "curves": [curve]}], out) == out
+    True
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    cols = max(len(panels), 1)
+    fig, axes = plt.subplots(1, cols, figsize=(5.0 * cols + 0.4, 4.4), layout="constrained", squeeze=False)
+    styles = ["--", "-.", ":", (0, (5, 1, 1, 1, 1, 1))]
+    for ax, panel in zip(axes[0], panels):
+        curves = sorted(panel["curves"], key=lambda c: c["C"])
+        routes = sorted({r for c in curves for r in (c.get("bounds") or {})})
+        for color, c in zip(_colors(plt, len(curves)), curves):
+            w = np.asarray(c["widths"], float)
+            e = np.asarray(c["error"], float)
+            se = np.asarray(c["error_se"], float)
+            ax.errorbar(w, e, yerr=[np.minimum(2 * se, 0.95 * e), 2 * se], fmt="o-", ms=4, lw=1.2, capsize=2,
+                        color=color, label=f"C = {c['C']:.3g}")
+            k = list(c["widths"]).index(c["n_star"])
+            ax.plot([c["n_star"]], [e[k]], "*", ms=13, color=color, mec="black", mew=0.6)
+            for style, route in zip(styles * 4, routes):
+                vals = (c.get("bounds") or {}).get(route)
+                if not vals:
+                    continue
+                pts = [(n, v) for n, v in zip(c["widths"], vals) if v is not None and math.isfinite(v)]
+                if pts:
+                    ax.plot(*zip(*pts), linestyle=style, lw=1, color=color, alpha=0.8)
+        for style, route in zip(styles * 4, routes):   # one legend entry per route, in black
+            ax.plot([], [], linestyle=style, color="black", lw=1, label=f"bound: {route}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        _plain_ticks(ax.yaxis, minor=_spans_little([e for c in curves for e in c["error"]]))
+        ws = sorted({n for c in curves for n in c["widths"]})
+        ax.set_xticks(ws, [f"{n:g}" for n in ws])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.set_xlabel("learner width n  (T = C / (n (d + 1)))")
+        ax.set_ylabel("time-averaged error (1/T) sum_t KL (nats)")
+        ax.set_title(str(panel["teacher"]), fontsize=9)
+        ax.grid(True, which="both", alpha=0.25)
+        ax.legend(fontsize=7)
+    fig.suptitle(title or "Restricted Bayes learner at fixed compute (bars: 2 se over paired teachers; "
+                          "stars: n*)", fontsize=9)
+    return _save(plt, fig, path)
+
+
+def bayes_n_star(series: Sequence[Mapping], path, *, title: str | None = None) -> str:
+    """The compute-optimal width ``n*(C)`` of the restricted Bayes learner against ``C``, with each route's.
+
+    Parameters
+    ----------
+    series : one mapping per teacher, ``{"teacher", "C", "n_star", "lo", "hi", "n_star_smooth",
+        "exponent": [a, lo, hi], "routes": {route: [n* per C or None]}}`` as
+        :func:`scaling_theory.numeric.bayes.study.figure_data` gives (``n_star``).
+    path : where to write the PNG.
+
+    Markers are the argmin over the width grid with its 95% bootstrap interval over teachers (bars),
+    the line the smoothed ``n*`` (parabola in ``ln n``); routes are drawn dashed.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "ns.png")
+    >>> s = {"teacher": "dp", "C": [1e3, 1e4], "n_star": [1, 2], "lo": [1, 2], "hi": [2, 3],
+    ...      "n_star_smooth": [1.2, 2.3], "exponent": [0.28, 0.1, 0.4], "routes": {"stick": [3, 5]}}
+    >>> bayes_n_star([s], out) == out
+    True
+    """
+    import matplotlib.ticker
+
+    plt, fig, ax = _figure(6.0, 4.4)
+    styles = ["--", "-.", ":", (0, (5, 1, 1, 1, 1, 1))]
+    palette = plt.get_cmap("tab10")
+    for k, s in enumerate(series):
+        color = palette(k % 10)
+        # teachers side by side at each budget (a few per cent apart), so their bars do not cover each other
+        C = np.asarray(s["C"], float) * 1.04 ** (k - (len(series) - 1) / 2)
+        n = np.asarray(s["n_star"], float)
+        lo, hi = np.asarray(s["lo"], float), np.asarray(s["hi"], float)
+        a = s.get("exponent") or [None, None, None]
+        lab = f"{s['teacher']}: n* (Bayes)"
+        if a[0] is not None and math.isfinite(a[0]):
+            lab += f", a = {a[0]:.2f}" + (f" [{a[1]:.2f}, {a[2]:.2f}]" if a[1] is not None else "")
+        ax.errorbar(C, n, yerr=[np.maximum(n - lo, 0), np.maximum(hi - n, 0)], fmt="o", ms=6, capsize=3,
+                    elinewidth=1, color=color, label=lab)
+        sm = [(c, v) for c, v in zip(C, s.get("n_star_smooth") or []) if v is not None and math.isfinite(v)]
+        if sm:
+            ax.plot(*zip(*sm), "-", color=color, lw=1.2, alpha=0.8)
+        for style, (route, vals) in zip(styles * 4, sorted((s.get("routes") or {}).items())):
+            pts = [(c, v) for c, v in zip(C, vals) if v is not None and math.isfinite(v)]
+            if pts:
+                ax.plot(*zip(*pts), linestyle=style, marker="x", ms=5, color=color, lw=1,
+                        label=f"{s['teacher']}: route {route}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    top = max([max([v for v in [*s["hi"], *s["n_star"]] if v is not None] or [1]) for s in series] or [1])
+    ticks = [v for v in (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 32, 50, 64, 100, 128, 200) if v <= max(2, 1.5 * top)]
+    ax.set_yticks(ticks, [f"{v:g}" for v in ticks])
+    ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xlabel("compute C = n (d + 1) T")
+    ax.set_ylabel("compute-optimal width n*")
+    ax.set_title(title or "n*(C) of the restricted Bayes learner (bars: 95% bootstrap over teachers)", fontsize=9)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=7)
+    return _save(plt, fig, path)

@@ -9,11 +9,14 @@ from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.bayes.compare import LAW_FOR_TEACHER, bayes_optimal_error, bound_value, check_inputs
 
 
-@pytest.mark.parametrize("args,needle", [(("finite", 5, 2, 1000, 8, 500), "d must be an integer in [1, 4]"),
-                                         (("finite", 2, 0, 1000, 8, 500), "K must be an integer in [1, 4]"),
-                                         (("finite", 2, 2, 50, 8, 500), "T must be an integer in [100, 20000]"),
+@pytest.mark.parametrize("args,needle", [(("finite", 65, 2, 1000, 8, 500), "d must be an integer in [1, 64]"),
+                                         (("finite", 2, 0, 1000, 8, 500), "K must be an integer in [1, 64]"),
+                                         (("finite", 2, 2, 0, 8, 500), "T must be an integer in [1, 1000000]"),
                                          (("finite", 2, 2, 1000, 1, 500), "teachers must be"),
                                          (("finite", 2, 2, 1000, 8, 99), "particles must be an integer in [100"),
+                                         (("finite", 2, 2, 1000, 8, 500, 0), "width must be an integer in [1, 4096]"),
+                                         (("finite", 2, 2, 1000, 8, 500, None, -2), "seed must be an integer in [0"),
+                                         (("finite", 2, 2, 1000, 8, 500, 2.0), "width must be an integer"),
                                          (("wide", 2, 2, 1000, 8, 500), "unknown teacher 'wide'")])
 def test_bad_input_names_the_limit(args, needle):
     with pytest.raises(UserInputError, match=needle.replace("[", r"\[")):
@@ -46,3 +49,24 @@ def test_result_json_and_reproducibility():
     assert 0 < ja["ess_min"] <= 1 and ja["holds"] is True and ja["bound"] > ja["error"]
     assert len(ja["sgd_runs"]) == 4 and ja["sgd_error"] == min(r["error"] for r in ja["sgd_runs"])
     assert mpmath.isfinite(ja["bound"])
+
+
+def test_a_job_above_the_limits_is_refused_before_it_starts():
+    with pytest.raises(UserInputError, match="above the limit of 10 min"):
+        bayes_optimal_error("finite", 2, 2, 20000, teachers=256, particles=20000)
+    with pytest.raises(UserInputError, match="more memory than this machine"):
+        bayes_optimal_error("finite", 64, 64, 1_000_000, teachers=100_000, particles=1_000_000, allow_long=True)
+
+
+def test_bound_at_a_width_and_its_validity():
+    from scaling_theory.numeric.bayes.compare import bound_at, bound_validity
+
+    b, _ = bound_value("finite", 2, 2, 1000)
+    cells = [bound_at("finite", 2, 2, 1000, n) for n in (1, 10, 100, 1000)]
+    assert min(cells) >= b * (1 - 1e-12)                    # the minimum over p is below every width
+    assert bound_validity("finite", 2, 2, 79) is None and bound_validity("finite", 2, 2, 78) is not None
+    assert bound_validity("dp", 2, 3, 1000, width=2) is not None and bound_validity("dp", 2, 3, 1000, 3) is None
+    r = bayes_optimal_error("dp", 1, 2, 200, teachers=2, particles=100, sgd=False, width=1)
+    assert r.bound is None and r.holds is None and "smallest width" in r.bound_note
+    r = bayes_optimal_error("dp", 1, 2, 200, teachers=2, particles=100, sgd=False, width=3)
+    assert r.bound == pytest.approx(bound_at("dp", 1, 2, 200, 3)) and r.bound_p == 6 and r.holds is True
