@@ -38,7 +38,7 @@ from scaling_theory.numeric.precision.mpeval import compile_expr, real, sign
 from scaling_theory.theory.teachers import canonical_kind
 
 __all__ = ["LAW_FOR_TEACHER", "TEACHER_KIND", "LIMITS", "BayesResult", "bayes_optimal_error", "bound_value",
-           "bound_at", "bound_validity", "check_inputs"]
+           "bound_at", "bounds_at", "bound_routes", "bound_validity", "check_inputs"]
 
 #: teacher kind -> registered law bounding its Bayes-optimal error; the ONE place to rename laws
 LAW_FOR_TEACHER = {"finite": "jeon-van-roy-finite", "dp": "jeon-van-roy"}
@@ -85,63 +85,99 @@ def check_inputs(teacher: str, d: int, K: int, T: int, teachers: int, particles:
             raise UserInputError(f"{name} must be an integer in [{lo}, {hi}]{why}, got {value!r}")
 
 
-def bound_validity(teacher: str, d: int, K: float, T: int, width: int | None = None) -> str | None:
-    """Why the registered law is not an upper bound at this cell, or ``None`` where it is.
+def _law_and_values(teacher: str, d: int, K: float):
+    from scaling_theory.theory.registry import get_law
 
-    The law's large-``T`` simplification holds for ``T >= validity_T`` (``8 pi^2`` on the Barron scale;
-    :func:`scaling_theory.theory.jeon_van_roy.validity_T`) and widths ``n >= smallest_width`` (1 for the
-    finite teacher, ``max(1, K)`` for the Dirichlet process).
+    law = get_law(LAW_FOR_TEACHER[canonical_kind(teacher)])
+    return law, law.parameters(None, {"d": d, "K": K}, defaults=False)
+
+
+def bound_validity(teacher: str, d: int, K: float, T: int, width: int | None = None) -> str | None:
+    """Why no route of the teacher's law is an upper bound at this cell, or ``None`` where one is.
+
+    Each route has its own window (:class:`scaling_theory.theory.laws.Route`: ``p >= min_model``,
+    ``T >= min_data``); the law bounds a cell when some route's window holds it.
 
     Examples
     --------
     >>> from scaling_theory.numeric.bayes.compare import bound_validity
-    >>> print(bound_validity("finite", 1, 1, 50))
-    T = 50 is below the bound's validity window T >= 78.96
-    >>> print(bound_validity("dp", 1, 3, 1000, width=2))
-    width 2 is below the bound's smallest width max(1, K) = 3
-    >>> bound_validity("finite", 1, 1, 1000, width=1) is None
+    >>> print(bound_validity("finite", 1, 1, 50))     # the direct route holds from T >= 1
+    None
+    >>> print(bound_validity("finite", 1, 2, 50, width=1))
+    T = 50 is below every route's window at width 1 (maurey: T >= 78.96; direct: width >= 2)
+    >>> bound_validity("dp", 1, 3, 1000, width=2) is None   # the truncation route holds from n >= 1
     True
     """
-    from scaling_theory.theory.jeon_van_roy import smallest_width, validity_T
+    law, values = _law_and_values(teacher, d, K)
+    reasons = []
+    for r in law.routes:
+        t_min = float(sp.N(r.min_data.subs(values), 20))
+        n_min = float(sp.N(r.min_model.subs(values), 20)) / (int(d) + 1)
+        if T >= t_min and (width is None or width >= n_min - 1e-9):
+            return None
+        why = [f"T >= {t_min:.4g}"] if T < t_min else []
+        if width is not None and width < n_min - 1e-9:
+            why.append(f"width >= {n_min:g}")
+        reasons.append(f"{r.name}: {' and '.join(why)}")
+    where = f" at width {width}" if width is not None else ""
+    return f"T = {T} is below every route's window{where} ({'; '.join(reasons)})"
 
-    teacher = canonical_kind(teacher)
-    Kq = sp.Integer(int(K)) if float(K).is_integer() else sp.Float(K)
-    t_min = float(validity_T(teacher, "barron", sp.Integer(int(d)), Kq))
-    if T < t_min:
-        return f"T = {T} is below the bound's validity window T >= {t_min:.4g}"
-    n_min = float(smallest_width(teacher, Kq))
-    if width is not None and width < n_min:
-        what = "1" if teacher == "finite" else "max(1, K)"
-        return f"width {width} is below the bound's smallest width {what} = {n_min:g}"
-    return None
+
+def bounds_at(teacher: str, d: int, K: float, T: int, width: int) -> dict[str, float | None]:
+    """Each route's bound at ``p = width (d + 1)`` and ``T`` (``None`` outside the route's window).
+
+    Examples
+    --------
+    >>> from scaling_theory.numeric.bayes.compare import bounds_at
+    >>> b = bounds_at("finite", 2, 2, 1000, 1)
+    >>> b["direct"] is None and b["maurey"] > 0       # width 1 < K: only the Maurey route
+    True
+    """
+    from scaling_theory.numeric.precision.routes import route_value
+
+    law, values = _law_and_values(teacher, d, K)
+    p = int(width) * (int(d) + 1)
+    return {r.name: route_value(law, r, values, p, int(T), dps=_BOUND_DPS) for r in law.routes}
 
 
 def bound_at(teacher: str, d: int, K: float, T: int, width: int) -> float:
-    """The registered law for ``teacher`` at ``p = width (d + 1)`` and ``T`` (mpmath, 30 digits).
+    """The teacher's law at ``p = width (d + 1)`` and ``T``: the smallest valid route's bound there.
+
+    Raises :class:`UserInputError` when no route covers the cell (:func:`bound_validity` says why).
 
     Examples
     --------
     >>> from scaling_theory.numeric.bayes.compare import bound_at, bound_value
     >>> b, p = bound_value("finite", 2, 2, 1000)
-    >>> bound_at("finite", 2, 2, 1000, 3) > b      # the minimum over p is below any one width
+    >>> bound_at("finite", 2, 2, 1000, 1) > b      # the minimum over p is below any one width
     True
     """
-    from scaling_theory.theory.registry import get_law
+    valid = [v for v in bounds_at(teacher, d, K, T, width).values() if v is not None]
+    if not valid:
+        raise UserInputError(bound_validity(teacher, d, K, T, width) or "no route covers this cell")
+    return min(valid)
 
-    law = get_law(LAW_FOR_TEACHER[canonical_kind(teacher)])
-    values = law.parameters(None, {"d": d, "K": K}, defaults=False)
-    values[law.data] = sp.Integer(int(T))
-    with mp.workdps(_BOUND_DPS):
-        L = compile_expr(law.expr, law.model, values)
-        return float(real(L(mpmath.mpf(int(width) * (int(d) + 1)))))
+
+def bound_routes(teacher: str, d: int, K: float, T: int) -> dict[str, tuple[float, float] | None]:
+    """Each route's bound at ``T`` minimised over the student size ``p`` in its window: ``{route: (bound,
+    p*)}`` (``None`` where ``T`` is below the route's window).
+
+    Examples
+    --------
+    >>> from scaling_theory.numeric.bayes.compare import bound_routes
+    >>> sorted(bound_routes("dp", 2, 2, 1000))
+    ['maurey', 'truncation']
+    """
+    from scaling_theory.numeric.precision.routes import minimum_over_model
+
+    law, values = _law_and_values(teacher, d, K)
+    return {r.name: minimum_over_model(law, r, values, int(T), dps=_BOUND_DPS) for r in law.routes}
 
 
 def bound_value(teacher: str, d: int, K: float, T: int) -> tuple[float, float]:
-    """The law for ``teacher`` at ``(d, K, T)``, minimised over a continuous student size ``p`` (mpmath).
+    """The teacher's law at ``(d, K, T)`` minimised over a continuous student size ``p``: the best route's.
 
-    ``p = n (d + 1)`` with a continuous width ``n >= 1`` (``n >= max(1, K)`` for the Dirichlet-process law,
-    where it is valid); the minimiser is the root of ``dL/dp`` (sign scan in ``ln p``, then a bracketed
-    root at 30 digits), or the lower end when ``L`` increases there.
+    Each route is minimised inside its own window (:func:`bound_routes`); the law is their minimum.
 
     Returns
     -------
@@ -151,32 +187,13 @@ def bound_value(teacher: str, d: int, K: float, T: int) -> tuple[float, float]:
     --------
     >>> from scaling_theory.numeric.bayes.compare import bound_value
     >>> b, p = bound_value("finite", 2, 2, 1000)
-    >>> bool(0 < b < 1 and p > 3)
+    >>> bool(0 < b < 1 and p >= 6)   # the direct route, at its smallest model p = K (d+1)
     True
     """
-    from scaling_theory.theory.registry import get_law
-
-    law = get_law(LAW_FOR_TEACHER[teacher])
-    values = law.parameters(None, {"d": d, "K": K}, defaults=False)
-    values[law.data] = sp.Integer(int(T))
-    teacher = canonical_kind(teacher)
-    n_min = max(1.0, float(K)) if teacher == "dp" else 1.0
-    with mp.workdps(_BOUND_DPS):
-        L = compile_expr(law.expr, law.model, values)
-        dL = compile_expr(sp.diff(law.expr, law.model), law.model, values)
-        p_min = mpmath.mpf(n_min) * (d + 1)
-        u0 = mp.log(p_min)
-        us = [u0 + mpmath.mpf(i) / 10 for i in range(0, 700)]     # p up to e^70 p_min
-        g = lambda u: dL(mp.exp(u))                               # noqa: E731 - sign of dL/du
-        signs = [sign(g, u) for u in us]
-        if signs[0] >= 0:
-            p_star = p_min
-        else:
-            i = next((k for k in range(len(us) - 1) if signs[k] < 0 <= signs[k + 1]), None)
-            if i is None:
-                raise UserInputError(f"the law {law.name!r} has no minimum over p below e^70 at T={T}")
-            p_star = mp.exp(bracketed_root(lambda u: real(g(u)), us[i], us[i + 1]))
-        return float(real(L(p_star))), float(p_star)
+    valid = [v for v in bound_routes(teacher, d, K, T).values() if v is not None]
+    if not valid:
+        raise UserInputError(bound_validity(teacher, d, K, T) or f"no route of the law covers T = {T}")
+    return min(valid)
 
 
 @dataclass
@@ -191,7 +208,8 @@ class BayesResult:
     error_rb, error_rb_se : the same from the per-step predictive KL (Rao-Blackwellised).
     bound : the law's value (minimised over model size, or at ``p = width (d+1)``); ``None`` where the law
         is not a bound (``bound_note`` says why: ``T`` below its validity window, or a width below its
-        smallest); ``bound_law``, ``bound_p``: the law and the model size used.
+        smallest); ``bound_law``, ``bound_p``: the law and the model size used; ``bound_route``: the law's best
+        valid route there, ``bound_routes``: every route's ``{bound, p}`` beside it (``None`` outside its window).
     holds : ``bound >= error - 2 error_se`` (``None`` without a valid bound).
     ratio : ``bound / error``.
     sgd_error, sgd_error_se : best SGD student's time-averaged online excess log-loss (same samples).
@@ -236,6 +254,8 @@ class BayesResult:
     updates_per_second: float = 0.0
     width: int | None = None
     bound_note: str | None = None
+    bound_route: str | None = None
+    bound_routes: dict = field(default_factory=dict)
     estimate: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
@@ -257,8 +277,12 @@ class BayesResult:
         if self.bound is None:
             lines.append(f"  bound ({self.bound_law}): not valid here ({self.bound_note}); L_T measured anyway")
         else:
-            lines.append(f"  bound ({self.bound_law}, {where}, p = {self.bound_p:.4g}) = {self.bound:.4g}"
-                         f"   ratio bound / L_T = {self.ratio:.3g}")
+            lines.append(f"  bound ({self.bound_law}, route {self.bound_route}, {where}, p = {self.bound_p:.4g}) = "
+                         f"{self.bound:.4g}   ratio bound / L_T = {self.ratio:.3g}")
+            others = [f"{k} {v['bound']:.4g}" for k, v in self.bound_routes.items()
+                      if v is not None and k != self.bound_route]
+            if others:
+                lines.append("  other routes: " + ", ".join(others))
         if self.sgd_error is not None:
             cfg = self.sgd_config
             lines.append(f"  SGD online excess loss = {self.sgd_error:.4g} +- {self.sgd_error_se:.2g} "
@@ -347,8 +371,8 @@ def bayes_optimal_error(teacher: str = "finite", d: int = 2, K: int = 2, T: int 
     ['bound', 'error', 'error_se', 'ess_min', 'holds', 'sgd_error']
     >>> r.holds, r.sgd_error
     (True, None)
-    >>> r = bayes_optimal_error("finite", 1, 1, 20, teachers=2, particles=100, sgd=False, width=1)
-    >>> r.bound is None, r.holds, r.error > 0
+    >>> r = bayes_optimal_error("finite", 1, 2, 20, teachers=2, particles=100, sgd=False, width=1)
+    >>> r.bound is None, r.holds, r.error > 0      # width 1 < K and T < 8 pi^2: no route covers the cell
     (True, None, True)
     """
     from scaling_theory.numeric.bayes import cost
@@ -363,12 +387,15 @@ def bayes_optimal_error(teacher: str = "finite", d: int = 2, K: int = 2, T: int 
                          width=width, threads=threads)
     smc_seconds = time.perf_counter() - start
     note = bound_validity(teacher, d, K, T, width)
-    if note is not None:
-        bound = p_star = None
-    elif width is None:
-        bound, p_star = bound_value(teacher, d, K, T)
+    # every route beside the best one: {route: (bound, p)} or None outside the route's window
+    if width is None:
+        routes = bound_routes(teacher, d, K, T)
     else:
-        bound, p_star = bound_at(teacher, d, K, T, width), float(width * (d + 1))
+        routes = {k: (None if v is None else (v, float(width * (d + 1))))
+                  for k, v in bounds_at(teacher, d, K, T, width).items()}
+    valid = {k: v for k, v in routes.items() if v is not None}
+    route = min(valid, key=lambda k: valid[k][0]) if valid else None
+    bound, p_star = valid[route] if route is not None else (None, None)
     err, se = float(r.error.mean()), _se(r.error)
     runs = _sgd(ts, K, T, seed, r.log_lik_true, final=True, width=width) if sgd else []
     best = min(runs, key=lambda row: row["error"]) if runs else None
@@ -390,5 +417,6 @@ def bayes_optimal_error(teacher: str = "finite", d: int = 2, K: int = 2, T: int 
         curve_t=[int(i + 1) for i in idx], curve=[float(curve[i]) for i in idx],
         seconds=time.perf_counter() - start, smc_seconds=smc_seconds,
         updates_per_second=updates / smc_seconds if smc_seconds > 0 else float("nan"),
-        width=None if width is None else int(width), bound_note=note,
+        width=None if width is None else int(width), bound_note=note, bound_route=route,
+        bound_routes={k: (None if v is None else {"bound": v[0], "p": v[1]}) for k, v in routes.items()},
         estimate={"seconds": est.seconds, "memory_bytes": est.memory_bytes, "updates": est.updates})

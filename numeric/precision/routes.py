@@ -41,7 +41,7 @@ from scaling_theory.numeric.precision.mpeval import compile_expr, exact_number, 
 from scaling_theory.theory.laws import Law, Route
 
 __all__ = ["RouteOptimum", "route_optimum", "route_optima", "best_route", "smallest_budget", "route_switches",
-           "informative_budget", "select_route"]
+           "informative_budget", "select_route", "route_value", "minimum_over_model"]
 
 _GUARD = 10
 _GRID = 120
@@ -295,3 +295,68 @@ def informative_budget(law: Law, values: Mapping, trivial: float, *, top: float 
         if hi - lo < 1e-3:
             break
     return 10 ** hi
+
+
+def route_value(law: Law, route: Route, values: Mapping, model, data, *, dps: int = 30) -> float | None:
+    """The route's bound at one cell ``(model, data)``, or ``None`` outside its validity window.
+
+    Examples
+    --------
+    >>> from scaling_theory.theory.registry import get_law
+    >>> law = get_law("jeon-van-roy-finite")
+    >>> v = law.parameters(None, {"d": 2, "K": 2})
+    >>> route_value(law, law.route("direct"), v, 3, 1000) is None      # n = 1 < K: not the direct route's
+    True
+    >>> 0 < route_value(law, law.route("direct"), v, 6, 1000) < route_value(law, law.route("maurey"), v, 6, 1000)
+    True
+    """
+    with mp.workdps(dps):
+        p_lo = to_mpf(sp.N(route.min_model.subs(values), dps))
+        t_lo = to_mpf(sp.N(route.min_data.subs(values), dps))
+        if not (mpmath.mpf(model) >= p_lo * (1 - mpmath.mpf(10) ** (-dps + 5)) and mpmath.mpf(data) >= t_lo):
+            return None
+        L = compile_expr(route.expr, law.model, {**values, law.data: exact_number(data)})
+        return float(real(L(mpmath.mpf(model))))
+
+
+def minimum_over_model(law: Law, route: Route, values: Mapping, data, *, dps: int = 30
+                       ) -> tuple[float, float] | None:
+    """``(min_p L(p, T), argmin)`` of one route at a fixed sample count ``T = data``, over its window
+    ``p >= min_model`` (a sign scan of ``dL/dp`` over 70 e-folds of ``p``, then a bracketed root; the window's
+    lower end when ``L`` rises there, its far end when ``L`` keeps falling); ``None`` when ``T`` is below the
+    route's ``min_data``.
+
+    Examples
+    --------
+    >>> from scaling_theory.theory.registry import get_law
+    >>> law = get_law("jeon-van-roy")
+    >>> v = law.parameters(None, {"d": 2, "K": 2})
+    >>> L, p = minimum_over_model(law, law.route("truncation"), v, 1000)
+    >>> bool(0 < L < 1 and p >= 3)
+    True
+    """
+    from scaling_theory.numeric.precision.budget import bracketed_root
+
+    with mp.workdps(dps):
+        t_lo = to_mpf(sp.N(route.min_data.subs(values), dps))
+        if not mpmath.mpf(data) >= t_lo:
+            return None
+        env = {**values, law.data: exact_number(data)}
+        L = compile_expr(route.expr, law.model, env)
+        dL = compile_expr(sp.diff(route.expr, law.model), law.model, env)
+        p_min = to_mpf(sp.N(route.min_model.subs(values), dps))
+        u0 = mp.log(p_min)
+        us = [u0 + mpmath.mpf(i) / 10 for i in range(0, 701)]
+
+        def g(u):
+            return dL(mp.exp(u))
+
+        signs = [sign(g, u) for u in us]
+        if signs[0] >= 0 and all(s >= 0 for s in signs):
+            p_star = p_min
+        else:
+            i = next((k for k in range(len(us) - 1) if signs[k] < 0 <= signs[k + 1]), None)
+            p_star = mp.exp(us[-1]) if i is None else mp.exp(bracketed_root(lambda u: real(g(u)), us[i], us[i + 1]))
+            if signs[0] >= 0 and real(L(p_min)) < real(L(p_star)):
+                p_star = p_min
+        return float(real(L(p_star))), float(p_star)

@@ -58,11 +58,13 @@ def test_the_width_K_learner_is_the_unrestricted_one_and_small_T_is_measured(cap
     assert main([*base, "--width", "2"]) == 0
     wide = json.loads(capsys.readouterr().out)
     assert wide["error"] == plain["error"] and wide["curve"] == plain["curve"] and wide["width"] == 2
-    # T = 60 is below the bound's window: the bound is not valid there, the error is measured anyway
-    assert plain["bound"] is None and plain["holds"] is None and "validity window" in plain["bound_note"]
+    # T = 60 is below the Maurey route's window; the direct route (n >= K = 2) holds there
+    assert plain["bound_route"] == "direct" and plain["bound_routes"]["maurey"] is None and plain["holds"] is True
     assert main([*base, "--width", "1"]) == 0
     narrow = json.loads(capsys.readouterr().out)
     assert narrow["error"] != plain["error"] and narrow["error"] > 0
+    # width 1 < K and T < 8 pi^2: no route covers the cell; the error is measured anyway
+    assert narrow["bound"] is None and narrow["holds"] is None and "below every route's window" in narrow["bound_note"]
 
 
 def test_a_long_job_prints_its_estimate_first(capsys, monkeypatch):
@@ -97,7 +99,7 @@ def test_installed_cli_error_exit():
 def test_a_failing_bound_is_loud_and_exits_1(capsys, monkeypatch):
     import scaling_theory.numeric.bayes.compare as compare
 
-    monkeypatch.setattr(compare, "bound_value", lambda *a: (1e-9, 2.0))   # a (broken) bound far too low
+    monkeypatch.setattr(compare, "bound_routes", lambda *a: {"maurey": (1e-9, 2.0)})   # a (broken) bound far too low
     argv = ["bayes", "--d", "1", "--K", "1", "--T", "100", "--teachers", "2", "--particles", "100", "--no-sgd"]
     assert main(argv) == 1
     out = capsys.readouterr().out

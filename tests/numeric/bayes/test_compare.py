@@ -24,20 +24,26 @@ def test_bad_input_names_the_limit(args, needle):
 
 
 def test_bound_is_the_minimum_over_model_size():
+    from scaling_theory.numeric.bayes.compare import bound_routes
     from scaling_theory.theory.registry import get_law
 
     for teacher in ("finite", "dp"):
-        b, p_star = bound_value(teacher, 2, 2, 1000)
         law = get_law(LAW_FOR_TEACHER[teacher])
-        f = lambda p: float(law.expr.subs(law.parameters(None, {"d": 2, "K": 2}, defaults=False))  # noqa: E731
-                            .subs({law.data: 1000, law.model: p}))
-        assert f(p_star) == pytest.approx(b, rel=1e-12)
-        assert f(p_star * 1.01) > b and (f(p_star / 1.01) > b or p_star <= 3 * 2)
-    # finite law A/p + (B + beta ln T + K ln p)/T: minimiser p = A T / K in closed form
+        values = law.parameters(None, {"d": 2, "K": 2}, defaults=False)
+        routes = bound_routes(teacher, 2, 2, 1000)
+        for name, (b, p_star) in routes.items():
+            expr = law.route(name).expr
+            f = lambda p: float(expr.subs(values).subs({law.data: 1000, law.model: p}))  # noqa: E731
+            p_lo = float(law.route(name).min_model.subs(values))
+            assert f(p_star) == pytest.approx(b, rel=1e-12) and p_star >= p_lo * (1 - 1e-12)
+            assert f(p_star * 1.01) >= b * (1 - 1e-12) and (f(p_star / 1.01) > b or p_star <= p_lo * 1.0101)
+        # the law's value is the best route's
+        assert bound_value(teacher, 2, 2, 1000)[0] == min(b for b, _ in routes.values())
+    # the finite law's Maurey route A/p + (B + beta ln T + K ln p)/T: minimiser p = A T / K in closed form
     law = get_law(LAW_FOR_TEACHER["finite"])
     A = law.abbreviations[[s for s in law.abbreviations if s.name == "A"][0]]
     A = float(A.subs(law.parameters(None, {"d": 2, "K": 2}, defaults=False)))
-    assert bound_value("finite", 2, 2, 1000)[1] == pytest.approx(A * 1000 / 2, rel=1e-10)
+    assert bound_routes("finite", 2, 2, 1000)["maurey"][1] == pytest.approx(A * 1000 / 2, rel=1e-10)
 
 
 def test_result_json_and_reproducibility():
@@ -64,9 +70,13 @@ def test_bound_at_a_width_and_its_validity():
     b, _ = bound_value("finite", 2, 2, 1000)
     cells = [bound_at("finite", 2, 2, 1000, n) for n in (1, 10, 100, 1000)]
     assert min(cells) >= b * (1 - 1e-12)                    # the minimum over p is below every width
-    assert bound_validity("finite", 2, 2, 79) is None and bound_validity("finite", 2, 2, 78) is not None
-    assert bound_validity("dp", 2, 3, 1000, width=2) is not None and bound_validity("dp", 2, 3, 1000, 3) is None
-    r = bayes_optimal_error("dp", 1, 2, 200, teachers=2, particles=100, sgd=False, width=1)
-    assert r.bound is None and r.holds is None and "smallest width" in r.bound_note
+    # width 1 < K = 2: only the Maurey route, from T >= 8 pi^2; width 2 = K: the direct route from T >= 1
+    assert bound_validity("finite", 2, 2, 79, width=1) is None and bound_validity("finite", 2, 2, 78, width=1)
+    assert bound_validity("finite", 2, 2, 5, width=2) is None
+    # the dp law's truncation route covers every width n >= 1 and T >= 1
+    assert bound_validity("dp", 2, 3, 1000, width=2) is None and bound_validity("dp", 2, 3, 1, width=1) is None
+    r = bayes_optimal_error("finite", 1, 2, 20, teachers=2, particles=100, sgd=False, width=1)
+    assert r.bound is None and r.holds is None and "below every route's window" in r.bound_note
     r = bayes_optimal_error("dp", 1, 2, 200, teachers=2, particles=100, sgd=False, width=3)
     assert r.bound == pytest.approx(bound_at("dp", 1, 2, 200, 3)) and r.bound_p == 6 and r.holds is True
+    assert r.bound_route == "truncation" and r.bound_routes["maurey"]["bound"] > r.bound
