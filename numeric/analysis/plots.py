@@ -583,7 +583,7 @@ def bayes_width_curves(panels: Sequence[Mapping], path, *, title: str | None = N
     import matplotlib.pyplot as plt
 
     cols = max(len(panels), 1)
-    fig, axes = plt.subplots(1, cols, figsize=(5.0 * cols + 0.4, 4.4), layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(1, cols, figsize=(5.4 * cols + 0.4, 5.4), layout="constrained", squeeze=False)
     styles = ["--", "-.", ":", (0, (5, 1, 1, 1, 1, 1))]
     for ax, panel in zip(axes[0], panels):
         curves = sorted(panel["curves"], key=lambda c: c["C"])
@@ -596,6 +596,9 @@ def bayes_width_curves(panels: Sequence[Mapping], path, *, title: str | None = N
                         color=color, label=f"C = {c['C']:.3g}")
             k = list(c["widths"]).index(c["n_star"])
             ax.plot([c["n_star"]], [e[k]], "*", ms=13, color=color, mec="black", mew=0.6)
+            sgd = [(n, v) for n, v in zip(c["widths"], c.get("sgd_error") or []) if v is not None and math.isfinite(v)]
+            if sgd:   # SGD students on the same teachers and data: hollow squares, dotted
+                ax.plot(*zip(*sgd), "s:", ms=4, mfc="none", lw=1, color=color)
             for style, route in zip(styles * 4, routes):
                 vals = (c.get("bounds") or {}).get(route)
                 if not vals:
@@ -603,6 +606,9 @@ def bayes_width_curves(panels: Sequence[Mapping], path, *, title: str | None = N
                 pts = [(n, v) for n, v in zip(c["widths"], vals) if v is not None and math.isfinite(v)]
                 if pts:
                     ax.plot(*zip(*pts), linestyle=style, lw=1, color=color, alpha=0.8)
+        if any(c.get("sgd_error") for c in curves):
+            ax.plot([], [], "s:", ms=4, mfc="none", color="black", lw=1, label="SGD (same teachers)")
+        ax.plot([], [], "*", ms=10, color="white", mec="black", label="n* (Bayes)")
         for style, route in zip(styles * 4, routes):   # one legend entry per route, in black
             ax.plot([], [], linestyle=style, color="black", lw=1, label=f"bound: {route}")
         ax.set_xscale("log")
@@ -612,12 +618,12 @@ def bayes_width_curves(panels: Sequence[Mapping], path, *, title: str | None = N
         ax.set_xticks(ws, [f"{n:g}" for n in ws])
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_xlabel("learner width n  (T = C / (n (d + 1)))")
-        ax.set_ylabel("time-averaged error (1/T) sum_t KL (nats)")
+        ax.set_ylabel("time-averaged KL, (1/T) sum_t KL (nats)")
         ax.set_title(str(panel["teacher"]), fontsize=9)
         ax.grid(True, which="both", alpha=0.25)
-        ax.legend(fontsize=7)
-    fig.suptitle(title or "Restricted Bayes learner at fixed compute (bars: 2 se over paired teachers; "
-                          "stars: n*)", fontsize=9)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
+    fig.suptitle(title or "Restricted Bayes learner (dots, bars: 2 se over paired teachers), SGD and each route's "
+                          "bound at fixed compute C", fontsize=9)
     return _save(plt, fig, path)
 
 
@@ -645,7 +651,7 @@ def bayes_n_star(series: Sequence[Mapping], path, *, title: str | None = None) -
     """
     import matplotlib.ticker
 
-    plt, fig, ax = _figure(6.0, 4.4)
+    plt, fig, ax = _figure(6.4, 6.0)
     styles = ["--", "-.", ":", (0, (5, 1, 1, 1, 1, 1))]
     palette = plt.get_cmap("tab10")
     for k, s in enumerate(series):
@@ -662,7 +668,18 @@ def bayes_n_star(series: Sequence[Mapping], path, *, title: str | None = None) -
                     elinewidth=1, color=color, label=lab)
         sm = [(c, v) for c, v in zip(C, s.get("n_star_smooth") or []) if v is not None and math.isfinite(v)]
         if sm:
-            ax.plot(*zip(*sm), "-", color=color, lw=1.2, alpha=0.8)
+            ax.plot(*zip(*sm), "-", color=color, lw=1.2, alpha=0.8, label=f"{s['teacher']}: n* smoothed (Bayes)")
+        sgd = s.get("sgd")
+        if sgd:   # SGD on the same teachers: hollow squares, shifted a little to the right
+            ok = [i for i, v in enumerate(sgd["n_star"]) if v is not None]
+            Cs, ns = C[ok] * 1.06, np.asarray([sgd["n_star"][i] for i in ok], float)
+            los = np.asarray([(sgd["lo"][i] if sgd["lo"][i] is not None else ns[j]) for j, i in enumerate(ok)], float)
+            his = np.asarray([(sgd["hi"][i] if sgd["hi"][i] is not None else ns[j]) for j, i in enumerate(ok)], float)
+            b = sgd.get("exponent") or [None, None, None]
+            lab = f"{s['teacher']}: n* (SGD)" + (f", a = {b[0]:.2f}" if b[0] is not None else "") + (
+                f" [{b[1]:.2f}, {b[2]:.2f}]" if b[0] is not None and b[1] is not None else "")
+            ax.errorbar(Cs, ns, yerr=[np.maximum(ns - los, 0), np.maximum(his - ns, 0)], fmt="s", ms=5, mfc="none",
+                        capsize=2, elinewidth=0.8, color=color, label=lab)
         for style, (route, vals) in zip(styles * 4, sorted((s.get("routes") or {}).items())):
             pts = [(c, v) for c, v in zip(C, vals) if v is not None and math.isfinite(v)]
             if pts:
@@ -670,13 +687,17 @@ def bayes_n_star(series: Sequence[Mapping], path, *, title: str | None = None) -
                         label=f"{s['teacher']}: route {route}")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    top = max([max([v for v in [*s["hi"], *s["n_star"]] if v is not None] or [1]) for s in series] or [1])
-    ticks = [v for v in (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 32, 50, 64, 100, 128, 200) if v <= max(2, 1.5 * top)]
+    every = [v for s in series for v in [*s["hi"], *s["n_star"], *[x for vals in (s.get("routes") or {}).values()
+                                                                   for x in vals],
+                                           *((s.get("sgd") or {}).get("hi") or [])] if v is not None]
+    top = max(every or [1])
+    ticks = [v for v in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 50, 64, 100, 128, 200, 500, 1000) if v <= max(2, 1.5 * top)]
     ax.set_yticks(ticks, [f"{v:g}" for v in ticks])
     ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    ax.set_xlabel("compute C = n (d + 1) T")
-    ax.set_ylabel("compute-optimal width n*")
-    ax.set_title(title or "n*(C) of the restricted Bayes learner (bars: 95% bootstrap over teachers)", fontsize=9)
+    ax.set_xlabel("compute C = n (d + 1) T  (parameter-samples)")
+    ax.set_ylabel("compute-optimal width n* (hidden units)")
+    ax.set_title(title or "n*(C): restricted Bayes learner, SGD and each route (bars: 95% bootstrap over teachers)",
+                 fontsize=9)
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     return _save(plt, fig, path)
