@@ -41,7 +41,7 @@ from scaling_theory.numeric.precision.mpeval import compile_expr, exact_number, 
 from scaling_theory.theory.laws import Law, Route
 
 __all__ = ["RouteOptimum", "route_optimum", "route_optima", "best_route", "smallest_budget", "route_switches",
-           "informative_budget", "select_route", "route_value", "minimum_over_model"]
+           "informative_budget", "select_route", "route_value", "minimum_over_model", "scan_optimum"]
 
 _GUARD = 10
 _GRID = 120
@@ -223,6 +223,68 @@ def _log10_floor(law: Law, values: Mapping) -> float:
     return math.log10(float(sp.N(smallest_budget(law, values), 20))) + 1e-9
 
 
+@functools.lru_cache(maxsize=64)
+def _float_along(expr: sp.Expr, model: sp.Symbol, data: sp.Symbol, cost: sp.Expr, key: tuple):
+    """``(f(x, C), T(x, C))``: the route along its budget in ``x = ln p`` with the constants bound, in floats."""
+    C_, x_ = sp.Dummy("C", positive=True), sp.Dummy("x", real=True)
+    [data_on_budget] = sp.solve(sp.Eq(cost, C_), data)
+    env = {k: sp.Float(sp.N(v, 20)) for k, v in key}
+    along = expr.xreplace({data: data_on_budget}).xreplace(env).xreplace({model: sp.exp(x_)})
+    return (sp.lambdify((x_, C_), along, modules="math"),
+            sp.lambdify((x_, C_), data_on_budget.xreplace(env).xreplace({model: sp.exp(x_)}), modules="math"))
+
+
+def scan_optimum(law: Law, route: Route, values: Mapping, compute, *, grid: int = 160) -> RouteOptimum:
+    """A route's optimum in double precision, for scans over many budgets (:func:`route_switches`,
+    :func:`informative_budget`): a grid in ``ln p`` over the window, then Brent's method around the grid's
+    best point (scipy); about 1e-8 relative in ``L*``.  Falls back to :func:`route_optimum` where floats
+    overflow.
+
+    Examples
+    --------
+    >>> from scaling_theory.theory.registry import get_law
+    >>> law = get_law("jeon-van-roy")
+    >>> v = law.parameters(None, {"d": 8, "K": 32})
+    >>> exact = route_optimum(law, law.route("truncation"), v, 10**8)
+    >>> fast = scan_optimum(law, law.route("truncation"), v, 10**8)
+    >>> abs(float(fast.loss) / float(exact.loss) - 1) < 1e-8
+    True
+    """
+    from scipy.optimize import minimize_scalar
+
+    C = float(compute)
+    lo = float(sp.N(route.min_model.subs(values), 20))
+    t_min = float(sp.N(route.min_data.subs(values), 20))
+    if not (math.isfinite(C) and C / t_min >= lo):
+        return route_optimum(law, route, values, compute, digits=15)
+    try:
+        f, data_of = _float_along(route.expr, law.model, law.data, law.cost, _key(values))
+        a, b = math.log(lo), math.log(C / t_min)
+        xs = [a + (b - a) * i / grid for i in range(grid + 1)] if b > a else [a]
+        Ls = [f(x, C) for x in xs]
+        if not all(math.isfinite(v) for v in Ls):
+            raise OverflowError
+        i = min(range(len(xs)), key=Ls.__getitem__)
+        x_best, L_best, side = xs[i], Ls[i], ("lower" if i == 0 else "upper" if i == len(xs) - 1 else None)
+        if side is None:
+            res = minimize_scalar(lambda x: f(x, C), bounds=(xs[i - 1], xs[i + 1]), method="bounded",
+                                  options={"xatol": 1e-12 * max(1.0, abs(xs[i]))})
+            if res.fun <= L_best:
+                x_best, L_best = float(res.x), float(res.fun)
+        p = math.exp(x_best)
+        return RouteOptimum(route.name, True, mpmath.mpf(p), mpmath.mpf(data_of(x_best, C)), mpmath.mpf(L_best),
+                            side, True, 8, "double precision: grid in ln p, then Brent's method")
+    except (OverflowError, ValueError, ZeroDivisionError, TypeError):
+        return route_optimum(law, route, values, compute, digits=15)
+
+
+def _scan_optima(law: Law, values: Mapping, x: float) -> list[RouteOptimum]:
+    C = _budget(x)
+    if x < 300:
+        return [scan_optimum(law, r, values, C) for r in law.routes]
+    return route_optima(law, values, C, digits=15, grid=_SCAN_GRID)
+
+
 def route_switches(law: Law, values: Mapping, *, top: float = 1e60, digits: int = 15,
                    points: int = 30) -> list[dict]:
     """Budgets where the best route changes, from the smallest budget the law covers up to ``top``.
@@ -244,7 +306,7 @@ def route_switches(law: Law, values: Mapping, *, top: float = 1e60, digits: int 
     lo, hi = _log10_floor(law, values), math.log10(top)
 
     def who(x):
-        b = best_route(route_optima(law, values, _budget(x), digits=digits, grid=_SCAN_GRID))
+        b = best_route(_scan_optima(law, values, x))
         return b.name if b is not None else None
 
     xs = [lo + (hi - lo) * i / (points - 1) for i in range(points)]
@@ -283,7 +345,7 @@ def informative_budget(law: Law, values: Mapping, trivial: float, *, top: float 
     lo, hi = _log10_floor(law, values), math.log10(top)
 
     def L(x):
-        return float(best_route(route_optima(law, values, _budget(x), digits=digits, grid=_SCAN_GRID)).loss)
+        return float(best_route(_scan_optima(law, values, x)).loss)
 
     if L(lo) <= trivial:
         return 10 ** lo
