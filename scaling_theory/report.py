@@ -426,14 +426,21 @@ def _theory_section(result, theory, main_key) -> list[Block]:
     if cmp.get("law_note"):
         items.append(f"Note: {cmp['law_note']}.")
     th = theory.get(main_key, {})
+    first = f", route {th['routes_order'][0]} (the law's expression)" if th.get("routes_order") else ""
     if th.get("asymptotic_model_exponent") is not None:
-        items.append(f"Law `{th['law']}`: asymptotically $p^* \\propto C^{{{format_number(th['asymptotic_model_exponent'])}}}$, "
+        items.append(f"Law `{th['law']}`{first}: asymptotically $p^* \\propto C^{{{format_number(th['asymptotic_model_exponent'])}}}$, "
                      f"$T^* \\propto C^{{{format_number(th['asymptotic_data_exponent'])}}}$ up to log factors "
                      f"(closed form: {'yes' if th.get('closed_form') else 'no'}).")
     if th.get("a_local") is not None:
-        items.append(f"At the sweep's budgets ({label(main_key)}) the law's optimum has local exponents "
+        items.append(f"At the sweep's budgets ({label(main_key)}) that route's optimum has local exponents "
                      f"$a$ = {format_number(th['a_local'])}, $b$ = {format_number(th['b_local'])} (log factors "
                      f"included); optimum from {th.get('optimum_method')}.")
+    for key, t in theory.items():
+        others = [f"{name} {format_number(r['a_local'], 3)}" for name, r in (t.get("routes") or {}).items()
+                  if r.get("a_local") is not None]
+        if others:
+            items.append(f"Every route's local exponent at the sweep's budgets ({label(key)}): " + ", ".join(others)
+                         + ".")
     for key, t in theory.items():
         if t.get("a_best") is not None:
             items.append(f"Best proof route ({label(key)}, law `{t['law']}`): {_route_text(sorted(set(t['route'])))}; "

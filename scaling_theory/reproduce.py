@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from scaling_theory.errors import UserInputError
+from scaling_theory.theory.jeon_van_roy import law_name
+from scaling_theory.theory.teachers import kind_label
 
 __all__ = ["reproduce", "ReproduceResult", "DEFAULT_OUT", "DEFAULT_QUICK_OUT", "default_out"]
 
@@ -31,10 +33,10 @@ DEFAULT_OUT = "reproduce-out"
 #: the quick study's own folder, so that it never replaces the default study's report or joins its store
 DEFAULT_QUICK_OUT = "reproduce-quick-out"
 _THEORY_LAW = "jeon-van-roy"   # the paper's setting: the infinite-width teacher
-#: the derived law each teacher kind is compared with (the one place naming them)
-TEACHER_LAW = {"dp": "jeon-van-roy", "finite": "jeon-van-roy-finite"}
+#: the derived law each teacher kind is compared with (theory.jeon_van_roy.law_name: the one map of kinds to laws)
+TEACHER_LAW = {kind: law_name(kind) for kind in ("dp", "finite")}
 #: report labels of the teacher kinds
-TEACHER_LABEL = {"dp": "infinite-width (Dirichlet-process) teacher", "finite": "finite teacher"}
+TEACHER_LABEL = {kind: kind_label(kind) for kind in ("dp", "finite")}
 #: width-refinement rounds after the coarse pass (the first adds midpoints around each minimum, the
 #: later ones only widths that bracket it; :func:`scaling_theory.numeric.analysis.protocol.refine_widths`)
 REFINE_ROUNDS = 3
@@ -132,7 +134,8 @@ def headline_rows(comparisons: list) -> list:
     return [r for r in comparisons if r.get("estimator") == HEADLINE_ESTIMATOR]
 
 
-_THEORY_KEYS = ("law", "C", "N_opt", "D_opt", "best_N_opt", "best_D_opt", "best_loss_opt", "loss_opt", "route",
+_THEORY_KEYS = ("law", "routes_order", "routes", "C", "N_opt", "D_opt", "best_N_opt", "best_D_opt", "best_loss_opt",
+                "loss_opt", "route",
                 "a_local", "b_local", "a_best", "b_best", "trivial_error", "informative", "informative_budget",
                 "error")
 

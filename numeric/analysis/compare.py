@@ -43,6 +43,8 @@ def theory_curve(law, params: Mapping[str, Any], budgets: Sequence[float], *,
     ``informative_budget``).
     """
     out: dict[str, Any] = {"law": law.name, "params": dict(params)}
+    if law.routes:
+        out["routes_order"] = [r.name for r in law.routes]
     resolved = resolve(law, params)
     curve = BudgetCurve(law.expr, law.model, law.data, cost=law.cost, env=resolved.values)
     lo = float(params["d"]) + 1 if "d" in params else None  # n >= 1 hidden unit
@@ -72,7 +74,9 @@ def theory_curve(law, params: Mapping[str, Any], budgets: Sequence[float], *,
         out["method"] = f"scaling_theory.theory.allocation failed: {err}"
     if budgets:
         try:
-            r = allocate(law, float(budgets[-1]), params=params or None, digits=15)
+            # the curve above is the law's expression: its first route when the law has routes
+            r = allocate(law, float(budgets[-1]), params=params or None, digits=15,
+                         route=law.routes[0].name if law.routes else None)
             rel = abs(float(r.model) - Ns[-1]) / float(r.model)
             out["optimum_method"] += (f"; cross-checked at C = {float(budgets[-1]):.3g} against "
                                       f"scaling_theory.numeric.precision.allocate.allocate (verified: {r.verified}, relative "

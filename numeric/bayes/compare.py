@@ -35,13 +35,14 @@ from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.bayes.smc import run_teachers
 from scaling_theory.numeric.precision.budget import bracketed_root
 from scaling_theory.numeric.precision.mpeval import compile_expr, real, sign
+from scaling_theory.theory.jeon_van_roy import law_name
 from scaling_theory.theory.teachers import canonical_kind
 
 __all__ = ["LAW_FOR_TEACHER", "TEACHER_KIND", "LIMITS", "BayesResult", "bayes_optimal_error", "bound_value",
            "bound_at", "bounds_at", "bound_routes", "bound_validity", "check_inputs"]
 
-#: teacher kind -> registered law bounding its Bayes-optimal error; the ONE place to rename laws
-LAW_FOR_TEACHER = {"finite": "jeon-van-roy-finite", "dp": "jeon-van-roy"}
+#: teacher kind -> the law bounding its Bayes error (theory.jeon_van_roy.law_name: the one map of kinds to laws)
+LAW_FOR_TEACHER = {kind: law_name(kind) for kind in ("finite", "dp")}
 #: teacher kind -> ``sample_teacher`` kind (the canonical names of scaling_theory.theory.teachers)
 TEACHER_KIND = {"finite": "finite", "dp": "dp"}
 #: admissible sizes (inclusive); particles below 100 give unstable marginal likelihoods.  Within these, the

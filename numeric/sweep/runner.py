@@ -629,7 +629,8 @@ def _drive(ex, tasks, runner, store: Store, summary: SweepSummary, progress: boo
     in_flight: dict[Any, list[RunSpec]] = {}
     total_cost = sum(_cost(t) for t in tasks)
     # the bar advances by estimated work (not run count), so its ETA is fair to uneven runs
-    bar = tqdm(total=total_cost, disable=not progress, file=sys.stderr,
+    # disable=None: no bar when stderr is not a terminal (a log file, a pipe), as tqdm decides
+    bar = tqdm(total=total_cost, disable=None if progress else True, file=sys.stderr,
                bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
                desc=f"simulate: 0/{summary.remaining} runs", dynamic_ncols=True, mininterval=0.5)
     ran = 0
