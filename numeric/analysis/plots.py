@@ -699,5 +699,6 @@ def bayes_n_star(series: Sequence[Mapping], path, *, title: str | None = None) -
     ax.set_title(title or "n*(C): restricted Bayes learner, SGD and each route (bars: 95% bootstrap over teachers)",
                  fontsize=9)
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    handles, labels = ax.get_legend_handles_labels()   # below the axes, inside the figure (constrained layout)
+    fig.legend(handles, labels, fontsize=7, loc="outside lower center", ncol=2, frameon=False)
     return _save(plt, fig, path)
