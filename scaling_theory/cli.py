@@ -40,8 +40,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _printable_streams() -> None:
+    """Let stdout and stderr print any text in any locale encoding (``PYTHONIOENCODING=ascii``, a C
+    locale, a file name with undecodable bytes): what the encoding cannot show is escaped
+    (``\\xfc``, ``\\udcff``) instead of raising UnicodeEncodeError after the work is done."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) != "backslashreplace":
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - a closed or exotic stream
+                pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _printable_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

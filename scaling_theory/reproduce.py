@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from scaling_theory.errors import UserInputError
+from scaling_theory.theory.jeon_van_roy import law_name
+from scaling_theory.theory.teachers import kind_label
 
 __all__ = ["reproduce", "ReproduceResult", "DEFAULT_OUT", "DEFAULT_QUICK_OUT", "default_out"]
 
@@ -31,10 +33,10 @@ DEFAULT_OUT = "reproduce-out"
 #: the quick study's own folder, so that it never replaces the default study's report or joins its store
 DEFAULT_QUICK_OUT = "reproduce-quick-out"
 _THEORY_LAW = "jeon-van-roy"   # the paper's setting: the infinite-width teacher
-#: the derived law each teacher kind is compared with (the one place naming them)
-TEACHER_LAW = {"dp": "jeon-van-roy", "finite": "jeon-van-roy-finite"}
+#: the derived law each teacher kind is compared with (theory.jeon_van_roy.law_name: the one map of kinds to laws)
+TEACHER_LAW = {kind: law_name(kind) for kind in ("dp", "finite")}
 #: report labels of the teacher kinds
-TEACHER_LABEL = {"dp": "infinite-width (Dirichlet-process) teacher", "finite": "finite teacher"}
+TEACHER_LABEL = {kind: kind_label(kind) for kind in ("dp", "finite")}
 #: width-refinement rounds after the coarse pass (the first adds midpoints around each minimum, the
 #: later ones only widths that bracket it; :func:`scaling_theory.numeric.analysis.protocol.refine_widths`)
 REFINE_ROUNDS = 3
@@ -83,7 +85,7 @@ class ReproduceResult:
 
     comparisons: list = field(default_factory=list)
     throughput: float | None = None
-    bayes: list = field(default_factory=list)
+    compute_study: dict = field(default_factory=dict)
     refinement: dict = field(default_factory=dict)
     lr_optima: list = field(default_factory=list)
     theory: dict = field(default_factory=dict)
@@ -102,7 +104,9 @@ class ReproduceResult:
         ``exponent_final`` the same estimator on the final-weights KL at the same rates,
         ``exponent_val_choice`` with the rates chosen on the validation stream), ``headline`` the rows of
         the headline estimator, ``theory`` the bound's optimum per teacher (best route, trivial
-        error, ``informative`` per budget), ``diverged`` the diverged runs per teacher and learning rate.
+        error, ``informative`` per budget), ``diverged`` the diverged runs per teacher and learning rate,
+        ``compute_study`` the restricted Bayes learner, SGD and every route on the same teachers
+        (``{"setting", "teachers": [{"teacher", "d", "K", "budgets": [...], "exponents", "verdicts"}]}``).
         """
         return {"out_dir": str(self.out_dir), "report_md": str(self.report_md),
                 "report_tex": str(self.report_tex), "store": str(self.store),
@@ -112,7 +116,7 @@ class ReproduceResult:
                 "throughput_rounds": self.refinement.get("speed", []),
                 "checks": self.checks, "sweep": self.sweep,
                 "fits": self.fits, "comparison": self.comparison, "comparisons": self.comparisons,
-                "bayes": self.bayes, "refinement": self.refinement, "lr_optima": self.lr_optima,
+                "compute_study": self.compute_study, "refinement": self.refinement, "lr_optima": self.lr_optima,
                 "headline": headline_rows(self.comparisons), "theory": self.theory, "diverged": self.diverged}
 
 
@@ -130,9 +134,28 @@ def headline_rows(comparisons: list) -> list:
     return [r for r in comparisons if r.get("estimator") == HEADLINE_ESTIMATOR]
 
 
-_THEORY_KEYS = ("law", "C", "N_opt", "D_opt", "best_N_opt", "best_D_opt", "best_loss_opt", "loss_opt", "route",
+_THEORY_KEYS = ("law", "routes_order", "routes", "C", "N_opt", "D_opt", "best_N_opt", "best_D_opt", "best_loss_opt",
+                "loss_opt", "route",
                 "a_local", "b_local", "a_best", "b_best", "trivial_error", "informative", "informative_budget",
                 "error")
+
+
+_STUDY_BUDGET_KEYS = ("C", "widths", "T", "bayes_error", "bayes_error_se", "sgd_error", "sgd_lr", "n_star",
+                      "n_star_ci", "n_star_smooth", "sgd_n_star", "sgd_n_star_ci", "routes", "route_grid", "bounds",
+                      "route_bound_at_n_star", "bound_holds", "bound_cells_checked")
+
+
+def _study_json(study: dict) -> dict:
+    """The compute study as the JSON ``reproduce --json`` reports (the per-run details of the SMC left out)."""
+    teachers = []
+    for t in study.get("teachers", []):
+        teachers.append({"teacher": t["teacher"], "d": t["d"], "K": t["K"], "law": t["law"],
+                         "teachers": t["teachers"], "particles": t["particles"],
+                         "budgets": [{k: b.get(k) for k in _STUDY_BUDGET_KEYS} for b in t["budgets"]],
+                         "exponents": t["exponents"], "asymptotic_exponents": t["asymptotic_exponents"],
+                         "verdicts": t["verdicts"], "sgd_verdicts": t["sgd_verdicts"],
+                         "seconds": t["bayes_study"]["seconds"]})
+    return {"setting": study.get("setting"), "teachers": teachers}
 
 
 def _theory_json(th: dict) -> dict:
@@ -208,6 +231,9 @@ def _prepare_output(out_dir, config=None, quick: bool = False) -> Path:
     for name in ("report.md", "report.tex"):  # refuse before hours of work, not after
         if (out / name).is_dir():
             raise UserInputError(f"cannot write {out / name}: it is a directory")
+    from scaling_theory.numeric.sweep.store import check_regular_file
+
+    check_regular_file(out / "results.sqlite")  # a FIFO there would block the sweep's first read
     if config is not None:
         _check_store_protocol(out / "results.sqlite", config, quick)
     try:
@@ -235,7 +261,7 @@ def _warm_kernels(stage: str, quick: bool) -> None:
     child process by :func:`_start_warmup`.
 
     ``"simulate"``: two runs of the protocol's grid (the sweep workers' trainer, its parallel kernel and
-    the evaluator); ``"bayes"``: the SMC sampler and its SGD comparison for both teacher kinds.
+    the evaluator); ``"bayes"``: the compute study's SMC sampler (restricted learners) and SGD students.
     """
     if stage == "simulate":
         from scaling_theory.numeric.sweep.config import SweepConfig
@@ -246,10 +272,12 @@ def _warm_kernels(stage: str, quick: bool) -> None:
                                       "seeds": [0], "lr": grid["lr"][:1], "eval_samples": 100, "min_samples": 10})
         train_runs(tiny.expand()[0])  # two students: the parallel kernel and everything it calls
     elif stage == "bayes":
-        from scaling_theory.numeric.bayes.compare import bayes_optimal_error
+        from scaling_theory.numeric.analysis.compute_study import compute_study
+        from scaling_theory.numeric.bayes.study import SETTINGS
 
-        for teacher in ("dp", "finite"):
-            bayes_optimal_error(teacher, T=_BAYES_T["quick"][0], **BAYES_SETTING, **_BAYES_SIZE["quick"])
+        for teacher, s in SETTINGS["quick"].items():   # the restricted learners and the SGD students, tiny
+            compute_study(teacher, s["d"], s["K"], s["budgets"][:1], s["widths"][:2], teachers=2, particles=100,
+                          bootstrap=2)
     else:
         raise ValueError(f"no kernels to warm for stage {stage!r}")
 
@@ -264,7 +292,9 @@ def _start_warmup(stage: str, quick: bool, runner=None):
 
     if runner is not None:
         return None
-    code = f"from scaling_theory.reproduce import _warm_kernels; _warm_kernels({stage!r}, {bool(quick)})"
+    # the child ends with this process, however it ends (kill -9 included)
+    code = (f"from scaling_theory.numeric.sweep.executors import exit_with_parent; exit_with_parent({os.getpid()}); "
+            f"from scaling_theory.reproduce import _warm_kernels; _warm_kernels({stage!r}, {bool(quick)})")
     try:
         return subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, env={**os.environ, "NUMBA_NUM_THREADS": "1"})
@@ -522,28 +552,33 @@ def _theory_at_budgets(law, groups, main_key) -> dict[tuple, dict[str, Any]]:
     return theory
 
 
-#: the Bayes-optimal section: small teachers the SMC estimator handles (docs/bayes.md), both kinds
-BAYES_SETTING = {"d": 2, "K": 2}
-_BAYES_T = {"quick": (100, 200), "default": (100, 300, 1000)}
-_BAYES_SIZE = {"quick": {"teachers": 2, "particles": 100}, "default": {"teachers": 8, "particles": 500}}
+def study_mode(quick: bool, full: bool) -> str:
+    """The compute study's setting (:data:`scaling_theory.numeric.bayes.study.SETTINGS`) for a reproduce call."""
+    if quick and full:
+        raise UserInputError("--quick and --full exclude each other")
+    return "quick" if quick else ("full" if full else "default")
 
 
-def _bayes(quick: bool, out: Path) -> tuple[list[dict[str, Any]], Path | None]:
-    """L_T by SMC for both teacher kinds at a few T, with the bound and SGD on the same samples, and the
-    figure (L_T against T). A bound below a measurement is reported, never hidden (``holds`` false)."""
-    from scaling_theory.numeric.analysis.plots import bayes_error_curves
-    from scaling_theory.numeric.bayes.compare import bayes_optimal_error
+def _compute_study(mode: str, out: Path, progress: bool) -> tuple[dict[str, Any], list[Path]]:
+    """The compute study for both teachers (:func:`scaling_theory.numeric.analysis.compute_study.compute_study`):
+    the restricted Bayes learner over a width grid at each budget, SGD on the same teachers, every route of the
+    teacher's law beside them, and the two figures.  A route below the measured Bayes error at some cell stops
+    the study loudly (:class:`scaling_theory.numeric.bayes.study.BoundFailure` names the cell)."""
+    from scaling_theory.numeric.analysis.compute_study import compute_study, figure_data
+    from scaling_theory.numeric.analysis.plots import bayes_n_star, bayes_width_curves
+    from scaling_theory.numeric.bayes.study import SETTINGS
 
-    mode = "quick" if quick else "default"
-    rows = []
-    for teacher in ("dp", "finite"):
-        for T in _BAYES_T[mode]:
-            r = bayes_optimal_error(teacher, T=T, **BAYES_SETTING, **_BAYES_SIZE[mode]).to_json()
-            rows.append({k: r[k] for k in ("teacher", "d", "K", "T", "teachers", "particles", "error", "error_se",
-                                           "bound", "bound_law", "ratio", "holds", "sgd_error", "ess_min")})
-    path = out / "figures" / "bayes_error.png"
-    bayes_error_curves(rows, path, title=f"Bayes-optimal error, d={BAYES_SETTING['d']}, K={BAYES_SETTING['K']}")
-    return rows, path
+    teachers = []
+    for kind in ("dp", "finite"):
+        s = dict(SETTINGS[mode][kind])
+        res = compute_study(kind, s.pop("d"), s.pop("K"), s.pop("budgets"), s.pop("widths"), **s,
+                            bootstrap=200 if mode == "quick" else 1000,
+                            progress=(lambda m: _log(progress, "  " + m)))
+        teachers.append(res)
+    data = figure_data(teachers)
+    figs = [Path(bayes_width_curves(data["width_curves"], out / "figures" / "compute_width.png")),
+            Path(bayes_n_star(data["n_star"], out / "figures" / "compute_n_star.png"))]
+    return {"setting": mode, "teachers": teachers}, figs
 
 
 def _lr_figure(analyses, out: Path) -> Path:
@@ -577,7 +612,7 @@ def _write_reports(result: "ReproduceResult", fits, theory, main_key, quick: boo
 
 def reproduce(out_dir: str | os.PathLike | None = None, *, quick: bool = False, progress: bool = True,
               bootstrap: int | None = None, workers: int | None = None,
-              runner: Callable | None = None, checks: bool = True) -> ReproduceResult:
+              runner: Callable | None = None, checks: bool = True, full: bool = False) -> ReproduceResult:
     """Run the whole study and write the report, figures and result store into ``out_dir``.
 
     Parameters
@@ -592,6 +627,8 @@ def reproduce(out_dir: str | os.PathLike | None = None, *, quick: bool = False, 
     workers : sweep worker processes (default: all cores).
     runner : replaces the trainer (``scaling_theory.numeric.sweep.runner.run_sweep``'s ``runner``; for tests and demos).
     checks : run the derivation checks (``False`` skips them, and the report says so).
+    full : the larger compute study (2.5 decades of compute, d = 8; about 20 minutes on 2 cores) in place
+        of the default one (1.8 decades, d = 4); the SGD sweep is the default one either way.
 
     Returns
     -------
@@ -635,6 +672,7 @@ def reproduce(out_dir: str | os.PathLike | None = None, *, quick: bool = False, 
 
     started = time.perf_counter()
     stages: dict[str, float] = {}
+    mode = study_mode(quick, full)
     config = SweepConfig.protocol(quick=quick)
     out = _prepare_output(default_out(quick) if out_dir is None else out_dir, config, quick)
     store_path = out / "results.sqlite"
@@ -680,8 +718,10 @@ def reproduce(out_dir: str | os.PathLike | None = None, *, quick: bool = False, 
         figures = stage("figures", "drawing figures ...", study_figures, groups, fits, theory, comparison, main_key,
                         out / "figures")
         compiled("compile_bayes", warm_bayes)
-    bayes_rows, bayes_figure = stage("bayes", "measuring the Bayes-optimal error L_T by SMC ...", _bayes, quick, out)
-    figures = [*figures, bayes_figure]
+    study, study_figures = stage("bayes", f"the compute study ({mode} setting): the restricted Bayes learner over "
+                                 "widths at each budget, SGD on the same teachers, every proof route ...",
+                                 _compute_study, mode, out, progress)
+    figures = [*figures, *study_figures]
     figures.append(stage("figures_lr", "drawing the learning-rate figure ...", _lr_figure, analyses, out))
 
     stages["total"] = time.perf_counter() - started
@@ -693,7 +733,7 @@ def reproduce(out_dir: str | os.PathLike | None = None, *, quick: bool = False, 
     result = ReproduceResult(out, out / "report.md", out / "report.tex", store_path, figures, stages["total"],
                              check_result, sweep, fit_json, comparison, stages, groups[main_key])
     result.comparisons = comparisons
-    result.bayes = bayes_rows
+    result.compute_study = _study_json(study)
     result.refinement = refinement
     result.lr_optima = lr_opt
     result.theory = {_teacher_label(k): _theory_json(v) for k, v in theory.items()}

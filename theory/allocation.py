@@ -39,9 +39,12 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import itertools
+import signal
+import threading
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -58,6 +61,7 @@ _SAMPLE_BUDGET = sp.Integer(10) ** 30      # "large C" at which branches and sig
 _SAMPLE_VALUES = [sp.Rational(v) for v in ("1.3", "0.7", "2.3", "0.45", "3.1", "1.9", "0.6", "2.7")]
 _CACHE: dict = {}
 _SOLVE_MAX_OPS = 60   # sympy.solve only on small stationarity conditions (it can take minutes on big ones)
+_SOLVE_SECONDS = 8.0  # and for at most this long: small ones can take minutes too (A/sqrt(N) + B/(D+q), N*D + N)
 
 
 @dataclass(frozen=True)
@@ -172,9 +176,33 @@ class Allocation:
 
 
 def budget_symbol(law: Law) -> sp.Symbol:
-    """The positive budget symbol ``C`` (renamed ``C_budget`` if the law already uses ``C``)."""
-    names = {str(x) for x in law.expr.free_symbols | law.display_expr.free_symbols | law.cost.free_symbols}
-    return sp.Symbol("C" if "C" not in names else "C_budget", positive=True)
+    """The positive budget symbol: ``C``, or the first of ``C_budget``, ``C_budget2``, ... the law does not use.
+
+    The name is unique among *all* the law's names (loss, cost, constants, abbreviations), so the
+    budget can never capture a constant of the law: ``A/N + C*C_budget/D`` derives in ``C_budget2``.
+
+    Examples
+    --------
+    >>> N, D, C, Cb = sp.symbols("N D C C_budget", positive=True)
+    >>> budget_symbol(Law("toy", 1/N + 1/D, N, D, N*D, ()))
+    C
+    >>> budget_symbol(Law("clash", C/N + C*Cb/D, N, D, N*D, (C, Cb)))
+    C_budget2
+    """
+    names = {s.name for s in _law_symbols(law)}
+    for candidate in itertools.chain(("C", "C_budget"), (f"C_budget{i}" for i in itertools.count(2))):
+        if candidate not in names:
+            return sp.Symbol(candidate, positive=True)
+    raise AssertionError("unreachable")  # pragma: no cover - the names above are endless
+
+
+def _law_symbols(law: Law) -> set:
+    """Every symbol a law's expressions mention (loss, its display form, cost, constants, abbreviations)."""
+    out = set(law.expr.free_symbols) | law.display_expr.free_symbols | law.cost.free_symbols
+    out |= {law.model, law.data, *law.constants, *law.abbreviations}
+    for value in law.abbreviations.values():
+        out |= value.free_symbols
+    return out
 
 
 def compute_optimal_allocation(law: Law | str, params: Mapping | None = None) -> Allocation:
@@ -561,7 +589,11 @@ def _derive_abstract(law: Law, subs, expr, cost, numbers, abbreviations=None) ->
     C = budget_symbol(law)
     abbreviations = dict(abbreviations or {})
     sample = _sample_point(law, subs, expr, cost, numbers, abbreviations, C)
-    steps: list[tuple[str, sp.Expr]] = [("loss", sp.Eq(sp.Symbol("L"), expr, evaluate=False)),
+    # the loss's own name, apart from the law's symbols like the budget's ("L" unless the law uses it)
+    taken = {x.name for x in _law_symbols(law)}
+    loss_name = next(n for n in itertools.chain(("L", "L_loss"), (f"L_loss{i}" for i in itertools.count(2)))
+                     if n not in taken)
+    steps: list[tuple[str, sp.Expr]] = [("loss", sp.Eq(sp.Symbol(loss_name), expr, evaluate=False)),
                                         ("compute budget", sp.Eq(cost, C, evaluate=False))]
     data_on_budget, inner, h, F = _budget_objective(law, expr, cost, C, sample, steps)
     d2 = sp.diff(F, N)
@@ -659,7 +691,8 @@ def _stationary_minimum(law: Law, F, d2, C, sample, data_on_budget) -> _Optimum:
     N = law.model
     candidates, method = _closed_forms(_terms(F, N), N, sample)
     balance = _dominant_balance(F, N, C, sample)
-    if not candidates and balance is None and sp.count_ops(F) <= _SOLVE_MAX_OPS:
+    if (not candidates and balance is None and sp.count_ops(F) <= _SOLVE_MAX_OPS
+            and not _nested_functions(F, N)):
         candidates, method = _solve_fallback(F, N, sample)
     closed = bool(candidates)
     N_star, is_min = None, False
@@ -681,7 +714,8 @@ def _stationary_minimum(law: Law, F, d2, C, sample, data_on_budget) -> _Optimum:
     if N_star is None:
         # implicit: the stationarity condition has no closed-form root
         if asym_N is None:
-            raise UserInputError(f"law {law.name!r}: cannot solve the stationarity condition nor find "
+            why = f" ({_GAVE_UP})" if method == _GAVE_UP else ""
+            raise UserInputError(f"law {law.name!r}: cannot solve the stationarity condition{why} nor find "
                                  f"its leading-order behaviour as C -> oo")
         method = "implicit equation + leading-order asymptotics (dominant balance)"
         is_min = _sign_at(d2, N, asym_N, sample) > 0
@@ -756,11 +790,63 @@ def _closed_forms(groups, N, sample):
     return [], ""
 
 
-def _solve_fallback(F, N, sample):
-    """SymPy's ``solve`` on a small stationarity condition the structured solver does not cover."""
+def _nested_functions(F: sp.Expr, N: sp.Symbol) -> bool:
+    """Whether ``F`` applies a function to a function of ``N`` (``log(log(N))``, ``exp(N**N)``).
+
+    SymPy's ``solve`` recurses on such equations until Python's stack runs out (about 20 s for
+    ``A/log(log(N)) + B/log(log(D))``); they have no closed form it could find.
+
+    Examples
+    --------
+    >>> N = sp.Symbol("N", positive=True)
+    >>> _nested_functions(1/(N*sp.log(N)*sp.log(sp.log(N))**2), N), _nested_functions(sp.log(N)/N**2, N)
+    (True, False)
+    """
+    def transcendental(e):
+        return (isinstance(e, sp.Function) or (e.is_Pow and e.exp.has(N))) and e.has(N)
+
+    return any(transcendental(e) and any(transcendental(a) for arg in e.args for a in sp.preorder_traversal(arg))
+               for e in sp.preorder_traversal(F))
+
+
+_GAVE_UP = f"SymPy's solve stopped after {_SOLVE_SECONDS:g} s"
+
+
+class _OutOfTime(BaseException):
+    """Raised by the timer inside SymPy (a BaseException, so SymPy's ``except Exception`` passes it on)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Raise :class:`_OutOfTime` in the block after ``seconds`` (main thread with no timer of its own
+    running; elsewhere the block runs unlimited)."""
+    usable = (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+              and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
+    if not usable:
+        yield
+        return
+
+    def expire(signum, frame):
+        raise _OutOfTime()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        sols = sp.solve(F, N)
-    except (NotImplementedError, PoleError, ValueError, TypeError):
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _solve_fallback(F, N, sample):
+    """SymPy's ``solve`` on a small stationarity condition the structured solver does not cover,
+    for at most ``_SOLVE_SECONDS`` (then: no closed form)."""
+    try:
+        with _time_limit(_SOLVE_SECONDS):
+            sols = sp.solve(F, N)
+    except _OutOfTime:
+        return [], _GAVE_UP
+    except (NotImplementedError, PoleError, ValueError, TypeError, RecursionError):
         return [], ""
     roots = [(r, None) for r in sols if not r.has(sp.I) and _is_real_positive(r, sample)]
     return roots, ("sympy solve" if roots else "")

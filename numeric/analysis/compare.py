@@ -43,6 +43,8 @@ def theory_curve(law, params: Mapping[str, Any], budgets: Sequence[float], *,
     ``informative_budget``).
     """
     out: dict[str, Any] = {"law": law.name, "params": dict(params)}
+    if law.routes:
+        out["routes_order"] = [r.name for r in law.routes]
     resolved = resolve(law, params)
     curve = BudgetCurve(law.expr, law.model, law.data, cost=law.cost, env=resolved.values)
     lo = float(params["d"]) + 1 if "d" in params else None  # n >= 1 hidden unit
@@ -72,7 +74,9 @@ def theory_curve(law, params: Mapping[str, Any], budgets: Sequence[float], *,
         out["method"] = f"scaling_theory.theory.allocation failed: {err}"
     if budgets:
         try:
-            r = allocate(law, float(budgets[-1]), params=params or None, digits=15)
+            # the curve above is the law's expression: its first route when the law has routes
+            r = allocate(law, float(budgets[-1]), params=params or None, digits=15,
+                         route=law.routes[0].name if law.routes else None)
             rel = abs(float(r.model) - Ns[-1]) / float(r.model)
             out["optimum_method"] += (f"; cross-checked at C = {float(budgets[-1]):.3g} against "
                                       f"scaling_theory.numeric.precision.allocate.allocate (verified: {r.verified}, relative "
@@ -104,6 +108,19 @@ def _add_best_route(out: dict[str, Any], law, values, budgets: Sequence[float]) 
     if len(budgets) >= 2:
         out["a_best"] = float(np.polyfit(np.log(budgets), np.log(out["best_N_opt"]), 1)[0])
         out["b_best"] = float(np.polyfit(np.log(budgets), np.log(out["best_D_opt"]), 1)[0])
+    # every route beside the best one: its optimum in its own window (None where it does not cover the budget)
+    routes: dict[str, dict[str, Any]] = {}
+    for o in opts:
+        for r in o.routes:
+            entry = routes.setdefault(r.name, {"N_opt": [], "D_opt": [], "loss_opt": []})
+            entry["N_opt"].append(float(r.model) if r.valid else None)
+            entry["D_opt"].append(float(r.data) if r.valid else None)
+            entry["loss_opt"].append(float(r.loss) if r.valid else None)
+    for entry in routes.values():
+        Ns_ = [x for x in entry["N_opt"] if x is not None]
+        if len(Ns_) >= 2 and len(Ns_) == len(budgets):
+            entry["a_local"] = float(np.polyfit(np.log(budgets), np.log(Ns_), 1)[0])
+    out["routes"] = routes
 
 
 def _add_trivial(out: dict[str, Any], law, values, Ls: Sequence[float]) -> None:

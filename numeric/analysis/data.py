@@ -12,6 +12,8 @@ import csv
 import math
 import os
 import sqlite3
+import stat
+from array import array
 from dataclasses import dataclass, field, replace
 from typing import Any, Collection, Iterable, Mapping, Sequence
 
@@ -19,7 +21,8 @@ import numpy as np
 
 from scaling_theory.errors import UserInputError
 
-__all__ = ["FitData", "load_csv", "from_store", "split_groups", "synthetic"]
+__all__ = ["FitData", "load_csv", "from_store", "split_groups", "synthetic", "fit_memory", "check_fit_memory",
+           "machine_memory", "FIT_BYTES_PER_POINT", "FIT_BASE_BYTES"]
 
 
 @dataclass(frozen=True)
@@ -129,8 +132,51 @@ def load_csv(path: str | os.PathLike, *, cost: float = 6.0, weight_column: str |
         raise UserInputError(f"cost must be a positive number, got {cost}")
     name = os.fspath(path)
     try:
+        mode = os.stat(name).st_mode
+    except OSError:
+        mode = None   # open() below says what is wrong
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        # a device or pipe may never end (/dev/zero is one endless line) or block: not opened
+        raise UserInputError(f"{name}: not a regular file; save the CSV to a file first")
+    rows_hint = _count_rows(name)   # before parsing: refuse a file whose fit cannot fit in memory
+    if rows_hint is not None:
+        check_fit_memory(rows_hint, name)
+    values: dict[str, array] = {}
+    weight_values = array("d")
+    lines = array("q")   # the file line of each point, for messages
+    try:
         with open(name, newline="", encoding="utf-8-sig") as fh:  # -sig: spreadsheets write a BOM
-            rows = list(csv.reader(fh))
+            reader = csv.reader(fh)
+            header: list[str] | None = None
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    header = [h.strip() for h in row]
+                    break
+            if header is None:
+                raise UserInputError(f"{name}: empty file, expected a header row with N, D (or C), loss")
+            index = {h.lower(): i for i, h in enumerate(header)}
+            missing = [c for c in ("N", "loss") if c.lower() not in index]
+            if "d" not in index and "c" not in index:
+                missing.append("D or C")
+            if weight_column is not None and weight_column.lower() not in index:
+                missing.append(f"{weight_column} (the weights column)")
+            if missing:
+                found = ", ".join(h for h in header if h) or "nothing"
+                raise UserInputError(f"{name}: missing column {', '.join(missing)} (found: {found})")
+            wanted = [c for c in ("N", "D", "C", "loss") if c.lower() in index]
+            values = {c: array("d") for c in wanted}
+            count = 0
+            for row in reader:
+                if not any(cell.strip() for cell in row):
+                    continue
+                lineno = reader.line_num
+                lines.append(lineno)
+                count += 1
+                for col in wanted:
+                    values[col].append(_cell(name, lineno, col, row, index[col.lower()]))
+                if weight_column is not None:
+                    weight_values.append(_weight_cell(name, lineno, weight_column, row,
+                                                      index[weight_column.lower()]))
     except FileNotFoundError:
         raise UserInputError(f"{name}: no such file") from None
     except IsADirectoryError:
@@ -141,73 +187,123 @@ def load_csv(path: str | os.PathLike, *, cost: float = 6.0, weight_column: str |
         raise UserInputError(f"{name}: cannot read ({err.strerror or err})") from None
     except csv.Error as err:
         raise UserInputError(f"{name}: malformed CSV ({err})") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if not rows:
-        raise UserInputError(f"{name}: empty file, expected a header row with N, D (or C), loss")
-    header = [h.strip() for h in rows[0]]
-    index = {h.lower(): i for i, h in enumerate(header)}
-    missing = [c for c in ("N", "loss") if c.lower() not in index]
-    if "d" not in index and "c" not in index:
-        missing.append("D or C")
-    if weight_column is not None and weight_column.lower() not in index:
-        missing.append(f"{weight_column} (the weights column)")
-    if missing:
-        found = ", ".join(h for h in header if h) or "nothing"
-        raise UserInputError(f"{name}: missing column {', '.join(missing)} (found: {found})")
-    wanted = [c for c in ("N", "D", "C", "loss") if c.lower() in index]
-    values: dict[str, list[float]] = {c: [] for c in wanted}
-    weight_values: list[float] = []
-    for lineno, row in enumerate(rows[1:], start=2):
-        for col in wanted:
-            i = index[col.lower()]
-            cell = row[i].strip() if i < len(row) else ""
-            if not cell:
-                raise UserInputError(f"{name} row {lineno}, column {col}: missing value")
-            try:
-                x = float(cell)
-            except ValueError:
-                raise UserInputError(
-                    f"{name} row {lineno}, column {col}: not a number ({cell[:40]!r})") from None
-            if not math.isfinite(x):
-                raise UserInputError(f"{name} row {lineno}, column {col}: not a finite number ({cell})")
-            if x <= 0:
-                raise UserInputError(f"{name} row {lineno}, column {col}: must be positive, got {cell}")
-            values[col].append(x)
-        if weight_column is not None:
-            cell = row[index[weight_column.lower()]].strip() if index[weight_column.lower()] < len(row) else ""
-            try:
-                x = float(cell)
-            except ValueError:
-                raise UserInputError(f"{name} row {lineno}, column {weight_column}: not a number "
-                                     f"({cell[:40]!r})") from None
-            if not math.isfinite(x) or x < 0:
-                raise UserInputError(f"{name} row {lineno}, column {weight_column}: a weight must be "
-                                     f"a non-negative number, got {cell}")
-            weight_values.append(x)
     if not values["N"]:
         raise UserInputError(f"{name}: no data rows after the header")
-    N = np.array(values["N"])
-    loss = np.array(values["loss"])
+    N = np.array(values["N"], dtype=float)
+    loss = np.array(values["loss"], dtype=float)
     with np.errstate(over="ignore", under="ignore", divide="ignore"):
         if "D" in values and "C" in values:
-            D, C = np.array(values["D"]), np.array(values["C"])
+            D, C = np.array(values["D"], dtype=float), np.array(values["C"], dtype=float)
         elif "D" in values:
-            D = np.array(values["D"])
+            D = np.array(values["D"], dtype=float)
             C = cost * N * D
         else:
-            C = np.array(values["C"])
+            C = np.array(values["C"], dtype=float)
             D = C / (cost * N)
         bad = ~(np.isfinite(C) & np.isfinite(D) & (C > 0) & (D > 0))
     if bad.any():
-        row = int(np.flatnonzero(bad)[0]) + 2
-        raise UserInputError(f"{name} row {row}: compute or data size out of floating-point range "
-                             f"(N = {N[row - 2]:g}, cost = {cost:g})")
+        i = int(np.flatnonzero(bad)[0])
+        raise UserInputError(f"{name} row {lines[i]}: compute or data size out of floating-point range "
+                             f"(N = {N[i]:g}, cost = {cost:g})")
     data = _make(N, D, loss, C, cost=cost, source=name)
     if weight_column is not None:
         if not any(v > 0 for v in weight_values):
             raise UserInputError(f"{name}: column {weight_column}: all weights are zero")
         data = replace(data, weight=np.array(weight_values), weight_name=weight_column)
     return data
+
+
+def _cell(name: str, lineno: int, col: str, row: list[str], i: int) -> float:
+    """One positive finite number of a CSV row, or a one-line error naming row and column."""
+    cell = row[i].strip() if i < len(row) else ""
+    if not cell:
+        raise UserInputError(f"{name} row {lineno}, column {col}: missing value")
+    try:
+        x = float(cell)
+    except ValueError:
+        raise UserInputError(f"{name} row {lineno}, column {col}: not a number ({cell[:40]!r})") from None
+    if not math.isfinite(x):
+        raise UserInputError(f"{name} row {lineno}, column {col}: not a finite number ({cell[:40]})")
+    if x <= 0:
+        raise UserInputError(f"{name} row {lineno}, column {col}: must be positive, got {cell[:40]}")
+    return x
+
+
+def _weight_cell(name: str, lineno: int, col: str, row: list[str], i: int) -> float:
+    cell = row[i].strip() if i < len(row) else ""
+    try:
+        x = float(cell)
+    except ValueError:
+        raise UserInputError(f"{name} row {lineno}, column {col}: not a number ({cell[:40]!r})") from None
+    if not math.isfinite(x) or x < 0:
+        raise UserInputError(f"{name} row {lineno}, column {col}: a weight must be a non-negative number, "
+                             f"got {cell[:40]}")
+    return x
+
+
+FIT_BASE_BYTES = 300 * 2**20
+"""Memory of a fit apart from its points: the interpreter, NumPy, SciPy and the 20000-point start screen."""
+
+FIT_BYTES_PER_POINT = 800
+"""Peak memory per data point of ``fit`` (all approaches, bootstrap included), measured: a 1e6-row CSV
+peaks below 0.6 GB with ``--bootstrap 200`` (see docs/planning.md); rounded up."""
+
+
+def machine_memory() -> float:
+    """Bytes of memory this process may use: the machine's, or its control group's limit if lower."""
+    try:
+        total = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        total = math.inf
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as fh:
+                text = fh.read().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            total = min(total, float(text))
+    return total
+
+
+def fit_memory(points: int) -> float:
+    """Estimated peak bytes of fitting ``points`` points (:data:`FIT_BASE_BYTES` + per point).
+
+    Examples
+    --------
+    >>> round(fit_memory(10**6) / 2**30, 2)    # GiB for a million rows
+    1.04
+    """
+    return FIT_BASE_BYTES + FIT_BYTES_PER_POINT * float(points)
+
+
+def check_fit_memory(points: int, source: str) -> None:
+    """Refuse, with the estimate, a fit of ``points`` points that needs more than the machine's memory."""
+    need, have = fit_memory(points), machine_memory()
+    if need > have:
+        raise UserInputError(f"{source}: about {points} data points need about {need / 2**30:.3g} GiB of memory "
+                             f"to fit (about {FIT_BYTES_PER_POINT} bytes per point), more than this "
+                             f"machine's {have / 2**30:.3g} GiB; fit a subset or a binned summary")
+
+
+def _count_rows(name: str) -> int | None:
+    """Line count of a regular file less its header (an upper bound on its data rows), or None if
+    it cannot be read (then opening it says why)."""
+    try:
+        st = os.stat(name)
+    except OSError:
+        return None   # open() says what is wrong
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    lines, tail = 0, b""
+    try:
+        with open(name, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                lines += chunk.count(b"\n")
+                tail = chunk[-1:]
+    except OSError:
+        return None
+    return max(lines + (1 if tail not in (b"", b"\n") else 0) - 1, 0)   # less the header
 
 
 def from_store(path: str | os.PathLike, *, config_hashes: Collection[str] | None = None) -> FitData:

@@ -32,6 +32,9 @@ __all__ = ["fit_diagnostics", "law_loss", "DIAGNOSTIC_FIGURES"]
 DIAGNOSTIC_FIGURES = ("residuals.png", "predicted_vs_observed.png", "isoflop.png", "bootstrap.png")
 """File names written by :func:`fit_diagnostics`."""
 
+MAX_SHOWN = 20_000
+"""Most points drawn in a figure; more are thinned to this many, evenly spaced, and the figure says so."""
+
 
 def law_loss(params, N, D):
     """``L(N, D) = E + A/N^alpha + B/D^beta`` (Hoffmann et al. 2022, eq. 2) for a params dict.
@@ -100,6 +103,13 @@ def fit_diagnostics(data: FitData, result: FitResult, folder: str | os.PathLike)
     p = r3.params
     pred = law_loss(p, data.N, data.D)
     resid = np.log(pred) - np.log(data.loss)
+    rms = float(np.sqrt(np.mean(resid ** 2)))
+    if len(data) > MAX_SHOWN:   # a million markers say no more than 20000 and take minutes to draw
+        keep = np.linspace(0, len(data) - 1, MAX_SHOWN).astype(np.int64)
+        shown = f" ({MAX_SHOWN} of {len(data)} points shown, evenly spaced)"
+        data, pred, resid = data.subset(keep), pred[keep], resid[keep]
+    else:
+        shown = ""
     plt = _plt()
     out = []
 
@@ -110,7 +120,7 @@ def fit_diagnostics(data: FitData, result: FitResult, folder: str | os.PathLike)
         ax.set_xscale("log")
         ax.set_xlabel(name)
     axes[0].set_ylabel("ln L_pred - ln L_obs")
-    fig.suptitle(f"approach 3 residuals ({result.loss['kind']} loss); rms {np.sqrt(np.mean(resid ** 2)):.3g}")
+    fig.suptitle(f"approach 3 residuals ({result.loss['kind']} loss); rms {rms:.3g}{shown}")
     out.append(Path(_save(plt, fig, folder / DIAGNOSTIC_FIGURES[0])))
 
     fig, ax = plt.subplots(figsize=(5.2, 4.6), layout="constrained")
@@ -119,6 +129,8 @@ def fit_diagnostics(data: FitData, result: FitResult, folder: str | os.PathLike)
     ax.plot([lo, hi], [lo, hi], "k-", lw=0.8, label="predicted = observed")
     ax.set_xlabel("observed loss")
     ax.set_ylabel("predicted loss (fitted law)")
+    if shown:
+        ax.set_title(shown.strip(" ()"), fontsize=8)
     ax.legend(loc="upper left")
     out.append(Path(_save(plt, fig, folder / DIAGNOSTIC_FIGURES[1])))
 

@@ -34,8 +34,12 @@ from scaling_theory.numeric.analysis.data import FitData, from_store, load_csv, 
 from scaling_theory.numeric.analysis.isoflop import approach12
 from scaling_theory.numeric.analysis.results import ApproachResult, FitResult, format_number
 
-__all__ = ["fit", "FitData", "ApproachResult", "FitResult", "load_csv", "from_store", "synthetic",
-           "split_groups", "format_number", "HUBER_DELTA", "LOSSES", "point_weights"]
+__all__ = ["fit", "fit_estimate", "FitData", "ApproachResult", "FitResult", "load_csv", "from_store", "synthetic",
+           "split_groups", "format_number", "HUBER_DELTA", "LOSSES", "point_weights", "MAX_BOOTSTRAP"]
+
+
+MAX_BOOTSTRAP = 100_000
+"""Most bootstrap resamples: their percentiles are settled long before, and each is a full refit."""
 
 
 def fit(data: FitData | str | os.PathLike, approach: str | int = "all", *, bootstrap: int = 200, seed: int = 0,
@@ -96,8 +100,8 @@ def fit(data: FitData | str | os.PathLike, approach: str | int = "all", *, boots
         data = load_csv(path) if path.lower().endswith(".csv") else from_store(path)
     if approach not in ("all", 1, 2, 3, "1", "2", "3"):
         raise UserInputError(f"approach must be 1, 2, 3 or all, got {approach!r}")
-    if bootstrap < 0:
-        raise UserInputError(f"bootstrap must be >= 0, got {bootstrap}")
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or not 0 <= bootstrap <= MAX_BOOTSTRAP:
+        raise UserInputError(f"bootstrap must be an integer in [0, {MAX_BOOTSTRAP}], got {bootstrap!r}")
     if loss not in LOSSES:
         raise UserInputError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
     if not (isinstance(delta, (int, float)) and math.isfinite(delta) and delta > 0):
@@ -116,6 +120,57 @@ def fit(data: FitData | str | os.PathLike, approach: str | int = "all", *, boots
     return FitResult(out, len(data), int(np.unique(data.budget).size), data.cost, data.source,
                      {"kind": loss, "delta": float(delta), "weights": w_name},
                      {k: [float(v.min()), float(v.max())] for k, v in (("N", data.N), ("D", data.D), ("C", data.C))})
+
+
+def fit_estimate(data: FitData, approach: str | int = "all", *, bootstrap: int = 200,
+                 loss: str = "huber") -> dict[str, float]:
+    """Expected run time and peak memory of :func:`fit` on ``data``, before it starts.
+
+    The time is measured, not guessed: one evaluation of approach 3's objective on these points is
+    timed and multiplied by the evaluations a fit takes (counted on 1e4 and 1e5-point fits: about
+    600 for the point fit, 120 per bootstrap replicate; on more than 20000 points the starts are
+    fitted on a 20000-point subsample, so about 150 full evaluations and 55 per replicate);
+    approaches 1 and 2 cost about 1 us per point and replicate. ``mae`` runs seven Huber stages (x4 on approach 3's share).
+
+    Returns
+    -------
+    dict with ``seconds``, ``point_seconds`` (with ``bootstrap=0``) and ``memory`` (bytes, see
+    :func:`~scaling_theory.numeric.analysis.data.fit_memory`).
+
+    Examples
+    --------
+    >>> data = synthetic(1.69, 406.4, 410.7, 0.34, 0.28, budgets=[1e18, 1e19, 1e20], per_budget=5)
+    >>> est = fit_estimate(data, bootstrap=200)
+    >>> 0 < est["point_seconds"] < est["seconds"] < 60, est["memory"] < 2**30
+    (True, True)
+    """
+    import time
+
+    from scaling_theory.numeric.analysis.approach3 import _SCREEN_POINTS, _objective_for
+    from scaling_theory.numeric.analysis.data import fit_memory
+
+    n = len(data)
+    wanted = (1, 2, 3) if approach == "all" else (int(approach),)
+    x, y, logL = np.log(data.N), np.log(data.D), np.log(data.loss)
+    theta = np.array([float(np.median(logL)) + 0.25 * float(np.median(x)), 0.25,
+                      float(np.median(logL)) + 0.25 * float(np.median(y)), 0.25, float(np.min(logL)) - 1.0])
+    objective = _objective_for(n)
+    objective(theta, x, y, logL, True, HUBER_DELTA)   # compiled on first use: not part of the time
+    start = time.perf_counter()
+    repeats = 0
+    while repeats < 3 or time.perf_counter() - start < 0.01:
+        objective(theta, x, y, logL, True, HUBER_DELTA)
+        repeats += 1
+    per_eval = (time.perf_counter() - start) / repeats
+    big = n > _SCREEN_POINTS
+    point_evals = 150 + 700 * _SCREEN_POINTS / n if big else 600
+    rep_evals = 55 if big else 120
+    factor = 4.0 if loss == "mae" else 1.0
+    a3_point = per_eval * point_evals * factor if 3 in wanted else 0.0
+    a3_boot = per_eval * rep_evals * factor * bootstrap if 3 in wanted else 0.0
+    a12 = sum(1e-6 * n * (1 + bootstrap) for k in wanted if k in (1, 2))
+    return {"seconds": a3_point + a3_boot + a12, "point_seconds": a3_point + sum(1e-6 * n for k in wanted if k in (1, 2)),
+            "memory": fit_memory(n)}
 
 
 def point_weights(data: FitData, weights=None) -> tuple[np.ndarray | None, str]:

@@ -42,19 +42,138 @@ MIN_REPLICATES = 10
 _KEYS = ("E", "A", "B", "alpha", "beta")
 
 
+MAX_FIT_BYTES = 64 * 2**20
+"""Largest fit file read (a fit with 200 bootstrap replicates is about 40 KB)."""
+
+MAX_FIT_DEPTH = 8
+"""Deepest nesting of a fit file's JSON (``fit --json`` writes 5 levels)."""
+
+MAX_REPLICATES = 100_000
+"""Most bootstrap replicates read from a fit file."""
+
+# the largest exponent a fit can return is approach 3's bound, 5; far beyond it a file is damaged
+_EXPONENT_RANGE = (0.0, 100.0)
+
+
+def _short(value) -> str:
+    """A value echoed in a message: its repr, cut to 40 characters."""
+    try:
+        text = repr(value)
+    except ValueError:   # an int beyond Python's 4300-digit conversion limit
+        return "an integer of more than 4300 digits"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _depth(obj) -> int:
+    """Nesting depth of parsed JSON (iterative: no recursion on hostile input)."""
+    deepest, stack = 0, [(obj, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_FIT_DEPTH:
+            return deepest
+        if isinstance(node, dict):
+            stack.extend((v, level + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, level + 1) for v in node)
+    return deepest
+
+
+def _number(name: str, where: str, value, *, low: float = 0.0, strict: bool = True,
+            high: float = math.inf) -> float:
+    """A finite JSON number in ``(low, high]`` (``[low, high]`` if not ``strict``), or a one-line error."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UserInputError(f"{name}: {where} must be a number, got {_short(value)}")
+    try:
+        x = float(value)
+    except OverflowError:
+        x = math.inf
+    if not math.isfinite(x):
+        raise UserInputError(f"{name}: {where} must be a finite number, got {_short(value)}")
+    if (x <= low if strict else x < low) or x > high:
+        rel = ">" if strict else ">="
+        bound = f"{rel} {low:g}" + (f" and at most {high:g}" if math.isfinite(high) else "")
+        raise UserInputError(f"{name}: {where} must be {bound}, got {x:g}")
+    return x
+
+
+def _law(name: str, where: str, q) -> dict[str, float]:
+    """The five constants of a fitted law, checked: E >= 0, A, B > 0, 0 < alpha, beta <= 100."""
+    if not isinstance(q, dict):
+        raise UserInputError(f"{name}: {where} must be an object with {', '.join(_KEYS)}, got {_short(q)}")
+    out = {}
+    for k in _KEYS:
+        if k not in q:
+            raise UserInputError(f"{name}: {where} has no {k}")
+        if k == "E":
+            out[k] = _number(name, f"{where} {k}", q[k], strict=False)
+        elif k in ("alpha", "beta"):
+            out[k] = _number(name, f"{where} {k}", q[k], low=_EXPONENT_RANGE[0], high=_EXPONENT_RANGE[1])
+        else:
+            out[k] = _number(name, f"{where} {k}", q[k])
+    return out
+
+
+def _read_fit_file(path) -> tuple[str, Any]:
+    """The parsed JSON of a fit file: a regular file of at most :data:`MAX_FIT_BYTES`, UTF-8 JSON."""
+    import stat
+
+    name = os.fspath(path)
+    try:
+        st = os.stat(name)
+    except FileNotFoundError:
+        raise UserInputError(f"{name}: no such file") from None
+    except OSError as err:
+        raise UserInputError(f"{name}: cannot read ({err.strerror or err})") from None
+    if not stat.S_ISREG(st.st_mode):   # a FIFO or device would block or never end: not opened
+        what = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise UserInputError(f"{name}: {what}, expected a fit JSON file")
+    if st.st_size > MAX_FIT_BYTES:
+        raise UserInputError(f"{name}: {st.st_size} bytes, more than a fit file holds "
+                             f"(at most {MAX_FIT_BYTES // 2**20} MiB)")
+    try:
+        with open(name, "rb") as fh:
+            raw = fh.read(MAX_FIT_BYTES + 1)
+        text = raw.decode("utf-8")
+    except OSError as err:
+        raise UserInputError(f"{name}: cannot read ({err.strerror or err})") from None
+    except UnicodeDecodeError:
+        raise UserInputError(f"{name}: not a UTF-8 text file") from None
+    try:
+        return name, json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UserInputError(f"{name}: not a fit JSON file ({err.msg}, line {err.lineno})") from None
+    except RecursionError:
+        raise UserInputError(f"{name}: not a fit JSON file (nested deeper than {MAX_FIT_DEPTH} levels)") from None
+    except ValueError as err:   # e.g. an integer of more than 4300 digits
+        raise UserInputError(f"{name}: not a fit JSON file ({str(err).splitlines()[0][:80]})") from None
+
+
 def load_fit(fit: Mapping[str, Any] | str | os.PathLike) -> dict[str, Any]:
-    """Approach 3 of a ``fit --json`` output: ``{"params", "replicates", "cost", "ranges", ...}``.
+    """Approach 3 of a ``fit --json`` output, checked field by field before use.
+
+    The file must be a regular file of at most :data:`MAX_FIT_BYTES`, nested at most
+    :data:`MAX_FIT_DEPTH` deep, of format :data:`~scaling_theory.numeric.analysis.results.FIT_FORMAT`.
+    Every number that is used is checked for type, finiteness and range: the cost and the constants
+    ``A, B > 0``, ``E >= 0``, ``0 < alpha, beta <= 100`` (of the fit and of every replicate; a
+    replicate ``fit`` could not fit is written with ``null`` values and skipped), the fitted ranges
+    ``0 < min <= max``, the residual spread ``>= 0``.
 
     Parameters
     ----------
     fit : dict or path
         The parsed JSON, or the path of the file.
 
+    Returns
+    -------
+    dict with ``params``, ``replicates``, ``cost``, ``ranges``, ``residual_sd``, ``loss``, ``source``.
+
     Raises
     ------
     UserInputError
-        unreadable file, another format version, no approach 3 fit, or fewer than
-        :data:`MIN_REPLICATES` bootstrap replicates.
+        (one line) unreadable, oversized, deeply nested or malformed file, another format version,
+        no approach 3 fit, a field of the wrong type or out of range, or fewer than
+        :data:`MIN_REPLICATES` usable bootstrap replicates.
 
     Examples
     --------
@@ -63,42 +182,73 @@ def load_fit(fit: Mapping[str, Any] | str | os.PathLike) -> dict[str, Any]:
     Traceback (most recent call last):
     ...
     scaling_theory.errors.UserInputError: fit: format 'scaling-theory-fit/1', expected 'scaling-theory-fit/2' (rerun 'scaling-theory fit --json' with this version)
+    >>> load_fit({"format": "scaling-theory-fit/2", "cost": 6, "approaches": {"3": {
+    ...     "ok": True, "E": 1.7, "A": float("nan"), "B": 410.0, "alpha": 0.3, "beta": 0.3}}})
+    Traceback (most recent call last):
+    ...
+    scaling_theory.errors.UserInputError: fit: approach 3 A must be a finite number, got nan
     """
     name = "fit"
     if not isinstance(fit, Mapping):
-        name = os.fspath(fit)
-        try:
-            with open(name, encoding="utf-8") as fh:
-                fit = json.load(fh)
-        except FileNotFoundError:
-            raise UserInputError(f"{name}: no such file") from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise UserInputError(f"{name}: cannot read ({err})") from None
-        except json.JSONDecodeError as err:
-            raise UserInputError(f"{name}: not a fit JSON file ({err.msg}, line {err.lineno})") from None
-        if not isinstance(fit, Mapping):
-            raise UserInputError(f"{name}: not a fit JSON file (expected an object)")
+        name, fit = _read_fit_file(fit)
+    if not isinstance(fit, Mapping):
+        raise UserInputError(f"{name}: not a fit JSON file (expected an object)")
+    if _depth(fit) > MAX_FIT_DEPTH:
+        raise UserInputError(f"{name}: not a fit JSON file (nested deeper than {MAX_FIT_DEPTH} levels)")
     if "groups" in fit:
         raise UserInputError(f"{name}: holds several teacher settings; fit one setting for planning")
     if fit.get("format") != FIT_FORMAT:
-        raise UserInputError(f"{name}: format {fit.get('format')!r}, expected {FIT_FORMAT!r} "
+        raise UserInputError(f"{name}: format {_short(fit.get('format'))}, expected {FIT_FORMAT!r} "
                              "(rerun 'scaling-theory fit --json' with this version)")
-    r3 = (fit.get("approaches") or {}).get("3")
-    if not r3 or not r3.get("ok"):
+    approaches = fit.get("approaches")
+    r3 = approaches.get("3") if isinstance(approaches, Mapping) else None
+    if not isinstance(r3, Mapping) or r3.get("ok") is not True:
         raise UserInputError(f"{name}: no approach 3 fit (fit with --approach 3 or all)")
-    try:
-        params = {k: float(r3[k]) for k in _KEYS}
-        cost = float(fit["cost"])
-        reps = [{k: float(q[k]) for k in _KEYS} for q in r3.get("replicates") or []
-                if all(q.get(k) is not None for k in _KEYS)]
-    except (KeyError, TypeError, ValueError) as err:
-        raise UserInputError(f"{name}: approach 3 entry incomplete ({err})") from None
+    if "cost" not in fit:
+        raise UserInputError(f"{name}: no cost (C = cost * N * D)")
+    cost = _number(name, "cost", fit["cost"])
+    params = _law(name, "approach 3", r3)
+    raw_reps = r3.get("replicates") or []
+    if not isinstance(raw_reps, list):
+        raise UserInputError(f"{name}: approach 3 replicates must be a list, got {_short(raw_reps)}")
+    if len(raw_reps) > MAX_REPLICATES:
+        raise UserInputError(f"{name}: {len(raw_reps)} bootstrap replicates, at most {MAX_REPLICATES} are read")
+    reps = []
+    for i, q in enumerate(raw_reps):
+        if isinstance(q, Mapping) and any(q.get(k) is None for k in _KEYS):
+            continue   # a replicate fit could not fit (written as null): not a law
+        reps.append(_law(name, f"replicate {i + 1}", q))
     if len(reps) < MIN_REPLICATES:
         raise UserInputError(f"{name}: {len(reps)} bootstrap replicates, need at least "
                              f"{MIN_REPLICATES} (fit with --bootstrap 200)")
+    ranges = {}
+    raw_ranges = fit.get("ranges") or {}
+    if not isinstance(raw_ranges, Mapping):
+        raise UserInputError(f"{name}: ranges must be an object, got {_short(raw_ranges)}")
+    for key in ("N", "D", "C"):
+        if key not in raw_ranges:
+            continue
+        pair = raw_ranges[key]
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise UserInputError(f"{name}: ranges {key} must be [min, max], got {_short(pair)}")
+        lo, hi = (_number(name, f"ranges {key}", v) for v in pair)
+        if lo > hi:
+            raise UserInputError(f"{name}: ranges {key} has min {lo:g} above max {hi:g}")
+        ranges[key] = [lo, hi]
+    rsd = r3.get("residual_sd")
+    residual_sd = None if rsd is None else _number(name, "approach 3 residual_sd", rsd, strict=False)
+    loss = fit.get("loss")
+    if loss is not None:
+        if not isinstance(loss, Mapping):
+            raise UserInputError(f"{name}: loss must be an object, got {_short(loss)}")
+        from scaling_theory.numeric.analysis.approach3 import LOSSES
+
+        delta, weights = loss.get("delta"), loss.get("weights")
+        loss = {"kind": loss.get("kind") if loss.get("kind") in LOSSES else None,
+                "delta": delta if isinstance(delta, (int, float)) and not isinstance(delta, bool) else None,
+                "weights": weights[:40] if isinstance(weights, str) and weights.isprintable() else None}
     return {"params": params, "replicates": reps, "cost": cost, "source": name,
-            "ranges": dict(fit.get("ranges") or {}),
-            "residual_sd": r3.get("residual_sd"), "loss": fit.get("loss")}
+            "ranges": ranges, "residual_sd": residual_sd, "loss": loss}
 
 
 def optimum(params: Mapping[str, float], C, cost: float = 6.0):
@@ -266,6 +416,9 @@ def plan_runs(fit, budget: float, *, count: int = 1, target: float = 5.76e23,
                              "fitted model trained on the smallest fitted data size)")
     N_max = budget / (cost * D_min)
     Ns = np.geomspace(N_min, N_max, candidates) if N_max > N_min else np.array([N_min])
+    if count > Ns.size:
+        raise UserInputError(f"count {count} is more than the {Ns.size} distinct model sizes planned on the "
+                             f"run budget's IsoFLOP line; ask for at most {Ns.size}")
     Ds = budget / (cost * Ns)
     theta0 = _theta(f["params"])
     thetas = np.array([_theta(q) for q in f["replicates"]])
@@ -295,11 +448,36 @@ def plan_runs(fit, budget: float, *, count: int = 1, target: float = 5.76e23,
     after = None if before is None else [N0 * (before[0] / N0) ** ratio, N0 * (before[1] / N0) ** ratio]
     from scaling_theory.numeric.analysis.diagnostics import law_loss
 
-    runs = [{"N": float(Ns[i]), "D": float(Ds[i]), "compute": float(min(cost * Ns[i] * Ds[i], budget)),
-             "expected_loss": float(law_loss(f["params"], Ns[i], Ds[i]))} for i in chosen]
+    with np.errstate(all="ignore"):
+        runs = [{"N": float(Ns[i]), "D": float(Ds[i]), "compute": float(min(cost * Ns[i] * Ds[i], budget)),
+                 "expected_loss": float(law_loss(f["params"], Ns[i], Ds[i]))} for i in chosen]
+    numbers = [N0, *(before or []), *(after or []), *(v for r in runs for v in r.values())]
+    if not (all(math.isfinite(v) and v > 0 for v in numbers) and math.isfinite(ratio) and ratio >= 0):
+        raise UserInputError(f"{f['source']}: the fitted law gives no finite, positive plan at run budget "
+                             f"{budget:g} and target {target:g} (N*(target) = {N0:g}); check the fit's constants")
+    notes = _extrapolation_notes(ranges, budget, target)
     return {"source": f["source"], "criterion": "Bayesian c-optimal design on ln N*(target): "
             "greedy maximal reduction of its linearised posterior variance, bootstrap covariance "
             "as prior, the fit's residual variance as the noise of a run",
             "target": float(target), "budget": float(budget), "model_optimal": N0, "runs": runs,
             "interval_before": before, "interval_after": after, "sd_ratio": ratio,
-            "residual_sd": math.sqrt(s2)}
+            "residual_sd": math.sqrt(s2), "notes": notes}
+
+
+_FAR = 1e3   # a budget this many times beyond the fitted compute range is an extrapolation worth saying
+
+
+def _extrapolation_notes(ranges, budget: float, target: float) -> list[str]:
+    """One line each for a run budget or target far outside the fitted compute range."""
+    if "C" not in ranges:
+        return []
+    lo, hi = ranges["C"]
+    notes = []
+    for what, v in (("run budget", budget), ("target", target)):
+        if v > _FAR * hi:
+            notes.append(f"the {what} {v:.3g} is {math.log10(v) - math.log10(hi):.1f} decades above the largest fitted "
+                         f"compute {hi:.3g}: the law is extrapolated")
+        elif v < lo / _FAR:
+            notes.append(f"the {what} {v:.3g} is {math.log10(lo) - math.log10(v):.1f} decades below the smallest fitted "
+                         f"compute {lo:.3g}: the law is extrapolated")
+    return notes

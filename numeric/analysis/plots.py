@@ -547,3 +547,158 @@ def _vacuous_below(theory: Mapping) -> float | None:
         return None
     c = theory.get("informative_budget")
     return math.inf if c is None else float(c)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the Bayes side of the compute study (numeric/bayes/study.py; docs/bayes.md, "The compute study")
+
+__all__ += ["bayes_width_curves", "bayes_n_star"]
+
+
+def bayes_width_curves(panels: Sequence[Mapping], path, *, title: str | None = None) -> str:
+    """The restricted Bayes learner's error against its width at fixed compute, one curve per budget.
+
+    Parameters
+    ----------
+    panels : one mapping per teacher (one panel each), ``{"teacher": label, "curves": [{"C", "widths",
+        "error", "error_se", "n_star", "bounds": {route: values or None}}]}`` as
+        :func:`scaling_theory.numeric.bayes.study.figure_data` gives (``width_curves``).
+    path : where to write the PNG.
+
+    Bars are 2 standard errors over the paired teachers; a star marks each budget's ``n*``; each route's
+    bound is drawn dashed (one line style per route) in its budget's colour, where it is valid.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "bw.png")
+    >>> curve = {"C": 1e3, "widths": [1, 2, 4], "error": [0.03, 0.02, 0.025], "error_se": [3e-3, 2e-3, 2e-3],
+    ...          "n_star": 2, "bounds": {"maurey": [0.5, 0.4, None]}}
+    >>> bayes_width_curves([{"teacher": "finite", "curves": [curve]}], out) == out
+    True
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    cols = max(len(panels), 1)
+    fig, axes = plt.subplots(1, cols, figsize=(5.4 * cols + 0.4, 5.4), layout="constrained", squeeze=False)
+    styles = ["--", "-.", ":", (0, (5, 1, 1, 1, 1, 1))]
+    for ax, panel in zip(axes[0], panels):
+        curves = sorted(panel["curves"], key=lambda c: c["C"])
+        routes = sorted({r for c in curves for r in (c.get("bounds") or {})})
+        for color, c in zip(_colors(plt, len(curves)), curves):
+            w = np.asarray(c["widths"], float)
+            e = np.asarray(c["error"], float)
+            se = np.asarray(c["error_se"], float)
+            ax.errorbar(w, e, yerr=[np.minimum(2 * se, 0.95 * e), 2 * se], fmt="o-", ms=4, lw=1.2, capsize=2,
+                        color=color, label=f"C = {c['C']:.3g}")
+            k = list(c["widths"]).index(c["n_star"])
+            ax.plot([c["n_star"]], [e[k]], "*", ms=13, color=color, mec="black", mew=0.6)
+            sgd = [(n, v) for n, v in zip(c["widths"], c.get("sgd_error") or []) if v is not None and math.isfinite(v)]
+            if sgd:   # SGD students on the same teachers and data: hollow squares, dotted
+                ax.plot(*zip(*sgd), "s:", ms=4, mfc="none", lw=1, color=color)
+            for style, route in zip(styles * 4, routes):
+                vals = (c.get("bounds") or {}).get(route)
+                if not vals:
+                    continue
+                pts = [(n, v) for n, v in zip(c["widths"], vals) if v is not None and math.isfinite(v)]
+                if pts:
+                    ax.plot(*zip(*pts), linestyle=style, lw=1, color=color, alpha=0.8)
+        if any(c.get("sgd_error") for c in curves):
+            ax.plot([], [], "s:", ms=4, mfc="none", color="black", lw=1, label="SGD (same teachers)")
+        ax.plot([], [], "*", ms=10, color="white", mec="black", label="n* (Bayes)")
+        for style, route in zip(styles * 4, routes):   # one legend entry per route, in black
+            ax.plot([], [], linestyle=style, color="black", lw=1, label=f"bound: {route}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        _plain_ticks(ax.yaxis, minor=_spans_little([e for c in curves for e in c["error"]]))
+        ws = sorted({n for c in curves for n in c["widths"]})
+        ax.set_xticks(ws, [f"{n:g}" for n in ws])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.set_xlabel("learner width n  (T = C / (n (d + 1)))")
+        ax.set_ylabel("time-averaged KL, (1/T) sum_t KL (nats)")
+        ax.set_title(str(panel["teacher"]), fontsize=9)
+        ax.grid(True, which="both", alpha=0.25)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
+    fig.suptitle(title or "Restricted Bayes learner (dots, bars: 2 se over paired teachers), SGD and each route's "
+                          "bound at fixed compute C", fontsize=9)
+    return _save(plt, fig, path)
+
+
+def bayes_n_star(series: Sequence[Mapping], path, *, title: str | None = None) -> str:
+    """The compute-optimal width ``n*(C)`` of the restricted Bayes learner against ``C``, with each route's.
+
+    Parameters
+    ----------
+    series : one mapping per teacher, ``{"teacher", "C", "n_star", "lo", "hi", "n_star_smooth",
+        "exponent": [a, lo, hi], "routes": {route: [n* per C or None]}}`` as
+        :func:`scaling_theory.numeric.bayes.study.figure_data` gives (``n_star``).
+    path : where to write the PNG.
+
+    Markers are the argmin over the width grid with its 95% bootstrap interval over teachers (bars),
+    the line the smoothed ``n*`` (parabola in ``ln n``); routes are drawn dashed.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "ns.png")
+    >>> s = {"teacher": "dp", "C": [1e3, 1e4], "n_star": [1, 2], "lo": [1, 2], "hi": [2, 3],
+    ...      "n_star_smooth": [1.2, 2.3], "exponent": [0.28, 0.1, 0.4], "routes": {"stick": [3, 5]}}
+    >>> bayes_n_star([s], out) == out
+    True
+    """
+    import matplotlib.ticker
+
+    plt, fig, ax = _figure(6.4, 6.0)
+    styles = ["--", "-.", ":", (0, (5, 1, 1, 1, 1, 1))]
+    palette = plt.get_cmap("tab10")
+    for k, s in enumerate(series):
+        color = palette(k % 10)
+        # teachers side by side at each budget (a few per cent apart), so their bars do not cover each other
+        C = np.asarray(s["C"], float) * 1.04 ** (k - (len(series) - 1) / 2)
+        n = np.asarray(s["n_star"], float)
+        lo, hi = np.asarray(s["lo"], float), np.asarray(s["hi"], float)
+        a = s.get("exponent") or [None, None, None]
+        lab = f"{s['teacher']}: n* (Bayes)"
+        if a[0] is not None and math.isfinite(a[0]):
+            lab += f", a = {a[0]:.2f}" + (f" [{a[1]:.2f}, {a[2]:.2f}]" if a[1] is not None else "")
+        ax.errorbar(C, n, yerr=[np.maximum(n - lo, 0), np.maximum(hi - n, 0)], fmt="o", ms=6, capsize=3,
+                    elinewidth=1, color=color, label=lab)
+        sm = [(c, v) for c, v in zip(C, s.get("n_star_smooth") or []) if v is not None and math.isfinite(v)]
+        if sm:
+            ax.plot(*zip(*sm), "-", color=color, lw=1.2, alpha=0.8, label=f"{s['teacher']}: n* smoothed (Bayes)")
+        sgd = s.get("sgd")
+        if sgd:   # SGD on the same teachers: hollow squares, shifted a little to the right
+            ok = [i for i, v in enumerate(sgd["n_star"]) if v is not None]
+            Cs, ns = C[ok] * 1.06, np.asarray([sgd["n_star"][i] for i in ok], float)
+            los = np.asarray([(sgd["lo"][i] if sgd["lo"][i] is not None else ns[j]) for j, i in enumerate(ok)], float)
+            his = np.asarray([(sgd["hi"][i] if sgd["hi"][i] is not None else ns[j]) for j, i in enumerate(ok)], float)
+            b = sgd.get("exponent") or [None, None, None]
+            lab = f"{s['teacher']}: n* (SGD)" + (f", a = {b[0]:.2f}" if b[0] is not None else "") + (
+                f" [{b[1]:.2f}, {b[2]:.2f}]" if b[0] is not None and b[1] is not None else "")
+            ax.errorbar(Cs, ns, yerr=[np.maximum(ns - los, 0), np.maximum(his - ns, 0)], fmt="s", ms=5, mfc="none",
+                        capsize=2, elinewidth=0.8, color=color, label=lab)
+        for style, (route, vals) in zip(styles * 4, sorted((s.get("routes") or {}).items())):
+            pts = [(c, v) for c, v in zip(C, vals) if v is not None and math.isfinite(v)]
+            if pts:
+                ax.plot(*zip(*pts), linestyle=style, marker="x", ms=5, color=color, lw=1,
+                        label=f"{s['teacher']}: route {route}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    every = [v for s in series for v in [*s["hi"], *s["n_star"], *[x for vals in (s.get("routes") or {}).values()
+                                                                   for x in vals],
+                                           *((s.get("sgd") or {}).get("hi") or [])] if v is not None]
+    top = max(every or [1])
+    ticks = [v for v in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 50, 64, 100, 128, 200, 500, 1000) if v <= max(2, 1.5 * top)]
+    ax.set_yticks(ticks, [f"{v:g}" for v in ticks])
+    ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xlabel("compute C = n (d + 1) T  (parameter-samples)")
+    ax.set_ylabel("compute-optimal width n* (hidden units)")
+    ax.set_title(title or "n*(C): restricted Bayes learner, SGD and each route (bars: 95% bootstrap over teachers)",
+                 fontsize=9)
+    ax.grid(True, which="both", alpha=0.25)
+    handles, labels = ax.get_legend_handles_labels()   # below the axes, inside the figure (constrained layout)
+    fig.legend(handles, labels, fontsize=7, loc="outside lower center", ncol=2, frameon=False)
+    return _save(plt, fig, path)

@@ -58,12 +58,15 @@ class ApproachResult:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     bins: int = 0
     replicates: list[dict[str, float]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (non-finite numbers as ``None``), for ``fit --json``."""
         out: dict[str, Any] = {"approach": self.approach, "ok": self.ok}
         if self.message:
             out["message"] = self.message
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         out.update({k: _num(v) for k, v in self.params.items()})
         out["a"] = _num(self.a)
         out["b"] = _num(self.b)
@@ -163,12 +166,17 @@ class FitResult:
                     f"b = {_with_ci(r.b, r.ci.get('b'))}")
             if k == 3:
                 p = r.params
-                text += (f"; E = {_with_ci(p['E'], r.ci.get('E'))}, A = {format_number(p['A'])}, B = {format_number(p['B'])}, "
+                text += (f"; E = {_with_ci(p['E'], r.ci.get('E'))}, A = {p['A']:.4g}, B = {p['B']:.4g}, "
                          f"alpha = {_with_ci(p['alpha'], r.ci.get('alpha'))}, "
                          f"beta = {_with_ci(p['beta'], r.ci.get('beta'))}")
-            if r.message:
-                text += f" ({r.message})"
+            notes = r.message
+            for w in r.warnings:   # warnings get a line each, where a reader cannot miss them
+                notes = notes.replace(w, "")
+            notes = "; ".join(part for part in notes.split("; ") if part.strip())
+            if notes:
+                text += f" ({notes})"
             lines.append(text)
+            lines.extend(f"  warning (approach {k}): {w}" for w in r.warnings)
         return "\n".join(lines)
 
 
@@ -201,7 +209,7 @@ def _with_ci(x, ci) -> str:
     if x is None:
         return "n/a"
     if not ci or any(c is None or not math.isfinite(c) for c in ci):
-        return format_number(x)
+        return format_number(x) if not math.isfinite(x) or x == 0 or abs(x) >= 1e-12 else f"{x:.4g}"
     return f"{x:.4g} [{ci[0]:.4g}, {ci[1]:.4g}]"
 
 

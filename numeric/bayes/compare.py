@@ -35,23 +35,27 @@ from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.bayes.smc import run_teachers
 from scaling_theory.numeric.precision.budget import bracketed_root
 from scaling_theory.numeric.precision.mpeval import compile_expr, real, sign
+from scaling_theory.theory.jeon_van_roy import law_name
 from scaling_theory.theory.teachers import canonical_kind
 
 __all__ = ["LAW_FOR_TEACHER", "TEACHER_KIND", "LIMITS", "BayesResult", "bayes_optimal_error", "bound_value",
-           "check_inputs"]
+           "bound_at", "bounds_at", "bound_routes", "bound_validity", "check_inputs"]
 
-#: teacher kind -> registered law bounding its Bayes-optimal error; the ONE place to rename laws
-LAW_FOR_TEACHER = {"finite": "jeon-van-roy-finite", "dp": "jeon-van-roy"}
+#: teacher kind -> the law bounding its Bayes error (theory.jeon_van_roy.law_name: the one map of kinds to laws)
+LAW_FOR_TEACHER = {kind: law_name(kind) for kind in ("finite", "dp")}
 #: teacher kind -> ``sample_teacher`` kind (the canonical names of scaling_theory.theory.teachers)
 TEACHER_KIND = {"finite": "finite", "dp": "dp"}
-#: admissible sizes (inclusive); particles below 100 give unstable marginal likelihoods
-LIMITS = {"d": (1, 4), "K": (1, 4), "T": (100, 20_000), "particles": (100, 20_000), "teachers": (2, 256)}
+#: admissible sizes (inclusive); particles below 100 give unstable marginal likelihoods.  Within these, the
+#: memory and time a job needs are estimated before it starts (:mod:`~scaling_theory.numeric.bayes.cost`)
+LIMITS = {"d": (1, 64), "K": (1, 64), "T": (1, 1_000_000), "particles": (100, 1_000_000),
+          "teachers": (2, 100_000), "width": (1, 4096), "seed": (0, 2**63 - 1)}
 #: SGD students tried: (width as a multiple of K, learning rate)
 SGD_GRID = ((1, 0.05), (1, 0.2), (4, 0.05), (4, 0.2))
 _BOUND_DPS = 30
 
 
-def check_inputs(teacher: str, d: int, K: int, T: int, teachers: int, particles: int) -> None:
+def check_inputs(teacher: str, d: int, K: int, T: int, teachers: int, particles: int, width: int | None = None,
+                 seed: int = 0) -> None:
     """Raise :class:`UserInputError` naming the limit when a size is outside :data:`LIMITS`.
 
     Examples
@@ -60,26 +64,121 @@ def check_inputs(teacher: str, d: int, K: int, T: int, teachers: int, particles:
     >>> check_inputs("finite", 2, 2, 1000, 8, 50)
     Traceback (most recent call last):
     ...
-    scaling_theory.errors.UserInputError: particles must be an integer in [100, 20000] (fewer than 100 particles give an unstable marginal likelihood), got 50
+    scaling_theory.errors.UserInputError: particles must be an integer in [100, 1000000] (fewer than 100 particles give an unstable marginal likelihood), got 50
+    >>> check_inputs("finite", 2, 2, 1000, 8, 500, width=0)
+    Traceback (most recent call last):
+    ...
+    scaling_theory.errors.UserInputError: width must be an integer in [1, 4096] (the learner's number of units), got 0
     """
     if teacher not in LAW_FOR_TEACHER:
         raise UserInputError(f"unknown teacher {teacher!r}; expected one of {', '.join(LAW_FOR_TEACHER)}")
-    for name, value in (("d", d), ("K", K), ("T", T), ("teachers", teachers), ("particles", particles)):
+    checks = [("d", d), ("K", K), ("T", T), ("teachers", teachers), ("particles", particles), ("seed", seed)]
+    if width is not None:
+        checks.append(("width", width))
+    for name, value in checks:
         lo, hi = LIMITS[name]
         ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and lo <= value <= hi
         if not ok:
             why = {"particles": " (fewer than 100 particles give an unstable marginal likelihood)",
-                   "T": " (the bound is stated for T >= 8 pi^2; the SMC cost grows with T)",
-                   "teachers": " (a standard error needs at least 2 teachers)"}.get(name, "")
+                   "teachers": " (a standard error needs at least 2 teachers)",
+                   "width": " (the learner's number of units)",
+                   "seed": " (seeds are non-negative)"}.get(name, "")
             raise UserInputError(f"{name} must be an integer in [{lo}, {hi}]{why}, got {value!r}")
 
 
-def bound_value(teacher: str, d: int, K: float, T: int) -> tuple[float, float]:
-    """The law for ``teacher`` at ``(d, K, T)``, minimised over a continuous student size ``p`` (mpmath).
+def _law_and_values(teacher: str, d: int, K: float):
+    from scaling_theory.theory.registry import get_law
 
-    ``p = n (d + 1)`` with a continuous width ``n >= 1`` (``n >= max(1, K)`` for the Dirichlet-process law,
-    where it is valid); the minimiser is the root of ``dL/dp`` (sign scan in ``ln p``, then a bracketed
-    root at 30 digits), or the lower end when ``L`` increases there.
+    law = get_law(LAW_FOR_TEACHER[canonical_kind(teacher)])
+    return law, law.parameters(None, {"d": d, "K": K}, defaults=False)
+
+
+def bound_validity(teacher: str, d: int, K: float, T: int, width: int | None = None) -> str | None:
+    """Why no route of the teacher's law is an upper bound at this cell, or ``None`` where one is.
+
+    Each route has its own window (:class:`scaling_theory.theory.laws.Route`: ``p >= min_model``,
+    ``T >= min_data``); the law bounds a cell when some route's window holds it.
+
+    Examples
+    --------
+    >>> from scaling_theory.numeric.bayes.compare import bound_validity
+    >>> print(bound_validity("finite", 1, 1, 50))     # the direct route holds from T >= 1
+    None
+    >>> print(bound_validity("finite", 1, 2, 50, width=1))
+    T = 50 is below every route's window at width 1 (maurey: T >= 78.96; direct: width >= 2)
+    >>> bound_validity("dp", 1, 3, 1000, width=2) is None   # the truncation route holds from n >= 1
+    True
+    """
+    law, values = _law_and_values(teacher, d, K)
+    reasons = []
+    for r in law.routes:
+        t_min = float(sp.N(r.min_data.subs(values), 20))
+        n_min = float(sp.N(r.min_model.subs(values), 20)) / (int(d) + 1)
+        if T >= t_min and (width is None or width >= n_min - 1e-9):
+            return None
+        why = [f"T >= {t_min:.4g}"] if T < t_min else []
+        if width is not None and width < n_min - 1e-9:
+            why.append(f"width >= {n_min:g}")
+        reasons.append(f"{r.name}: {' and '.join(why)}")
+    where = f" at width {width}" if width is not None else ""
+    return f"T = {T} is below every route's window{where} ({'; '.join(reasons)})"
+
+
+def bounds_at(teacher: str, d: int, K: float, T: int, width: int) -> dict[str, float | None]:
+    """Each route's bound at ``p = width (d + 1)`` and ``T`` (``None`` outside the route's window).
+
+    Examples
+    --------
+    >>> from scaling_theory.numeric.bayes.compare import bounds_at
+    >>> b = bounds_at("finite", 2, 2, 1000, 1)
+    >>> b["direct"] is None and b["maurey"] > 0       # width 1 < K: only the Maurey route
+    True
+    """
+    from scaling_theory.numeric.precision.routes import route_value
+
+    law, values = _law_and_values(teacher, d, K)
+    p = int(width) * (int(d) + 1)
+    return {r.name: route_value(law, r, values, p, int(T), dps=_BOUND_DPS) for r in law.routes}
+
+
+def bound_at(teacher: str, d: int, K: float, T: int, width: int) -> float:
+    """The teacher's law at ``p = width (d + 1)`` and ``T``: the smallest valid route's bound there.
+
+    Raises :class:`UserInputError` when no route covers the cell (:func:`bound_validity` says why).
+
+    Examples
+    --------
+    >>> from scaling_theory.numeric.bayes.compare import bound_at, bound_value
+    >>> b, p = bound_value("finite", 2, 2, 1000)
+    >>> bound_at("finite", 2, 2, 1000, 1) > b      # the minimum over p is below any one width
+    True
+    """
+    valid = [v for v in bounds_at(teacher, d, K, T, width).values() if v is not None]
+    if not valid:
+        raise UserInputError(bound_validity(teacher, d, K, T, width) or "no route covers this cell")
+    return min(valid)
+
+
+def bound_routes(teacher: str, d: int, K: float, T: int) -> dict[str, tuple[float, float] | None]:
+    """Each route's bound at ``T`` minimised over the student size ``p`` in its window: ``{route: (bound,
+    p*)}`` (``None`` where ``T`` is below the route's window).
+
+    Examples
+    --------
+    >>> from scaling_theory.numeric.bayes.compare import bound_routes
+    >>> sorted(bound_routes("dp", 2, 2, 1000))
+    ['maurey', 'truncation']
+    """
+    from scaling_theory.numeric.precision.routes import minimum_over_model
+
+    law, values = _law_and_values(teacher, d, K)
+    return {r.name: minimum_over_model(law, r, values, int(T), dps=_BOUND_DPS) for r in law.routes}
+
+
+def bound_value(teacher: str, d: int, K: float, T: int) -> tuple[float, float]:
+    """The teacher's law at ``(d, K, T)`` minimised over a continuous student size ``p``: the best route's.
+
+    Each route is minimised inside its own window (:func:`bound_routes`); the law is their minimum.
 
     Returns
     -------
@@ -89,32 +188,13 @@ def bound_value(teacher: str, d: int, K: float, T: int) -> tuple[float, float]:
     --------
     >>> from scaling_theory.numeric.bayes.compare import bound_value
     >>> b, p = bound_value("finite", 2, 2, 1000)
-    >>> bool(0 < b < 1 and p > 3)
+    >>> bool(0 < b < 1 and p >= 6)   # the direct route, at its smallest model p = K (d+1)
     True
     """
-    from scaling_theory.theory.registry import get_law
-
-    law = get_law(LAW_FOR_TEACHER[teacher])
-    values = law.parameters(None, {"d": d, "K": K}, defaults=False)
-    values[law.data] = sp.Integer(int(T))
-    teacher = canonical_kind(teacher)
-    n_min = max(1.0, float(K)) if teacher == "dp" else 1.0
-    with mp.workdps(_BOUND_DPS):
-        L = compile_expr(law.expr, law.model, values)
-        dL = compile_expr(sp.diff(law.expr, law.model), law.model, values)
-        p_min = mpmath.mpf(n_min) * (d + 1)
-        u0 = mp.log(p_min)
-        us = [u0 + mpmath.mpf(i) / 10 for i in range(0, 700)]     # p up to e^70 p_min
-        g = lambda u: dL(mp.exp(u))                               # noqa: E731 - sign of dL/du
-        signs = [sign(g, u) for u in us]
-        if signs[0] >= 0:
-            p_star = p_min
-        else:
-            i = next((k for k in range(len(us) - 1) if signs[k] < 0 <= signs[k + 1]), None)
-            if i is None:
-                raise UserInputError(f"the law {law.name!r} has no minimum over p below e^70 at T={T}")
-            p_star = mp.exp(bracketed_root(lambda u: real(g(u)), us[i], us[i + 1]))
-        return float(real(L(p_star))), float(p_star)
+    valid = [v for v in bound_routes(teacher, d, K, T).values() if v is not None]
+    if not valid:
+        raise UserInputError(bound_validity(teacher, d, K, T) or f"no route of the law covers T = {T}")
+    return min(valid)
 
 
 @dataclass
@@ -123,11 +203,15 @@ class BayesResult:
 
     Parameters
     ----------
-    teacher, d, K, T, teachers, particles, seed : the call.
+    teacher, d, K, T, teachers, particles, seed : the call; ``width``: the learner's width (``None``: the
+        teacher's own prior, the Bayes-optimal learner).
     error, error_se : mean over teachers of the SMC estimate of ``L_T``, and its standard error.
     error_rb, error_rb_se : the same from the per-step predictive KL (Rao-Blackwellised).
-    bound : the law's value minimised over model size; ``bound_law``, ``bound_p``: the law and minimiser.
-    holds : ``bound >= error - 2 error_se``.
+    bound : the law's value (minimised over model size, or at ``p = width (d+1)``); ``None`` where the law
+        is not a bound (``bound_note`` says why: ``T`` below its validity window, or a width below its
+        smallest); ``bound_law``, ``bound_p``: the law and the model size used; ``bound_route``: the law's best
+        valid route there, ``bound_routes``: every route's ``{bound, p}`` beside it (``None`` outside its window).
+    holds : ``bound >= error - 2 error_se`` (``None`` without a valid bound).
     ratio : ``bound / error``.
     sgd_error, sgd_error_se : best SGD student's time-averaged online excess log-loss (same samples).
     sgd_config : that student (width, learning rate); ``sgd_final_error``: its final weights' KL.
@@ -137,6 +221,7 @@ class BayesResult:
     curve_t, curve : per-step KL (mean over teachers) at log-spaced steps ``t`` (1-based).
     seconds, smc_seconds : wall time of the call and of the SMC part; ``updates_per_second``: particle
         updates (one particle, one observation: reweighting or MH) per second of SMC.
+    estimate : the cost estimated before the run (:func:`scaling_theory.numeric.bayes.cost.estimate`).
     """
 
     teacher: str
@@ -150,11 +235,11 @@ class BayesResult:
     error_se: float
     error_rb: float
     error_rb_se: float
-    bound: float
+    bound: float | None
     bound_law: str
-    bound_p: float
-    holds: bool
-    ratio: float
+    bound_p: float | None
+    holds: bool | None
+    ratio: float | None
     sgd_error: float | None
     sgd_error_se: float | None
     sgd_config: dict | None
@@ -168,6 +253,11 @@ class BayesResult:
     seconds: float = 0.0
     smc_seconds: float = 0.0
     updates_per_second: float = 0.0
+    width: int | None = None
+    bound_note: str | None = None
+    bound_route: str | None = None
+    bound_routes: dict = field(default_factory=dict)
+    estimate: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         """Plain JSON values (keys ``error``, ``error_se``, ``bound``, ``holds``, ``sgd_error``, ``ess_min`` ...)."""
@@ -179,12 +269,21 @@ class BayesResult:
 
     def summary(self) -> str:
         """Lines for people; a failing bound is said loudly."""
-        lines = [f"Bayes-optimal error L_T ({self.teacher} teacher, d={self.d}, K={self.K}, T={self.T}; "
+        learner = "the Bayes-optimal learner" if self.width is None else f"width-{self.width} learner"
+        lines = [f"Bayes error L_T of {learner} ({self.teacher} teacher, d={self.d}, K={self.K}, T={self.T}; "
                  f"{self.teachers} teachers x {self.particles} particles, seed {self.seed})",
                  f"  L_T (SMC evidence)    = {self.error:.4g} +- {self.error_se:.2g}",
-                 f"  L_T (per-step KL)     = {self.error_rb:.4g} +- {self.error_rb_se:.2g}",
-                 f"  bound ({self.bound_law}, min over p at p = {self.bound_p:.4g}) = {self.bound:.4g}"
-                 f"   ratio bound / L_T = {self.ratio:.3g}"]
+                 f"  L_T (per-step KL)     = {self.error_rb:.4g} +- {self.error_rb_se:.2g}"]
+        where = "min over p" if self.width is None else "at p = width (d+1)"
+        if self.bound is None:
+            lines.append(f"  bound ({self.bound_law}): not valid here ({self.bound_note}); L_T measured anyway")
+        else:
+            lines.append(f"  bound ({self.bound_law}, route {self.bound_route}, {where}, p = {self.bound_p:.4g}) = "
+                         f"{self.bound:.4g}   ratio bound / L_T = {self.ratio:.3g}")
+            others = [f"{k} {v['bound']:.4g}" for k, v in self.bound_routes.items()
+                      if v is not None and k != self.bound_route]
+            if others:
+                lines.append("  other routes: " + ", ".join(others))
         if self.sgd_error is not None:
             cfg = self.sgd_config
             lines.append(f"  SGD online excess loss = {self.sgd_error:.4g} +- {self.sgd_error_se:.2g} "
@@ -192,10 +291,12 @@ class BayesResult:
                          f"its final-weights error {self.sgd_final_error:.4g}")
         lines.append(f"  SMC diagnostics: min ESS {self.ess_min:.3f} P, MH acceptance {self.acceptance:.3f}, "
                      f"{self.resamples:.1f} resamples per teacher, {self.updates_per_second:.3g} particle-updates/s")
-        if self.holds:
+        if self.holds is None:
+            lines.append("  holds: not checked (no valid bound at this cell)")
+        elif self.holds:
             lines.append("  holds: yes (bound >= L_T - 2 se)")
         else:
-            lines.append("  HOLDS: NO -- THE BOUND IS BELOW THE MEASURED BAYES-OPTIMAL ERROR. "
+            lines.append("  HOLDS: NO -- THE BOUND IS BELOW THE MEASURED BAYES ERROR. "
                          "This is a bug in a derivation (or in this estimator); please report it.")
         return "\n".join(lines)
 
@@ -205,11 +306,14 @@ def _se(x: np.ndarray) -> float:
     return float(np.std(x, ddof=1) / math.sqrt(x.size)) if x.size > 1 else float("nan")
 
 
-def _sgd(ts, K: int, T: int, seed: int, ll_true: np.ndarray, final: bool) -> list[dict]:
+def _sgd(ts, K: int, T: int, seed: int, ll_true: np.ndarray, final: bool, width: int | None = None) -> list[dict]:
     from scaling_theory.numeric.sim.error import reducible_error
     from scaling_theory.numeric.sim.training import StudentConfig, train_many
 
-    cfgs = [StudentConfig(int(mult * max(1, round(K))), lr=lr, init_seed=seed) for mult, lr in SGD_GRID]
+    if width is None:
+        cfgs = [StudentConfig(int(mult * max(1, round(K))), lr=lr, init_seed=seed) for mult, lr in SGD_GRID]
+    else:   # students of the learner's width, at the grid's learning rates
+        cfgs = [StudentConfig(int(width), lr=lr, init_seed=seed) for lr in sorted({lr for _, lr in SGD_GRID})]
     tasks = [(t, c, T, seed * 100003 + i) for i, t in enumerate(ts) for c in cfgs]
     results = train_many(tasks)
     out = []
@@ -228,24 +332,37 @@ def _sgd(ts, K: int, T: int, seed: int, ll_true: np.ndarray, final: bool) -> lis
 
 def bayes_optimal_error(teacher: str = "finite", d: int = 2, K: int = 2, T: int = 1000, *, teachers: int = 8,
                         particles: int = 500, seed: int = 0, sgd: bool = True, moves: int = 5,
-                        curve_points: int = 30) -> BayesResult:
+                        curve_points: int = 30, width: int | None = None, allow_long: bool = False,
+                        threads: int | None = None) -> BayesResult:
     """Measure ``L_T`` by SMC, compare it with the bound and with SGD (module docstring; docs/bayes.md).
 
     Parameters
     ----------
-    teacher : ``"finite"`` (K ReLU units) or ``"dp"`` (Dirichlet process, concentration K; the old name
-        ``"infinite"`` is accepted).
-    d, K, T : input dimension, teacher size, samples (see :data:`LIMITS`).
+    teacher : ``"finite"`` (K ReLU units) or ``"dp"`` (Dirichlet process, concentration K; the old names
+        ``"infinite"`` and ``"dirichlet"`` are accepted).
+    d, K, T : input dimension, teacher size, samples (see :data:`LIMITS`; any ``T >= 1``: below the
+        bound's validity window the bound is reported as not valid and ``L_T`` is measured anyway).
     teachers : independent teachers (the standard error is over them).
     particles : SMC particles per teacher.
-    seed : seeds teachers, data, sampler and students; equal seeds give equal results.
-    sgd : also train SGD students on the same samples.
+    seed : seeds teachers, data, sampler and students (``>= 0``); equal seeds give equal results.
+    sgd : also train SGD students on the same samples (of the learner's width when ``width`` is given).
     moves : Metropolis-Hastings moves after each resampling.
     curve_points : points of the per-step error curve kept in the result.
+    width : the restricted learner's width ``n`` (its prior: the teacher's restricted to ``n`` units,
+        :func:`scaling_theory.numeric.bayes.smc.learner_prior`); the bound is then the law at
+        ``p = n (d + 1)``.  ``None``: the Bayes-optimal learner, the bound minimised over ``p``.
+    allow_long : run a job estimated above :data:`scaling_theory.numeric.bayes.cost.MAX_SECONDS`.
+    threads : threads for the sampler (default: Numba's).
 
     Returns
     -------
     BayesResult
+
+    Raises
+    ------
+    UserInputError
+        A size outside :data:`LIMITS`, a job above the machine's memory, or (without ``allow_long``) one
+        estimated above the time limit; before any work starts.
 
     Examples
     --------
@@ -255,26 +372,44 @@ def bayes_optimal_error(teacher: str = "finite", d: int = 2, K: int = 2, T: int 
     ['bound', 'error', 'error_se', 'ess_min', 'holds', 'sgd_error']
     >>> r.holds, r.sgd_error
     (True, None)
+    >>> r = bayes_optimal_error("finite", 1, 2, 20, teachers=2, particles=100, sgd=False, width=1)
+    >>> r.bound is None, r.holds, r.error > 0      # width 1 < K and T < 8 pi^2: no route covers the cell
+    (True, None, True)
     """
+    from scaling_theory.numeric.bayes import cost
+
     teacher = canonical_kind(teacher)
-    check_inputs(teacher, d, K, T, teachers, particles)
+    check_inputs(teacher, d, K, T, teachers, particles, width, seed)
+    est = cost.estimate(teacher, d, K, T, teachers, particles, width=width, moves=moves, threads=threads)
+    cost.check(est, allow_long=allow_long)
     start = time.perf_counter()
     kind = TEACHER_KIND[teacher]
-    ts, r = run_teachers(kind, d, K, T, teachers=teachers, particles=particles, seed=seed, moves=moves)
+    ts, r = run_teachers(kind, d, K, T, teachers=teachers, particles=particles, seed=seed, moves=moves,
+                         width=width, threads=threads)
     smc_seconds = time.perf_counter() - start
-    bound, p_star = bound_value(teacher, d, K, T)
+    note = bound_validity(teacher, d, K, T, width)
+    # every route beside the best one: {route: (bound, p)} or None outside the route's window
+    if width is None:
+        routes = bound_routes(teacher, d, K, T)
+    else:
+        routes = {k: (None if v is None else (v, float(width * (d + 1))))
+                  for k, v in bounds_at(teacher, d, K, T, width).items()}
+    valid = {k: v for k, v in routes.items() if v is not None}
+    route = min(valid, key=lambda k: valid[k][0]) if valid else None
+    bound, p_star = valid[route] if route is not None else (None, None)
     err, se = float(r.error.mean()), _se(r.error)
-    runs = _sgd(ts, K, T, seed, r.log_lik_true, final=True) if sgd else []
+    runs = _sgd(ts, K, T, seed, r.log_lik_true, final=True, width=width) if sgd else []
     best = min(runs, key=lambda row: row["error"]) if runs else None
     # particle updates: one per particle and observation (reweighting), plus each MH move over t observations
     updates = teachers * particles * T + float(np.sum(r.mh_updates))
-    idx = np.unique(np.geomspace(1, T, curve_points).astype(int)) - 1
+    idx = np.unique(np.geomspace(1, T, min(curve_points, T)).astype(int)) - 1
     curve = r.kl_curve.mean(axis=0)
     return BayesResult(
         teacher=teacher, d=int(d), K=int(K), T=int(T), teachers=int(teachers), particles=int(particles),
         seed=int(seed), error=err, error_se=se, error_rb=float(r.error_rb.mean()), error_rb_se=_se(r.error_rb),
-        bound=bound, bound_law=LAW_FOR_TEACHER[teacher], bound_p=p_star, holds=bool(bound >= err - 2 * se),
-        ratio=bound / err if err > 0 else float("inf"),
+        bound=bound, bound_law=LAW_FOR_TEACHER[teacher], bound_p=p_star,
+        holds=None if bound is None else bool(bound >= err - 2 * se),
+        ratio=None if bound is None else (bound / err if err > 0 else float("inf")),
         sgd_error=best["error"] if best else None, sgd_error_se=best["error_se"] if best else None,
         sgd_config={"width": best["width"], "lr": best["lr"]} if best else None,
         sgd_final_error=best.get("final_error") if best else None, sgd_runs=runs,
@@ -282,4 +417,7 @@ def bayes_optimal_error(teacher: str = "finite", d: int = 2, K: int = 2, T: int 
         else float("nan"), resamples=float(r.resamples.mean()),
         curve_t=[int(i + 1) for i in idx], curve=[float(curve[i]) for i in idx],
         seconds=time.perf_counter() - start, smc_seconds=smc_seconds,
-        updates_per_second=updates / smc_seconds if smc_seconds > 0 else float("nan"))
+        updates_per_second=updates / smc_seconds if smc_seconds > 0 else float("nan"),
+        width=None if width is None else int(width), bound_note=note, bound_route=route,
+        bound_routes={k: (None if v is None else {"bound": v[0], "p": v[1]}) for k, v in routes.items()},
+        estimate={"seconds": est.seconds, "memory_bytes": est.memory_bytes, "updates": est.updates})

@@ -11,6 +11,12 @@ computed here by adaptive quadrature (QUADPACK, integrable log singularity of ``
 at the likelihood's mode), and ``L = (log p(y | F, x) - log p(y | x)) / T`` per data set exactly, up to
 quadrature error (~1e-9 relative).
 
+The same integral gives the width-1 restricted learners of docs/bayes.md ("The restricted learner") at
+``d = 1``, whatever teacher labelled the data: the finite learner of width 1 has this prior
+(``scale = 1``), and the Dirichlet-process learner of width 1 (one atom, renormalised: weight 1) has
+``F(x) = K a ReLU(w x)``, this prior scaled by ``scale = K``.  Since ``scale ReLU(w x) = ReLU(w scale x)``
+for ``scale > 0``, its evidence is this one at the inputs ``scale x``.
+
 References
 ----------
 docs/bayes.md ("Validation"); the product-normal density ``K_0(|z|)/pi``: Craig (1936), Ann. Math.
@@ -33,13 +39,15 @@ def _ll(c: np.ndarray, r: np.ndarray, sgn: np.ndarray) -> np.ndarray:
     return np.sum(-np.logaddexp(0.0, -z), axis=-1)
 
 
-def log_evidence_d1k1(x: np.ndarray, y: np.ndarray) -> float:
-    """``log p(y_1..T | x_1..T)`` for the d = 1, K = 1 finite teacher under its prior (module docstring).
+def log_evidence_d1k1(x: np.ndarray, y: np.ndarray, scale: float = 1.0) -> float:
+    """``log p(y_1..T | x_1..T)`` under the prior ``F(x) = scale a ReLU(w x)``, ``a, w ~ N(0, 1)`` (module docstring).
 
     Parameters
     ----------
     x : ``(T,)`` or ``(T, 1)`` inputs.
     y : ``(T,)`` labels in {0, 1}.
+    scale : the prior's output scale (1: the d = 1, K = 1 finite teacher; ``K``: the width-1 learner of the
+        Dirichlet-process teacher with concentration ``K``).
 
     Returns
     -------
@@ -54,7 +62,9 @@ def log_evidence_d1k1(x: np.ndarray, y: np.ndarray) -> float:
     >>> round(float(np.exp(log_evidence_d1k1(np.array([2.0]), np.array([1.0])))), 12)   # symmetric prior: 1/2
     0.5
     """
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be positive and finite, got {scale!r}")
+    x = float(scale) * np.asarray(x, dtype=np.float64).reshape(-1)    # scale ReLU(w x) = ReLU(w scale x)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     sgn = 2.0 * y - 1.0
     parts = []
@@ -76,8 +86,9 @@ def log_evidence_d1k1(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.logaddexp(parts[0], parts[1]) - math.log(2.0))
 
 
-def exact_error_d1k1(x: np.ndarray, y: np.ndarray, f_true: np.ndarray) -> float:
-    """``(log p(y | F, x) - log p(y | x)) / T`` exactly (up to quadrature) for the d = 1, K = 1 teacher.
+def exact_error_d1k1(x: np.ndarray, y: np.ndarray, f_true: np.ndarray, scale: float = 1.0) -> float:
+    """``(log p(y | F, x) - log p(y | x)) / T`` exactly (up to quadrature): the error of the Bayes learner with
+    the prior of :func:`log_evidence_d1k1` on data labelled by a teacher with logits ``f_true``.
 
     Examples
     --------
@@ -89,4 +100,4 @@ def exact_error_d1k1(x: np.ndarray, y: np.ndarray, f_true: np.ndarray) -> float:
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     f = np.asarray(f_true, dtype=np.float64).reshape(-1)
     ll_true = float(np.sum(-np.logaddexp(0.0, np.where(y > 0.5, -f, f))))
-    return (ll_true - log_evidence_d1k1(x, y)) / y.shape[0]
+    return (ll_true - log_evidence_d1k1(x, y, scale)) / y.shape[0]

@@ -1,23 +1,50 @@
-"""Particle kernels of the SMC estimator: teacher logits of every particle, and the Metropolis-Hastings sweep.
+"""Particle kernels of the SMC estimator: the likelihood of every particle, the reweighting step, the MH move.
 
 A particle is a standard-normal latent vector ``z`` (the prior is ``N(0, I_D)`` in every case), mapped
-to a teacher network ``F(x) = sum_j A_j ReLU(W_j . x)`` by :func:`unpack`:
+to a network ``F(x) = sum_j A_j ReLU(W_j . x)`` with ``m`` units by :func:`unpack`:
 
-* ``kind = 0`` (finite teacher, K units): ``z = (a_1..a_K, w_1..w_K)``, ``A = a``, ``W = w``, so ``D = K (d+1)``
+* ``kind = FINITE`` (K units): ``z = (a_1..a_m, w_1..w_m)``, ``A = a``, ``W = w``, so ``D = m (d+1)``
   and the prior is exactly the law of :func:`scaling_theory.numeric.sim.teacher.sample_teacher`.
-* ``kind = 1`` (Dirichlet-process teacher, concentration ``c``, truncated at ``M`` atoms):
-  ``z = (s_1..s_{M-1}, a_1..a_M, w_1..w_M)``; the stick fractions are ``beta_j = 1 - Phi(-s_j)^{1/c}``
+* ``kind = DIRICHLET`` (Dirichlet-process teacher, concentration ``c``, stick truncated at ``m`` atoms):
+  ``z = (s_1..s_{m-1}, a_1..a_m, w_1..w_m)``; the stick fractions are ``beta_j = 1 - Phi(-s_j)^{1/c}``
   (the inverse-CDF map of ``Beta(1, c)``), ``pi_j = beta_j prod_{i<j} (1 - beta_i)``, the last atom takes
-  the rest of the stick (``beta_M = 1``, Ishwaran & James 2001), and ``A_j = c pi_j a_j``; ``D = M-1 + M(d+1)``.
+  the rest of the stick (``beta_m = 1``, Ishwaran & James 2001), and ``A_j = c pi_j a_j``;
+  ``D = m-1 + m(d+1)``.
+* ``kind = DP_RENORMALISED`` (the width-``m`` learner of the Dirichlet-process teacher, docs/bayes.md
+  "The restricted learner"): the first ``m`` atoms of the same stick, renormalised:
+  ``z = (s_1..s_m, a_1..a_m, w_1..w_m)``, ``A_j = c pi_j a_j / sum_{i<=m} pi_i``; ``D = m + m(d+1)``.
 
 Every Numba kernel here has a plain NumPy reference (suffix ``_reference``) and tests that they agree.
-The kernels are deterministic: the random numbers (proposal increments, log-uniforms) are drawn by the
-caller, so runs reproduce whatever the thread count.
+The kernels are deterministic and each particle's arithmetic is independent of the others: the random
+numbers (proposal increments, log-uniforms) are drawn by the caller, so runs reproduce whatever the
+thread count.
+
+Layout and arithmetic (the speed levers of docs/bayes.md, "Throughput"):
+
+* **Observations innermost** in the Metropolis-Hastings move, which rescores a proposal on all ``t``
+  observations so far: the inputs are stored transposed, ``XT (n, d, T)``, and one unit's
+  pre-activations run over a chunk of 256 observations as one vectorised loop (the unit's weights are
+  scalars in registers).
+* **Particles innermost** in the reweighting step, which scores every particle at one new input: the
+  particles' networks are cached unpacked and transposed, ``A (n, m, P)`` and ``W (n, m, d, P)``, so
+  the step is a vectorised loop over particles; the cache of an accepted proposal is written by the move,
+  so the stick map (``erfc``, ``log``, ``exp`` per atom) is never recomputed per observation.
+* **One logarithm per chunk.** ``log p(y | f) = -softplus(g)`` with ``g = -f`` for ``y = 1`` and
+  ``g = f`` for ``y = 0``, and ``softplus(g) = max(g, 0) + log(1 + e^{-|g|})``.  Every factor
+  ``1 + e^{-|g|}`` lies in ``(1, 2]``, so the product over a chunk of 256 observations cannot overflow:
+  a chunk costs one ``log`` in place of 256 ``log1p``.
+* **A vectorisable exp** (:func:`exp_nonpositive`): Cody-Waite range reduction, a degree-12 Taylor
+  polynomial, and ``2^k`` written into the exponent bits (an integer shift and a bit cast, where a table
+  lookup became a slow gather); float64 throughout, within 2 ulp of ``math.exp`` (a test checks).
+* LLVM fast-math flags ``reassoc``, ``contract`` (sums may be reordered and fused, so the chunk sums
+  vectorise), as in :mod:`scaling_theory.numeric.sim.kernels`; results agree with the references to
+  rounding (about ``1e-15`` relative per observation).
 
 References
 ----------
 Ishwaran & James, "Gibbs sampling methods for stick-breaking priors", JASA 96 (2001) (truncated stick).
-docs/bayes.md (the estimator).
+Cody & Waite, "Software Manual for the Elementary Functions" (1980) (range reduction of exp).
+docs/bayes.md (the estimator, its speed).
 """
 
 from __future__ import annotations
@@ -25,32 +52,48 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
-__all__ = ["FINITE", "DIRICHLET", "latent_dim", "unpack", "unpack_reference", "logits", "logits_reference",
-           "log_lik_bernoulli", "mh_sweep", "mh_sweep_reference"]
+__all__ = ["FINITE", "DIRICHLET", "DP_RENORMALISED", "latent_dim", "unpack", "unpack_reference", "logits",
+           "logits_reference", "log_lik_bernoulli", "exp_nonpositive", "network_log_lik",
+           "network_log_lik_reference", "network_cache", "advance", "advance_reference", "mh_sweep",
+           "mh_sweep_reference", "mh_moves", "mh_moves_reference", "weighted_covariance",
+           "weighted_covariance_reference", "cholesky", "CHUNK"]
 
 FINITE = 0
 DIRICHLET = 1
+DP_RENORMALISED = 2
+
+FASTMATH = {"reassoc", "contract"}
+#: observations per chunk of the likelihood: the product of 256 factors in (1, 2] stays below 2^256
+CHUNK = 256
+_LOG2E = 1.4426950408889634
+_LN2_HI = 0.6931471803691238        # ln 2 split so that k * _LN2_HI is exact for |k| < 2^11 (fdlibm)
+_LN2_LO = 1.9082149292705877e-10
+_EXP_FLOOR = -40.0                  # e^-40 < 2^-57: 1 + e^-40 == 1 in float64, so clamping there is exact
+_BLOCKS = 512                       # parallel blocks of the particle loops (thread count does not matter)
 
 
 def latent_dim(kind: int, d: int, m: int) -> int:
-    """Length ``D`` of the latent vector for ``m`` units (finite) or ``m`` atoms (Dirichlet process).
+    """Length ``D`` of the latent vector of ``m`` units (finite) or ``m`` atoms (the two stick maps).
 
     Examples
     --------
-    >>> from scaling_theory.numeric.bayes.kernels import latent_dim, FINITE, DIRICHLET
-    >>> latent_dim(FINITE, 2, 3), latent_dim(DIRICHLET, 2, 3)
-    (9, 11)
+    >>> from scaling_theory.numeric.bayes.kernels import latent_dim, FINITE, DIRICHLET, DP_RENORMALISED
+    >>> latent_dim(FINITE, 2, 3), latent_dim(DIRICHLET, 2, 3), latent_dim(DP_RENORMALISED, 2, 3)
+    (9, 11, 12)
     """
-    return m * (d + 1) + (m - 1 if kind == DIRICHLET else 0)
+    return m * (d + 1) + {FINITE: 0, DIRICHLET: m - 1, DP_RENORMALISED: m}[kind]
 
 
 @njit(cache=True, inline="always")
 def _log_phi_upper(s):
-    # log Phi(-s) = log(erfc(s / sqrt 2) / 2); erfc underflows to 0 for s > ~38, giving -inf
-    v = 0.5 * math.erfc(s / math.sqrt(2.0))
-    return math.log(v) if v > 0.0 else -np.inf
+    # log Phi(-s), accurate in both tails: the small tail directly, the large one through log1p
+    if s > 0.0:
+        v = 0.5 * math.erfc(s / math.sqrt(2.0))
+        return math.log(v) if v > 0.0 else -np.inf          # erfc underflows to 0 for s > ~38
+    return math.log1p(-0.5 * math.erfc(-s / math.sqrt(2.0)))
 
 
 @njit(cache=True)
@@ -59,6 +102,8 @@ def _unpack_into(z, kind, m, d, conc, A, W):
     off = 0
     if kind == DIRICHLET:
         off = m - 1
+    elif kind == DP_RENORMALISED:
+        off = m
     for j in range(m):
         for k in range(d):
             W[j, k] = z[off + m + j * d + k]
@@ -68,14 +113,19 @@ def _unpack_into(z, kind, m, d, conc, A, W):
         return
     log_rest = 0.0  # log prod_{i<j} (1 - beta_i)
     for j in range(m):
-        if j < m - 1:
-            log_keep = _log_phi_upper(z[j]) / conc          # log(1 - beta_j)
+        if kind == DIRICHLET and j == m - 1:
+            pi = math.exp(log_rest)                             # the last atom takes the rest
+        else:
+            log_keep = _log_phi_upper(z[j]) / conc              # log(1 - beta_j)
             beta = -math.expm1(log_keep) if log_keep > -np.inf else 1.0
             pi = math.exp(log_rest) * beta
             log_rest += log_keep
-        else:
-            pi = math.exp(log_rest)
         A[j] = conc * pi * z[off + j]
+    if kind == DP_RENORMALISED:
+        total = -math.expm1(log_rest) if log_rest > -np.inf else 1.0   # sum_{j<=m} pi_j
+        for j in range(m):
+            # every beta_j == 0 needs s_j < -8 for all j (prior mass < 1e-15 each): equal weights then
+            A[j] = A[j] / total if total > 0.0 else conc * z[off + j] / m
 
 
 def unpack(z: np.ndarray, kind: int, m: int, d: int, conc: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -102,19 +152,33 @@ def unpack(z: np.ndarray, kind: int, m: int, d: int, conc: float = 1.0) -> tuple
 
 def unpack_reference(z: np.ndarray, kind: int, m: int, d: int, conc: float = 1.0
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """NumPy reference of :func:`unpack`; ``z`` may carry leading batch axes (``(..., D)``)."""
+    """NumPy reference of :func:`unpack`; ``z`` may carry leading batch axes (``(..., D)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scaling_theory.numeric.bayes.kernels import unpack_reference, DP_RENORMALISED
+    >>> A, _ = unpack_reference(np.array([0.3, 1.0, 2.0]), DP_RENORMALISED, 1, 1, 2.0)
+    >>> A.tolist()   # one atom renormalised carries the whole stick: A = c a
+    [2.0]
+    """
     from scipy.special import log_ndtr
 
     z = np.asarray(z, dtype=np.float64)
-    off = m - 1 if kind == DIRICHLET else 0
+    off = {FINITE: 0, DIRICHLET: m - 1, DP_RENORMALISED: m}[kind]
     W = z[..., off + m: off + m + m * d].reshape(z.shape[:-1] + (m, d))
     a = z[..., off: off + m]
     if kind == FINITE:
         return a.copy(), W.copy()
-    log_keep = log_ndtr(-z[..., : m - 1]) / conc                     # log(1 - beta_j), Beta(1, c) by inverse CDF
+    sticks = m - 1 if kind == DIRICHLET else m
+    log_keep = log_ndtr(-z[..., :sticks]) / conc                    # log(1 - beta_j), Beta(1, c) by inverse CDF
     beta = -np.expm1(log_keep)
     log_rest = np.concatenate([np.zeros(z.shape[:-1] + (1,)), np.cumsum(log_keep, axis=-1)], axis=-1)
-    pi = np.exp(log_rest) * np.concatenate([beta, np.ones(z.shape[:-1] + (1,))], axis=-1)
+    if kind == DIRICHLET:
+        pi = np.exp(log_rest) * np.concatenate([beta, np.ones(z.shape[:-1] + (1,))], axis=-1)
+    else:
+        pi = np.exp(log_rest[..., :m]) * beta
+        pi = pi / -np.expm1(log_rest[..., m:])                       # first m atoms, renormalised
     return conc * pi * a, W.copy()
 
 
@@ -141,7 +205,6 @@ def log_lik_bernoulli(f, y):
 
 @njit(cache=True)
 def _logits_kernel(Z, kind, m, d, conc, x, out):
-    # serial: one observation is too little work per particle to pay for a thread launch
     n, P = Z.shape[0], Z.shape[1]
     A = np.empty(m)
     W = np.empty((m, d))
@@ -186,32 +249,755 @@ def logits_reference(Z, kind, m, d, conc, x) -> np.ndarray:
     return np.sum(A * np.maximum(H, 0.0), axis=-1)
 
 
-@njit(cache=True, parallel=True)
-def _mh_kernel(Z, ll, X, y, t, active, kind, m, d, conc, step, log_u, accepted):
-    n, P, D = Z.shape
-    for q in prange(n * P):
-        b, i = q // P, q % P
-        accepted[b, i] = False
-        if not active[b]:
+# ---------------------------------------------------------------------------------------------------------
+# vectorisable arithmetic
+
+
+@intrinsic
+def _bits_as_float64(typingctx, bits):
+    """The float64 whose IEEE-754 bits are the int64 ``bits`` (an LLVM bit cast; it vectorises)."""
+    sig = types.float64(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+
+    return sig, codegen
+
+
+@njit(cache=True, inline="always")
+def _exp_nonpositive(u):
+    # exp(u) for u <= 0 (clamped at -40, where 1 + e^u == 1): u = k ln2 + r, |r| <= ln2/2, exp(r) by its
+    # Taylor polynomial of degree 12 (truncation < 2e-16 relative), 2^k (k in [-58, 0], a normal number) put
+    # in the exponent bits; no call and no table, so it vectorises
+    u = max(u, _EXP_FLOOR)
+    k = math.floor(u * _LOG2E + 0.5)
+    r = (u - k * _LN2_HI) - k * _LN2_LO
+    p = 2.08767569878681e-09
+    p = p * r + 2.505210838544172e-08
+    p = p * r + 2.755731922398589e-07
+    p = p * r + 2.755731922398589e-06
+    p = p * r + 2.48015873015873e-05
+    p = p * r + 0.0001984126984126984
+    p = p * r + 0.001388888888888889
+    p = p * r + 0.008333333333333333
+    p = p * r + 0.041666666666666664
+    p = p * r + 0.16666666666666666
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return p * _bits_as_float64((np.int64(k) + 1023) << 52)
+
+
+@njit(cache=True)
+def _exp_nonpositive_array(u, out):
+    for i in range(u.shape[0]):
+        out[i] = _exp_nonpositive(u[i])
+
+
+def exp_nonpositive(u: np.ndarray) -> np.ndarray:
+    """``exp(u)`` for ``u <= 0`` by the kernels' vectorisable polynomial (``u < -40`` gives ``e^-40``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scaling_theory.numeric.bayes.kernels import exp_nonpositive
+    >>> u = -np.linspace(0, 40, 1001)
+    >>> bool(np.max(np.abs(exp_nonpositive(u) / np.exp(u) - 1)) < 5e-16)
+    True
+    """
+    u = np.ascontiguousarray(u, dtype=np.float64)
+    out = np.empty_like(u)
+    _exp_nonpositive_array(u, out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# one network, many observations (the Metropolis-Hastings rescoring): observations innermost
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH, error_model="numpy")
+def _chunk_unit_pairs(A, W, XT, s0, n, m, d, fb):
+    """Units two at a time for ``d <= 4``: each input row is loaded once for both (the loop is bound by
+    loads, not arithmetic).  Returns the first unit left over (``m`` or ``m - 1``)."""
+    x0 = XT[0, s0:s0 + n]
+    x1 = XT[min(1, d - 1), s0:s0 + n]
+    x2 = XT[min(2, d - 1), s0:s0 + n]
+    x3 = XT[min(3, d - 1), s0:s0 + n]
+    j = 0
+    while j + 2 <= m:
+        a, b = A[j], A[j + 1]
+        if d == 1:
+            u0, v0 = W[j, 0], W[j + 1, 0]
+            for s in range(n):
+                fb[s] += a * max(u0 * x0[s], 0.0) + b * max(v0 * x0[s], 0.0)
+        elif d == 2:
+            u0, u1, v0, v1 = W[j, 0], W[j, 1], W[j + 1, 0], W[j + 1, 1]
+            for s in range(n):
+                fb[s] += a * max(u0 * x0[s] + u1 * x1[s], 0.0) + b * max(v0 * x0[s] + v1 * x1[s], 0.0)
+        elif d == 3:
+            u0, u1, u2 = W[j, 0], W[j, 1], W[j, 2]
+            v0, v1, v2 = W[j + 1, 0], W[j + 1, 1], W[j + 1, 2]
+            for s in range(n):
+                fb[s] += (a * max(u0 * x0[s] + u1 * x1[s] + u2 * x2[s], 0.0)
+                          + b * max(v0 * x0[s] + v1 * x1[s] + v2 * x2[s], 0.0))
+        else:
+            u0, u1, u2, u3 = W[j, 0], W[j, 1], W[j, 2], W[j, 3]
+            v0, v1, v2, v3 = W[j + 1, 0], W[j + 1, 1], W[j + 1, 2], W[j + 1, 3]
+            for s in range(n):
+                fb[s] += (a * max(u0 * x0[s] + u1 * x1[s] + u2 * x2[s] + u3 * x3[s], 0.0)
+                          + b * max(v0 * x0[s] + v1 * x1[s] + v2 * x2[s] + v3 * x3[s], 0.0))
+        j += 2
+    return j
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH, error_model="numpy")
+def _chunk_unit_pairs_wide(A, W, XT, s0, n, m, d, fb, hb):
+    """Units two at a time for ``d > 4``: pre-activations of both in ``hb[:n]`` and ``hb[CHUNK:]``, the
+    input rows loaded once for the pair, in blocks of 4 coordinates.  Returns the first unit left over."""
+    ha = hb[:n]
+    hc = hb[CHUNK:CHUNK + n]
+    j = 0
+    while j + 2 <= m:
+        for s in range(n):
+            ha[s] = 0.0
+            hc[s] = 0.0
+        k = 0
+        while k + 4 <= d:
+            u0, u1, u2, u3 = W[j, k], W[j, k + 1], W[j, k + 2], W[j, k + 3]
+            v0, v1, v2, v3 = W[j + 1, k], W[j + 1, k + 1], W[j + 1, k + 2], W[j + 1, k + 3]
+            x0, x1 = XT[k, s0:s0 + n], XT[k + 1, s0:s0 + n]
+            x2, x3 = XT[k + 2, s0:s0 + n], XT[k + 3, s0:s0 + n]
+            for s in range(n):
+                ha[s] += u0 * x0[s] + u1 * x1[s] + u2 * x2[s] + u3 * x3[s]
+                hc[s] += v0 * x0[s] + v1 * x1[s] + v2 * x2[s] + v3 * x3[s]
+            k += 4
+        while k < d:
+            u0, v0 = W[j, k], W[j + 1, k]
+            x0 = XT[k, s0:s0 + n]
+            for s in range(n):
+                ha[s] += u0 * x0[s]
+                hc[s] += v0 * x0[s]
+            k += 1
+        a, b = A[j], A[j + 1]
+        for s in range(n):
+            fb[s] += a * max(ha[s], 0.0) + b * max(hc[s], 0.0)
+        j += 2
+    return j
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH, error_model="numpy")
+def _chunk_logits(A, W, XT, s0, n, m, d, fb, hb):
+    """``fb[s] = F(x_{s0+s})`` for ``s < n`` (``XT (d, T)``: observations contiguous); ``hb``: scratch of
+    ``2 * CHUNK``."""
+    for s in range(n):
+        fb[s] = 0.0
+    j0 = 0
+    if m >= 2:
+        if d <= 4:
+            j0 = _chunk_unit_pairs(A, W, XT, s0, n, m, d, fb)
+        else:
+            j0 = _chunk_unit_pairs_wide(A, W, XT, s0, n, m, d, fb, hb)
+    for j in range(j0, m):
+        a = A[j]
+        if d == 1:
+            w0 = W[j, 0]
+            x0 = XT[0, s0:s0 + n]
+            for s in range(n):
+                fb[s] += a * max(w0 * x0[s], 0.0)
             continue
-        zp = np.empty(D)
-        sq_old = 0.0
-        sq_new = 0.0
-        for k in range(D):
-            zp[k] = Z[b, i, k] + step[b, i, k]
-            sq_old += Z[b, i, k] * Z[b, i, k]
-            sq_new += zp[k] * zp[k]
+        if d == 2:
+            w0, w1 = W[j, 0], W[j, 1]
+            x0, x1 = XT[0, s0:s0 + n], XT[1, s0:s0 + n]
+            for s in range(n):
+                fb[s] += a * max(w0 * x0[s] + w1 * x1[s], 0.0)
+            continue
+        if d == 3:
+            w0, w1, w2 = W[j, 0], W[j, 1], W[j, 2]
+            x0, x1, x2 = XT[0, s0:s0 + n], XT[1, s0:s0 + n], XT[2, s0:s0 + n]
+            for s in range(n):
+                fb[s] += a * max(w0 * x0[s] + w1 * x1[s] + w2 * x2[s], 0.0)
+            continue
+        if d == 4:
+            w0, w1, w2, w3 = W[j, 0], W[j, 1], W[j, 2], W[j, 3]
+            x0, x1, x2, x3 = XT[0, s0:s0 + n], XT[1, s0:s0 + n], XT[2, s0:s0 + n], XT[3, s0:s0 + n]
+            for s in range(n):
+                fb[s] += a * max(w0 * x0[s] + w1 * x1[s] + w2 * x2[s] + w3 * x3[s], 0.0)
+            continue
+        # d > 4: pre-activations in blocks of 4 coordinates into hb, then the ReLU into fb
+        for s in range(n):
+            hb[s] = 0.0
+        k = 0
+        while k + 4 <= d:
+            w0, w1, w2, w3 = W[j, k], W[j, k + 1], W[j, k + 2], W[j, k + 3]
+            x0, x1 = XT[k, s0:s0 + n], XT[k + 1, s0:s0 + n]
+            x2, x3 = XT[k + 2, s0:s0 + n], XT[k + 3, s0:s0 + n]
+            for s in range(n):
+                hb[s] += w0 * x0[s] + w1 * x1[s] + w2 * x2[s] + w3 * x3[s]
+            k += 4
+        while k < d:
+            w0 = W[j, k]
+            x0 = XT[k, s0:s0 + n]
+            for s in range(n):
+                hb[s] += w0 * x0[s]
+            k += 1
+        for s in range(n):
+            fb[s] += a * max(hb[s], 0.0)
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _network_log_lik(A, W, XT, sg, t, m, d, fb, hb):
+    """``sum_{s<t} log p(y_s | F(x_s)) = -sum softplus(sg_s F(x_s))``, one log per chunk of observations."""
+    pos = 0.0
+    logprod = 0.0
+    for s0 in range(0, t, CHUNK):
+        n = min(CHUNK, t - s0)
+        _chunk_logits(A, W, XT, s0, n, m, d, fb, hb)
+        sgc = sg[s0:s0 + n]
+        prod = 1.0
+        for s in range(n):
+            g = sgc[s] * fb[s]
+            pos += max(g, 0.0)
+            prod *= 1.0 + _exp_nonpositive(-abs(g))          # a factor in (1, 2]
+        logprod += math.log(prod)
+    return -(pos + logprod)
+
+
+def network_log_lik(A: np.ndarray, W: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+    """``sum_s log p(y_s | F(x_s))`` of one network ``F(x) = sum_j A_j ReLU(W_j . x)`` (the move's kernel).
+
+    Parameters
+    ----------
+    A : ``(m,)``; W : ``(m, d)``; X : ``(t, d)`` inputs; y : ``(t,)`` labels in {0, 1}.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scaling_theory.numeric.bayes.kernels import network_log_lik, network_log_lik_reference
+    >>> rng = np.random.default_rng(0)
+    >>> A, W, X = rng.standard_normal(3), rng.standard_normal((3, 6)), rng.standard_normal((700, 6))
+    >>> y = (rng.random(700) < 0.5) * 1.0
+    >>> a, b = network_log_lik(A, W, X, y), network_log_lik_reference(A, W, X, y)
+    >>> bool(abs(a - b) < 1e-12 * abs(b))
+    True
+    """
+    A = np.ascontiguousarray(A, dtype=np.float64)
+    W = np.ascontiguousarray(W, dtype=np.float64)
+    XT = np.ascontiguousarray(np.asarray(X, dtype=np.float64).T)
+    sg = np.where(np.asarray(y) > 0.5, -1.0, 1.0)
+    m, d = W.shape
+    return float(_network_log_lik(A, W, XT, sg, XT.shape[1], m, d, np.empty(CHUNK), np.empty(2 * CHUNK)))
+
+
+def network_log_lik_reference(A, W, X, y) -> float:
+    """NumPy reference of :func:`network_log_lik`."""
+    F = np.maximum(np.asarray(X, dtype=np.float64) @ np.asarray(W).T, 0.0) @ np.asarray(A)
+    return float(np.sum(-np.logaddexp(0.0, np.where(np.asarray(y) > 0.5, -F, F))))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the particles' networks, cached unpacked with particles innermost
+
+
+@njit(cache=True, parallel=True)
+def _cache_kernel(Z, kind, m, d, conc, Ac, Wc):
+    n, P, D = Z.shape
+    for c in prange(_BLOCKS):
         A = np.empty(m)
         W = np.empty((m, d))
-        _unpack_into(zp, kind, m, d, conc, A, W)
-        lp = 0.0
-        for s in range(t):
-            lp += log_lik_bernoulli(_logit(A, W, X[b, s], m, d), y[b, s])
-        if log_u[b, i] < lp - ll[b, i] - 0.5 * (sq_new - sq_old):
+        for q in range(c, n * P, _BLOCKS):
+            b, i = q % n, q // n
+            _unpack_into(Z[b, i], kind, m, d, conc, A, W)
+            for j in range(m):
+                Ac[b, j, i] = A[j]
+                for k in range(d):
+                    Wc[b, j, k, i] = W[j, k]
+
+
+_cache_serial = njit(cache=True, nogil=True)(_cache_kernel.py_func)
+
+
+def network_cache(Z: np.ndarray, kind: int, m: int, d: int, conc: float = 1.0, parallel: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Every particle's network unpacked, particles innermost: ``A (n, m, P)``, ``W (n, m, d, P)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scaling_theory.numeric.bayes.kernels import network_cache, unpack_reference, DIRICHLET
+    >>> Z = np.random.default_rng(0).standard_normal((2, 5, 11))
+    >>> Ac, Wc = network_cache(Z, DIRICHLET, 3, 2, 1.5)
+    >>> A, W = unpack_reference(Z, DIRICHLET, 3, 2, 1.5)
+    >>> bool(np.allclose(Ac, A.transpose(0, 2, 1)) and np.array_equal(Wc, W.transpose(0, 2, 3, 1)))
+    True
+    """
+    Z = np.ascontiguousarray(Z, dtype=np.float64)
+    n, P, _ = Z.shape
+    Ac = np.empty((n, m, P))
+    Wc = np.empty((n, m, d, P))
+    (_cache_kernel if parallel else _cache_serial)(Z, kind, m, d, float(conc), Ac, Wc)
+    return Ac, Wc
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the reweighting step: every particle at one new observation, particles innermost
+
+
+@njit(cache=True, inline="always", fastmath=FASTMATH, error_model="numpy")
+def _particle_logits(Ac, Wc, x, m, d, fb, hb):
+    """``fb[i] = F_i(x)`` for every particle ``i`` of one run (``Ac (m, P)``, ``Wc (m, d, P)``)."""
+    P = fb.shape[0]
+    for i in range(P):
+        fb[i] = 0.0
+    for j in range(m):
+        a = Ac[j]
+        for i in range(P):
+            hb[i] = 0.0
+        k = 0
+        while k + 4 <= d:
+            x0, x1, x2, x3 = x[k], x[k + 1], x[k + 2], x[k + 3]
+            w0, w1, w2, w3 = Wc[j, k], Wc[j, k + 1], Wc[j, k + 2], Wc[j, k + 3]
+            for i in range(P):
+                hb[i] += w0[i] * x0 + w1[i] * x1 + w2[i] * x2 + w3[i] * x3
+            k += 4
+        while k < d:
+            x0 = x[k]
+            w0 = Wc[j, k]
+            for i in range(P):
+                hb[i] += w0[i] * x0
+            k += 1
+        for i in range(P):
+            fb[i] += a[i] * max(hb[i], 0.0)
+
+
+@njit(cache=True, inline="always")
+def _kl_bernoulli(f, q1, q0):
+    """KL(Bern(sigma(f)) || Bern(q1)), with ``q0 = 1 - q1`` computed on its own (no cancellation)."""
+    q1 = max(q1, 1e-300)
+    q0 = max(q0, 1e-300)
+    if f > 0.0:   # log sigma(f), log sigma(-f), stably
+        lp1 = -math.log1p(math.exp(-f))
+        lp0 = -f + lp1
+    else:
+        lp0 = -math.log1p(math.exp(f))
+        lp1 = f + lp0
+    p = math.exp(lp1)
+    return max(p * (lp1 - math.log(q1)) + (1.0 - p) * (lp0 - math.log(q0)), 0.0)
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _advance_one(Ac, Wc, XT, sg, f_true, t0, T, w, pos, prod, ll, ess_floor, kl, log_pred, fb, hb, lik):
+    """Absorb observations ``t0, t0+1, ...`` of one run until its ESS drops below ``ess_floor * P`` (before
+    the last observation) or ``T`` is reached; returns ``(t, ess_min, need)`` with ``t`` the observations
+    absorbed."""
+    m, d, P = Wc.shape
+    x = np.empty(d)
+    ess_min = 1.0
+    t = t0
+    while t < T:
+        for k in range(d):
+            x[k] = XT[k, t]
+        _particle_logits(Ac, Wc, x, m, d, fb, hb)
+        sgt = sg[t]
+        # separate passes, each with few arrays, so that LLVM vectorises every one (one fused loop over
+        # five arrays needs more run-time alias checks than it will emit, and stays scalar)
+        for i in range(P):
+            lik[i] = _exp_nonpositive(-abs(sgt * fb[i]))                # e = exp(-|g|)
+        z_obs = 0.0
+        z_oth = 0.0
+        for i in range(P):
+            # sigma(-g) = (e if g > 0 else 1)/(1 + e), the observed label's probability, and sigma(g) the
+            # other's; selects between loaded values (a load inside a branch keeps LLVM from vectorising)
+            e = lik[i]
+            pos_g = sgt * fb[i] > 0.0
+            wi = w[i] / (1.0 + e)
+            z_obs += wi * (e if pos_g else 1.0)
+            z_oth += wi * (1.0 if pos_g else e)
+        for i in range(P):
+            pos[i] += max(sgt * fb[i], 0.0)
+            prod[i] *= 1.0 + lik[i]
+        ss = 0.0
+        if not z_obs > 1e-250:
+            # every weighted likelihood (nearly) underflowed: redo the step in logs (never seen in practice)
+            z_obs, z_oth = _reweight_in_logs(fb, sgt, w)
+            for i in range(P):
+                ss += w[i] * w[i]
+        else:
+            inv_z = 1.0 / z_obs
+            for i in range(P):
+                e = lik[i]
+                wi = w[i] * (e if sgt * fb[i] > 0.0 else 1.0) / (1.0 + e) * inv_z
+                w[i] = wi
+                ss += wi * wi
+        # predictive of y = 1 and y = 0 from the weights before the step (sg = -1 marks y = 1)
+        q1, q0 = (z_obs, z_oth) if sgt < 0.0 else (z_oth, z_obs)
+        kl[t] = _kl_bernoulli(f_true[t], q1, q0)
+        log_pred[t] = math.log(z_obs)
+        if t % 512 == 511:   # fold the running products into the log-likelihoods before they can overflow
+            for i in range(P):
+                ll[i] -= pos[i] + math.log(prod[i])
+                pos[i] = 0.0
+                prod[i] = 1.0
+        t += 1
+        ess = 1.0 / (ss * P)
+        ess_min = min(ess_min, ess)
+        if ess < ess_floor and t < T:
+            return t, ess_min, True
+    return t, ess_min, False
+
+
+@njit(cache=True)
+def _reweight_in_logs(fb, sgt, w):
+    P = fb.shape[0]
+    lw = np.empty(P)
+    lo = np.empty(P)
+    top = -np.inf
+    for i in range(P):
+        g = sgt * fb[i]
+        sp = max(g, 0.0) + math.log1p(math.exp(-abs(g)))
+        lw[i] = (math.log(w[i]) if w[i] > 0.0 else -np.inf) - sp
+        lo[i] = (math.log(w[i]) if w[i] > 0.0 else -np.inf) - (sp - g)
+        top = max(top, lw[i])
+    tot = 0.0
+    oth_tot = 0.0
+    for i in range(P):
+        w[i] = math.exp(lw[i] - top)
+        tot += w[i]
+        oth_tot += math.exp(lo[i] - top)
+    for i in range(P):
+        w[i] /= tot
+    return math.exp(top) * tot, math.exp(top) * oth_tot
+
+
+@njit(cache=True, parallel=True)
+def _advance_kernel(Ac, Wc, XT, sg, f_true, t_now, T, w, pos, prod, ll, ess_floor, kl, log_pred, ess_min, need):
+    n, m, d, P = Wc.shape
+    for b in prange(n):
+        if t_now[b] >= T:
+            need[b] = False
+            continue
+        fb = np.empty(P)
+        hb = np.empty(P)
+        lik = np.empty(P)
+        t, e_min, nd = _advance_one(Ac[b], Wc[b], XT[b], sg[b], f_true[b], t_now[b], T, w[b], pos[b], prod[b],
+                                    ll[b], ess_floor, kl[b], log_pred[b], fb, hb, lik)
+        t_now[b] = t
+        ess_min[b] = min(ess_min[b], e_min)
+        need[b] = nd
+
+
+# the same loop without threads, releasing the GIL: for runs driven from several Python threads at once
+_advance_serial = njit(cache=True, nogil=True)(_advance_kernel.py_func)
+
+
+def advance(Ac, Wc, XT, sg, f_true, t_now, w, pos, prod, ll, ess_floor, kl, log_pred, ess_min, parallel=True
+            ) -> np.ndarray:
+    """Reweight every run on its next observations until its ESS falls below ``ess_floor * P`` (in place).
+
+    Run ``b`` absorbs observations ``t_now[b], t_now[b] + 1, ...``: each particle's weight is multiplied
+    by ``p(y_t | F_i, x_t)`` and renormalised, the weighted predictive gives ``kl[b, t]`` (KL of the true
+    conditional, logit ``f_true[b, t]``, from the predictive) and ``log_pred[b, t]`` (log predictive
+    probability of the observed label).  The particles' log-likelihoods are kept as
+    ``ll - pos - log(prod)`` (running sum of ``max(g, 0)`` and product of ``1 + e^{-|g|}``; folded into
+    ``ll`` every 512 observations and by :func:`mh_moves`).  It stops after the first observation whose
+    ESS is below the floor (unless it was the last one) and sets ``t_now[b]`` to the count absorbed.
+
+    Parameters
+    ----------
+    Ac, Wc : the particles' networks (:func:`network_cache`).
+    XT : ``(n, d, T)`` inputs, observations contiguous; sg : ``(n, T)``, -1 where ``y = 1``, +1 where ``y = 0``.
+    f_true : ``(n, T)`` true logits.
+    t_now : ``(n,)`` int64, observations absorbed so far (updated).
+    w : ``(n, P)`` normalised weights; pos, prod, ll : ``(n, P)`` log-likelihood parts (updated).
+    kl, log_pred : ``(n, T)`` outputs; ess_min : ``(n,)`` running minimum of ESS / P (updated).
+    parallel : runs on Numba's threads (``True``), or on the calling thread with the GIL released.
+
+    Returns
+    -------
+    ``(n,)`` bool: which runs stopped to be resampled and moved.
+    """
+    need = np.zeros(t_now.shape[0], dtype=np.bool_)
+    kernel = _advance_kernel if parallel else _advance_serial
+    kernel(Ac, Wc, XT, sg, f_true, t_now, XT.shape[2], w, pos, prod, ll, float(ess_floor), kl, log_pred, ess_min,
+           need)
+    return need
+
+
+def advance_reference(Z, kind, m, d, conc, X, y, f_true, t_now, logw, ll, ess_floor, kl, log_pred, ess_min
+                      ) -> np.ndarray:
+    """NumPy reference of :func:`advance`, in log weights (``logw``) and from the latent particles ``Z``.
+
+    The same stopping rule; ``ll`` is updated every step (no running product).
+    """
+    n, T = y.shape
+    P = Z.shape[1]
+    need = np.zeros(n, dtype=bool)
+    for b in range(n):
+        t = int(t_now[b])
+        while t < T:
+            f = logits_reference(Z[b][None], kind, m, d, conc, X[b, t][None])[0]
+            g = np.where(y[b, t] > 0.5, -f, f)
+            lp = -np.logaddexp(0.0, g)                                  # log p(observed label)
+            lo = -np.logaddexp(0.0, -g)                                 # log p(other label)
+            w = np.exp(logw[b] - logw[b].max())
+            w /= w.sum()
+            z_obs, z_oth = np.sum(w * np.exp(lp)), np.sum(w * np.exp(lo))
+            q1, q0 = (z_obs, z_oth) if y[b, t] > 0.5 else (z_oth, z_obs)
+            kl[b, t] = _kl_reference(f_true[b, t], q1, q0)
+            log_pred[b, t] = np.log(z_obs)
+            logw[b] += lp
+            ll[b] += lp
+            w = np.exp(logw[b] - logw[b].max())
+            w /= w.sum()
+            ess = 1.0 / np.sum(w * w) / P
+            ess_min[b] = min(ess_min[b], ess)
+            t += 1
+            if ess < ess_floor and t < T:
+                need[b] = True
+                break
+        t_now[b] = t
+    return need
+
+
+def _kl_reference(f, q1, q0) -> float:
+    q1, q0 = max(q1, 1e-300), max(q0, 1e-300)
+    lp1, lp0 = -np.logaddexp(0.0, -f), -np.logaddexp(0.0, f)
+    p = np.exp(lp1)
+    return float(max(p * (lp1 - np.log(q1)) + (1 - p) * (lp0 - np.log(q0)), 0.0))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the proposal's covariance (compiled, single-threaded: small BLAS calls on a
+# loaded machine spend their time in thread hand-offs)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+def _weighted_cov_kernel(Z, w, C):
+    P, D = Z.shape
+    mu = np.zeros(D)
+    for i in range(P):
+        wi = w[i]
+        for k in range(D):
+            mu[k] += wi * Z[i, k]
+    for a in range(D):
+        for b in range(D):
+            C[a, b] = 0.0
+    dz = np.empty(D)
+    for i in range(P):
+        wi = w[i]
+        for k in range(D):
+            dz[k] = Z[i, k] - mu[k]
+        for a in range(D):
+            ca = wi * dz[a]
+            for b in range(a + 1):
+                C[a, b] += ca * dz[b]
+    for a in range(D):
+        for b in range(a):
+            C[b, a] = C[a, b]
+
+
+def weighted_covariance(Z: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``sum_i w_i (z_i - mu)(z_i - mu)^T`` with ``mu = sum_i w_i z_i`` for normalised weights (``Z (P, D)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scaling_theory.numeric.bayes.kernels import weighted_covariance, weighted_covariance_reference
+    >>> rng = np.random.default_rng(0)
+    >>> Z, w = rng.standard_normal((50, 4)), rng.random(50)
+    >>> w /= w.sum()
+    >>> bool(np.allclose(weighted_covariance(Z, w), weighted_covariance_reference(Z, w), rtol=1e-12))
+    True
+    """
+    Z = np.ascontiguousarray(Z, dtype=np.float64)
+    C = np.empty((Z.shape[1], Z.shape[1]))
+    _weighted_cov_kernel(Z, np.ascontiguousarray(w, dtype=np.float64), C)
+    return C
+
+
+def weighted_covariance_reference(Z, w) -> np.ndarray:
+    """NumPy reference of :func:`weighted_covariance`."""
+    mu = w @ Z
+    return (Z - mu).T @ ((Z - mu) * w[:, None])
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+def _cholesky_kernel(C, L):
+    D = C.shape[0]
+    for a in range(D):
+        for b in range(D):
+            L[a, b] = 0.0
+    for j in range(D):
+        Lj = L[j]
+        s = C[j, j]
+        for k in range(j):
+            s -= Lj[k] * Lj[k]
+        if not s > 0.0:
+            return False
+        d = math.sqrt(s)
+        Lj[j] = d
+        for i in range(j + 1, D):
+            Li = L[i]
+            s = C[i, j]
+            for k in range(j):
+                s -= Li[k] * Lj[k]
+            Li[j] = s / d
+    return True
+
+
+def cholesky(C: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor of a symmetric positive-definite ``C`` (compiled, single-threaded; NumPy's
+    LAPACK call spent 150 ms on a 136 x 136 matrix on the loaded 2-core machine, in thread hand-offs).
+    Its reference is :func:`numpy.linalg.cholesky`; a matrix that is not positive definite raises
+    :class:`numpy.linalg.LinAlgError` as it does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scaling_theory.numeric.bayes.kernels import cholesky
+    >>> A = np.random.default_rng(0).standard_normal((6, 6)); C = A @ A.T + np.eye(6)
+    >>> bool(np.allclose(cholesky(C), np.linalg.cholesky(C), rtol=1e-12))
+    True
+    """
+    C = np.ascontiguousarray(C, dtype=np.float64)
+    L = np.empty_like(C)
+    if not _cholesky_kernel(C, L):
+        raise np.linalg.LinAlgError("Matrix is not positive definite")
+    return L
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the Metropolis-Hastings move: each proposal rescored on all observations so far
+
+
+@njit(cache=True, inline="always")
+def _mh_one(Z, ll, XT, sg, t, b, i, kind, m, d, conc, zp, lu, Ac, Wc, write_cache, A, W, fb, hb):
+    """Accept or reject the proposal ``zp`` of particle ``(b, i)``; ``Z``, ``ll`` and the cache updated."""
+    D = zp.shape[0]
+    sq_old = 0.0
+    sq_new = 0.0
+    for k in range(D):
+        sq_old += Z[b, i, k] * Z[b, i, k]
+        sq_new += zp[k] * zp[k]
+    _unpack_into(zp, kind, m, d, conc, A, W)
+    lp = _network_log_lik(A, W, XT[b], sg[b], t[b], m, d, fb, hb)
+    if lu < lp - ll[b, i] - 0.5 * (sq_new - sq_old):
+        for k in range(D):
+            Z[b, i, k] = zp[k]
+        ll[b, i] = lp
+        if write_cache:
+            for j in range(m):
+                Ac[b, j, i] = A[j]
+                for k in range(d):
+                    Wc[b, j, k, i] = W[j, k]
+        return True
+    return False
+
+
+@njit(cache=True, parallel=True)
+def _mh_kernel(Z, ll, XT, sg, t, active, kind, m, d, conc, step, log_u, accepted, Ac, Wc, write_cache):
+    n, P, D = Z.shape
+    for c in prange(_BLOCKS):
+        zp = np.empty(D)
+        A = np.empty(m)
+        W = np.empty((m, d))
+        fb = np.empty(CHUNK)
+        hb = np.empty(2 * CHUNK)
+        # interleaved over runs, so that runs with different t share the threads evenly
+        for q in range(c, n * P, _BLOCKS):
+            b, i = q % n, q // n
+            accepted[b, i] = False
+            if not active[b]:
+                continue
             for k in range(D):
-                Z[b, i, k] = zp[k]
-            ll[b, i] = lp
-            accepted[b, i] = True
+                zp[k] = Z[b, i, k] + step[b, i, k]
+            accepted[b, i] = _mh_one(Z, ll, XT, sg, t, b, i, kind, m, d, conc, zp, log_u[b, i], Ac, Wc,
+                                     write_cache, A, W, fb, hb)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+def _propose(z, L, e, scale, zp):
+    """``zp = z + scale L e`` for a lower-triangular ``L`` (its own fast-math function: the row dot products
+    vectorise)."""
+    for k in range(z.shape[0]):
+        acc = 0.0
+        Lk = L[k]
+        for j in range(k + 1):
+            acc += Lk[j] * e[j]
+        zp[k] = z[k] + scale * acc
+
+
+@njit(cache=True, parallel=True)
+def _mh_moves_kernel(Z, ll, XT, sg, t, rows, kind, m, d, conc, E, log_u, L, scale, rates, Ac, Wc):
+    n, P, D = Z.shape
+    na, moves = E.shape[0], E.shape[1]
+    accepted = np.zeros((na, P), dtype=np.bool_)
+    for mv in range(moves):
+        for c in prange(_BLOCKS):
+            zp = np.empty(D)
+            A = np.empty(m)
+            W = np.empty((m, d))
+            fb = np.empty(CHUNK)
+            hb = np.empty(2 * CHUNK)
+            for q in range(c, na * P, _BLOCKS):
+                a, i = q % na, q // na
+                b = rows[a]
+                _propose(Z[b, i], L[a], E[a, mv, i], scale[b], zp)
+                accepted[a, i] = _mh_one(Z, ll, XT, sg, t, b, i, kind, m, d, conc, zp, log_u[a, mv, i], Ac, Wc,
+                                         True, A, W, fb, hb)
+        for a in range(na):
+            cnt = 0
+            for i in range(P):
+                cnt += accepted[a, i]
+            rate = cnt / P
+            rates[a, mv] = rate
+            # adapt the scale toward ~25% acceptance (between moves: each move is a valid MH kernel)
+            scale[rows[a]] *= math.exp(min(max(rate - 0.25, -0.5), 0.5))
+
+
+_mh_moves_serial = njit(cache=True, nogil=True)(_mh_moves_kernel.py_func)
+
+
+def mh_moves(Z, ll, XT, sg, t, rows, kind, m, d, conc, E, log_u, L, scale, Ac, Wc, parallel=True) -> np.ndarray:
+    """``moves`` Metropolis-Hastings moves of the runs ``rows`` in one call: the SMC sampler's move step.
+
+    Run ``b = rows[a]`` makes ``E.shape[1]`` moves; move ``v`` proposes ``z + scale[b] L[a] E[a, v, i]``
+    (``L`` the lower Cholesky factor of the proposal covariance, ``E`` standard normals drawn by the caller)
+    and accepts it as :func:`mh_sweep` does (targeting the posterior given the first ``t[b]`` observations,
+    ``XT``/``sg`` as in :func:`advance`), writing accepted networks into the cache ``Ac``, ``Wc``.  After
+    each move ``scale[b]`` is multiplied by ``exp(clip(rate - 0.25, -0.5, 0.5))`` (toward 25% acceptance).
+    One call for all moves: no Python between them, so the threads never wait on the interpreter
+    (``parallel=False``: on the calling thread, the GIL released).
+
+    Returns
+    -------
+    ``(len(rows), moves)`` acceptance rates.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    rates = np.zeros((rows.shape[0], E.shape[1]))
+    kernel = _mh_moves_kernel if parallel else _mh_moves_serial
+    kernel(Z, ll, XT, sg, t, rows, kind, m, d, float(conc), np.ascontiguousarray(E), np.ascontiguousarray(log_u),
+           np.ascontiguousarray(L), scale, rates, Ac, Wc)
+    return rates
+
+
+def mh_moves_reference(Z, ll, X, y, t, rows, kind, m, d, conc, E, log_u, L, scale) -> np.ndarray:
+    """NumPy reference of :func:`mh_moves` (no cache)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    n, P, D = Z.shape
+    rates = np.zeros((rows.shape[0], E.shape[1]))
+    for v in range(E.shape[1]):
+        step = np.zeros((n, P, D))
+        lu = np.zeros((n, P))
+        active = np.zeros(n, dtype=bool)
+        for a, b in enumerate(rows):
+            step[b] = scale[b] * E[a, v] @ L[a].T
+            lu[b] = log_u[a, v]
+            active[b] = True
+        acc = mh_sweep_reference(Z, ll, X, y, t, active, kind, m, d, conc, step, lu)
+        for a, b in enumerate(rows):
+            rates[a, v] = acc[b].mean()
+            scale[b] *= np.exp(np.clip(rates[a, v] - 0.25, -0.5, 0.5))
+    return rates
 
 
 def mh_sweep(Z, ll, X, y, t, active, kind, m, d, conc, step, log_u) -> np.ndarray:
@@ -243,22 +1029,34 @@ def mh_sweep(Z, ll, X, y, t, active, kind, m, d, conc, step, log_u) -> np.ndarra
     ----------
     Metropolis et al. (1953); Hastings (1970). docs/bayes.md ("The estimator").
     """
+    n = Z.shape[0]
+    XT = np.ascontiguousarray(np.asarray(X, dtype=np.float64).transpose(0, 2, 1))
+    sg = np.where(np.asarray(y) > 0.5, -1.0, 1.0)
     accepted = np.zeros(Z.shape[:2], dtype=np.bool_)
-    _mh_kernel(Z, ll, X, y, int(t), np.asarray(active, dtype=np.bool_), kind, m, d, float(conc),
-               np.ascontiguousarray(step), np.ascontiguousarray(log_u), accepted)
+    dummy = np.empty((1, 1, 1, 1))
+    _mh_kernel(Z, ll, XT, sg, np.full(n, int(t), dtype=np.int64), np.asarray(active, dtype=np.bool_), kind, m, d,
+               float(conc), np.ascontiguousarray(step), np.ascontiguousarray(log_u), accepted, dummy[0], dummy,
+               False)
     return accepted
 
 
 def mh_sweep_reference(Z, ll, X, y, t, active, kind, m, d, conc, step, log_u) -> np.ndarray:
-    """NumPy reference of :func:`mh_sweep` (same arguments, same in-place updates)."""
-    Zp = Z + step
-    A, W = unpack_reference(Zp, kind, m, d, conc)                      # (n, P, m), (n, P, m, d)
-    H = np.maximum(np.einsum("npmk,nsk->npsm", W, X[:, :t]), 0.0)
-    F = np.sum(H * A[:, :, None, :], axis=-1)                          # (n, P, t)
-    Y = y[:, None, :t]
-    lp = np.sum(-np.logaddexp(0.0, np.where(Y > 0.5, -F, F)), axis=-1)
-    log_ratio = lp - ll - 0.5 * (np.sum(Zp ** 2, axis=-1) - np.sum(Z ** 2, axis=-1))
-    accept = (log_u < log_ratio) & np.asarray(active, dtype=bool)[:, None]
-    Z[accept] = Zp[accept]
-    ll[accept] = lp[accept]
+    """NumPy reference of :func:`mh_sweep` (same arguments, same in-place updates; ``t`` an int or ``(n,)``)."""
+    n = Z.shape[0]
+    ts = np.broadcast_to(np.asarray(t, dtype=np.int64), (n,))
+    active = np.asarray(active, dtype=bool)
+    accept = np.zeros(Z.shape[:2], dtype=bool)
+    for b in range(n):
+        tb = int(ts[b])
+        Zp = Z[b] + step[b]
+        A, W = unpack_reference(Zp, kind, m, d, conc)                  # (P, m), (P, m, d)
+        H = np.maximum(np.einsum("pmk,sk->psm", W, X[b, :tb]), 0.0)
+        F = np.sum(H * A[:, None, :], axis=-1)                          # (P, t)
+        Y = y[b, None, :tb]
+        lp = np.sum(-np.logaddexp(0.0, np.where(Y > 0.5, -F, F)), axis=-1)
+        log_ratio = lp - ll[b] - 0.5 * (np.sum(Zp ** 2, axis=-1) - np.sum(Z[b] ** 2, axis=-1))
+        acc = (log_u[b] < log_ratio) & active[b]
+        Z[b][acc] = Zp[acc]
+        ll[b][acc] = lp[acc]
+        accept[b] = acc
     return accept

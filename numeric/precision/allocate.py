@@ -343,6 +343,9 @@ def _evaluate(law, alloc: Allocation, values, C_exact, digits, resolved: Resolve
 
 def _evaluate_with(law, alloc: Allocation, values, C_exact, digits, resolved: Resolved) -> NumericAllocation:
     N, D = law.model, law.data
+    if alloc.compute in values or alloc.compute in (N, D):   # the budget must never stand for a constant
+        raise UserInputError(f"law {law.name!r}: the budget symbol {alloc.compute.name} is also a "
+                             "symbol of the law; rename that constant")
     # abbreviations (A, B, beta of jeon-van-roy) are bound to their expressions of the constants
     env = {**alloc.abbreviations, **values, alloc.compute: C_exact}
     C = to_mpf(C_exact)
@@ -374,6 +377,7 @@ def _evaluate_with(law, alloc: Allocation, values, C_exact, digits, resolved: Re
     with mp.workdps(2 * mp.dps):
         is_min = real(dL_dx(mp.log(N_val) - h)) < 0 < real(dL_dx(mp.log(N_val) + h))
     agree = int(min(digits + _GUARD, math.floor(-mpmath.log10(rel)))) if rel > 0 else digits + _GUARD
+    _on_own_law(law, alloc, values, N_val, real(D_val), loss, C, digits)
     if alloc.params == {} and not (is_min and agree >= digits) and _tame(values) and values:
         raise _Failed("the general closed form does not verify at these constants")
     verified = bool(is_min and alloc.is_minimum and agree >= digits)
@@ -383,6 +387,22 @@ def _evaluate_with(law, alloc: Allocation, values, C_exact, digits, resolved: Re
         loss_check=loss_check, relative_agreement=rel, agreement_digits=agree, method=method,
         closed_form=alloc.closed_form, param_set=resolved.param_set, overridden=resolved.overridden,
         params={k.name: _exact_str(v, digits) for k, v in sorted(values.items(), key=lambda kv: kv[0].name)})
+
+
+def _on_own_law(law, alloc, values, N_val, D_val, loss, C, digits) -> None:
+    """The optimum checked against the law's own cost and loss with only its constants bound.
+
+    No toolkit symbol (the budget, its renamed forms) is bound here, so a symbol that had captured a
+    constant's name would give another loss or cost and fail this check.
+    """
+    own = {**alloc.abbreviations, **values, law.data: D_val}
+    cost_here = real(compile_expr(law.cost, law.model, own)(N_val))
+    loss_here = real(compile_expr(law.expr, law.model, own)(N_val))
+    tol = mpmath.mpf(10) ** (-(digits // 2))
+    if not abs(cost_here - C) <= tol * abs(C):
+        raise _Failed(f"the optimum is not on the budget curve {sp.sstr(law.cost)} = C at these constants")
+    if not abs(loss_here - loss) <= tol * abs(loss):
+        raise _Failed("the optimum's loss differs from the law's own loss at these constants")
 
 
 def _closed_form_value(alloc, env, N):

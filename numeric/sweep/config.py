@@ -35,7 +35,10 @@ import hashlib
 import itertools
 import json
 import math
+import numbers
 import os
+import reprlib
+import stat
 import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -46,7 +49,9 @@ from scaling_theory.theory.teachers import KIND_ALIASES
 
 
 __all__ = ["SweepConfig", "Grid", "RunSpec", "EXPERIMENT", "KINDS", "OPTIMIZERS", "SCHEDULES", "DEVICES",
-           "PARAMETRISATIONS", "PRECISIONS"]
+           "PARAMETRISATIONS", "PRECISIONS", "memory_breakdown", "memory_estimate", "task_memory",
+           "machine_memory", "available_memory", "describe_memory", "dp_atoms", "DP_MAX_K", "WORKER_BASE_BYTES", "MAX_TOML_BYTES",
+           "MAX_TOML_DEPTH"]
 
 #: names the experiment a run's numbers come from; part of every config hash (bump if it changes)
 EXPERIMENT = "teacher-student-single-pass/1"
@@ -59,6 +64,11 @@ PRECISIONS = ("float64", "float32")  # likewise
 DEVICES = ("cpu", "numpy", "cuda")
 _MAX_RUNS = 100_000
 _MAX_BUDGET = 1e15  # T = C/p must stay a sane int64 sample count
+_MAX_SAMPLES = 1e15
+#: largest sweep TOML file read (a sweep config is a few hundred bytes)
+MAX_TOML_BYTES = 1 << 20
+#: deepest nesting of arrays and tables a sweep TOML may have (the layout needs 3)
+MAX_TOML_DEPTH = 16
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,7 +275,7 @@ class SweepConfig:
         known = set(_GRID_FIELDS) | set(_GLOBAL_FIELDS) | {"grid"}
         for key in data:
             if key not in known:
-                raise UserInputError(f"{source}: unknown field {key!r} (known: {', '.join(sorted(known))})")
+                raise UserInputError(f"{source}: unknown field {_shown(key)} (known: {', '.join(sorted(known))})")
         glob = {
             "min_samples": _int(data, "min_samples", 100, source, minimum=1),
             "eval_samples": _int(data, "eval_samples", 20_000, source, minimum=100, maximum=10**8),
@@ -286,15 +296,20 @@ class SweepConfig:
                     raise UserInputError(f"{where}: expected a table, got {type(raw).__name__}")
                 for key in raw:
                     if key not in _GRID_FIELDS and key != "name":
-                        raise UserInputError(f"{where}: unknown field {key!r} "
+                        raise UserInputError(f"{where}: unknown field {_shown(key)} "
                                              f"(known: name, {', '.join(_GRID_FIELDS)})")
                 name = raw.get("name", f"grid{i + 1}")
                 if not isinstance(name, str) or not name.strip():
                     raise UserInputError(f"{where}: field 'name' must be a non-empty string")
                 grids.append(_grid(name, {**defaults, **{k: v for k, v in raw.items() if k != "name"}},
-                                   f"{source}: grid {name!r}"))
+                                   f"{source}: grid {_shown(name)}"))
             grids = tuple(grids)
         config = cls(grids=grids, **glob)
+        largest = max(max(g.budgets) for g in grids)
+        if largest / (config.cost_factor * 2) > _MAX_SAMPLES:  # p = n (d + 1) >= 2
+            raise UserInputError(f"{source}: field 'cost_factor' = {config.cost_factor:g} with a budget of "
+                                 f"{largest:g} gives runs of up to {largest / (config.cost_factor * 2):.3g} "
+                                 f"samples; at most {_MAX_SAMPLES:g} (raise cost_factor or lower the budgets)")
         _check_device(config, source)
         _check_memory(config, source)
         n = config.size()
@@ -306,6 +321,10 @@ class SweepConfig:
     def from_toml(cls, path: str | os.PathLike) -> "SweepConfig":
         """Read and validate a TOML sweep file (layout: :meth:`from_dict`).
 
+        The file must be a regular file of at most 1 MiB (:data:`MAX_TOML_BYTES`) nesting arrays and
+        tables at most 16 deep (:data:`MAX_TOML_DEPTH`), checked before it is parsed; each limit
+        broken is a one-line error.
+
         Examples
         ========
         >>> import tempfile
@@ -314,23 +333,52 @@ class SweepConfig:
         >>> _ = path.write_text('d = [4]\\nK = [2]\\nbudgets = [1e4, 1e5]\\nseeds = [0, 1]\\n')
         >>> SweepConfig.from_toml(path).grids[0].budgets
         (10000.0, 100000.0)
+        >>> _ = path.write_text("d = " + "[" * 5000 + "]" * 5000)
+        >>> SweepConfig.from_toml(path)
+        Traceback (most recent call last):
+        ...
+        scaling_theory.errors.UserInputError: sweep config ...sweep.toml nests arrays or tables 5000 deep; a sweep config nests at most 16 deep
         >>> tmp.cleanup()
         """
         path = Path(path)
         try:
-            raw = path.read_bytes()
+            info = path.stat()
         except FileNotFoundError:
             raise UserInputError(f"sweep config {path} does not exist") from None
-        except IsADirectoryError:
-            raise UserInputError(f"sweep config {path} is a directory, expected a .toml file") from None
         except OSError as err:
             raise UserInputError(f"cannot read sweep config {path}: {err.strerror or err}") from None
+        if stat.S_ISDIR(info.st_mode):
+            raise UserInputError(f"sweep config {path} is a directory, expected a .toml file")
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read until some writer comes
+            raise UserInputError(f"sweep config {path} is not a regular file (a pipe, socket or device); "
+                                 f"save the config to a file")
+        if info.st_size > MAX_TOML_BYTES:
+            raise UserInputError(f"sweep config {path} is {info.st_size / 2**20:.3g} MiB; a sweep config is "
+                                 f"at most {MAX_TOML_BYTES // 2**20} MiB")
         try:
-            data = tomllib.loads(raw.decode("utf-8"))
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_TOML_BYTES + 1)
+        except OSError as err:
+            raise UserInputError(f"cannot read sweep config {path}: {err.strerror or err}") from None
+        if len(raw) > MAX_TOML_BYTES:
+            raise UserInputError(f"sweep config {path} is over {MAX_TOML_BYTES // 2**20} MiB")
+        try:
+            text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise UserInputError(f"sweep config {path} is not UTF-8 text") from None
+        depth = _toml_depth(text)
+        if depth > MAX_TOML_DEPTH:
+            raise UserInputError(f"sweep config {path} nests arrays or tables {depth} deep; a sweep config "
+                                 f"nests at most {MAX_TOML_DEPTH} deep")
+        try:
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as err:
             raise UserInputError(f"sweep config {path} is not valid TOML: {err}") from None
+        except RecursionError:  # nesting the depth scan missed (it is a bound, not a parser)
+            raise UserInputError(f"sweep config {path} nests arrays or tables too deeply") from None
+        except ValueError as err:  # an integer of thousands of digits (Python's int conversion limit)
+            why = "an integer in it has thousands of digits" if "digits" in str(err) else " ".join(str(err).split())[:120]
+            raise UserInputError(f"sweep config {path} cannot be read: {why}") from None
         return cls.from_dict(data, source=f"sweep config {path}")
 
     @classmethod
@@ -438,7 +486,7 @@ class SweepConfig:
                 for compute in grid.budgets:
                     for width in _widths(grid, d, compute):
                         params = width * (d + 1)
-                        samples = int(math.floor(compute / (self.cost_factor * params) * (1 + 1e-12)))
+                        samples = _samples(compute, params, self.cost_factor)
                         for K in grid.K:
                             for kind in grid.kind:
                                 for seed in grid.seeds:
@@ -488,35 +536,196 @@ class SweepConfig:
         return _hash({"experiment": EXPERIMENT, **self.to_dict()})
 
 
-def memory_estimate(config: "SweepConfig") -> float:
-    """Peak bytes of the largest task (one teacher and data stream, every budget of it): data
-    chunks plus every student's state.
+# -- the memory model of one task (one teacher, one data stream, every student of that teacher) ---
+#
+# Sizes the simulator uses, repeated here so the config stays importable without it (a test holds
+# them equal): rows per data chunk (numeric.sim.teacher.DEFAULT_CHUNK), the evaluation streams kept
+# per process (numeric.sim.error._EVAL_CACHE_BYTES), the Dirichlet-process sampler's truncation
+# (numeric.sim.teacher.sample_teacher's tol and max_atoms).
+_CHUNK = 8192
+_EVAL_CACHE = 1 << 26
+_DP_TOL = 1e-8
+_DP_MAX_ATOMS = 100_000
+#: memory of a worker process before its task: Python, NumPy, Numba and the compiled kernels
+#: (measured: about 0.2 GiB resident per worker)
+WORKER_BASE_BYTES = 0.25 * 2**30
 
-    Three training chunks (one in use, two drawn ahead) and an evaluation chunk of
-    ``8192 x d`` float64, plus per student ``W`` and ``v`` with gradient and Adam buffers
-    (7 copies of ``p`` values) for every budget, width and learning-rate setting of the grids
-    with that ``d`` (an upper bound: a task holds one teacher's runs).
+
+def _dp_max_k() -> int:
+    # the largest K whose atoms (mean + 5 sd) fit the sampler's cap: x^2 + 5x + 10 = max_atoms, x^2 = K ln(1/tol)
+    x = (-5 + math.sqrt(25 + 4 * (_DP_MAX_ATOMS - 10))) / 2
+    return int(x * x / math.log(1 / _DP_TOL))
+
+
+#: the largest concentration of a dp teacher whose stick the sampler truncates at leftover mass
+#: 1e-8 within its 100000 atoms
+DP_MAX_K = _dp_max_k()
+
+
+def dp_atoms(K: float) -> float:
+    """Atoms the Dirichlet-process sampler draws for concentration ``K`` (mean plus five standard
+    deviations): the stick's leftover falls by a factor ``exp(-1/K)`` per atom on average, so
+    reaching ``tol`` takes about ``K ln(1/tol)`` atoms (a Poisson count).
 
     Examples
     ========
-    >>> round(memory_estimate(SweepConfig.quick()) / 2**20, 1)     # MiB
-    1.1
+    >>> round(dp_atoms(32))          # K = 32: about 590 atoms, 721 with the margin
+    721
     """
-    students: dict[int, float] = {}
+    mean = K * math.log(1 / _DP_TOL)
+    return mean + 5 * math.sqrt(mean) + 10
+
+
+def _student_bytes(width: int, d: int, batch_size: int) -> float:
+    # weights, gradient and two Adam moments in float64, a float32 copy, the returned weights and
+    # the evaluator's copy (8 copies of p in all), plus hidden-unit scratch for a block of rows
+    # (2 rows for online SGD, up to 256 for a minibatch) in both precisions
+    p = width * (d + 1)
+    rows = 2 if batch_size == 1 else min(batch_size, 256)
+    return 8.0 * 8 * p + 12.0 * rows * width
+
+
+def _teacher_bytes(d: int, K: int, kind: str) -> float:
+    # the hidden weights with the transposed copy the labelling kernel makes and a sampling
+    # temporary: three copies of m x (d + 2) values for m units (m atoms of a dp teacher)
+    units = K if kind != "dp" else min(_DP_MAX_ATOMS, dp_atoms(K))
+    return 3 * 8.0 * units * (d + 2)
+
+
+def _stream_bytes(d: int) -> float:
+    # four training chunks alive (two drawn ahead, one being drawn, one in use) of inputs, uniforms,
+    # labels and logits, the trainer's teacher parts and float32 inputs of the chunk in use
+    return 8.0 * _CHUNK * (4 * (d + 3) + 3) + 4.0 * _CHUNK * d
+
+
+def _eval_bytes(n_eval: int, d: int) -> float:
+    # the evaluation stream is held whole while every student of the task is evaluated: inputs,
+    # their transpose and the teacher's logit, softplus and sigma (2d + 3 values per input), plus
+    # the streams a worker keeps for its next tasks
+    return 8.0 * n_eval * (2 * d + 3) + _EVAL_CACHE
+
+
+def memory_breakdown(config: "SweepConfig") -> dict[str, float]:
+    """Peak bytes of the largest task (one teacher and data stream, every budget of it), by part.
+
+    Parts: ``students`` (every student of the teacher at every budget, width and optimiser
+    setting of the grids that hold it, widths with too few samples left out), ``teacher`` (its
+    units, or a Dirichlet-process teacher's atoms), ``stream`` (the training chunks in flight) and
+    ``evaluation`` (the evaluation stream of ``eval_samples`` inputs, held whole, plus the streams
+    a worker keeps); ``total`` is their sum, for the largest task. Task memory of a worker process;
+    a local pool runs one task per worker at once (see
+    :func:`scaling_theory.numeric.sweep.runner.estimate_sweep`).
+
+    Examples
+    ========
+    >>> part = memory_breakdown(SweepConfig.from_dict({"d": 8, "K": 32, "budgets": [1e5], "widths": [4],
+    ...                                                "eval_samples": 10_000_000}))
+    >>> round(part["evaluation"] / 2**30, 2)   # 1e7 inputs x 19 float64 values, plus 64 MiB kept
+    1.48
+
+    A config whose largest task cannot fit this machine is refused when it is read:
+
+    >>> SweepConfig.from_dict({"d": 10**9, "K": 10**9, "budgets": [1e15], "widths": [1]})
+    Traceback (most recent call last):
+    ...
+    scaling_theory.errors.UserInputError: sweep config: the largest task (one teacher, every budget) needs about ... GiB (teacher ...) of memory in one process, more than this machine's ... GiB; lower K (or d)
+    """
+    students: dict[tuple, float] = {}
     for g in config.grids:
-        per_row = (len(g.lr) * len(g.batch_size) * len(g.optimizer) * len(g.schedule) * len(g.t0)
-                   * len(g.parametrisation) * len(g.precision))
+        per_row = (len(g.lr) * len(g.optimizer) * len(g.schedule) * len(g.t0) * len(g.parametrisation)
+                   * len(g.precision))
         for d in g.d:
-            students[d] = students.get(d, 0.0) + sum(sum(w * (d + 1) for w in _widths(g, d, C)) * per_row
-                                                     for C in g.budgets)
-    return max((8.0 * (4 * 8192 * d + 7 * n) for d, n in students.items()), default=0.0)
+            total = 0.0
+            for C in g.budgets:
+                for w in _widths(g, d, C):
+                    if _samples(C, w * (d + 1), config.cost_factor) >= config.min_samples:
+                        total += per_row * sum(_student_bytes(w, d, b) for b in g.batch_size)
+            for K in g.K:
+                for kind in g.kind:
+                    students[(d, K, kind)] = students.get((d, K, kind), 0.0) + total
+    best: dict[str, float] = {"total": 0.0}
+    for (d, K, kind), student in students.items():
+        part = {"students": student, "teacher": _teacher_bytes(d, K, kind), "stream": _stream_bytes(d),
+                "evaluation": _eval_bytes(config.eval_samples, d)}
+        part["total"] = sum(part.values())
+        if part["total"] > best["total"]:
+            best = part
+    return best
+
+
+def task_memory(runs: Sequence["RunSpec"]) -> dict[str, float]:
+    """Peak bytes of one task (runs sharing a teacher and data stream), by part, as :func:`memory_breakdown`.
+
+    Examples
+    ========
+    >>> runs, _ = SweepConfig.from_dict({"d": 4, "K": 2, "budgets": [1e4], "widths": [1, 2]}).expand()
+    >>> part = task_memory(runs)
+    >>> sorted(part), part["total"] == sum(v for k, v in part.items() if k != "total")
+    (['evaluation', 'stream', 'students', 'teacher', 'total'], True)
+    """
+    first = runs[0]
+    part = {"students": sum(_student_bytes(r.width, r.d, r.batch_size) for r in runs),
+            "teacher": _teacher_bytes(first.d, first.K, first.kind), "stream": _stream_bytes(first.d),
+            "evaluation": _eval_bytes(max(r.eval_samples for r in runs), first.d)}
+    part["total"] = sum(part.values())
+    return part
+
+
+def memory_estimate(config: "SweepConfig") -> float:
+    """Peak bytes of the largest task in one worker process (:func:`memory_breakdown`'s total).
+
+    Examples
+    ========
+    >>> round(memory_estimate(SweepConfig.quick()) / 2**20)     # MiB: mostly the evaluation cache
+    66
+    """
+    return memory_breakdown(config)["total"]
+
+
+def machine_memory() -> float:
+    """Bytes of memory this process may use: physical memory, or a lower container (cgroup) limit.
+
+    Examples
+    ========
+    >>> machine_memory() > 2**26
+    True
+    """
+    try:
+        have = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        have = math.inf
+    for limit in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(limit) as fh:
+                text = fh.read().strip()
+        except OSError:
+            continue
+        if text.isdigit() and 0 < int(text) < have:
+            have = float(text)
+    return have
+
+
+def available_memory() -> float:
+    """Bytes of memory free for new work now (``MemAvailable`` of ``/proc/meminfo``; the machine's
+    memory where that is not known).
+
+    Examples
+    ========
+    >>> 0 < available_memory() <= machine_memory() * 1.01
+    True
+    """
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return min(float(line.split()[1]) * 1024, machine_memory())
+    except (OSError, ValueError, IndexError):
+        pass
+    return machine_memory()
 
 
 def _machine_memory() -> float:
-    try:
-        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        return math.inf
+    return machine_memory()
 
 
 def _check_device(config: "SweepConfig", source: str) -> None:
@@ -526,12 +735,37 @@ def _check_device(config: "SweepConfig", source: str) -> None:
                              '(set precision = ["float64"] in the config to train on it)')
 
 
+def describe_memory(part: Mapping[str, float]) -> str:
+    """``"15.2 GiB (evaluation 15.1, teacher 0.0, stream 0.0, students 0.0)"`` for a breakdown.
+
+    Examples
+    ========
+    >>> describe_memory({"students": 2**30, "teacher": 0.0, "stream": 2**20, "evaluation": 2**31, "total": 3 * 2**30})
+    '3 GiB (evaluation 2, students 1, stream 0.001, teacher 0 GiB)'
+    """
+    parts = sorted(((k, v) for k, v in part.items() if k != "total"), key=lambda kv: -kv[1])
+    return (f"{part['total'] / 2**30:.3g} GiB ("
+            + ", ".join(f"{k} {v / 2**30:.1g}" if v < 2**29 else f"{k} {v / 2**30:.3g}" for k, v in parts)
+            + " GiB)")
+
+
 def _check_memory(config: "SweepConfig", source: str) -> None:
-    need, have = memory_estimate(config), _machine_memory()
-    if need > have:
-        raise UserInputError(f"{source}: the largest run group needs about {need / 2**30:.3g} GiB of "
-                             f"memory (data chunks of 8192 x d plus the students), more than this "
-                             f"machine's {have / 2**30:.3g} GiB; lower d or the widths")
+    part, have = memory_breakdown(config), _machine_memory()
+    if part["total"] + WORKER_BASE_BYTES > have:
+        raise UserInputError(f"{source}: the largest task (one teacher, every budget) needs about "
+                             f"{describe_memory(part)} of memory in one process, more than this machine's "
+                             f"{have / 2**30:.3g} GiB; lower {_largest_part(part)}")
+
+
+def _largest_part(part: Mapping[str, float]) -> str:
+    name = max((k for k in part if k != "total"), key=lambda k: part[k])
+    return {"evaluation": "eval_samples", "teacher": "K (or d)", "stream": "d",
+            "students": "d, the widths or the number of budgets and settings per teacher"}[name]
+
+
+def _samples(compute: float, params: int, cost_factor: float) -> int:
+    """T = floor(C / (c p)), with a relative 1e-12 so a budget that is an exact multiple is spent."""
+    return int(math.floor(compute / (cost_factor * params) * (1 + 1e-12)))
 
 
 def _widths(grid: Grid, d: int, compute: float) -> list[int]:
@@ -550,7 +784,58 @@ def _widths(grid: Grid, d: int, compute: float) -> list[int]:
     return out
 
 
+def _toml_depth(text: str) -> int:
+    """An upper bound on how deep ``text`` nests TOML arrays and inline tables, without parsing it.
+
+    Brackets and braces are counted outside strings and comments (basic, literal and multi-line
+    strings are skipped); :mod:`tomllib` recurses once per level of them and raises RecursionError
+    a few hundred levels down, so the text is refused before it is parsed (and a RecursionError
+    from a nesting this scan missed is caught all the same).
+
+    Examples
+    ========
+    >>> _toml_depth('a = [[1, 2], {b = "[[["}]  # ]]]')
+    2
+    >>> _toml_depth("a = " + "[" * 5000)
+    5000
+    """
+    depth = deepest = 0
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+        elif c in "\"'":
+            quote = c * 3 if text.startswith(c * 3, i) else c
+            i += len(quote)
+            while i < n and not text.startswith(quote, i):
+                if c == '"' and text[i] == "\\":
+                    i += 1
+                elif len(quote) == 1 and text[i] == "\n":
+                    break  # an unterminated one-line string: the parser reports it
+                i += 1
+            i += len(quote)
+            continue
+        elif c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
+    return deepest
+
+
 # -- field validation (one-line messages naming the field) -----------------------------------
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 4, 4, 4, 40, 40
+
+
+def _shown(value: Any) -> str:
+    """A short repr for a one-line message (a huge or deeply nested value is abbreviated)."""
+    return _REPR.repr(value)
 
 
 def _list(value: Any) -> list:
@@ -561,13 +846,16 @@ def _ints(value: Any, name: str, source: str, minimum: int) -> tuple[int, ...]:
     items = _list(value)
     if not items:
         raise UserInputError(f"{source}: field {name!r} must not be empty")
+    out = []
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, int) or item < minimum:
+        # any integer type (NumPy's too, from the API), never a bool
+        if isinstance(item, bool) or not isinstance(item, numbers.Integral) or item < minimum:
             what = "positive integers" if minimum == 1 else f"integers >= {minimum}"
-            raise UserInputError(f"{source}: field {name!r} must contain {what}, got {item!r}")
+            raise UserInputError(f"{source}: field {name!r} must contain {what}, got {_shown(item)}")
         if item > 10**9:
-            raise UserInputError(f"{source}: field {name!r} value {item} is too large (at most 1e9)")
-    return tuple(dict.fromkeys(items))
+            raise UserInputError(f"{source}: field {name!r} value {_shown(item)} is too large (at most 1e9)")
+        out.append(int(item))
+    return tuple(dict.fromkeys(out))
 
 
 def _floats(value: Any, name: str, source: str, maximum: float = math.inf) -> tuple[float, ...]:
@@ -576,11 +864,19 @@ def _floats(value: Any, name: str, source: str, maximum: float = math.inf) -> tu
         raise UserInputError(f"{source}: field {name!r} must not be empty")
     out = []
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item) or item <= 0:
-            raise UserInputError(f"{source}: field {name!r} must contain positive finite numbers, got {item!r}")
-        if item > maximum:
-            raise UserInputError(f"{source}: field {name!r} value {item!r} is too large (at most {maximum:g})")
-        out.append(float(item))
+        if isinstance(item, bool) or not isinstance(item, numbers.Real):
+            raise UserInputError(f"{source}: field {name!r} must contain positive finite numbers, got {_shown(item)}")
+        try:
+            number = float(item)
+        except OverflowError:  # an integer beyond the float range
+            number = math.inf if item > 0 else -math.inf
+        if number > maximum and math.isinf(number) and isinstance(item, numbers.Integral):
+            raise UserInputError(f"{source}: field {name!r} value {_shown(item)} is too large (at most {maximum:g})")
+        if not math.isfinite(number) or number <= 0:
+            raise UserInputError(f"{source}: field {name!r} must contain positive finite numbers, got {_shown(item)}")
+        if number > maximum:
+            raise UserInputError(f"{source}: field {name!r} value {_shown(item)} is too large (at most {maximum:g})")
+        out.append(number)
     return tuple(dict.fromkeys(out))
 
 
@@ -595,17 +891,17 @@ def _choices(value: Any, name: str, allowed: Sequence[str], source: str) -> tupl
         raise UserInputError(f"{source}: field {name!r} must not be empty")
     for item in items:
         if item not in allowed:
-            raise UserInputError(f"{source}: field {name!r} must be one of {', '.join(allowed)}, got {item!r}")
+            raise UserInputError(f"{source}: field {name!r} must be one of {', '.join(allowed)}, got {_shown(item)}")
     return tuple(dict.fromkeys(items))
 
 
 def _int(data: Mapping, name: str, default: int, source: str, minimum: int = 1,
          maximum: int = 10**12) -> int:
     value = data.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not minimum <= value <= maximum:
         raise UserInputError(f"{source}: field {name!r} must be an integer in [{minimum}, {maximum:g}], "
-                             f"got {value!r}")
-    return value
+                             f"got {_shown(value)}")
+    return int(value)
 
 
 def _number(data: Mapping, name: str, default: float, source: str) -> float:
@@ -618,7 +914,7 @@ def _number(data: Mapping, name: str, default: float, source: str) -> float:
 def _choice(data: Mapping, name: str, default: str, allowed: Sequence[str], source: str) -> str:
     value = data.get(name, default)
     if value not in allowed:
-        raise UserInputError(f"{source}: field {name!r} must be one of {', '.join(allowed)}, got {value!r}")
+        raise UserInputError(f"{source}: field {name!r} must be one of {', '.join(allowed)}, got {_shown(value)}")
     return value
 
 
@@ -639,19 +935,19 @@ def _grid(name: str, raw: Mapping[str, Any], source: str) -> Grid:
         widths = None
     elif isinstance(widths_raw, str):
         raise UserInputError(f"{source}: field 'widths' must be \"auto\" or a list of positive integers, "
-                             f"got {widths_raw!r}")
+                             f"got {_shown(widths_raw)}")
     else:
         widths = _ints(widths_raw, "widths", source, 1)
     span = values["p_over_sqrt_c"]
     if not isinstance(span, (list, tuple)) or len(span) != 2:
-        raise UserInputError(f"{source}: field 'p_over_sqrt_c' must be a list [lo, hi], got {span!r}")
-    lo, hi = (_floats(x, "p_over_sqrt_c", source)[0] for x in span)
+        raise UserInputError(f"{source}: field 'p_over_sqrt_c' must be a list [lo, hi], got {_shown(span)}")
+    lo, hi = (_floats(x, "p_over_sqrt_c", source, maximum=1e6)[0] for x in span)
     if lo > hi:
-        raise UserInputError(f"{source}: field 'p_over_sqrt_c' must have lo <= hi, got {list(span)!r}")
+        raise UserInputError(f"{source}: field 'p_over_sqrt_c' must have lo <= hi, got {_shown(list(span))}")
     per_budget = values["widths_per_budget"]
     if isinstance(per_budget, bool) or not isinstance(per_budget, int) or not 1 <= per_budget <= 1000:
         raise UserInputError(f"{source}: field 'widths_per_budget' must be an integer in [1, 1000], "
-                             f"got {per_budget!r}")
+                             f"got {_shown(per_budget)}")
     grid = Grid(
         name=name,
         d=_ints(values["d"], "d", source, 1),
@@ -670,6 +966,11 @@ def _grid(name: str, raw: Mapping[str, Any], source: str) -> Grid:
         parametrisation=_choices(values["parametrisation"], "parametrisation", PARAMETRISATIONS, source),
         precision=_choices(values["precision"], "precision", PRECISIONS, source),
     )
+    if "dp" in grid.kind and max(grid.K) > DP_MAX_K:
+        K = max(grid.K)
+        raise UserInputError(f"{source}: field 'K': a dp teacher of concentration K = {K} needs about "
+                             f"{dp_atoms(K):.3g} atoms to truncate its stick at leftover mass {_DP_TOL:g}, "
+                             f"more than the sampler's {_DP_MAX_ATOMS}; K is at most {DP_MAX_K} for kind dp")
     if "float32" in grid.precision and (grid.batch_size != (1,) or grid.optimizer != ("sgd",)):
         raise UserInputError(f"{source}: precision float32 is implemented for online SGD only "
                              f"(batch_size 1, optimizer sgd), got batch_size {list(grid.batch_size)}, "

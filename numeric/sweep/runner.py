@@ -20,20 +20,35 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import logging
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from scaling_theory.numeric.sweep.config import RunSpec, SweepConfig
+from scaling_theory.errors import UserInputError
+from scaling_theory.numeric.sweep.config import (WORKER_BASE_BYTES, RunSpec, SweepConfig, available_memory,
+                                                 describe_memory, machine_memory, task_memory)
 from scaling_theory.numeric.sweep.store import Store, StoreError
 
-__all__ = ["SweepSummary", "SweepInterrupted", "run_sweep", "train_runs", "synthetic_runner"]
+__all__ = ["SweepSummary", "SweepInterrupted", "SweepEstimate", "run_sweep", "estimate_sweep", "train_runs",
+           "synthetic_runner", "LONG_JOB_LIMIT_S", "NOTICE_S"]
 
 _SERIAL_BELOW = 1e8  # total compute under which a default local sweep runs in this process (~1 s)
+#: a sweep estimated to run longer than this (wall clock on its workers) is refused unless the
+#: caller allows it (``run_sweep(allow_long=True)``, ``simulate --allow-long``)
+LONG_JOB_LIMIT_S = 24 * 3600.0
+#: a sweep estimated to run longer than this prints its estimate before it starts
+NOTICE_S = 60.0
+
+_log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,8 +230,11 @@ class SweepSummary:
     done, diverged, failed : what this call recorded; ``concurrent``: finished by another sweep.
     pT : sum of p*T (parameters times samples) over the runs this call recorded done or diverged,
         so ``pT / seconds`` is the call's simulation rate.
-    remaining : runs not run (an interrupt); ``interrupted``: Ctrl-C stopped the call.
+    remaining : runs not run (an interrupt); ``interrupted``: Ctrl-C or SIGTERM stopped the call
+        (``stopped_by``: ``"SIGINT"`` or ``"SIGTERM"``).
     store_counts : rows per status in the store afterwards.
+    estimated_seconds, estimated_bytes : the estimate made before the runs started
+        (:func:`estimate_sweep`; ``None`` when nothing was left to run).
 
     Examples
     ========
@@ -247,6 +265,9 @@ class SweepSummary:
     failures: list[str] = field(default_factory=list)
     store_counts: dict[str, int] = field(default_factory=dict)
     config_hash: str = ""
+    stopped_by: str | None = None
+    estimated_seconds: float | None = None
+    estimated_bytes: float | None = None
 
     @property
     def complete(self) -> bool:
@@ -276,18 +297,43 @@ class SweepSummary:
         lines.append(f"store: {self.store} ({c.get('done', 0)} done, {c.get('diverged', 0)} diverged, "
                      f"{c.get('failed', 0)} failed)")
         if not self.complete:
-            why = "interrupted" if self.interrupted else "failed runs are retried"
+            why = ("terminated (SIGTERM)" if self.stopped_by == "SIGTERM" else "interrupted") if self.interrupted \
+                else "failed runs are retried"
             lines.append(f"{why}: finished runs are kept; rerun to resume"
                          + (f": {resume_command}" if resume_command else ""))
         return "\n".join(lines)
 
 
 class SweepInterrupted(KeyboardInterrupt):
-    """Ctrl-C during :func:`run_sweep`; ``summary`` holds what was finished (and kept)."""
+    """Ctrl-C or SIGTERM during :func:`run_sweep`; ``summary`` holds what was finished (and kept),
+    ``summary.stopped_by`` which signal it was."""
 
     def __init__(self, summary: SweepSummary):
         super().__init__("sweep interrupted")
         self.summary = summary
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so the sweep stops as on Ctrl-C (workers stopped, store kept)."""
+
+
+@contextlib.contextmanager
+def _sigterm_stops_the_sweep():
+    """While a sweep runs, SIGTERM raises :class:`_Terminated` in the main thread (a second SIGTERM
+    kills at once), so the pool is shut down and the summary written, as on Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _cost(runs: Sequence[RunSpec]) -> float:
@@ -298,13 +344,18 @@ def _cost(runs: Sequence[RunSpec]) -> float:
     0.17 ns per teacher unit and input dimension (a Dirichlet-process teacher truncated at leftover
     mass 1e-8 has about K ln(1e8) atoms: 1060 ns per sample at K = 32, d = 8, against 240 ns for
     the finite teacher); online SGD about 0.45 ns per p·T plus 80 ns per sample for the
-    per-sample scalar chain; evaluation about 0.5 ns per parameter and input on two streams.
+    per-sample scalar chain; evaluation on two streams (the reported error's and the validation
+    one), each drawn and labelled once per task at about 450 ns plus 0.15 ns per teacher unit and
+    input dimension per input (measured: 472 ns at d = 8, K = 32; 1635 ns at K = 1024), then 0.5 ns
+    per parameter and input for each student.
     """
     first = runs[0]
     atoms = first.K * (math.log(1e8) if first.kind == "dp" else 1.0)
     data = max(r.samples for r in runs) * (150.0 + 0.17 * atoms * first.d)
     train = sum(r.samples * (0.45 * r.params + 80.0) for r in runs)
-    evaluation = sum(2 * r.eval_samples * 0.5 * (r.params + atoms * first.d) for r in runs)
+    n_eval = max(r.eval_samples for r in runs)
+    evaluation = 2 * n_eval * (450.0 + 0.15 * atoms * first.d) + sum(2 * r.eval_samples * 0.5 * r.params
+                                                                     for r in runs)
     return float(data + train + evaluation)
 
 
@@ -322,10 +373,124 @@ def _group(runs: Iterable[RunSpec], by_budget: bool = False) -> list[list[RunSpe
     return sorted(groups.values(), key=_cost, reverse=True)
 
 
+@dataclass
+class SweepEstimate:
+    """What a sweep will cost before it starts: time on its workers and peak memory.
+
+    Parameters
+    ==========
+    runs, tasks : runs left to run and the tasks they form (one teacher and data stream each).
+    workers : processes the tasks are spread over.
+    core_seconds : the work in seconds of one core (:func:`_cost`, calibrated on the 2-core
+        development machine).
+    seconds : wall-clock estimate: the tasks packed largest first on ``workers`` processes.
+    task_bytes : peak memory of the largest task (:func:`scaling_theory.numeric.sweep.config.task_memory`).
+    total_bytes : peak memory of the pool: the ``workers`` largest tasks at once, plus
+        :data:`~scaling_theory.numeric.sweep.config.WORKER_BASE_BYTES` per worker process.
+    task_parts : the largest task's memory by part (students, teacher, stream, evaluation).
+
+    Examples
+    ========
+    >>> e = SweepEstimate(runs=10, tasks=2, workers=2, core_seconds=28800.0, seconds=14400.0,
+    ...                   task_bytes=2**30, total_bytes=2.5 * 2**30)
+    >>> e.text()
+    'estimate: 10 runs in 2 tasks, about 4 h on 2 worker processes (8 core-hours), peak memory about 2.5 GiB'
+    """
+
+    runs: int
+    tasks: int
+    workers: int
+    core_seconds: float
+    seconds: float
+    task_bytes: float
+    total_bytes: float
+    task_parts: dict[str, float] = field(default_factory=dict)
+
+    def text(self) -> str:
+        where = f"{self.workers} worker process{'es' if self.workers > 1 else ''}" if self.workers > 1 \
+            else "one process"
+        return (f"estimate: {self.runs} runs in {self.tasks} tasks, about {_duration(self.seconds)} on {where} "
+                f"({self.core_seconds / 3600:.3g} core-hours), peak memory about {self.total_bytes / 2**30:.3g} GiB")
+
+
+def _duration(seconds: float) -> str:
+    """``"40 s"``, ``"3.2 min"``, ``"5 h"`` or ``"36 days"``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.2g} min"
+    if seconds < 3 * 86400:
+        return f"{seconds / 3600:.2g} h"
+    return f"{seconds / 86400:.3g} days"
+
+
+def estimate_sweep(runs: Sequence[RunSpec], workers: int = 1, *, by_budget: bool = False,
+                   processes: int | None = None) -> SweepEstimate:
+    """Time and memory of running ``runs`` on ``workers`` processes, before anything starts.
+
+    The runs are grouped into tasks as :func:`run_sweep` groups them; each task's work is
+    :func:`_cost` (nanoseconds of one core: the data stream, with the teacher's units or atoms
+    per sample, the students' p·T and the evaluation), and the tasks are packed largest first onto
+    ``workers`` processes, as the pool runs them; memory is each task's
+    :func:`~scaling_theory.numeric.sweep.config.task_memory`, the ``workers`` largest at once, plus
+    the base memory of every worker process started (a pool starts no more than there are tasks;
+    ``processes`` overrides that count, e.g. for a Dask LocalCluster, which starts all its workers).
+
+    Examples
+    ========
+    >>> runs, _ = SweepConfig.quick().expand()
+    >>> e = estimate_sweep(runs, workers=2)
+    >>> e.runs, e.tasks, e.workers, e.seconds < 60, e.task_bytes < 2**30
+    (14, 1, 1, True, True)
+    >>> big, _ = SweepConfig.from_dict({"d": 8, "K": 10**7, "budgets": [1e10], "widths": [100]}).expand()
+    >>> estimate_sweep(big).seconds > 86400          # a teacher of 1e7 units labels each sample slowly
+    True
+    """
+    tasks = _group(runs, by_budget=by_budget)
+    costs = [_cost(t) * 1e-9 for t in tasks]
+    used = max(1, min(int(workers), len(tasks)))
+    loads = [0.0] * used
+    for cost in costs:  # already largest first
+        heapq.heapreplace(loads, loads[0] + cost)
+    parts = [task_memory(t) for t in tasks]
+    biggest = max(parts, key=lambda p: p["total"], default={"total": 0.0})
+    top = sorted((p["total"] for p in parts), reverse=True)[:used]
+    started = used if processes is None else max(int(processes), used)
+    return SweepEstimate(runs=len(runs), tasks=len(tasks), workers=started, core_seconds=sum(costs),
+                         seconds=max(loads), task_bytes=biggest["total"],
+                         total_bytes=sum(top) + started * WORKER_BASE_BYTES, task_parts=biggest)
+
+
+def _check_estimate(estimate: SweepEstimate, *, allow_long: bool, local: bool) -> None:
+    """Refuse a sweep above the machine's memory (always) or the time limit (unless allowed)."""
+    have = machine_memory()
+    if local and estimate.total_bytes > have:
+        per = estimate.task_bytes + WORKER_BASE_BYTES
+        fits = int(have // per) if per > 0 else 0
+        hint = (f"use at most {fits} worker{'s' if fits > 1 else ''} (--workers {fits})" if 1 <= fits < estimate.workers
+                else "shrink the sweep")
+        raise UserInputError(
+            f"the sweep needs about {estimate.total_bytes / 2**30:.3g} GiB of memory on {estimate.workers} "
+            f"worker process{'es' if estimate.workers > 1 else ''} (largest task "
+            f"{describe_memory(estimate.task_parts)}, plus {WORKER_BASE_BYTES / 2**30:.2g} GiB per worker), "
+            f"more than this machine's {have / 2**30:.3g} GiB; {hint}")
+    free = available_memory()
+    if local and estimate.total_bytes > free:
+        _log.warning("warning: the sweep needs about %.3g GiB of memory, more than the %.3g GiB free on this "
+                     "machine now; other programs may be pushed out", estimate.total_bytes / 2**30, free / 2**30)
+    if estimate.seconds > LONG_JOB_LIMIT_S and not allow_long:
+        raise UserInputError(
+            f"the sweep would run about {_duration(estimate.seconds)} on {estimate.workers} worker "
+            f"process{'es' if estimate.workers > 1 else ''} ({estimate.runs} runs, "
+            f"{estimate.core_seconds / 3600:.3g} core-hours), over the {LONG_JOB_LIMIT_S / 3600:.0f} h limit; "
+            f"shrink it, or pass --allow-long (allow_long=True) to run it anyway")
+
+
 def run_sweep(config: SweepConfig | None = None, store_path: str | os.PathLike = "results.sqlite", *,
               executor: str = "local",
               scheduler: str | None = None, workers: int | None = None, progress: bool = True,
-              runner: Callable[[Sequence[RunSpec]], list[dict]] | None = None) -> SweepSummary:
+              runner: Callable[[Sequence[RunSpec]], list[dict]] | None = None,
+              allow_long: bool = False) -> SweepSummary:
     """Run every unfinished run of ``config`` and record each in the store at ``store_path``.
 
     Parameters
@@ -341,12 +506,20 @@ def run_sweep(config: SweepConfig | None = None, store_path: str | os.PathLike =
     workers : int, optional
         Worker processes (default ``os.cpu_count()``; a default local sweep of under 1e8 total
         compute runs in this process, where a pool's start-up would cost more than it saves).
-        Process executors re-import the calling script: guard it with ``if __name__ == "__main__":``.
+        The workers never import the calling script, so a script needs no
+        ``if __name__ == "__main__":`` guard to call this (it still needs one if it passes a
+        ``runner`` defined in the script, which the workers must import to find). They exit when
+        this process ends, however it ends (:func:`scaling_theory.numeric.sweep.executors.exit_with_parent`).
     progress : bool
-        A tqdm bar with ETA on stderr.
+        A tqdm bar with ETA on stderr, and the estimate (:func:`estimate_sweep`) before a sweep
+        of more than a minute.
     runner : callable, optional
         ``runner(runs) -> list[dict]`` replacing the real trainer (:func:`train_runs`); must be
         picklable for process executors (e.g. ``functools.partial(synthetic_runner, delay=0.1)``).
+    allow_long : bool
+        Run a sweep estimated to take more than :data:`LONG_JOB_LIMIT_S` (24 h) on its workers;
+        without it such a sweep is refused before anything starts. A sweep whose estimated memory
+        exceeds the machine's is always refused.
 
     Returns
     =======
@@ -355,9 +528,12 @@ def run_sweep(config: SweepConfig | None = None, store_path: str | os.PathLike =
     Raises
     ======
     SweepInterrupted
-        On Ctrl-C, after stopping the workers; every run finished before it is in the store.
+        On Ctrl-C or SIGTERM, after stopping the workers; every run finished before it is in the store.
     StoreError
         The store is foreign, corrupt, read-only, or a write failed (disk full); earlier runs are kept.
+    UserInputError
+        The sweep's estimate exceeds the machine's memory, or the time limit without ``allow_long``
+        (nothing is run or created).
 
     Examples
     ========
@@ -383,9 +559,16 @@ def run_sweep(config: SweepConfig | None = None, store_path: str | os.PathLike =
     """
     from tqdm import tqdm
 
-    from scaling_theory.numeric.sweep.executors import open_executor
+    from scaling_theory.numeric.sweep.executors import EXECUTORS, open_executor
 
     config = SweepConfig.default() if config is None else config
+    # the arguments first: the estimate below reads them
+    if executor not in EXECUTORS:
+        raise UserInputError(f"unknown executor {executor!r}; choose one of: {', '.join(EXECUTORS)}")
+    if scheduler is not None and executor != "dask":
+        raise UserInputError("--scheduler needs --executor dask")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise UserInputError(f"workers must be a positive integer, got {workers!r}")
     if executor == "local" and workers == 1:
         executor = "serial"
     runner = runner or train_runs
@@ -409,7 +592,22 @@ def run_sweep(config: SweepConfig | None = None, store_path: str | os.PathLike =
         if executor == "local" and workers is None and sum(r.compute for r in pending) < _SERIAL_BELOW:
             executor = "serial"  # a pool's start-up would cost more than it saves
         if tasks:
-            with open_executor(executor, workers=workers, scheduler=scheduler) as ex:
+            estimate = None
+            if scheduler is None:  # this machine's processes: estimated before any of them starts
+                count = 1 if executor == "serial" else (workers or os.cpu_count() or 1)
+                # a Dask LocalCluster starts all its workers; a pool only as many as there are tasks
+                estimate = estimate_sweep(pending, count, by_budget=executor == "dask",
+                                          processes=count if executor == "dask" else None)
+                _check_estimate(estimate, allow_long=allow_long, local=True)
+            if executor == "local":  # a pool of more processes than tasks would leave the rest idle
+                workers = min(workers or os.cpu_count() or 1, len(tasks))
+            with _sigterm_stops_the_sweep(), open_executor(executor, workers=workers, scheduler=scheduler) as ex:
+                if estimate is None:  # a cluster's workers: known once connected (its memory is its own)
+                    estimate = estimate_sweep(pending, ex.workers or 1, by_budget=True)
+                    _check_estimate(estimate, allow_long=allow_long, local=False)
+                summary.estimated_seconds, summary.estimated_bytes = estimate.seconds, estimate.total_bytes
+                if progress and estimate.seconds > NOTICE_S:
+                    sys.stderr.write(estimate.text() + "\n")
                 summary.executor = ex.description
                 if store is None:
                     store = Store(path, create=True)
@@ -431,7 +629,8 @@ def _drive(ex, tasks, runner, store: Store, summary: SweepSummary, progress: boo
     in_flight: dict[Any, list[RunSpec]] = {}
     total_cost = sum(_cost(t) for t in tasks)
     # the bar advances by estimated work (not run count), so its ETA is fair to uneven runs
-    bar = tqdm(total=total_cost, disable=not progress, file=sys.stderr,
+    # disable=None: no bar when stderr is not a terminal (a log file, a pipe), as tqdm decides
+    bar = tqdm(total=total_cost, disable=None if progress else True, file=sys.stderr,
                bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
                desc=f"simulate: 0/{summary.remaining} runs", dynamic_ncols=True, mininterval=0.5)
     ran = 0
@@ -475,8 +674,9 @@ def _drive(ex, tasks, runner, store: Store, summary: SweepSummary, progress: boo
                             summary.failures.append(f"{_describe_run(run)}: {res.get('reason')}")
                 bar.update(_cost(task))
                 bar.set_description_str(f"simulate: {ran}/{ran + summary.remaining} runs", refresh=False)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         summary.interrupted = True
+        summary.stopped_by = "SIGTERM" if isinstance(stop, _Terminated) else "SIGINT"
         summary.store_counts = store.counts()
         bar.close()
         raise SweepInterrupted(summary) from None

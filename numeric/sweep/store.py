@@ -9,6 +9,20 @@ the same store at once give each finished run exactly once.
 Statuses: ``done`` (error measured), ``diverged`` (training blew up; recorded, not retried) and
 ``failed`` (an exception; retried by the next sweep, which may replace the row with a finished one).
 
+Reading follows what SQLite promises, so a reader never drops a committed run:
+
+- the path must be a regular file (or a link to one); a FIFO, socket or device is refused from its
+  ``stat`` alone, never opened (opening a FIFO for reading would block until a writer comes);
+- a store whose folder (or file) is not writable is opened read-only (``mode=ro``), which still
+  reads the runs a killed writer left committed in the write-ahead log ``PATH-wal``; only when
+  SQLite cannot open it that way (no ``PATH-shm`` and no right to create one) *and* there is no
+  write-ahead log to lose is it read as an immutable file; with a non-empty ``PATH-wal`` it is
+  refused in one line saying how to read it (copy both files to a writable folder);
+- a damaged row (a cell that is not JSON, a NULL or text where a number belongs, a column that
+  disagrees with the row's config) is skipped and reported: :attr:`Store.damaged` lists each with
+  its reason, a one-line warning names them (logger ``scaling_theory.numeric.sweep.store``), and a
+  resumed sweep runs them again and replaces them.
+
 Examples
 --------
 >>> import tempfile, os
@@ -28,18 +42,24 @@ True
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+import re
 import sqlite3
+import stat
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
 
 from scaling_theory._version import __version__
 from scaling_theory.errors import UserInputError
 from scaling_theory.theory.teachers import KIND_ALIASES
 
-__all__ = ["Store", "StoreError", "SCHEMA_NAME", "SCHEMA_VERSION", "STATUSES", "FINISHED"]
+__all__ = ["Store", "StoreError", "DamagedRow", "SCHEMA_NAME", "SCHEMA_VERSION", "STATUSES", "FINISHED",
+           "check_regular_file"]
+
+_log = logging.getLogger(__name__)
 
 #: identifies our files among all SQLite databases (``meta.schema``)
 SCHEMA_NAME = "scaling-theory-runs"
@@ -74,6 +94,11 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+# integrity-check lines that name one row's broken rule, not a broken file
+_ROW_RULE = re.compile(r"^(CHECK constraint failed in runs|NULL value in runs\.\w+)$")
+_CHECK_LINES = 20
+# the files SQLite keeps beside the store
+_SIDE_FILES = ("-wal", "-shm", "-journal")
 # seconds a writer waits for another process's transaction before giving up
 _BUSY_TIMEOUT_S = 60.0
 
@@ -154,6 +179,9 @@ class Store:
     def __init__(self, path: str | os.PathLike, *, create: bool = False):
         self.path = Path(path)
         self.readonly = False
+        #: the damaged rows the last :meth:`rows` or :meth:`finished_hashes` call skipped
+        self.damaged: list[DamagedRow] = []
+        self._damaged_hashes: set[str] = set()
         self._conn = self._open(create)
 
     @staticmethod
@@ -188,12 +216,20 @@ class Store:
 
     def _open(self, create: bool) -> sqlite3.Connection:
         path = self.path
-        if path.is_dir():
+        info = _stat(path)  # never opens the path: a FIFO must not block us
+        if info is not None and stat.S_ISDIR(info.st_mode):
             raise StoreError(f"store path {path} is a directory, expected a .sqlite file")
-        exists = path.exists()
+        exists = info is not None
         if not exists and not create:
             raise StoreError(f"no result store at {path} (run 'scaling-theory simulate' first)")
         if exists:
+            check_regular_file(path, "store path", info)
+            for suffix in _SIDE_FILES:  # SQLite opens these itself; a FIFO or folder there is not ours
+                side = Path(f"{path}{suffix}")
+                side_info = _stat(side)
+                if side_info is not None and not stat.S_ISREG(side_info.st_mode):
+                    raise StoreError(f"store {path} cannot be opened: {side} is {_kind(side_info.st_mode)}, "
+                                     f"not SQLite's {suffix[1:]} file (remove or rename it)")
             _check_magic(path)
         else:
             try:
@@ -230,10 +266,28 @@ class Store:
     def _connect(self, writable: bool) -> sqlite3.Connection:
         if writable:
             conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
-        else:
-            # a read-only directory: WAL needs its -shm file, so read the file as immutable
-            uri = f"{self.path.resolve().as_uri()}?mode=ro&immutable=1"
-            conn = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            return conn
+        # read-only: mode=ro still reads the write-ahead log (a killed writer's committed runs)
+        uri = self.path.resolve().as_uri()
+        conn = None
+        try:
+            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError as err:
+            if conn is not None:
+                conn.close()
+            # a WAL store without its -shm file in a folder we cannot write: SQLite cannot read the log
+            wal = Path(f"{self.path}-wal")
+            info = _stat(wal)
+            if info is not None and info.st_size > 0:
+                raise StoreError(
+                    f"store {self.path} is read-only here and its write-ahead log {wal.name} holds runs that "
+                    f"SQLite cannot read without creating {self.path.name}-shm ({_describe(err)}); copy "
+                    f"{self.path.name} and {wal.name} to a writable folder and read the copy") from None
+            # no log: every committed run is in the main file, which immutable mode reads as it is
+            conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=_BUSY_TIMEOUT_S,
+                                   isolation_level=None)
         conn.row_factory = sqlite3.Row
         return conn
 
@@ -275,9 +329,12 @@ class Store:
                 f"use another --store path or that toolkit version")
         if "runs" not in tables:
             raise StoreError(f"{self.path} is a damaged result store (table 'runs' is missing)")
-        result = conn.execute("PRAGMA quick_check").fetchone()[0]
-        if result != "ok":
-            raise StoreError(f"{self.path} is a corrupt result store (integrity check: {result})")
+        problems = [r[0] for r in conn.execute(f"PRAGMA quick_check({_CHECK_LINES})")]
+        # a row breaking a CHECK or NOT NULL rule is one damaged row, which rows() skips and names;
+        # anything else (a broken page, a bad index) makes the whole file unreadable
+        broken = [p for p in problems if p != "ok" and not _ROW_RULE.match(p)]
+        if broken:
+            raise StoreError(f"{self.path} is a corrupt result store (integrity check: {broken[0]})")
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -313,13 +370,16 @@ class Store:
         names = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         updates = ", ".join(f"{n} = excluded.{n}" for n in values if n != "config_hash")
+        # a damaged row (found by rows() or finished_hashes()) is replaced like a failed one
+        replace = values["config_hash"] in self._damaged_hashes
         sql = (f"INSERT INTO runs ({names}) VALUES ({marks}) ON CONFLICT(config_hash) DO UPDATE SET "
-               f"{updates} WHERE runs.status = 'failed'")
+               f"{updates}" + ("" if replace else " WHERE runs.status = 'failed'"))
         if self.readonly:
             raise StoreError(f"cannot write store {self.path}: it is read-only")
         try:
             with _transaction(self._conn):
                 cursor = self._write(sql, tuple(values.values()))
+            self._damaged_hashes.discard(values["config_hash"])
             return cursor.rowcount > 0
         except sqlite3.Error as err:
             raise StoreError(f"cannot write run to store {self.path} ({_describe(err)}); finished runs "
@@ -332,10 +392,13 @@ class Store:
     # -- reading ---------------------------------------------------------------------------------
 
     def finished_hashes(self) -> set[str]:
-        """The ``config_hash`` of every run a resumed sweep skips (status ``done`` or ``diverged``)."""
-        marks = ", ".join("?" for _ in FINISHED)
-        cur = self._conn.execute(f"SELECT config_hash FROM runs WHERE status IN ({marks})", FINISHED)
-        return {r[0] for r in cur}
+        """The ``config_hash`` of every run a resumed sweep skips (status ``done`` or ``diverged``).
+
+        Damaged rows are not finished: they are reported (:attr:`damaged`) and a sweep that runs
+        them again replaces them (:meth:`record`).
+        """
+        # every row is read, so a row whose status itself is damaged is found (and replaced) too
+        return {r["config_hash"] for r in self.rows() if r["status"] in FINISHED}
 
     def finished_among(self, hashes: Iterable[str]) -> set[str]:
         """The subset of ``hashes`` already finished in the store (a cheap check before each task)."""
@@ -345,20 +408,21 @@ class Store:
         marks = ", ".join("?" for _ in hashes)
         sql = (f"SELECT config_hash FROM runs WHERE config_hash IN ({marks}) "
                f"AND status IN ({', '.join('?' for _ in FINISHED)})")
-        return {r[0] for r in self._conn.execute(sql, (*hashes, *FINISHED))}
+        return {r[0] for r in self._read(sql, (*hashes, *FINISHED))} - self._damaged_hashes
 
     def counts(self) -> dict[str, int]:
         """Number of rows per status, e.g. ``{'done': 40, 'diverged': 2, 'failed': 0}``."""
         counts = dict.fromkeys(STATUSES, 0)
-        for status, n in self._conn.execute("SELECT status, COUNT(*) FROM runs GROUP BY status"):
-            counts[status] = n
+        for status, n in self._read("SELECT status, COUNT(*) FROM runs GROUP BY status"):
+            if status in counts:
+                counts[status] = n
         return counts
 
     def __len__(self) -> int:
-        return self._conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        return self._read("SELECT COUNT(*) FROM runs")[0][0]
 
     def rows(self, status: str | Iterable[str] | None = None) -> list[dict[str, Any]]:
-        """Every run as a flat dict, in the order written.
+        """Every run as a flat dict, in the order written; damaged rows skipped and reported.
 
         Keys: ``config_hash``, ``config`` (dict), ``status``, ``reason``, ``error``, ``error_se``,
         ``seconds``, ``version``, ``created``, ``metrics`` (dict) and the flat columns ``d``, ``K``,
@@ -371,10 +435,37 @@ class Store:
         trainer, ``online_kl`` and ``online_kl_se`` (the time-averaged online KL over the training
         samples, beside the final weights' ``error``).
 
+        A row is damaged when a cell cannot be what this store writes: ``config`` or ``metrics``
+        not a JSON object, a NULL or text where a number belongs, a number out of its range (a
+        width of 0, a negative error), or a flat column that disagrees with the row's ``config``.
+        (A ``done`` run whose error was not finite is stored with a NULL error by :meth:`record`;
+        that is not damage, and readers skip it.) Such rows are left out, listed in :attr:`damaged` (row id, hash, why) and
+        named in one warning line; they never raise.
+
         Parameters
         ==========
         status : str or iterable of str, optional
             Keep only rows with these statuses (e.g. ``"done"``).
+
+        Examples
+        ========
+        >>> import sqlite3, tempfile, os
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "runs.sqlite")
+        >>> run = {"config": {"d": 4, "K": 2, "kind": "finite", "compute": 1e4, "width": 2, "params": 10,
+        ...        "samples": 1000, "seed": 0}, "status": "done", "error": 0.12}
+        >>> with Store(path, create=True) as store:
+        ...     _ = [store.record({**run, "config_hash": h}) for h in ("h1", "h2", "h3")]
+        >>> with sqlite3.connect(path) as conn:       # damage two rows by hand
+        ...     _ = conn.execute("UPDATE runs SET config = '{not json' WHERE config_hash = 'h2'")
+        ...     _ = conn.execute("UPDATE runs SET error = 'abc' WHERE config_hash = 'h3'")
+        >>> with Store(path) as store:
+        ...     print([r["config_hash"] for r in store.rows()])
+        ...     print(*store.damaged, sep="\\n")
+        ['h1']
+        row 2 (h2): config is not JSON (Expecting property name enclosed in double quotes)
+        row 3 (h3): error is the text 'abc', not a number
+        >>> tmp.cleanup()
         """
         sql = "SELECT * FROM runs"
         params: tuple = ()
@@ -383,19 +474,25 @@ class Store:
             sql += f" WHERE status IN ({', '.join('?' for _ in wanted)})"
             params = wanted
         out = []
-        for row in self._conn.execute(sql + " ORDER BY id", params):
-            item = dict(row)
-            item.pop("id")
-            item["config"] = json.loads(item["config"])
-            item["metrics"] = json.loads(item["metrics"] or "{}")
-            # not a column: runs stored before the option existed are the standard parametrisation
-            item["parametrisation"] = item["config"].get("parametrisation", "standard")
-            item["precision"] = item["config"].get("precision", "float64")
-            # runs stored before the teacher rename name the dp teacher "dirichlet"
-            if item.get("kind") in KIND_ALIASES:
-                item["kind"] = item["config"]["kind"] = KIND_ALIASES[item["kind"]]
+        damaged: list[DamagedRow] = []
+        for row in self._read(sql + " ORDER BY id", params):
+            item, problem = _parse_row(dict(row))
+            if problem is not None:
+                damaged.append(DamagedRow(row["id"], item.get("config_hash"), problem))
+                continue
             out.append(item)
+        self.damaged = damaged
+        self._damaged_hashes |= {d.config_hash for d in damaged if isinstance(d.config_hash, str)}
+        if damaged:
+            _report_damaged(self.path, damaged)
         return out
+
+    def _read(self, sql: str, params: tuple = ()) -> list:
+        # a page damaged after the open's integrity check is one line, not a traceback
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as err:
+            raise StoreError(f"cannot read store {self.path} ({_describe(err)})") from None
 
     # -- lifetime --------------------------------------------------------------------------------
 
@@ -413,6 +510,147 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
+
+
+class DamagedRow(NamedTuple):
+    """A row :meth:`Store.rows` skipped: its SQLite ``id``, its ``config_hash`` (as stored) and why."""
+
+    id: int
+    config_hash: Any
+    reason: str
+
+    def __str__(self) -> str:
+        shown = self.config_hash[:12] if isinstance(self.config_hash, str) else _show(self.config_hash)
+        return f"row {self.id} ({shown}): {self.reason}"
+
+
+#: longest JSON cell read (a run's config or metrics is under 2 KB); longer is damage, not data
+_MAX_JSON_CELL = 1 << 20
+_REQUIRED_COLUMNS = ("d", "K", "kind", "compute", "width", "params", "samples")
+_AT_LEAST_ONE = ("d", "K", "width", "params", "samples", "batch_size")
+# metrics the analysis reads as numbers (protocol, fit); others are kept as they are
+_METRIC_NUMBERS = ("online_kl", "online_kl_se", "val_error", "val_error_se", "spent", "samples_seen",
+                   "eval_seconds")
+# how many damaged rows one warning names (the rest are counted)
+_NAMED_IN_WARNING = 5
+_reported: set[tuple[str, tuple]] = set()
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer past the float range (JSON allows any length)
+        return False
+
+
+def _not_a_number(name: str, value: Any) -> str:
+    if value is None:
+        return f"{name} is NULL, not a number"
+    if isinstance(value, str):
+        return f"{name} is the text {_show(value)}, not a number"
+    if isinstance(value, bytes):
+        return f"{name} is a blob of {len(value)} bytes, not a number"
+    return f"{name} is {_show(value)}, not a finite number"
+
+
+def _json_object(value: Any, name: str) -> tuple[dict | None, str | None]:
+    if value is None:
+        return None, f"{name} is NULL, not a JSON object"
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, f"{name} is a blob that is not UTF-8 text"
+    if not isinstance(value, str):
+        return None, f"{name} is {_show(value)}, not a JSON object"
+    if len(value) > _MAX_JSON_CELL:
+        return None, f"{name} is {len(value)} characters long (at most {_MAX_JSON_CELL})"
+    try:
+        parsed = json.loads(value)
+    except RecursionError:
+        return None, f"{name} is JSON nested too deeply"
+    except ValueError as err:  # not JSON, or an integer too long to convert
+        return None, f"{name} is not JSON ({str(err).split(':')[0]})"
+    if not isinstance(parsed, dict):
+        return None, f"{name} is JSON {type(parsed).__name__}, not an object"
+    return parsed, None
+
+
+def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """A stored row as :meth:`Store.rows` returns it, and why it is damaged (``None`` if it is not)."""
+    item = dict(raw)
+    item.pop("id", None)
+    if not isinstance(item.get("config_hash"), str) or not item["config_hash"]:
+        return item, f"config_hash is {_show(item.get('config_hash'))}, not text"
+    status = item.get("status")
+    if status not in STATUSES:
+        return item, f"status is {_show(status)}, not one of {', '.join(STATUSES)}"
+    config, problem = _json_object(item.get("config"), "config")
+    if problem:
+        return item, problem
+    metrics_cell = item.get("metrics")
+    metrics, problem = ({}, None) if metrics_cell in (None, "") else _json_object(metrics_cell, "metrics")
+    if problem:
+        return item, problem
+    for name, kind in _CONFIG_COLUMNS.items():
+        value = item.get(name)
+        if value is None:
+            if name in _REQUIRED_COLUMNS:
+                return item, f"{name} is NULL"
+            continue
+        if kind == "TEXT":
+            if not isinstance(value, str) or not value:
+                return item, f"{name} is {_show(value)}, not text"
+        elif not _is_number(value):
+            return item, _not_a_number(name, value)
+        elif name in _AT_LEAST_ONE and value < 1:
+            return item, f"{name} is {value!r}, not at least 1"
+        elif name in ("compute", "lr") and value <= 0:
+            return item, f"{name} is {value!r}, not positive"
+        stated = config.get(name)
+        if name == "kind" and isinstance(stated, str):
+            stated, value = KIND_ALIASES.get(stated, stated), KIND_ALIASES.get(value, value)
+        if stated is not None and stated != value:
+            return item, f"column {name} = {_show(value)} disagrees with the row's config ({_show(stated)})"
+    for name in _RESULT_COLUMNS:
+        value = item.get(name)
+        if value is not None and not (_is_number(value) and value >= 0):
+            return item, (_not_a_number(name, value) if not _is_number(value)
+                          else f"{name} is {value!r}, not >= 0")
+    for key in _METRIC_NUMBERS:
+        value = metrics.get(key)
+        if value is not None and not _is_number(value):
+            return item, _not_a_number(f"metrics.{key}", value)
+    seed = config.get("teacher_seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        return item, f"config.teacher_seed is {_show(seed)}, not an integer"
+    item["config"], item["metrics"] = config, metrics
+    # not a column: runs stored before the option existed are the standard parametrisation
+    item["parametrisation"] = config.get("parametrisation", "standard")
+    item["precision"] = config.get("precision", "float64")
+    # runs stored before the teacher rename name the dp teacher "dirichlet"
+    if item.get("kind") in KIND_ALIASES:
+        item["kind"] = config["kind"] = KIND_ALIASES[item["kind"]]
+    return item, None
+
+
+def _report_damaged(path: Path, damaged: list[DamagedRow]) -> None:
+    """One warning line naming the damaged rows (once per store and set of rows in a process)."""
+    key = (str(path), tuple(d.id for d in damaged))
+    if key in _reported:
+        return
+    _reported.add(key)
+    named = "; ".join(str(d) for d in damaged[:_NAMED_IN_WARNING])
+    more = len(damaged) - _NAMED_IN_WARNING
+    _log.warning("warning: store %s: skipped %d damaged row%s: %s%s", path, len(damaged),
+                 "" if len(damaged) == 1 else "s", named, f"; and {more} more" if more > 0 else "")
 
 
 class _transaction:
@@ -435,12 +673,63 @@ class _transaction:
         return False
 
 
-def _check_magic(path: Path) -> None:
+def _stat(path: Path) -> os.stat_result | None:
+    """``os.stat`` (links followed) or ``None`` when nothing is there; never opens the path."""
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(len(_SQLITE_MAGIC))
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return None
     except OSError as err:
         raise StoreError(f"cannot read store {path}: {err.strerror or err}") from None
+
+
+_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory"))
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def check_regular_file(path: str | os.PathLike, what: str = "store path",
+                       info: os.stat_result | None = None) -> None:
+    """Raise :class:`StoreError` unless ``path`` is a regular file (a link to one is fine).
+
+    Decided from ``stat`` alone: a FIFO, socket or device is refused without being opened, since
+    opening a FIFO for reading blocks until some writer opens it.
+
+    Examples
+    ========
+    >>> import os, tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> fifo = os.path.join(tmp.name, "results.sqlite")
+    >>> os.mkfifo(fifo)
+    >>> check_regular_file(fifo)
+    Traceback (most recent call last):
+    ...
+    scaling_theory.numeric.sweep.store.StoreError: store path ...results.sqlite is a FIFO (named pipe), not a regular file
+    >>> tmp.cleanup()
+    """
+    info = info if info is not None else _stat(Path(path))
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise StoreError(f"{what} {os.fspath(path)} is {_kind(info.st_mode)}, not a regular file")
+
+
+def _check_magic(path: Path) -> None:
+    # O_NONBLOCK: were the path swapped for a FIFO since its stat, the open still returns at once
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as err:
+        raise StoreError(f"cannot read store {path}: {err.strerror or err}") from None
+    try:
+        check_regular_file(path, "store path", os.fstat(fd))
+        head = os.read(fd, len(_SQLITE_MAGIC))
+    except OSError as err:
+        raise StoreError(f"cannot read store {path}: {err.strerror or err}") from None
+    finally:
+        os.close(fd)
     if head and head != _SQLITE_MAGIC:
         raise StoreError(f"{path} is not a result store (not an SQLite file)")
 

@@ -27,7 +27,15 @@ def run(args) -> int:
             "parameter_sets": sets, "default_set": law.default_set,
             "description": law.description, "citation": law.citation,
         })
-        lines.append(f"{name}: L({law.model.name}, {law.data.name}) = {sp.sstr(law.display_expr)}")
+        if law.routes:   # a law with proof routes is their minimum; the first route is the expression shown
+            names = ", ".join(r.name for r in law.routes)
+            lines.append(f"{name}: L({law.model.name}, {law.data.name}) = min over routes ({names}); route "
+                         f"{law.routes[0].name}: {sp.sstr(law.display_expr)}")
+            laws[-1]["routes"] = [{"name": r.name, "bound": sp.sstr(r.expr), "description": r.description,
+                                   "growth": r.growth} for r in law.routes]
+            lines.extend(f"    route {r.name}: {r.description}; p* grows like {r.growth}" for r in law.routes)
+        else:
+            lines.append(f"{name}: L({law.model.name}, {law.data.name}) = {sp.sstr(law.display_expr)}")
         if law.abbreviations:  # the short form's names, defined once
             laws[-1]["abbreviations"] = {k.name: sp.sstr(v) for k, v in law.abbreviations.items()}
             lines.extend(f"    where {k.name} = {sp.sstr(v)}" for k, v in law.abbreviations.items())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scaling_theory.commands._common import add_json_flag, emit, positive_float, positive_int
+from scaling_theory.commands._common import add_json_flag, emit, nonnegative_int, positive_float, positive_int
 
 
 def register(subparsers) -> None:
@@ -18,18 +18,21 @@ def register(subparsers) -> None:
     parser.add_argument("--budgets", type=positive_float, nargs="+", required=True, metavar="C",
                         help="compute budgets of the IsoFLOP profiles")
     parser.add_argument("--widths-per-budget", type=positive_int, default=9, metavar="k",
-                        help="model sizes per budget (default 9)")
+                        help="model sizes per budget (default 9; at most 10000 without --allow-large)")
     parser.add_argument("--noise", type=float, default=0.01, metavar="sigma",
-                        help="log-normal noise on each loss (default 0.01)")
+                        help="log-normal noise on each loss, 0 to 5 (default 0.01)")
     parser.add_argument("--repeats", type=positive_int, default=20, metavar="R",
-                        help="simulated data sets per grid (default 20)")
+                        help="simulated data sets per grid (default 20; at most 10000 without --allow-large)")
     parser.add_argument("--target", type=positive_float, default=5.76e23, metavar="C",
                         help="budget at which N* is compared (default 5.76e23)")
     parser.add_argument("--offset", type=positive_float, default=4.0, metavar="F",
                         help="centre of the asymmetric grid as a multiple of the optimum (default 4)")
     parser.add_argument("--span", type=positive_float, default=16.0, metavar="S",
                         help="each grid covers a factor S either side of its centre (default 16)")
-    parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="noise seed, an integer >= 0 (default 0)")
+    parser.add_argument("--allow-large", action="store_true",
+                        help="run above the limits of 10000 repeats and 10000 widths per budget "
+                             "(the memory check still applies)")
     add_json_flag(parser)
     parser.set_defaults(func=run)
 
@@ -52,8 +55,23 @@ def run(args) -> int:
         raise UserInputError(f"--widths-per-budget must be at least 3, got {args.widths_per_budget}")
     params = {k: float(names[k]) for k in needed}
     offsets = (1.0,) if args.offset == 1.0 else (1.0, args.offset)
-    study = design_study(params, args.budgets, per_budget=args.widths_per_budget, noise=args.noise,
-                         repeats=args.repeats, target=args.target, offsets=offsets, span=args.span,
-                         seed=args.seed)
+    options = dict(per_budget=args.widths_per_budget, noise=args.noise, repeats=args.repeats, offsets=offsets,
+                   span=args.span)
+    # every check before any fit; then the expected time of a long study, from one timed fit
+    from scaling_theory.numeric.analysis.design import _check, design_estimate
+
+    _check(params, args.budgets, args.widths_per_budget, args.noise, args.repeats, args.target, offsets,
+           args.span, 6.0, args.seed, args.allow_large)
+    seconds = design_estimate(params, args.budgets, **options)["seconds"]
+    if seconds > 30:
+        import sys
+
+        from scaling_theory.commands.fit import _duration
+
+        sys.stderr.write(f"design: {args.repeats} repeats x {len(offsets)} grids: expected to take about "
+                         f"{_duration(seconds)} (from one timed fit)\n")
+        sys.stderr.flush()
+    study = design_study(params, args.budgets, target=args.target, seed=args.seed,
+                         allow_large=args.allow_large, **options)
     emit(study, format_design(study), args.json)
     return 0

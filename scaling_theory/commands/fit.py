@@ -16,8 +16,8 @@ def register(subparsers) -> None:
     parser.add_argument("--store", metavar="PATH", help="a result store written by 'simulate'")
     parser.add_argument("--approach", choices=("1", "2", "3", "all"), default="all")
     parser.add_argument("--bootstrap", type=nonnegative_int, default=200, metavar="N",
-                        help="bootstrap resamples for the intervals (default 200; 0: none)")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+                        help="bootstrap resamples for the intervals (default 200; 0: none; at most 100000)")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="bootstrap seed, an integer >= 0 (default 0)")
     parser.add_argument("--cost", type=positive_float, default=None, metavar="c",
                         help="CSV compute per N*D unit, C = c*N*D (default 6)")
     parser.add_argument("--no-irreducible", action="store_true",
@@ -42,6 +42,10 @@ def run(args) -> int:
 
     if (args.csv is None) == (args.store is None):
         raise UserInputError("give exactly one of FILE.csv or --store PATH")
+    from scaling_theory.numeric.analysis.fit import MAX_BOOTSTRAP
+
+    if args.bootstrap > MAX_BOOTSTRAP:   # before reading anything
+        raise UserInputError(f"--bootstrap {args.bootstrap} is above the limit {MAX_BOOTSTRAP}")
     if args.plot is not None:  # before any fitting: a bad folder should not cost a fit
         import os
 
@@ -61,6 +65,7 @@ def run(args) -> int:
         data = load_csv(args.csv, cost=args.cost if args.cost is not None else 6.0, weight_column=column)
         irreducible = not args.no_irreducible
     groups = split_groups(data)
+    _say_how_long(groups.values(), args)
     if len(groups) == 1:
         result = fit(data, args.approach, bootstrap=args.bootstrap, seed=args.seed,
                      irreducible=irreducible, **_loss_options(args))
@@ -86,6 +91,37 @@ def run(args) -> int:
     _require_some_fit(results)
     emit(payload, "\n".join(text), args.json)
     return 0
+
+
+LONG_FIT_SECONDS = 30.0
+"""A fit expected to take longer than this says so on stderr before it starts."""
+
+
+def _say_how_long(parts, args) -> None:
+    """Print the expected run time of a long fit (stderr), before any fitting."""
+    import sys
+
+    from scaling_theory.numeric.analysis.fit import fit_estimate
+
+    est = [fit_estimate(p, args.approach, bootstrap=args.bootstrap, loss=args.loss) for p in parts]
+    total, point = sum(e["seconds"] for e in est), sum(e["point_seconds"] for e in est)
+    if total > LONG_FIT_SECONDS:
+        points = sum(len(p) for p in parts)
+        alone = f"; --bootstrap 0 fits the points alone in about {_duration(point)}" if args.bootstrap else ""
+        sys.stderr.write(f"fit: {points} points, {args.bootstrap} bootstrap replicates: expected to take about "
+                         f"{_duration(total)} (measured from one evaluation of the objective){alone}\n")
+        sys.stderr.flush()
+
+
+def _duration(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``3.2 h``."""
+    if seconds < 1:
+        return "under a second"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _loss_options(args) -> dict:

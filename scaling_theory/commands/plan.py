@@ -9,7 +9,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "plan", help="propose the next training runs from a fitted law",
         description="From 'fit --json' output (approach 3 with bootstrap replicates), propose k runs "
-                    "at a run budget that most shrink the 95%% interval of N*(target), by Bayesian "
+                    "at a run budget that most shrink the 95% interval of N*(target), by Bayesian "
                     "c-optimal design on ln N*(target) (see docs/planning.md).")
     parser.add_argument("fit", metavar="FIT.json", help="output of 'scaling-theory fit --json'")
     parser.add_argument("--budget", type=positive_float, required=True, metavar="C_run",
@@ -37,5 +37,6 @@ def run(args) -> int:
              f"next {len(j['runs'])} run(s) at C = {j['budget']:.3g} each:"]
     for r in j["runs"]:
         lines.append(f"  N = {r['N']:.4g}, D = {r['D']:.4g} (expected loss {r['expected_loss']:.4g})")
+    lines.extend(f"note: {n}" for n in j["notes"])
     emit(j, "\n".join(lines), args.json)
     return 0

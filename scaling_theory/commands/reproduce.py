@@ -13,6 +13,9 @@ def register(subparsers) -> None:
                     "DIR/report.md, DIR/report.tex, DIR/figures/*.png and DIR/results.sqlite. "
                     "A rerun resumes the sweep from DIR/results.sqlite.")
     parser.add_argument("--quick", action="store_true", help="a tiny sweep (under a minute)")
+    parser.add_argument("--full", action="store_true",
+                        help="the larger compute study (2.5 decades of compute, d = 8; about 20 minutes on 2 cores) "
+                             "in place of the default one")
     parser.add_argument("--out", metavar="DIR", default=None,
                         help="output directory (default ./reproduce-out, with --quick ./reproduce-quick-out); "
                              "one whose store holds another study's runs is refused")
@@ -31,7 +34,7 @@ def run(args) -> int:
     from scaling_theory.reproduce import reproduce
 
     result = reproduce(args.out, quick=args.quick, progress=not args.quiet,
-                       bootstrap=args.bootstrap, workers=args.workers)
+                       bootstrap=args.bootstrap, workers=args.workers, full=args.full)
     lines = [f"wrote {result.report_md}", f"wrote {result.report_tex}",
              f"store {result.store}"] + [f"figure {f}" for f in result.figures]
     lines.append(f"checks: {result.checks['message']}")
@@ -45,6 +48,11 @@ def run(args) -> int:
         head = "headline: " if row["estimator"] == HEADLINE_ESTIMATOR else ""
         lines.append(f"{head}{row['teacher']}, {row['estimator']}: a = {value}{ci} vs bound {bound}{route}: "
                      f"{row['verdict']}")
+    for t in (getattr(result, "compute_study", None) or {}).get("teachers", []):
+        a = t["exponents"]["bayes"]
+        ci = "" if a[1] is None else f" [{a[1]:.3f}, {a[2]:.3f}]"
+        routes = ", ".join(f"{r} {t['verdicts'][r]}" for r in t["verdicts"])
+        lines.append(f"compute study, {t['teacher']} d={t['d']} K={t['K']:g}: Bayes n* ~ C^{a[0]:.3f}{ci}; {routes}")
     if result.throughput:
         lines.append(f"simulation: {result.throughput:.3g} p*T per second{rates_by_round(result.refinement)}")
     lines.append(f"total {result.seconds:.1f} s (time-averaged online KL throughout; {result.report_md} opens with "

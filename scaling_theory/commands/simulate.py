@@ -32,7 +32,10 @@ def register(subparsers) -> None:
                         help="trainer for every run: compiled CPU kernels (default), the NumPy reference, or "
                              "the numba.cuda kernels (a GPU, or the simulator with NUMBA_ENABLE_CUDASIM=1); "
                              "overrides the config's device")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--allow-long", action="store_true",
+                        help="run a sweep estimated to take more than 24 hours on its workers (refused "
+                             "without this flag; a sweep over the machine's memory is always refused)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or estimate")
     add_json_flag(parser)
     parser.set_defaults(func=run)
 
@@ -52,6 +55,8 @@ def _resume_command(args) -> str:
         parts += ["--workers", str(args.workers)]
     if args.device:
         parts += ["--device", args.device]
+    if args.allow_long:
+        parts.append("--allow-long")
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -77,12 +82,15 @@ def run(args) -> int:
     resume = _resume_command(args)
     try:
         summary = run_sweep(config, args.store, executor=executor, scheduler=args.scheduler,
-                            workers=args.workers, progress=not (args.quiet or args.json))
+                            workers=args.workers, progress=not (args.quiet or args.json),
+                            allow_long=args.allow_long)
     except SweepInterrupted as stop:
         summary = stop.summary
-        sys.stderr.write(f"scaling-theory simulate: interrupted; {summary.store_counts.get('done', 0)} done "
-                         f"runs are kept in {summary.store}; resume with: {resume}\n")
-        return 130
+        terminated = summary.stopped_by == "SIGTERM"
+        sys.stderr.write(f"scaling-theory simulate: {'terminated (SIGTERM)' if terminated else 'interrupted'}; "
+                         f"{summary.store_counts.get('done', 0)} done runs are kept in {summary.store}; "
+                         f"resume with: {resume}\n")
+        return 143 if terminated else 130
     payload = summary.to_json()
     payload["resume_command"] = resume
     emit(payload, summary.text(resume), args.json)

@@ -22,7 +22,7 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     for name in ("report.md", "report.tex", "results.sqlite"):
         assert (out / name).stat().st_size > 0, name
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert {"isoflop.png", "frontier.png", "bayes_error.png", "lr_sensitivity.png"} <= set(figures)
+    assert {"isoflop.png", "frontier.png", "compute_width.png", "compute_n_star.png", "lr_sensitivity.png"} <= set(figures)
     assert sorted(p.rsplit("/", 1)[-1] for p in result["figures"]) == figures
     md = (out / "report.md").read_text()
     tex = (out / "report.tex").read_text()
@@ -34,7 +34,8 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     numbered = re.findall(r"^## (\d+)\. ", md, re.MULTILINE)
     assert numbered == [str(i + 1) for i in range(len(numbered))] and len(numbered) >= 8
     for section in ("Theory", "Simulation", "Theory against experiment", "Chinchilla's approaches on the same cells",
-                    "Learning rates, widths and divergence", "The Bayes-optimal error", "Figures", "Caveats"):
+                    "Learning rates, widths and divergence", "The compute study: the learner the bound is about",
+                    "Figures", "Caveats"):
         assert re.search(rf"^## \d+\. {re.escape(section)}$", md, re.MULTILINE), section
     for section in ("### Estimators side by side", "### Best learning rate per model size",
                     "### Diverged runs by learning rate"):
@@ -89,10 +90,17 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     assert all(r["throughput"] == pytest.approx(r["pT"] / r["seconds"]) for r in rounds if r["runs"])
     assert sum(r["seconds"] for r in rounds) <= result["seconds"]["simulate"]
     assert "Speed: " in md and "coarse " in md
-    bayes = result["bayes"]                          # L_T by SMC beside the bound and SGD, both teachers
-    assert {r["teacher"] for r in bayes} == {"dp", "finite"} and len({r["T"] for r in bayes}) >= 2
-    for r in bayes:
-        assert 0 < r["error"] < r["bound"] and r["holds"] is True and r["sgd_error"] > 0
+    study = result["compute_study"]                  # the restricted Bayes learner, SGD and every route
+    assert [t["teacher"] for t in study["teachers"]] == ["dp", "finite"]
+    for t in study["teachers"]:
+        assert len(t["budgets"]) >= 2 and set(t["verdicts"]) == {r for r in t["exponents"] if r not in ("bayes", "sgd")}
+        assert len(t["exponents"]["bayes"]) == 3 and len(t["exponents"]["sgd"]) == 3
+        for b in t["budgets"]:
+            assert b["bound_holds"] is True and b["bound_cells_checked"] > 0 and b["n_star"] in b["widths"]
+            assert set(b["routes"]) == set(t["verdicts"]) and all(e > 0 for e in b["bayes_error"])
+            assert len(b["sgd_error"]) == len(b["widths"]) and b["sgd_n_star"] in b["widths"]
+    assert {v for t in study["teachers"] for v in t["verdicts"].values()} <= {"agrees", "disagrees", "inconclusive"}
+    assert "The compute study: the learner the bound is about" in md
     rows = result["comparisons"]
     assert {r["estimator"] for r in rows} == {"best-sampled", "parabola-all", "parabola-local", "approach-3"}
     assert any("infinite" in r["teacher"] for r in rows) and any("finite teacher" in r["teacher"] for r in rows)
@@ -236,11 +244,12 @@ _SIGNATURES = r"""
 import json, sys
 from numba.core.registry import CPUDispatcher
 from scaling_theory.numeric.bayes import kernels as bayes_kernels, smc
-from scaling_theory.numeric.bayes.compare import bayes_optimal_error
+from scaling_theory.numeric.analysis.compute_study import compute_study
+from scaling_theory.numeric.bayes.study import SETTINGS
 from scaling_theory.numeric.sim import error, kernels, teacher, train_cpu
 from scaling_theory.numeric.sweep.config import SweepConfig
 from scaling_theory.numeric.sweep.runner import _group, train_runs
-from scaling_theory.reproduce import BAYES_SETTING, _BAYES_SIZE, _BAYES_T, _warm_kernels
+from scaling_theory.reproduce import _warm_kernels
 
 def signatures():
     return {f"{m.__name__}.{k}": sorted(map(str, v.signatures))
@@ -252,8 +261,9 @@ _warm_kernels("bayes", True)
 warm = signatures()
 task = _group([r for r in SweepConfig.protocol(quick=True).expand()[0] if r.compute == 1e5])[0]
 train_runs(task)                     # a real task of the study, as a sweep worker runs it
-for kind in ("dp", "finite"):  # and the default study's Bayes section at its smallest T
-    bayes_optimal_error(kind, T=_BAYES_T["default"][0], **BAYES_SETTING, **_BAYES_SIZE["default"])
+for kind in ("dp", "finite"):  # and the default compute study at its smallest budget
+    s = SETTINGS["default"][kind]
+    compute_study(kind, s["d"], s["K"], s["budgets"][:1], s["widths"][:3], teachers=2, particles=100, bootstrap=2)
 print(json.dumps({"warm": warm, "task": signatures(), "runs": len(task)}))
 """
 

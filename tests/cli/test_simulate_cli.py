@@ -187,3 +187,40 @@ def test_device_cuda_over_a_float32_config_is_refused_before_anything_is_written
     assert not store.exists()  # no store, no failed runs recorded
     # the other engines take the float32 config
     assert main(["simulate", "--config", str(config), "--store", str(store), "--device", "numpy", "--quiet"]) == 0
+
+
+# -- any locale encoding (issue 27, item 6) -------------------------------------------------------------
+
+
+def _ascii_env(**extra):
+    import os
+
+    return {**os.environ, "PYTHONIOENCODING": "ascii", **extra}
+
+
+@pytest.mark.subprocess
+def test_non_ascii_store_name_prints_under_an_ascii_locale(tmp_path):
+    store = tmp_path / "résultats-ü.sqlite"
+    proc = subprocess.run([sys.executable, "-m", "scaling_theory", "simulate", "--quick", "--store", str(store),
+                           "--workers", "1", "--quiet"], capture_output=True, timeout=300, env=_ascii_env())
+    assert proc.returncode == 0, proc.stderr
+    assert b"r\\xe9sultats-\\xfc.sqlite (14 done" in proc.stdout  # escaped, not a UnicodeEncodeError
+    assert store.exists()
+    fit = subprocess.run([sys.executable, "-m", "scaling_theory", "fit", "--store", str(tmp_path / "nö.sqlite")],
+                         capture_output=True, timeout=300, env=_ascii_env())
+    assert fit.returncode == 2 and fit.stderr.count(b"\n") == 1 and b"n\\xf6.sqlite" in fit.stderr
+
+
+@pytest.mark.subprocess
+def test_help_and_undecodable_file_names_print_in_a_c_locale(tmp_path):
+    import os
+
+    env = _ascii_env(LC_ALL="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
+    proc = subprocess.run([sys.executable, "-m", "scaling_theory", "simulate", "--help"], capture_output=True,
+                          timeout=120, env=env)
+    assert proc.returncode == 0 and b"--allow-long" in proc.stdout
+    name = os.fsencode(tmp_path) + b"/bad\xff\xc3\xbc.sqlite"   # not valid in any locale's text
+    proc = subprocess.run([sys.executable, "-m", "scaling_theory", "fit", "--store", name], capture_output=True,
+                          timeout=120, env=env)
+    assert proc.returncode == 2 and proc.stderr.count(b"\n") == 1 and b"Traceback" not in proc.stderr
+    assert b"no such result store" in proc.stderr

@@ -71,10 +71,16 @@ def test_restating_step_is_consistency_not_verified():
 def test_mutation_run_kills_and_reports():
     from scaling_theory.derivations.mutate import run_mutations
 
-    report = run_mutations(["dp-exact-16-to-15", "atoms-upper-drop-1"], digits=15)
+    report = run_mutations(["dp-exact-16-to-15", "atoms-upper-drop-1", "sampler-dp-scale-sqrtK"], digits=15)
     payload = report.to_json()
-    assert payload["total"] == 2 and payload["killed"] == 2 and payload["survivors"] == []
-    assert payload["mutations"][0]["killed_by"] == "jeon-van-roy-bound/dp-assemble"
+    assert payload["total"] == 3 and payload["killed"] == 3 and payload["survivors"] == []
+    rows = {r["name"]: r for r in payload["mutations"]}
+    assert rows["dp-exact-16-to-15"]["killed_by"] == "jeon-van-roy-bound/dp-assemble"
+    # 16 -> 15 in a denominator raises the bound: a looser statement, still true; dropping the 1 is false
+    assert rows["dp-exact-16-to-15"]["effect"] == "looser" and rows["atoms-upper-drop-1"]["effect"] == "invalid"
+    # the simulator's scale drifting from the laws' is caught by Monte Carlo on the simulator itself
+    assert rows["sampler-dp-scale-sqrtK"]["killed_by"].startswith("teacher-moments/")
+    assert payload["invalid_total"] == payload["invalid_killed"] == 2
     with pytest.raises(UserInputError, match="unknown mutation"):
         run_mutations(["no-such-mutation"])
 

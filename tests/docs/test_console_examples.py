@@ -78,7 +78,9 @@ def matches(expected: list[str], actual: list[str]) -> bool:
 def run_command(command: str, cwd: Path) -> list[str]:
     argv = shlex.split(command, comments=True)
     assert argv and argv[0] == "scaling-theory", f"only scaling-theory commands run in console blocks: {command}"
-    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "MPLBACKEND": "Agg", "PYTHONIOENCODING": "utf-8"}
+    # progress bars off (TQDM_DISABLE): they are the terminal's, not the command's output
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "MPLBACKEND": "Agg", "PYTHONIOENCODING": "utf-8",
+           "TQDM_DISABLE": "1"}
     out = subprocess.run([sys.executable, "-m", "scaling_theory", *argv[1:]], cwd=cwd, env=env,
                          capture_output=True, text=True, timeout=900)
     return [line.rstrip() for line in (out.stdout + out.stderr).rstrip("\n").splitlines()]

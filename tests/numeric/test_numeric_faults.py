@@ -135,7 +135,7 @@ def jvr():
 def test_jeon_van_roy_large_budgets_match_a_200_digit_root(name, C):
     law = get_law(name)
     dLdx = _jvr_derivative(law)
-    res = allocate(law, C, digits=50, route="maurey")   # law.expr is the Maurey route; the headline is the best route
+    res = allocate(law, C, digits=50, route="maurey")   # the law's expression: its Maurey route
     with mp.workdps(200):
         Cm = mpmath.mpf(C)
         [bracket] = _sign_changes(lambda t: dLdx(t, Cm), 0, 2 * int(mpmath.log(Cm)) + 10, 400)

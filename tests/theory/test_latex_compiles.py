@@ -66,7 +66,11 @@ def test_report_compiles(tmp_path):
     from scaling_theory.report import Bullets, Heading, Paragraph, Table, to_latex
 
     blocks = [Heading(1, "Study & results_1"), Paragraph("alpha_N = 0.34 with `--quick` at 50% <= x"),
-              Bullets(["one_two", "a ~ b"]), Table(["approach", "a"], [["1", "0.5"], ["2_b", "0.49"]])]
+              Bullets(["one_two", "a ~ b"]), Table(["approach", "a"], [["1", "0.5"], ["2_b", "0.49"]]),
+              # a wide table whose broken headers start a line with "[": once read as \\[length] (pdflatex hung)
+              Table(["C", "n* Bayes [95% CI]", "n* SGD [95% CI]", "n* maurey", "n* truncation",
+                     "maurey bound / error at n*", "truncation bound / error at n*", "bounds hold"],
+                    [["1e3", "3 [1, 3]", "1 [1, 3]", "1", "1", "-", "52.5", "yes"]] * 2)]
     compile_tex(tmp_path, "report", to_latex(blocks))
 
 
