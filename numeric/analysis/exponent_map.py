@@ -419,7 +419,7 @@ def measure_exponents(teacher: str = "pitman-yor", sigmas: Sequence[float] | Non
         raise UserInputError(f"sigma is the Pitman-Yor discount: the {kind} teacher has none (use --teacher pitman-yor)")
     else:
         sigmas = (None,) if kind == "finite" else (0.0,)
-    base = dict(SETTINGS[setting]["finite" if kind == "finite" else "dp"])
+    base = dict(SETTINGS[setting]["finite" if kind == "finite" else "dp"])   # every discount at the DP's d, K
     d_, K_, budgets, widths = base.pop("d"), base.pop("K"), base.pop("budgets"), base.pop("widths")
 
     def study_kind(s):   # sigma = 0 is the DP teacher (the Pitman-Yor sampler draws it bit for bit)

@@ -43,21 +43,28 @@ __all__ = ["BoundFailure", "bayes_study", "study_estimate", "study_teachers", "s
            "SETTINGS"]
 
 #: the study's settings (docs/bayes.md, "The compute study", for what was tried and measured):
-#: ``default`` is reproduce's (about 80 CPU-seconds for both teachers, 40-50 s on 2 free cores), ``full``
+#: ``default`` is reproduce's (about 80 CPU-seconds for the finite and dp teachers, 40-50 s on 2 free cores; the
+#: Pitman-Yor teacher at sigma = 1/2 is the dp setting with its discount), ``full``
 #: the larger study of ``reproduce --full`` (2.5 decades, d = 8; about 10 CPU-minutes), ``quick`` a smoke test
 SETTINGS = {
     "quick": {"finite": {"d": 1, "K": 2, "budgets": [200.0, 800.0], "widths": [1, 2, 3], "teachers": 4,
                          "particles": 100},
               "dp": {"d": 1, "K": 1.0, "budgets": [200.0, 800.0], "widths": [1, 2, 3], "teachers": 4,
-                     "particles": 100}},
+                     "particles": 100},
+              "pitman-yor": {"d": 1, "K": 1.0, "sigma": 0.5, "budgets": [200.0, 800.0], "widths": [1, 2, 3],
+                             "teachers": 4, "particles": 100}},
     "default": {"finite": {"d": 4, "K": 4, "budgets": [1e3, 4e3, 1.6e4, 6.4e4], "widths": [1, 2, 3, 4, 6, 8],
                            "teachers": 32, "particles": 300},
                 "dp": {"d": 4, "K": 2.0, "budgets": [1e3, 4e3, 1.6e4, 6.4e4], "widths": [1, 2, 3, 4, 6, 8],
-                       "teachers": 32, "particles": 300}},
+                       "teachers": 32, "particles": 300},
+                "pitman-yor": {"d": 4, "K": 2.0, "sigma": 0.5, "budgets": [1e3, 4e3, 1.6e4, 6.4e4],
+                               "widths": [1, 2, 3, 4, 6, 8], "teachers": 32, "particles": 300}},
     "full": {"finite": {"d": 8, "K": 6, "budgets": [1e3, 3.2e3, 1e4, 3.2e4, 1e5, 3.2e5],
                         "widths": [1, 2, 3, 4, 6, 8, 12], "teachers": 32, "particles": 300},
              "dp": {"d": 8, "K": 3.0, "budgets": [1e3, 3.2e3, 1e4, 3.2e4, 1e5, 3.2e5],
-                    "widths": [1, 2, 3, 4, 6, 8, 12], "teachers": 32, "particles": 300}},
+                    "widths": [1, 2, 3, 4, 6, 8, 12], "teachers": 32, "particles": 300},
+             "pitman-yor": {"d": 8, "K": 3.0, "sigma": 0.5, "budgets": [1e3, 3.2e3, 1e4, 3.2e4, 1e5, 3.2e5],
+                            "widths": [1, 2, 3, 4, 6, 8, 12], "teachers": 32, "particles": 300}},
 }
 
 
