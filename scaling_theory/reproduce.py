@@ -16,6 +16,7 @@ the comparison with the derived bound (:mod:`scaling_theory.numeric.analysis.com
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 import time
@@ -594,7 +595,8 @@ def _exponent_map(study: dict, out: Path) -> tuple[dict[str, Any], list[Path]]:
     measured = measured_from_studies(study["teachers"])
     py = exponent_map("pitman-yor", measured={k: v for k, v in measured.items() if k != "finite"})
     finite = exponent_map("finite", measured={k: v for k, v in measured.items() if k == "finite"})
-    fig = Path(py.figure(out / "figures" / "exponent_map.png"))
+    both = dataclasses.replace(py, rows=py.rows + finite.rows)      # one figure: the finite teacher in its own slot
+    fig = Path(both.figure(out / "figures" / "exponent_map.png"))
     return {"pitman_yor": py.to_json(), "finite": finite.to_json(), "answer": py.answer()}, [fig]
 
 

@@ -606,6 +606,9 @@ def _references(scale: str, d_value: int, K_value: str) -> dict:
 
 # -- figure ---------------------------------------------------------------------------------------------------------
 
+_FINITE_X = -0.13   # the finite teacher has no discount: its own slot left of the axis
+
+
 def _figure(m: ExponentMap, path) -> str:
     import numpy as np
 
@@ -633,36 +636,54 @@ def _figure(m: ExponentMap, path) -> str:
                 label=f"DP teacher (σ = 0), {r_name}: a = {sp.sstr(a)}")
     fin = m.references.get("finite", {})
     for r_name, a in fin.items():
-        ax.plot([-0.08], [float(a)], "P", color=colors.get(r_name, "k"), ms=11, mec="k",
+        ax.plot([_FINITE_X], [float(a)], "P", color=colors.get(r_name, "k"), ms=11, mec="k",
                 label=f"finite teacher, {r_name}: a = {sp.sstr(a)}")
     finite_rows = [r for r in m.rows if r.teacher == "finite"]
     for r in finite_rows:
-        ax.plot([-0.08], [r.numeric_exponent], markers.get(r.route, "o"), color=colors.get(r.route, "k"), mfc="none",
+        ax.plot([_FINITE_X], [r.numeric_exponent], markers.get(r.route, "o"), color=colors.get(r.route, "k"), mfc="none",
                 ms=9, mew=1.6)
-    # measured exponents with their intervals (none until a study supplies them)
-    have = False
+    # measured exponents with their intervals (none until a study supplies them), and beside them each route's own
+    # local exponent over the same budgets (what a measurement at small C can be compared with)
+    have, lows, highs, where = False, [0.0], [0.5], set()
     for learner, mk, col in (("bayes", "^", "tab:red"), ("sgd", "v", "tab:purple")):
         pts = {}
         for r in m.rows:
             if r.measured is not None and r.measured.get(learner) is not None:
-                pts[-0.08 if r.sigma is None else r.sigma] = r.measured[learner]
+                pts[_FINITE_X if r.sigma is None else r.sigma] = r.measured[learner]
+                if "d" in r.measured and r.measured.get("budgets"):
+                    where.add(f"d={r.measured['d']}, K={r.measured['K']:g}, C={_short(min(r.measured['budgets']))}.."
+                              f"{_short(max(r.measured['budgets']))}")
         if pts:
             have = True
             xs = sorted(pts)
             a = np.array([pts[x][0] for x in xs])
             lo = np.array([pts[x][1] for x in xs])
             hi = np.array([pts[x][2] for x in xs])
-            shift = 0.012 if learner == "bayes" else -0.012
+            lows.append(lo.min())
+            highs.append(hi.max())
+            shift = 0.018 if learner == "bayes" else -0.018
             ax.errorbar(np.array(xs) + shift, a, yerr=[a - lo, hi - a], fmt=mk, color=col, capsize=3,
-                        label=f"measured, {'Bayes learner (width n)' if learner == 'bayes' else 'SGD'} (interval)")
+                        label=f"measured: {'Bayes learner (width n)' if learner == 'bayes' else 'SGD'}, "
+                              "95% interval")
+    local = [((_FINITE_X if r.sigma is None else r.sigma), r.route, (r.measured.get("routes") or {}).get(r.route))
+             for r in m.rows if r.measured is not None]
+    for r_name in sorted({rt for _, rt, v in local if v is not None}):
+        xs = [x for x, rt, v in local if rt == r_name and v is not None]
+        ys = [v for x, rt, v in local if rt == r_name and v is not None]
+        ax.plot(np.array(xs) + 0.04, ys, "x", color=colors.get(r_name, "k"), ms=8, mew=2,
+                label=f"{r_name}: its own local exponent at the measured budgets")
+        lows.append(min(ys))
+        highs.append(max(ys))
+    if have and where:
+        ax.plot([], [], " ", label="measured at " + "; ".join(sorted(where)))
     if not have:
         ax.plot([], [], "^", color="tab:red", label="measured (Bayes, SGD): none attached yet")
     ax.axhline(0.5, ls="--", color="0.4", lw=1)
     ax.text(0.99, 0.505, "linear scaling: a = 1/2", ha="right", va="bottom", fontsize=8, color="0.3")
-    ax.axvline(-0.04, color="0.8", lw=0.8)
-    ax.set_xlim(-0.13, 1.0)
-    ax.set_ylim(-0.04, 0.6)
-    ax.set_xticks([-0.08, 0.0, 0.25, 0.5, 0.75, 1.0])
+    ax.axvline(_FINITE_X / 2, color="0.8", lw=0.8)
+    ax.set_xlim(_FINITE_X - 0.06, 1.0)
+    ax.set_ylim(min(-0.04, min(lows) - 0.03), max(0.6, max(highs) + 0.03))
+    ax.set_xticks([_FINITE_X, 0.0, 0.25, 0.5, 0.75, 1.0])
     ax.set_xticklabels(["finite", "0\n(DP)", "0.25", "0.5", "0.75", "1"])
     ax.set_xlabel("Pitman-Yor discount σ (the teacher's weights fall like k^(-1/σ))")
     ax.set_ylabel("model exponent a = lim d ln p*/d ln C")
