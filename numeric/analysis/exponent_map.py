@@ -702,6 +702,13 @@ _GROWTH_TEX = {"sqrt(C)/ln C": r"\sqrt{C}/\ln C", "ln C": r"\ln C", "sqrt(C/ln C
                "(C/ln C)^(sigma/(2+sigma))": r"(C/\ln C)^{\sigma/(2+\sigma)}"}
 
 
+def _latex_measured(line: str) -> str:
+    """One line of :func:`_measured_lines` as LaTeX text (numbers and brackets in math)."""
+    from scaling_theory.theory.latex import latex_text
+
+    return latex_text(line.strip())
+
+
 def _latex(m: ExponentMap, document: bool) -> str:
     from scaling_theory.theory.latex import latex_preamble, latex_text
 
@@ -717,11 +724,8 @@ def _latex(m: ExponentMap, document: bool) -> str:
         lines.append(rf"{sig} & {r.route} & ${growth}$ & ${sp.latex(r.model_exponent)}$ & {r.numeric_exponent:.4f} & "
                      rf"${sp.latex(r.loss_exponent)}$ & {'yes' if r.best else ''} \\")
         if r.measured is not None:
-            for learner in ("bayes", "sgd"):
-                if r.measured.get(learner) is not None:
-                    a, lo, hi = r.measured[learner]
-                    lines.append(rf" & \multicolumn{{6}}{{l}}{{measured ({learner}): $a = {a:.3f}$ "
-                                 rf"$[{lo:.3f}, {hi:.3f}]$}} \\")
+            for line in _measured_lines(r):
+                lines.append(rf" & \multicolumn{{6}}{{l}}{{{_latex_measured(line)}}} \\")
     lines += [r"\bottomrule", r"\end{tabular}",
               rf"\caption{{Compute-optimal model exponent $a = \lim d\ln p^*/d\ln C$ of the {latex_text(m.teacher)} "
               rf"teacher ({latex_text(m.scale)} scale, ${latex_text(params).replace('=', '=')}$), derived symbolically from "

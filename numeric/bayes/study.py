@@ -211,9 +211,9 @@ def _plan(kind: str, d: int, K, budgets: list[float], widths: list[int],
     return runs
 
 
-def _study_cost(kind, d, K, runs, teachers, particles, moves, threads) -> cost.CostEstimate:
+def _study_cost(kind, d, K, runs, teachers, particles, moves, threads, sigma=None) -> cost.CostEstimate:
     parts = [cost.estimate(kind, d, K, r["T"], teachers, particles, width=r["width"], moves=moves,
-                           threads=threads) for r in runs.values()]
+                           threads=threads, sigma=sigma) for r in runs.values()]
     return cost.CostEstimate(updates=sum(p.updates for p in parts), seconds=sum(p.seconds for p in parts),
                              memory_bytes=max(p.memory_bytes for p in parts) + sum(
                                  16.0 * teachers * r["T"] for r in runs.values()),
@@ -233,10 +233,11 @@ def study_estimate(teacher: str, d: int, K: float, budgets: Sequence[float], wid
     True
     """
     kind, K, Cs, ws = _check_args(teacher, d, K, budgets, widths, teachers, particles, seed, 0)
-    runs = _plan(kind, d, K, Cs, ws, _discount(kind, sigma))
+    extra = _discount(kind, sigma)
+    runs = _plan(kind, d, K, Cs, ws, extra)
     if not runs:
         raise UserInputError(f"no width of {ws} gets a sample at the budgets {Cs} (T = C/(n(d+1)) < 1)")
-    return _study_cost(kind, d, K, runs, teachers, particles, moves, threads)
+    return _study_cost(kind, d, K, runs, teachers, particles, moves, threads, **extra)
 
 
 def bayes_study(teacher: str, d: int, K: float, budgets: Sequence[float], widths: Sequence[int], *,
@@ -296,7 +297,7 @@ def bayes_study(teacher: str, d: int, K: float, budgets: Sequence[float], widths
     runs = _plan(kind, d, K, Cs, ws, extra)
     if not runs:
         raise UserInputError(f"no width of {ws} gets a sample at the budgets {Cs} (T = C/(n(d+1)) < 1)")
-    est = _study_cost(kind, d, K, runs, teachers, particles, moves, threads)
+    est = _study_cost(kind, d, K, runs, teachers, particles, moves, threads, **extra)
     cost.check(est, allow_long=allow_long, what=f"the {kind} study")
     start = time.perf_counter()
     kl: dict[int, np.ndarray] = {}
