@@ -135,6 +135,19 @@ def _log_betainc_lower(t, p, q, lbeta):
     return _log_betainc_cf(t, math.log1p(-x), p, q, lbeta)
 
 
+@njit(cache=True, inline="always")
+def _lentz_step(aa, dd, c):
+    # one step of the modified Lentz method: the updated (D, C) and the factor D C of the convergent
+    dd = 1.0 + aa * dd
+    if abs(dd) < _CF_TINY:
+        dd = _CF_TINY
+    c = 1.0 + aa / c
+    if abs(c) < _CF_TINY:
+        c = _CF_TINY
+    dd = 1.0 / dd
+    return dd, c, dd * c
+
+
 @njit(cache=True)
 def _log_betainc_cf(lx, l1x, p, q, lbeta):
     # log[x^p (1-x)^q / (p B(p, q)) * cf]: the modified Lentz evaluation of the incomplete Beta's fraction
@@ -148,24 +161,9 @@ def _log_betainc_cf(lx, l1x, p, q, lbeta):
     h = dd
     for k in range(1, 500):
         m2 = 2.0 * k
-        aa = k * (q - k) * x / ((qam + m2) * (p + m2))
-        dd = 1.0 + aa * dd
-        if abs(dd) < _CF_TINY:
-            dd = _CF_TINY
-        c = 1.0 + aa / c
-        if abs(c) < _CF_TINY:
-            c = _CF_TINY
-        dd = 1.0 / dd
-        h *= dd * c
-        aa = -(p + k) * (qab + k) * x / ((p + m2) * (qap + m2))
-        dd = 1.0 + aa * dd
-        if abs(dd) < _CF_TINY:
-            dd = _CF_TINY
-        c = 1.0 + aa / c
-        if abs(c) < _CF_TINY:
-            c = _CF_TINY
-        dd = 1.0 / dd
-        delta = dd * c
+        dd, c, delta = _lentz_step(k * (q - k) * x / ((qam + m2) * (p + m2)), dd, c)       # even term
+        h *= delta
+        dd, c, delta = _lentz_step(-(p + k) * (qab + k) * x / ((p + m2) * (qap + m2)), dd, c)   # odd term
         h *= delta
         if abs(delta - 1.0) < _CF_EPS:
             break
