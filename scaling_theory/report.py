@@ -612,7 +612,11 @@ def _compute_study_section(study) -> list[Block]:
         a, s_ = ex["bayes"], ex.get("sgd") or [None, None, None]
         verdicts = "; ".join(f"{r}: exponent {_num(ex.get(r), 3)} over these budgets (asymptotically "
                              f"{_num(t['asymptotic_exponents'].get(r), 3)}), {t['verdicts'][r]}" for r in routes)
-        out += [Heading(3, _study_label(t)),
+        cut = ([Paragraph(f"The Pitman-Yor data teachers' sticks are cut at {t['teacher_atoms']} atoms, which drops at "
+                          f"most {format_number(t['teacher_dropped_share'], 2)} of the teacher's mean signal "
+                          "$E[F^2]$ in expectation (the squared stick tail in closed form).")]
+               if "teacher_atoms" in t else [])
+        out += [Heading(3, _study_label(t)), *cut,
                 Table(head, rows),
                 Paragraph(f"Exponent of $n^*(C)$: Bayes learner {_fmt_ci(a[0], a[1:] if a[1] is not None else None, 3)}, "
                           f"SGD {_fmt_ci(s_[0], s_[1:] if s_[1] is not None else None, 3)}. Routes against the Bayes "

@@ -154,7 +154,8 @@ def _study_json(study: dict) -> dict:
     teachers = []
     for t in study.get("teachers", []):
         teachers.append({"teacher": t["teacher"], "d": t["d"], "K": t["K"],
-                         **({"sigma": t["sigma"]} if "sigma" in t else {}), "law": t["law"],
+                         **{k: t[k] for k in ("sigma", "teacher_atoms", "teacher_dropped_share") if k in t},
+                         "law": t["law"],
                          "teachers": t["teachers"], "particles": t["particles"],
                          "budgets": [{k: b.get(k) for k in _STUDY_BUDGET_KEYS} for b in t["budgets"]],
                          "exponents": t["exponents"], "asymptotic_exponents": t["asymptotic_exponents"],

@@ -280,7 +280,8 @@ def compute_study(teacher: str, d: int, K: float, budgets: Sequence[float], widt
                         "bound_holds": b["bound_holds"], "bound_cells_checked": b.get("bound_cells_checked", 0)})
     exponents = {"bayes": bayes["exponents"]["bayes"], "sgd": sgd_res["exponent"] if sgd_res else None,
                  **{r: v["exponent"] for r, v in routes.items()}}
-    return {"teacher": kind, "d": int(d), "K": K, **({"sigma": bayes["sigma"]} if "sigma" in bayes else {}),
+    return {"teacher": kind, "d": int(d), "K": K,
+            **{k: bayes[k] for k in ("sigma", "teacher_atoms", "teacher_dropped_share") if k in bayes},
             "law": _law(kind, sigma=bayes.get("sigma")).name, "teachers": int(teachers),
             "particles": int(particles), "seed": int(seed), "budgets": entries, "exponents": exponents,
             "asymptotic_exponents": {r: v["asymptotic_exponent"] for r, v in routes.items()},

@@ -42,7 +42,8 @@ from scaling_theory.numeric.sim.teacher import Teacher, data_chunks, sample_teac
 from scaling_theory.errors import UserInputError
 from scaling_theory.theory.teachers import canonical_kind, check_discount
 
-__all__ = ["SMCResult", "smc_runs", "dp_atoms", "py_atoms", "PY_MAX_ATOMS", "learner_prior", "run_teachers", "teacher_data", "SMC_TAG"]
+__all__ = ["SMCResult", "smc_runs", "dp_atoms", "py_atoms", "PY_MAX_ATOMS", "py_teacher_atoms", "TEACHER_DROPPED_SHARE",
+           "teacher_arguments", "learner_prior", "run_teachers", "teacher_data", "SMC_TAG"]
 
 SMC_TAG = 0x5AC  # mixed into the SMC seed so its draws never coincide with the teacher's or the data's
 _TRUNCATION_MASS = 1e-3
@@ -86,6 +87,62 @@ def py_atoms(conc: float, sigma: float) -> int:
 
 #: the most atoms the Pitman-Yor teacher's own (unrestricted) prior may carry in the sampler
 PY_MAX_ATOMS = 200
+
+#: the share of the teacher's mean signal ``E[F^2]`` a Pitman-Yor data teacher may drop at its cut
+TEACHER_DROPPED_SHARE = 1e-6
+
+
+def py_teacher_atoms(K: float, sigma: float, share: float = TEACHER_DROPPED_SHARE) -> int:
+    """Atoms a Pitman-Yor *data* teacher keeps (``sample_teacher``'s ``max_atoms``): the fewest ``m`` whose cut drops
+    at most ``share`` of ``E[F^2]`` in expectation.  The dropped share is ``t(m)/t(0)`` with ``t`` the squared stick
+    tail (:func:`scaling_theory.theory.teachers.py_stick_square_tail`), ``Gamma((K+2)/sigma) Gamma(K/sigma + m + 1)
+    / (Gamma(K/sigma + 1) Gamma((K+2)/sigma + m))``, falling like ``m^(1 - 2/sigma)``.  Without it the sampler's
+    default cap of 100,000 atoms made every logit cost ``10^5 d`` flops and a ``T x m`` array (10 GB at
+    ``T = 12800``).
+
+    Examples
+    --------
+    >>> from scaling_theory.numeric.bayes.smc import py_teacher_atoms
+    >>> py_teacher_atoms(2.0, 0.5), py_teacher_atoms(2.0, 0.25)
+    (589, 74)
+    """
+    if sigma <= 0.0:
+        return 100_000                      # the Dirichlet stick ends at its tolerance long before
+    a, g = K / sigma, (K + 2.0) / sigma
+    const = math.lgamma(g) - math.lgamma(a + 1.0)
+
+    def log_share(m: int) -> float:
+        return const + math.lgamma(a + m + 1.0) - math.lgamma(g + m)
+
+    target = math.log(share)
+    hi = 1
+    while log_share(hi) > target:
+        hi *= 2
+        if hi > 10**7:
+            raise UserInputError(f"a Pitman-Yor teacher at K={K:g}, sigma={sigma:g} needs more than 1e7 atoms to "
+                                 f"drop at most {share:g} of its signal")
+    lo = hi // 2
+    while hi - lo > 1:                      # the share falls with m: the first m at or below the target
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if log_share(mid) <= target else (mid, hi)
+    return hi
+
+
+def teacher_arguments(kind: str, K: float, sigma: float | None = None) -> dict:
+    """``sample_teacher``'s keyword arguments for the SMC's and the compute study's data teachers: the discount and
+    :func:`py_teacher_atoms` atoms for the Pitman-Yor teacher, nothing for the others (so their teachers stay
+    those of every earlier run).
+
+    Examples
+    --------
+    >>> from scaling_theory.numeric.bayes.smc import teacher_arguments
+    >>> teacher_arguments("dp", 2.0), teacher_arguments("pitman-yor", 2.0, 0.5)
+    ({}, {'sigma': 0.5, 'max_atoms': 589})
+    """
+    if canonical_kind(kind) != "pitman-yor":
+        return {}
+    sig = check_discount(0.0 if sigma is None else sigma)
+    return {"sigma": sig, "max_atoms": py_teacher_atoms(float(K), sig)} if sig > 0 else {"sigma": sig}
 
 
 def learner_prior(kind: str, K: float, width: int | None = None, sigma: float | None = None) -> tuple[int, int]:
@@ -335,7 +392,11 @@ def teacher_data(teacher: Teacher, T: int, data_seed: int) -> tuple[np.ndarray, 
     parts = list(data_chunks(teacher, T, seed=data_seed))
     X = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
-    return X, y, teacher_logits(teacher, X)
+    # rows in blocks, so a teacher with many atoms never needs a (T x atoms) array at once
+    rows = max(1, int(2**23 // max(1, teacher.W.shape[0])))
+    f = np.concatenate([teacher_logits(teacher, X[i: i + rows]) for i in range(0, len(X), rows)]) if len(X) else \
+        teacher_logits(teacher, X)
+    return X, y, f
 
 
 def run_teachers(kind: str, d: int, K: float, T: int, *, teachers: int = 8, particles: int = 1000,
@@ -378,7 +439,8 @@ def run_teachers(kind: str, d: int, K: float, T: int, *, teachers: int = 8, part
         raise UserInputError(f"sigma is the Pitman-Yor discount: a {kind} teacher takes none")
     kcode, m = learner_prior(kind, K, width, **extra)
     conc = (float(K), extra["sigma"]) if extra else float(K)
-    ts = [sample_teacher(d, K, kind=kind, seed=seed * 100003 + i, **extra) for i in range(teachers)]
+    ts = [sample_teacher(d, K, kind=kind, seed=seed * 100003 + i, **teacher_arguments(kind, K, sigma))
+          for i in range(teachers)]
     threads = numba.get_num_threads() if threads is None else max(1, int(threads))
     batch = max(1, min(int(batch), -(-teachers // threads)))        # at least one batch per thread
     chunks = [list(range(s, min(teachers, s + batch))) for s in range(0, teachers, batch)]

@@ -35,7 +35,7 @@ import numpy as np
 from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.bayes import cost
 from scaling_theory.numeric.bayes.compare import LIMITS
-from scaling_theory.numeric.bayes.smc import learner_prior, run_teachers
+from scaling_theory.numeric.bayes.smc import TEACHER_DROPPED_SHARE, learner_prior, run_teachers, teacher_arguments
 from scaling_theory.numeric.sim.teacher import Teacher, sample_teacher
 from scaling_theory.theory.teachers import canonical_kind
 
@@ -106,7 +106,7 @@ def study_teachers(teacher: str, d: int, K: float, teachers: int, seed: int = 0,
     [('finite', 100003), ('finite', 100004)]
     """
     kind = canonical_kind(teacher)
-    extra = _discount(kind, sigma)
+    extra = teacher_arguments(kind, K, _discount(kind, sigma).get("sigma"))     # the SMC's own teachers
     return [(sample_teacher(d, K, kind=kind, seed=seed * 100003 + i, **extra), seed * 100003 + i)
             for i in range(teachers)]
 
@@ -376,6 +376,9 @@ def bayes_study(teacher: str, d: int, K: float, budgets: Sequence[float], widths
         entries[j]["local_exponent"] = float((math.log(smooth[j + 1]) - math.log(smooth[j])) / (lnC[j + 1] - lnC[j]))
     entries[-1]["local_exponent"] = None
     exponents = {"bayes": _exponent(lnC, smooth, smooth_b), "bayes_argmin": _exponent(lnC, argmins, argmin_b)}
+    cut = teacher_arguments(kind, K, extra.get("sigma"))
+    if "max_atoms" in cut:     # where the Pitman-Yor data teachers' sticks were cut, and what that may drop
+        extra = {**extra, "teacher_atoms": cut["max_atoms"], "teacher_dropped_share": TEACHER_DROPPED_SHARE}
     return {"teacher": kind, "d": int(d), "K": K, **extra, "teachers": int(teachers), "particles": int(particles),
             "seed": int(seed), "widths": ws, "budgets": entries, "exponents": exponents,
             "error_estimator": "per-step KL of the true conditional from the learner's predictive, time-averaged",

@@ -78,3 +78,27 @@ def test_runs_at_sigma_zero_are_the_dp_runs_and_reference_agrees():
     np.testing.assert_allclose(a.kl_curve, b.kl_curve, rtol=1e-7, atol=1e-13)
     with pytest.raises(UserInputError, match="takes none"):
         run_teachers("dp", 2, 1.0, 10, teachers=1, particles=10, sigma=0.5)
+
+
+@pytest.mark.parametrize("K,sigma", [(2.0, 0.5), (2.0, 0.25), (0.5, 0.75), (32.0, 0.5)])
+def test_data_teachers_keep_the_atoms_that_drop_at_most_their_share(K, sigma):
+    import sympy as sp
+
+    from scaling_theory.numeric.bayes.smc import TEACHER_DROPPED_SHARE, py_teacher_atoms
+    from scaling_theory.theory.teachers import py_stick_square_tail
+
+    def share(m):   # t(m)/t(0): the expected share of E[F^2] the cut drops, from the theory's closed form
+        Ks, ss = sp.nsimplify(K), sp.nsimplify(sigma)
+        return float(py_stick_square_tail(sp.Integer(m), Ks, ss) / py_stick_square_tail(sp.Integer(0), Ks, ss))
+
+    m = py_teacher_atoms(K, sigma)
+    assert share(m) <= TEACHER_DROPPED_SHARE < share(m - 1)
+
+
+def test_teacher_data_is_blocked_for_many_atoms_and_equals_the_one_shot_logits():
+    from scaling_theory.numeric.bayes.smc import teacher_data
+    from scaling_theory.numeric.sim.teacher import sample_teacher, teacher_logits
+
+    t = sample_teacher(3, 2.0, kind="pitman-yor", sigma=0.5, seed=4, max_atoms=20000)
+    X, y, f = teacher_data(t, 600, 9)      # 600 x 20000 would be 96 MB at once; the blocks hold 64 MB at most
+    np.testing.assert_allclose(f, teacher_logits(t, X), rtol=1e-12, atol=1e-12)
