@@ -98,8 +98,8 @@ def estimate(teacher: str, d: int, K: float, T: int, teachers: int, particles: i
     proposals = float(teachers) * events * moves * particles
     ns = (steps * moves * ratio * (1.7 + 0.17 * m * (d + 1)) + steps * (1.8 + 0.4 * m * (d + 1))
           + proposals * 0.2 * D * D)
-    if sigma:   # the Pitman-Yor stick's inverse Beta CDF: about 3.5 us per atom per proposal (kernels.log_keep)
-        ns += proposals * m * 3500.0
+    if sigma:   # the Pitman-Yor stick's inverse Beta CDF: about 1.5 us per atom per proposal (kernels.log_keep)
+        ns += proposals * m * 1500.0
     seconds = ns * 1e-9 / min(threads, max(1, teachers))
     b = max(1, min(batch, -(-teachers // threads)))
     alive = min(threads, -(-teachers // b)) * b                     # runs held at once

@@ -15,7 +15,7 @@ to a network ``F(x) = sum_j A_j ReLU(W_j . x)`` with ``m`` units by :func:`unpac
   ``z = (s_1..s_m, a_1..a_m, w_1..w_m)``, ``A_j = c pi_j a_j / sum_{i<=m} pi_i``; ``D = m + m(d+1)``.
 * The Pitman-Yor teacher (discount ``sigma``, concentration ``c``) uses the same two maps with its own
   stick: ``conc = (c, sigma)`` (:func:`stick_parameters`) and ``1 - beta_j ~ Beta(c + j sigma, 1 - sigma)``
-  by its inverse CDF at ``Phi(-s_j)`` (:func:`log_keep`; Newton's method on the regularised incomplete Beta
+  by its inverse CDF at ``Phi(-s_j)`` (:func:`log_keep`; Halley's method on the regularised incomplete Beta
   function in log space, solved in its smaller tail).  At ``sigma = 0`` that is ``Phi(-s_j)^{1/c}``, the
   Dirichlet process's map, computed by the same expression as before.
 
@@ -172,7 +172,7 @@ def _log_betainc_cf(lx, l1x, p, q, lbeta):
 
 @njit(cache=True)
 def _log_beta_quantile(log_target, p, q):
-    """``t = log x`` with ``I_x(p, q) = exp(log_target)`` (Newton's method on ``log I`` in ``t``, kept inside a
+    """``t = log x`` with ``I_x(p, q) = exp(log_target)`` (Halley's method on ``log I`` in ``t``, kept inside a
     bracket by bisection); ``-inf`` for a zero target."""
     if log_target == -np.inf:
         return -np.inf
@@ -193,10 +193,14 @@ def _log_beta_quantile(log_target, p, q):
         if g == 0.0:
             return t
         if slope > 0.0:
-            t_new = t - g / slope
+            # Halley's step: d slope/dt = slope (p - (q-1) x/(1-x)) - slope^2, cubic convergence
+            curve = slope * (p - (q - 1.0) * x / (1.0 - x)) - slope * slope
+            newton = g / slope
+            denom = 1.0 - 0.5 * newton * curve / slope
+            t_new = t - (newton / denom if denom > 0.5 else newton)
             if abs(t_new - t) <= 1e-14 * max(1.0, abs(t)):
                 return t_new
-        if slope <= 0.0 or not (lo < t_new < hi):      # Newton left the bracket: bisect (or step down)
+        if slope <= 0.0 or not (lo < t_new < hi):      # the step left the bracket: bisect (or step down)
             t_new = 0.5 * (lo + hi) if lo > -1e4 else t - max(1.0, abs(t))
         t = t_new
     return t
