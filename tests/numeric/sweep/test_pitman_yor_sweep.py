@@ -186,6 +186,12 @@ def test_real_runner_samples_the_pitman_yor_teacher_and_reproduces():
     # another discount is another teacher: other numbers on the same seeds
     other = SweepConfig.from_dict({**cfg.to_dict(), "grid": [{**cfg.to_dict()["grid"][0], "sigma": [0.5]}]})
     assert train_runs(other.expand()[0])[0]["error"] != out[0]["error"]
+    # sigma = 0 is the dp teacher bit for bit: the same numbers under another key
+    zero = SweepConfig.from_dict({**cfg.to_dict(), "grid": [{**cfg.to_dict()["grid"][0], "sigma": [0.0]}]})
+    dp = SweepConfig.from_dict({**cfg.to_dict(), "grid": [{k: v for k, v in cfg.to_dict()["grid"][0].items()
+                                                           if k != "sigma"} | {"kind": ["dp"]}]})
+    (z, zr), (p, pr) = ((c.expand()[0], train_runs(c.expand()[0])) for c in (zero, dp))
+    assert [o["error"] for o in zr] == [o["error"] for o in pr] and z[0].config_hash != p[0].config_hash
 
 
 # -- the CLI ------------------------------------------------------------------------------------
