@@ -119,11 +119,17 @@ def _engine_pairs(dps):
 
 
 def _to_dp_pairs(dps):
+    return sigma_to_dp_pairs(maurey_bound, dp_bound)
+
+
+def sigma_to_dp_pairs(route_bound, dp_route_bound) -> list:
+    """``(|route(sigma) / dp_route - 1|, 10 sigma)`` on both scales at three settings and sigma = 1e-3, 1e-6, 1e-9:
+    a Pitman-Yor route tends to the DP's as ``sigma -> 0``, linearly (the ``sigma-to-dp`` steps of both routes)."""
     # compiled at check time, so a mutated route is what is checked
-    _route = sp.lambdify((p, T, d, K, sigma), maurey_bound(), "mpmath")
-    _route_n = sp.lambdify((p, T, d, K, sigma), maurey_bound(scale="normalised"), "mpmath")
-    _dp = sp.lambdify((p, T, d, K), dp_bound(), "mpmath")
-    _dp_n = sp.lambdify((p, T, d, K), dp_bound(scale="normalised"), "mpmath")
+    _route = sp.lambdify((p, T, d, K, sigma), route_bound(), "mpmath")
+    _route_n = sp.lambdify((p, T, d, K, sigma), route_bound(scale="normalised"), "mpmath")
+    _dp = sp.lambdify((p, T, d, K), dp_route_bound(), "mpmath")
+    _dp_n = sp.lambdify((p, T, d, K), dp_route_bound(scale="normalised"), "mpmath")
     out = []
     for dv, Kv, nv, Tv in ((8, 32, 300, 10**8), (2, mpmath.mpf("0.5"), 50, 10**5), (16, 4, 1000, 10**12)):
         for sv in (mpmath.mpf("1e-3"), mpmath.mpf("1e-6"), mpmath.mpf("1e-9")):

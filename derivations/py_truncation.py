@@ -41,7 +41,7 @@ from mpmath import mp
 from scaling_theory.derivations.assembled_bound import quantise_direction
 from scaling_theory.derivations.core import (Derivation, asymptotic, consistency, identity, inequality,
                                              monte_carlo_cases, numeric_values, value_inequalities)
-from scaling_theory.derivations.py_bound import optimum
+from scaling_theory.derivations.py_bound import optimum, sigma_to_dp_pairs
 from scaling_theory.numeric.precision.verify import Box
 from scaling_theory.theory import teachers as spec
 from scaling_theory.theory.jeon_van_roy import truncation_bound as dp_truncation_bound
@@ -275,19 +275,7 @@ def _leading(key):
 
 
 def _to_dp_pairs(dps):
-    # compiled at check time, so a mutated route is what is checked
-    _route = sp.lambdify((p, T, d, K, sigma), truncation_bound(), "mpmath")
-    _route_n = sp.lambdify((p, T, d, K, sigma), truncation_bound(scale="normalised"), "mpmath")
-    _dp = sp.lambdify((p, T, d, K), dp_truncation_bound(), "mpmath")
-    _dp_n = sp.lambdify((p, T, d, K), dp_truncation_bound(scale="normalised"), "mpmath")
-    out = []
-    for dv, Kv, nv, Tv in ((8, 32, 300, 10**8), (2, mpmath.mpf("0.5"), 50, 10**5), (16, 4, 1000, 10**12)):
-        for sv in (mpmath.mpf("1e-3"), mpmath.mpf("1e-6"), mpmath.mpf("1e-9")):
-            pv = mpmath.mpf(nv) * (dv + 1)
-            gap = max(abs(_route(pv, Tv, dv, Kv, sv) / _dp(pv, Tv, dv, Kv) - 1),
-                      abs(_route_n(pv, Tv, dv, Kv, sv) / _dp_n(pv, Tv, dv, Kv) - 1))
-            out.append((gap, 10 * sv))
-    return out
+    return sigma_to_dp_pairs(truncation_bound, dp_truncation_bound)
 
 
 def _beats_pairs(dps):

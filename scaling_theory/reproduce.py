@@ -16,6 +16,7 @@ the comparison with the derived bound (:mod:`scaling_theory.numeric.analysis.com
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 import time
@@ -86,6 +87,7 @@ class ReproduceResult:
     comparisons: list = field(default_factory=list)
     throughput: float | None = None
     compute_study: dict = field(default_factory=dict)
+    exponent_map: dict = field(default_factory=dict)
     refinement: dict = field(default_factory=dict)
     lr_optima: list = field(default_factory=list)
     theory: dict = field(default_factory=dict)
@@ -106,7 +108,9 @@ class ReproduceResult:
         the headline estimator, ``theory`` the bound's optimum per teacher (best route, trivial
         error, ``informative`` per budget), ``diverged`` the diverged runs per teacher and learning rate,
         ``compute_study`` the restricted Bayes learner, SGD and every route on the same teachers
-        (``{"setting", "teachers": [{"teacher", "d", "K", "budgets": [...], "exponents", "verdicts"}]}``).
+        (``{"setting", "teachers": [{"teacher", "d", "K", "budgets": [...], "exponents", "verdicts"}]}``),
+        ``exponent_map`` the model exponent by teacher, discount and route with the measured ones attached
+        (``{"pitman_yor": {"rows": [...]}, "finite": {...}, "answer"}``).
         """
         return {"out_dir": str(self.out_dir), "report_md": str(self.report_md),
                 "report_tex": str(self.report_tex), "store": str(self.store),
@@ -116,7 +120,7 @@ class ReproduceResult:
                 "throughput_rounds": self.refinement.get("speed", []),
                 "checks": self.checks, "sweep": self.sweep,
                 "fits": self.fits, "comparison": self.comparison, "comparisons": self.comparisons,
-                "compute_study": self.compute_study, "refinement": self.refinement, "lr_optima": self.lr_optima,
+                "compute_study": self.compute_study, "exponent_map": self.exponent_map, "refinement": self.refinement, "lr_optima": self.lr_optima,
                 "headline": headline_rows(self.comparisons), "theory": self.theory, "diverged": self.diverged}
 
 
@@ -149,7 +153,9 @@ def _study_json(study: dict) -> dict:
     """The compute study as the JSON ``reproduce --json`` reports (the per-run details of the SMC left out)."""
     teachers = []
     for t in study.get("teachers", []):
-        teachers.append({"teacher": t["teacher"], "d": t["d"], "K": t["K"], "law": t["law"],
+        teachers.append({"teacher": t["teacher"], "d": t["d"], "K": t["K"],
+                         **{k: t[k] for k in ("sigma", "teacher_atoms", "teacher_dropped_share") if k in t},
+                         "law": t["law"],
                          "teachers": t["teachers"], "particles": t["particles"],
                          "budgets": [{k: b.get(k) for k in _STUDY_BUDGET_KEYS} for b in t["budgets"]],
                          "exponents": t["exponents"], "asymptotic_exponents": t["asymptotic_exponents"],
@@ -585,7 +591,7 @@ def _compute_study(mode: str, out: Path, progress: bool) -> tuple[dict[str, Any]
     from scaling_theory.numeric.bayes.study import SETTINGS
 
     teachers = []
-    for kind in ("dp", "finite"):
+    for kind in ("dp", "finite", "pitman-yor"):
         s = dict(SETTINGS[mode][kind])
         res = compute_study(kind, s.pop("d"), s.pop("K"), s.pop("budgets"), s.pop("widths"), **s,
                             bootstrap=200 if mode == "quick" else 1000,
@@ -595,6 +601,20 @@ def _compute_study(mode: str, out: Path, progress: bool) -> tuple[dict[str, Any]
     figs = [Path(bayes_width_curves(data["width_curves"], out / "figures" / "compute_width.png")),
             Path(bayes_n_star(data["n_star"], out / "figures" / "compute_n_star.png"))]
     return {"setting": mode, "teachers": teachers}, figs
+
+
+def _exponent_map(study: dict, out: Path) -> tuple[dict[str, Any], list[Path]]:
+    """The exponent map (:func:`scaling_theory.numeric.analysis.exponent_map.exponent_map`) of the Pitman-Yor
+    teacher at its default discounts and of the finite teacher, with the compute study's measured exponents
+    attached to their discounts (the DP at 0, the Pitman-Yor teacher at its own), and its figure."""
+    from scaling_theory.numeric.analysis.exponent_map import exponent_map, measured_from_studies
+
+    measured = measured_from_studies(study["teachers"])
+    py = exponent_map("pitman-yor", measured={k: v for k, v in measured.items() if k != "finite"})
+    finite = exponent_map("finite", measured={k: v for k, v in measured.items() if k == "finite"})
+    both = dataclasses.replace(py, rows=py.rows + finite.rows)      # one figure: the finite teacher in its own slot
+    fig = Path(both.figure(out / "figures" / "exponent_map.png"))
+    return {"pitman_yor": py.to_json(), "finite": finite.to_json(), "answer": py.answer()}, [fig]
 
 
 def _lr_figure(analyses, out: Path) -> Path:
@@ -737,7 +757,9 @@ def reproduce(out_dir: str | os.PathLike | None = None, *, quick: bool = False, 
     study, study_figures = stage("bayes", f"the compute study ({mode} setting): the restricted Bayes learner over "
                                  "widths at each budget, SGD on the same teachers, every proof route ...",
                                  _compute_study, mode, out, progress)
-    figures = [*figures, *study_figures]
+    emap, map_figures = stage("exponent_map", "the exponent map: each teacher's model exponent by proof route, "
+                              "the measured ones beside them ...", _exponent_map, study, out)
+    figures = [*figures, *study_figures, *map_figures]
     figures.append(stage("figures_lr", "drawing the learning-rate figure ...", _lr_figure, analyses, out))
 
     stages["total"] = time.perf_counter() - started
@@ -750,6 +772,7 @@ def reproduce(out_dir: str | os.PathLike | None = None, *, quick: bool = False, 
                              check_result, sweep, fit_json, comparison, stages, groups[main_key])
     result.comparisons = comparisons
     result.compute_study = _study_json(study)
+    result.exponent_map = emap
     result.refinement = refinement
     result.lr_optima = lr_opt
     result.theory = {_teacher_label(k): _theory_json(v) for k, v in theory.items()}

@@ -26,6 +26,7 @@ import math
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
+import sympy as sp
 
 from scaling_theory.numeric.bayes.study import bayes_study, n_star_smooth, samples_at, study_teachers
 from scaling_theory.theory.teachers import canonical_kind
@@ -39,20 +40,30 @@ WIDE_INTERVAL = 0.5
 """A 95% interval of an exponent wider than this cannot tell routes apart: the verdict is ``inconclusive``."""
 
 
-def _law(kind: str, scale: str = "barron"):
+def _law(kind: str, scale: str = "barron", sigma: float | None = None):
     from scaling_theory.theory.jeon_van_roy import law_name
     from scaling_theory.theory.registry import get_law
 
-    return get_law(law_name(kind, scale))
+    return get_law(law_name(kind, scale, sigma=sigma))
 
 
-def route_bounds(kind: str, d: int, K: float) -> dict[str, Callable[[int, int], float | None]]:
+def _law_values(kind: str, d: int, K: float, sigma: float | None):
+    """The teacher's law and its constants' values (the discount where the law has one: at ``sigma = 0`` the
+    Pitman-Yor teacher is the DP and its law is the DP's)."""
+    law = _law(kind, sigma=sigma)
+    given = {"d": d, "K": K}
+    if any(str(c) == "sigma" for c in law.constants):
+        given["sigma"] = str(sigma)
+    return law, law.parameters(None, given, defaults=False)
+
+
+def route_bounds(kind: str, d: int, K: float, sigma: float | None = None
+                 ) -> dict[str, Callable[[int, int], float | None]]:
     """``{route: f(n, T)}``: each route's bound at width ``n`` (``p = n (d + 1)``) and ``T`` samples, ``None``
     outside the route's validity window (what :func:`~scaling_theory.numeric.bayes.study.bayes_study` checks)."""
     from scaling_theory.numeric.precision.routes import route_value
 
-    law = _law(kind)
-    values = law.parameters(None, {"d": d, "K": K}, defaults=False)
+    law, values = _law_values(kind, d, K, sigma)
 
     def make(route):
         return lambda n, T: route_value(law, route, values, int(n) * (int(d) + 1), int(T), dps=20)
@@ -60,7 +71,8 @@ def route_bounds(kind: str, d: int, K: float) -> dict[str, Callable[[int, int], 
     return {r.name: make(r) for r in law.routes}
 
 
-def route_predictions(kind: str, d: int, K: float, budgets: Sequence[float]) -> dict[str, dict]:
+def route_predictions(kind: str, d: int, K: float, budgets: Sequence[float], sigma: float | None = None
+                      ) -> dict[str, dict]:
     """Each route's own compute-optimal width at each budget (continuous ``n* = p*/(d+1)`` inside its window,
     ``None`` where it does not cover the budget), its local exponent over the budgets, and its asymptotic model
     exponent.
@@ -73,8 +85,7 @@ def route_predictions(kind: str, d: int, K: float, budgets: Sequence[float]) -> 
     """
     from scaling_theory.numeric.precision.routes import route_optimum
 
-    law = _law(kind)
-    values = law.parameters(None, {"d": d, "K": K}, defaults=False)
+    law, values = _law_values(kind, d, K, sigma)
     out = {}
     for r in law.routes:
         ns, Ls = [], []
@@ -86,7 +97,7 @@ def route_predictions(kind: str, d: int, K: float, budgets: Sequence[float]) -> 
         exponent = float(np.polyfit(*zip(*ok), 1)[0]) if len(ok) >= 2 else None
         asym = None
         if r.model_exponent is not None:
-            asym = float(r.model_exponent)
+            asym = float(sp.sympify(r.model_exponent).subs(values))     # a Pitman-Yor route's depends on sigma
         else:
             from scaling_theory.theory.routes import route_allocations
 
@@ -115,7 +126,7 @@ def route_verdict(value: float | None, interval: Sequence[float | None] | None) 
 
 def sgd_study(kind: str, d: int, K: float, budgets: Sequence[float], widths: Sequence[int], *, teachers: int,
               seed: int = 0, rates: Sequence[float] = SGD_RATES, bootstrap: int = 1000,
-              progress: Callable[[str], None] | None = None) -> dict:
+              progress: Callable[[str], None] | None = None, sigma: float | None = None) -> dict:
     """SGD students on the Bayes study's teachers and data (:func:`~scaling_theory.numeric.bayes.study.study_teachers`).
 
     At each budget and width every rate of ``rates`` trains one student per teacher (single pass, muP, batch
@@ -130,7 +141,7 @@ def sgd_study(kind: str, d: int, K: float, budgets: Sequence[float], widths: Seq
     from scaling_theory.numeric.sim.students import StudentConfig
     from scaling_theory.numeric.sim.training import train_many
 
-    pairs = study_teachers(kind, d, K, teachers, seed)
+    pairs = study_teachers(kind, d, K, teachers, seed, sigma=sigma)
     Cs, ws = sorted(float(c) for c in budgets), sorted(int(n) for n in widths)
     tasks, keys = [], []
     for j, C in enumerate(Cs):
@@ -203,22 +214,25 @@ def sgd_study(kind: str, d: int, K: float, budgets: Sequence[float], widths: Seq
 
 def compute_study(teacher: str, d: int, K: float, budgets: Sequence[float], widths: Sequence[int], *,
                   teachers: int = 32, particles: int = 300, seed: int = 0, sgd: bool = True, bootstrap: int = 1000,
-                  allow_long: bool = False, progress: Callable[[str], None] | None = None) -> dict:
+                  allow_long: bool = False, progress: Callable[[str], None] | None = None,
+                  sigma: float | None = None) -> dict:
     """The Bayes learner, SGD and every route of the teacher's law on paired teachers (module docstring).
 
     Parameters
     ----------
-    teacher : ``"finite"`` or ``"dp"``.
-    d, K : input dimension; teacher units (finite) or concentration (dp).
+    teacher : ``"finite"``, ``"dp"`` or ``"pitman-yor"``.
+    d, K : input dimension; teacher units (finite) or concentration (dp, pitman-yor).
     budgets, widths : compute budgets ``C = n (d + 1) T`` and the width grid.
     teachers, particles, seed : paired teachers, SMC particles, seed.
     sgd : also train SGD students on the same teachers and data.
     bootstrap : resamples of the teachers for the intervals.
     allow_long, progress : passed to :func:`~scaling_theory.numeric.bayes.study.bayes_study`.
+    sigma : the Pitman-Yor teacher's discount (``teacher="pitman-yor"`` only; its law is
+        ``jeon-van-roy-pitman-yor``, the DP's at ``sigma = 0``).
 
     Returns
     -------
-    dict, JSON-able: ``teacher``, ``d``, ``K``, ``law``, ``budgets`` (per budget ``C``, ``widths``,
+    dict, JSON-able: ``teacher``, ``d``, ``K`` (``sigma`` for the Pitman-Yor teacher), ``law``, ``budgets`` (per budget ``C``, ``widths``,
     ``bayes_error``, ``bayes_error_se``, ``sgd_error``, ``n_star``, ``n_star_ci``, ``sgd_n_star``,
     ``routes`` (each route's own ``n*``), ``route_grid`` (each route's argmin over the measured widths),
     ``bounds``, ``bound_holds``), ``exponents`` (``bayes`` and ``sgd`` as ``[a, lo, hi]``, each route's
@@ -240,12 +254,12 @@ def compute_study(teacher: str, d: int, K: float, budgets: Sequence[float], widt
     """
     kind = canonical_kind(teacher)
     bayes = bayes_study(kind, d, K, budgets, widths, teachers=teachers, particles=particles, seed=seed,
-                        bounds=route_bounds(kind, d, K), bootstrap=bootstrap, allow_long=allow_long,
-                        progress=progress)
+                        bounds=route_bounds(kind, d, K, sigma), bootstrap=bootstrap, allow_long=allow_long,
+                        progress=progress, sigma=sigma)
     Cs = [b["C"] for b in bayes["budgets"]]
-    routes = route_predictions(kind, d, K, Cs)
+    routes = route_predictions(kind, d, K, Cs, sigma)
     sgd_res = sgd_study(kind, d, K, Cs, widths, teachers=teachers, seed=seed, bootstrap=bootstrap,
-                        progress=progress) if sgd else None
+                        progress=progress, sigma=sigma) if sgd else None
     entries = []
     for j, b in enumerate(bayes["budgets"]):
         s = sgd_res["budgets"][j] if sgd_res else None
@@ -266,13 +280,21 @@ def compute_study(teacher: str, d: int, K: float, budgets: Sequence[float], widt
                         "bound_holds": b["bound_holds"], "bound_cells_checked": b.get("bound_cells_checked", 0)})
     exponents = {"bayes": bayes["exponents"]["bayes"], "sgd": sgd_res["exponent"] if sgd_res else None,
                  **{r: v["exponent"] for r, v in routes.items()}}
-    return {"teacher": kind, "d": int(d), "K": K, "law": _law(kind).name, "teachers": int(teachers),
+    return {"teacher": kind, "d": int(d), "K": K,
+            **{k: bayes[k] for k in ("sigma", "teacher_atoms", "teacher_dropped_share") if k in bayes},
+            "law": _law(kind, sigma=bayes.get("sigma")).name, "teachers": int(teachers),
             "particles": int(particles), "seed": int(seed), "budgets": entries, "exponents": exponents,
             "asymptotic_exponents": {r: v["asymptotic_exponent"] for r, v in routes.items()},
             "verdicts": {r: route_verdict(v["exponent"], bayes["exponents"]["bayes"][1:]) for r, v in routes.items()},
             "sgd_verdicts": ({r: route_verdict(v["exponent"], sgd_res["exponent"][1:]) for r, v in routes.items()}
                              if sgd_res else None),
             "bayes_study": bayes, "sgd_study": sgd_res}
+
+
+def _teacher_label(s: Mapping) -> str:
+    if s["teacher"] == "pitman-yor":
+        return f"Pitman-Yor (sigma={s.get('sigma', 0):g})"
+    return "infinite-width (dp)" if s["teacher"] == "dp" else s["teacher"]
 
 
 def figure_data(studies: Sequence[Mapping]) -> dict:
@@ -293,7 +315,7 @@ def figure_data(studies: Sequence[Mapping]) -> dict:
     """
     panels, series = [], []
     for s in studies:
-        label = f"{'infinite-width (dp)' if s['teacher'] == 'dp' else s['teacher']}, d={s['d']}, K={s['K']:g}"
+        label = f"{_teacher_label(s)}, d={s['d']}, K={s['K']:g}"
         bs = s["budgets"]
         panels.append({"teacher": label, "curves": [
             {"C": b["C"], "widths": b["widths"], "error": b["bayes_error"], "error_se": b["bayes_error_se"],

@@ -40,8 +40,9 @@ from scaling_theory.theory.jeon_van_roy import law_name
 from scaling_theory.theory.registry import get_law
 from scaling_theory.theory.routes import leading_exponent, route_allocations
 
-__all__ = ["ExponentRow", "ExponentMap", "exponent_map", "parse_sigmas", "check_measured", "TEACHERS",
-           "DEFAULT_SIGMAS", "BUDGETS", "TOLERANCE", "MAX_SIGMAS"]
+__all__ = ["ExponentRow", "ExponentMap", "exponent_map", "parse_sigmas", "check_measured", "measured_from_studies",
+           "measure_exponents",
+           "TEACHERS", "DEFAULT_SIGMAS", "BUDGETS", "TOLERANCE", "MAX_SIGMAS"]
 
 TEACHERS = teachers.KINDS
 DEFAULT_SIGMAS = (0.0, 0.25, 0.5, 0.75)
@@ -97,8 +98,9 @@ def check_measured(measured: Mapping | None) -> dict:
 
     Keys are discounts (numbers or decimal strings; ``"finite"`` for the finite teacher's rows); ``bayes`` and ``sgd``
     are optional (``null`` when not measured), each ``[a, lo, hi]`` with ``lo <= a <= hi``; ``budgets`` lists the
-    compute budgets the local exponents were measured between.  The lead's Bayes compute study fills it
-    (docs/paper-setting.md, "The Pitman-Yor teacher").
+    compute budgets the local exponents were measured between.  Optional: ``routes`` (each route's own local exponent
+    over the same budgets, the like-for-like comparison at small ``C``), and the study's ``d`` and ``K``.
+    :func:`measured_from_studies` builds it from compute studies (docs/paper-setting.md, "The Pitman-Yor teacher").
 
     Examples
     --------
@@ -110,14 +112,18 @@ def check_measured(measured: Mapping | None) -> dict:
     scaling_theory.errors.UserInputError: measured exponents at sigma 0.5: bayes must be [a, lo, hi] with lo <= a <= hi, got [0.3, 0.35, 0.4]
     """
     out: dict = {}
+    if not isinstance(measured, (Mapping, type(None))):
+        raise UserInputError("measured exponents must be a mapping keyed by sigma")
+    if len(measured or {}) > 64:
+        raise UserInputError(f"at most 64 measured discounts, got {len(measured)}")
     for key, entry in dict(measured or {}).items():
         sig = "finite" if key in ("finite", None) else teachers.check_discount(key)
         if not isinstance(entry, Mapping):
             raise UserInputError(f"measured exponents at sigma {key}: expected a mapping with bayes, sgd, budgets")
-        unknown = set(entry) - {"bayes", "sgd", "budgets"}
+        unknown = set(entry) - {"bayes", "sgd", "budgets", "routes", "d", "K"}
         if unknown:
             raise UserInputError(f"measured exponents at sigma {key}: unknown field {sorted(unknown)[0]!r} "
-                                 "(known: bayes, sgd, budgets)")
+                                 "(known: bayes, sgd, budgets, routes, d, K)")
         row: dict = {}
         for learner in ("bayes", "sgd"):
             value = entry.get(learner)
@@ -137,8 +143,81 @@ def check_measured(measured: Mapping | None) -> dict:
             row["budgets"] = [float(b) for b in entry.get("budgets", [])]
         except (TypeError, ValueError):
             raise UserInputError(f"measured exponents at sigma {key}: budgets must be numbers") from None
+        if not all(math.isfinite(b) and b > 0 for b in row["budgets"]):
+            raise UserInputError(f"measured exponents at sigma {key}: budgets must be positive finite numbers")
+        if "routes" in entry:
+            routes = entry["routes"]
+            if not isinstance(routes, Mapping) or len(routes) > 16:
+                raise UserInputError(f"measured exponents at sigma {key}: routes must map route names to exponents")
+            row["routes"] = {}
+            for name, value in routes.items():
+                try:
+                    v = None if value is None else float(value)
+                except (TypeError, ValueError):
+                    raise UserInputError(f"measured exponents at sigma {key}: route {name!r} has no number: "
+                                         f"{value!r}") from None
+                if v is not None and not math.isfinite(v):
+                    raise UserInputError(f"measured exponents at sigma {key}: route {name!r} is not finite")
+                row["routes"][str(name)] = v
+        for name in ("d", "K"):
+            if name in entry:
+                try:
+                    v = float(entry[name])
+                except (TypeError, ValueError):
+                    raise UserInputError(f"measured exponents at sigma {key}: {name} must be a number") from None
+                if not (math.isfinite(v) and v > 0):
+                    raise UserInputError(f"measured exponents at sigma {key}: {name} must be positive and finite")
+                row[name] = int(v) if name == "d" else v
         out[sig] = row
     return out
+
+
+def measured_from_studies(source) -> dict:
+    """The measured-exponents hook (:func:`check_measured`) from compute studies
+    (:func:`scaling_theory.numeric.analysis.compute_study.compute_study`): one entry per study, keyed by its
+    discount (``0`` for the DP teacher, ``"finite"`` for the finite one), with the Bayes learner's and SGD's
+    exponents of ``n*(C)`` (bootstrap 95% intervals), the budgets, each route's own local exponent over the same
+    budgets, and the study's ``d`` and ``K``.
+
+    ``source`` is a study, a list of studies, ``{"teachers": [...]}`` (reproduce's ``compute_study``), a
+    reproduce JSON (``{"compute_study": {...}}``), or already a hook mapping (returned checked).
+
+    Examples
+    --------
+    >>> s = {"teacher": "pitman-yor", "sigma": 0.5, "d": 4, "K": 2.0, "budgets": [{"C": 1e3}, {"C": 4e3}],
+    ...      "exponents": {"bayes": [0.2, 0.1, 0.3], "sgd": [0.3, None, None], "maurey": 0.28, "truncation": 0.36}}
+    >>> measured_from_studies([s])
+    {0.5: {'bayes': [0.2, 0.1, 0.3], 'sgd': None, 'budgets': [1000.0, 4000.0], 'routes': {'maurey': 0.28, 'truncation': 0.36}, 'd': 4, 'K': 2.0}}
+    """
+    studies = source
+    if isinstance(source, Mapping) and "compute_study" in source:
+        studies = source["compute_study"]
+    if isinstance(studies, Mapping) and "teachers" in studies and not isinstance(studies.get("teachers"), int):
+        studies = studies["teachers"]
+    if isinstance(studies, Mapping) and "exponents" in studies and "teacher" in studies:
+        studies = [studies]
+    if isinstance(studies, Mapping):
+        return check_measured(studies)
+    if not isinstance(studies, (list, tuple)):
+        raise UserInputError("measured exponents: expected a compute study, a list of them, or a mapping by sigma")
+    hook: dict = {}
+    for s in studies:
+        if not isinstance(s, Mapping) or not {"teacher", "exponents", "budgets", "d", "K"} <= set(s):
+            raise UserInputError("measured exponents: a compute study needs teacher, d, K, budgets and exponents")
+        kind = teachers.canonical_kind(s["teacher"])
+        key = "finite" if kind == "finite" else (0.0 if kind == "dp" else teachers.check_discount(s.get("sigma", 0)))
+        exps = s["exponents"]
+        if not isinstance(exps, Mapping) or not isinstance(s["budgets"], (list, tuple)):
+            raise UserInputError("measured exponents: a compute study's exponents must be a mapping, budgets a list")
+
+        def interval(v):   # an exponent without both ends of its interval is not a measurement with an interval
+            return list(v) if isinstance(v, (list, tuple)) and len(v) == 3 and None not in v else None
+
+        hook[key] = {"bayes": interval(exps.get("bayes")), "sgd": interval(exps.get("sgd")),
+                     "budgets": [b.get("C") if isinstance(b, Mapping) else b for b in s["budgets"]],
+                     "routes": {r: v for r, v in exps.items() if r not in ("bayes", "sgd", "bayes_argmin")},
+                     "d": s["d"], "K": s["K"]}
+    return check_measured(hook)
 
 
 @dataclass(frozen=True)
@@ -215,9 +294,10 @@ class ExponentMap:
         """Every numeric exponent is within :data:`TOLERANCE` of its symbolic one."""
         return all(r.agrees for r in self.rows)
 
-    def with_measured(self, measured: Mapping | None) -> "ExponentMap":
-        """This map with measured exponents attached to every row of their discount (:func:`check_measured`)."""
-        table = check_measured(measured)
+    def with_measured(self, measured) -> "ExponentMap":
+        """This map with measured exponents attached to every row of their discount (a hook mapping,
+        :func:`check_measured`, or compute studies, :func:`measured_from_studies`)."""
+        table = measured_from_studies(measured)
         rows = tuple(dataclasses.replace(r, measured=table.get("finite" if r.sigma is None else r.sigma))
                      for r in self.rows)
         return dataclasses.replace(self, rows=rows)
@@ -256,10 +336,7 @@ class ExponentMap:
             lines.append(f"{sig:>6}  {r.route:<11} {r.growth:<26} {sp.sstr(r.model_exponent):<14} "
                          f"{r.numeric_exponent:<20.4f} {sp.sstr(r.loss_exponent):<13} {'<-' if r.best else ''}")
             if r.measured is not None:
-                for learner in ("bayes", "sgd"):
-                    if r.measured.get(learner) is not None:
-                        a, lo, hi = r.measured[learner]
-                        lines.append(f"{'':>8}measured ({learner}): a = {a:.3f} [{lo:.3f}, {hi:.3f}]")
+                lines.extend(f"{'':>8}{line}" for line in _measured_lines(r))
         if self.curves and self.teacher == "pitman-yor":
             lines.append("curves: " + "; ".join(f"{k}: a(sigma) = {sp.sstr(v)}" for k, v in self.curves.items()))
         worst = max((r.gap for r in self.rows), default=0.0)
@@ -285,6 +362,86 @@ class ExponentMap:
     def latex(self, *, document: bool = True) -> str:
         """The map as a LaTeX table with its derivation (a complete document unless ``document`` is false)."""
         return _latex(self, document)
+
+
+def _measured_lines(r: ExponentRow) -> list[str]:
+    """The measured exponents under a row: each learner's ``a`` with its interval, then where they were measured
+    and the route's own local exponent over those budgets (the like-for-like comparison)."""
+    m, out = r.measured, []
+    for learner, name in (("bayes", "Bayes learner (width n)"), ("sgd", "SGD")):
+        if m.get(learner) is not None:
+            a, lo, hi = m[learner]
+            out.append(f"measured, {name}: a = {a:.3f} [{lo:.3f}, {hi:.3f}]")
+    where = []
+    if "d" in m:
+        where.append(f"d={m['d']}, K={m['K']:g}")
+    if m.get("budgets"):
+        where.append(f"C = {_short(min(m['budgets']))}..{_short(max(m['budgets']))}")
+    local = (m.get("routes") or {}).get(r.route)
+    if where or local is not None:
+        out.append("  at " + ", ".join(where) + ("" if local is None else
+                                                 f"; this route's own local exponent there: {local:.3f}"))
+    return out
+
+
+def _short(x: float) -> str:
+    """``1e3``, ``6.4e4``: a budget in two significant digits."""
+    return f"{x:.2g}".replace("e+0", "e").replace("e+", "e")
+
+
+def measure_exponents(teacher: str = "pitman-yor", sigmas: Sequence[float] | None = None, *,
+                      setting: str = "default", sgd: bool = True, seed: int = 0, allow_long: bool = False,
+                      progress=None) -> list[dict]:
+    """Measure the exponent of ``n*(C)``: the compute study (:func:`scaling_theory.numeric.analysis.compute_study.
+    compute_study`: the restricted Bayes learner over widths at each budget, SGD tuned per cell on the same teachers,
+    every route's own ``n*`` over the same budgets) for the finite teacher, or for the Pitman-Yor teacher at each
+    discount (``sigma = 0``: the DP teacher itself) at the DP teacher's setting of
+    :data:`scaling_theory.numeric.bayes.study.SETTINGS` (``quick``, ``default`` or ``full``).
+
+    The Bayes part's time and memory are estimated for all discounts together before any work starts (refused
+    above :data:`scaling_theory.numeric.bayes.cost.MAX_SECONDS` unless ``allow_long``).  Pass the result to
+    :func:`exponent_map` as ``measured``.
+
+    Returns
+    -------
+    list of compute-study dicts, one per discount.
+    """
+    from scaling_theory.numeric.analysis.compute_study import compute_study
+    from scaling_theory.numeric.bayes import cost
+    from scaling_theory.numeric.bayes.study import SETTINGS, study_estimate
+
+    if setting not in ("quick", "default", "full"):
+        raise UserInputError(f"unknown measurement setting {setting!r} (quick, default or full)")
+    kind = teachers.canonical_kind(teacher)
+    if kind == "pitman-yor":
+        sigmas = tuple(teachers.check_discount(s) for s in (DEFAULT_SIGMAS if sigmas is None else sigmas))
+    elif sigmas is not None:
+        raise UserInputError(f"sigma is the Pitman-Yor discount: the {kind} teacher has none (use --teacher pitman-yor)")
+    else:
+        sigmas = (None,) if kind == "finite" else (0.0,)
+    base = dict(SETTINGS[setting]["finite" if kind == "finite" else "dp"])   # every discount at the DP's d, K
+    d_, K_, budgets, widths = base.pop("d"), base.pop("K"), base.pop("budgets"), base.pop("widths")
+
+    def study_kind(s):   # sigma = 0 is the DP teacher (the Pitman-Yor sampler draws it bit for bit)
+        return ("finite", None) if kind == "finite" else (("pitman-yor", s) if s else ("dp", None))
+
+    parts = [study_estimate(*study_kind(s)[:1], d_, K_, budgets, widths, seed=seed, sigma=study_kind(s)[1], **base)
+             for s in sigmas]
+    total = cost.CostEstimate(updates=sum(p.updates for p in parts), seconds=sum(p.seconds for p in parts),
+                              memory_bytes=max(p.memory_bytes for p in parts), threads=parts[0].threads)
+    cost.check(total, allow_long=allow_long, what=f"measuring {len(sigmas)} teacher(s)")
+    if progress is not None:
+        which = "finite teacher" if kind == "finite" else "sigma = " + ", ".join(f"{s:g}" for s in sigmas)
+        progress(f"measuring n*(C) for the {which} (d={d_}, K={K_:g}, C = {_short(min(budgets))}.."
+                 f"{_short(max(budgets))}): the Bayes learner {total.describe()}"
+                 + ("; SGD about as long again" if sgd else ""))
+    out = []
+    for s in sigmas:
+        k, sig = study_kind(s)
+        out.append(compute_study(k, d_, K_, budgets, widths, seed=seed, sgd=sgd, allow_long=True,
+                                 progress=progress, sigma=sig, bootstrap=200 if setting == "quick" else 1000,
+                                 **base))
+    return out
 
 
 def _teacher_text(r: ExponentRow) -> str:
@@ -449,6 +606,9 @@ def _references(scale: str, d_value: int, K_value: str) -> dict:
 
 # -- figure ---------------------------------------------------------------------------------------------------------
 
+_FINITE_X = -0.13   # the finite teacher has no discount: its own slot left of the axis
+
+
 def _figure(m: ExponentMap, path) -> str:
     import numpy as np
 
@@ -476,36 +636,54 @@ def _figure(m: ExponentMap, path) -> str:
                 label=f"DP teacher (σ = 0), {r_name}: a = {sp.sstr(a)}")
     fin = m.references.get("finite", {})
     for r_name, a in fin.items():
-        ax.plot([-0.08], [float(a)], "P", color=colors.get(r_name, "k"), ms=11, mec="k",
+        ax.plot([_FINITE_X], [float(a)], "P", color=colors.get(r_name, "k"), ms=11, mec="k",
                 label=f"finite teacher, {r_name}: a = {sp.sstr(a)}")
     finite_rows = [r for r in m.rows if r.teacher == "finite"]
     for r in finite_rows:
-        ax.plot([-0.08], [r.numeric_exponent], markers.get(r.route, "o"), color=colors.get(r.route, "k"), mfc="none",
+        ax.plot([_FINITE_X], [r.numeric_exponent], markers.get(r.route, "o"), color=colors.get(r.route, "k"), mfc="none",
                 ms=9, mew=1.6)
-    # measured exponents with their intervals (none until a study supplies them)
-    have = False
+    # measured exponents with their intervals (none until a study supplies them), and beside them each route's own
+    # local exponent over the same budgets (what a measurement at small C can be compared with)
+    have, lows, highs, where = False, [0.0], [0.5], set()
     for learner, mk, col in (("bayes", "^", "tab:red"), ("sgd", "v", "tab:purple")):
         pts = {}
         for r in m.rows:
             if r.measured is not None and r.measured.get(learner) is not None:
-                pts[-0.08 if r.sigma is None else r.sigma] = r.measured[learner]
+                pts[_FINITE_X if r.sigma is None else r.sigma] = r.measured[learner]
+                if "d" in r.measured and r.measured.get("budgets"):
+                    where.add(f"d={r.measured['d']}, K={r.measured['K']:g}, C={_short(min(r.measured['budgets']))}.."
+                              f"{_short(max(r.measured['budgets']))}")
         if pts:
             have = True
             xs = sorted(pts)
             a = np.array([pts[x][0] for x in xs])
             lo = np.array([pts[x][1] for x in xs])
             hi = np.array([pts[x][2] for x in xs])
-            shift = 0.012 if learner == "bayes" else -0.012
+            lows.append(lo.min())
+            highs.append(hi.max())
+            shift = 0.018 if learner == "bayes" else -0.018
             ax.errorbar(np.array(xs) + shift, a, yerr=[a - lo, hi - a], fmt=mk, color=col, capsize=3,
-                        label=f"measured, {'Bayes learner (width n)' if learner == 'bayes' else 'SGD'} (interval)")
+                        label=f"measured: {'Bayes learner (width n)' if learner == 'bayes' else 'SGD'}, "
+                              "95% interval")
+    local = [((_FINITE_X if r.sigma is None else r.sigma), r.route, (r.measured.get("routes") or {}).get(r.route))
+             for r in m.rows if r.measured is not None]
+    for r_name in sorted({rt for _, rt, v in local if v is not None}):
+        xs = [x for x, rt, v in local if rt == r_name and v is not None]
+        ys = [v for x, rt, v in local if rt == r_name and v is not None]
+        ax.plot(np.array(xs) + 0.04, ys, "x", color=colors.get(r_name, "k"), ms=8, mew=2,
+                label=f"{r_name}: its own local exponent at the measured budgets")
+        lows.append(min(ys))
+        highs.append(max(ys))
+    if have and where:
+        ax.plot([], [], " ", label="measured at " + "; ".join(sorted(where)))
     if not have:
         ax.plot([], [], "^", color="tab:red", label="measured (Bayes, SGD): none attached yet")
     ax.axhline(0.5, ls="--", color="0.4", lw=1)
     ax.text(0.99, 0.505, "linear scaling: a = 1/2", ha="right", va="bottom", fontsize=8, color="0.3")
-    ax.axvline(-0.04, color="0.8", lw=0.8)
-    ax.set_xlim(-0.13, 1.0)
-    ax.set_ylim(-0.04, 0.6)
-    ax.set_xticks([-0.08, 0.0, 0.25, 0.5, 0.75, 1.0])
+    ax.axvline(_FINITE_X / 2, color="0.8", lw=0.8)
+    ax.set_xlim(_FINITE_X - 0.06, 1.0)
+    ax.set_ylim(min(-0.04, min(lows) - 0.03), max(0.6, max(highs) + 0.03))
+    ax.set_xticks([_FINITE_X, 0.0, 0.25, 0.5, 0.75, 1.0])
     ax.set_xticklabels(["finite", "0\n(DP)", "0.25", "0.5", "0.75", "1"])
     ax.set_xlabel("Pitman-Yor discount σ (the teacher's weights fall like k^(-1/σ))")
     ax.set_ylabel("model exponent a = lim d ln p*/d ln C")
@@ -524,6 +702,13 @@ _GROWTH_TEX = {"sqrt(C)/ln C": r"\sqrt{C}/\ln C", "ln C": r"\ln C", "sqrt(C/ln C
                "(C/ln C)^(sigma/(2+sigma))": r"(C/\ln C)^{\sigma/(2+\sigma)}"}
 
 
+def _latex_measured(line: str) -> str:
+    """One line of :func:`_measured_lines` as LaTeX text (numbers and brackets in math)."""
+    from scaling_theory.theory.latex import latex_text
+
+    return latex_text(line.strip())
+
+
 def _latex(m: ExponentMap, document: bool) -> str:
     from scaling_theory.theory.latex import latex_preamble, latex_text
 
@@ -539,11 +724,8 @@ def _latex(m: ExponentMap, document: bool) -> str:
         lines.append(rf"{sig} & {r.route} & ${growth}$ & ${sp.latex(r.model_exponent)}$ & {r.numeric_exponent:.4f} & "
                      rf"${sp.latex(r.loss_exponent)}$ & {'yes' if r.best else ''} \\")
         if r.measured is not None:
-            for learner in ("bayes", "sgd"):
-                if r.measured.get(learner) is not None:
-                    a, lo, hi = r.measured[learner]
-                    lines.append(rf" & \multicolumn{{6}}{{l}}{{measured ({learner}): $a = {a:.3f}$ "
-                                 rf"$[{lo:.3f}, {hi:.3f}]$}} \\")
+            for line in _measured_lines(r):
+                lines.append(rf" & \multicolumn{{6}}{{l}}{{{_latex_measured(line)}}} \\")
     lines += [r"\bottomrule", r"\end{tabular}",
               rf"\caption{{Compute-optimal model exponent $a = \lim d\ln p^*/d\ln C$ of the {latex_text(m.teacher)} "
               rf"teacher ({latex_text(m.scale)} scale, ${latex_text(params).replace('=', '=')}$), derived symbolically from "

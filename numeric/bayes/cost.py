@@ -74,7 +74,7 @@ def machine_memory() -> float:
 
 
 def estimate(teacher: str, d: int, K: float, T: int, teachers: int, particles: int, *, width: int | None = None,
-             moves: int = 5, batch: int = 4, threads: int | None = None) -> CostEstimate:
+             moves: int = 5, batch: int = 4, threads: int | None = None, sigma: float | None = None) -> CostEstimate:
     """Estimated particle updates, wall time and peak memory of ``run_teachers`` (module docstring).
 
     Examples
@@ -89,7 +89,7 @@ def estimate(teacher: str, d: int, K: float, T: int, teachers: int, particles: i
     import numba
 
     threads = numba.get_num_threads() if threads is None else max(1, int(threads))
-    kcode, m = learner_prior(teacher, K, width)
+    kcode, m = learner_prior(teacher, K, width, sigma=sigma)
     D = latent_dim(kcode, d, m)
     ratio = min(1.0 + D / 2, 20.0) if kcode == FINITE else min(1.0 + D / 2, 1.0 + 0.9 * (d + 2), 20.0)
     steps = float(teachers) * particles * T
@@ -98,6 +98,8 @@ def estimate(teacher: str, d: int, K: float, T: int, teachers: int, particles: i
     proposals = float(teachers) * events * moves * particles
     ns = (steps * moves * ratio * (1.7 + 0.17 * m * (d + 1)) + steps * (1.8 + 0.4 * m * (d + 1))
           + proposals * 0.2 * D * D)
+    if sigma:   # the Pitman-Yor stick's inverse Beta CDF: about 3.5 us per atom per proposal (kernels.log_keep)
+        ns += proposals * m * 3500.0
     seconds = ns * 1e-9 / min(threads, max(1, teachers))
     b = max(1, min(batch, -(-teachers // threads)))
     alive = min(threads, -(-teachers // b)) * b                     # runs held at once

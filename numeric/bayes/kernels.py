@@ -13,6 +13,11 @@ to a network ``F(x) = sum_j A_j ReLU(W_j . x)`` with ``m`` units by :func:`unpac
 * ``kind = DP_RENORMALISED`` (the width-``m`` learner of the Dirichlet-process teacher, docs/bayes.md
   "The restricted learner"): the first ``m`` atoms of the same stick, renormalised:
   ``z = (s_1..s_m, a_1..a_m, w_1..w_m)``, ``A_j = c pi_j a_j / sum_{i<=m} pi_i``; ``D = m + m(d+1)``.
+* The Pitman-Yor teacher (discount ``sigma``, concentration ``c``) uses the same two maps with its own
+  stick: ``conc = (c, sigma)`` (:func:`stick_parameters`) and ``1 - beta_j ~ Beta(c + j sigma, 1 - sigma)``
+  by its inverse CDF at ``Phi(-s_j)`` (:func:`log_keep`; Newton's method on the regularised incomplete Beta
+  function in log space, solved in its smaller tail).  At ``sigma = 0`` that is ``Phi(-s_j)^{1/c}``, the
+  Dirichlet process's map, computed by the same expression as before.
 
 Every Numba kernel here has a plain NumPy reference (suffix ``_reference``) and tests that they agree.
 The kernels are deterministic and each particle's arithmetic is independent of the others: the random
@@ -55,7 +60,8 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-__all__ = ["FINITE", "DIRICHLET", "DP_RENORMALISED", "latent_dim", "unpack", "unpack_reference", "logits",
+__all__ = ["FINITE", "DIRICHLET", "DP_RENORMALISED", "latent_dim", "stick_parameters", "log_keep",
+           "log_keep_reference", "unpack", "unpack_reference", "logits",
            "logits_reference", "log_lik_bernoulli", "exp_nonpositive", "network_log_lik",
            "network_log_lik_reference", "network_cache", "advance", "advance_reference", "mh_sweep",
            "mh_sweep_reference", "mh_moves", "mh_moves_reference", "weighted_covariance",
@@ -96,9 +102,166 @@ def _log_phi_upper(s):
     return math.log1p(-0.5 * math.erfc(-s / math.sqrt(2.0)))
 
 
+def stick_parameters(conc) -> np.ndarray:
+    """``[c, sigma]`` as the kernels take them: a concentration ``c`` alone is the Dirichlet process
+    (``sigma = 0``), a pair ``(c, sigma)`` the Pitman-Yor stick.
+
+    Examples
+    --------
+    >>> from scaling_theory.numeric.bayes.kernels import stick_parameters
+    >>> stick_parameters(2.0).tolist(), stick_parameters((2.0, 0.5)).tolist()
+    ([2.0, 0.0], [2.0, 0.5])
+    """
+    if np.ndim(conc) == 0:
+        return np.array([float(conc), 0.0])
+    c, sig = (float(v) for v in conc)
+    if not (c > 0 and 0.0 <= sig < 1.0):
+        raise ValueError(f"stick parameters need c > 0 and 0 <= sigma < 1, got {(c, sig)}")
+    return np.array([c, sig])
+
+
+_CF_EPS = 1e-16
+_CF_TINY = 1e-300
+
+
+@njit(cache=True)
+def _log_betainc_lower(t, p, q, lbeta):
+    """``log I_x(p, q)`` at ``x = e^t`` (``t < 0``) by its continued fraction (Lentz), for ``x`` below the mode
+    region ``(p+1)/(p+q+2)`` where it converges fast; otherwise through the complement."""
+    x = math.exp(t)
+    if x > (p + 1.0) / (p + q + 2.0):
+        # I_x(p, q) = 1 - I_{1-x}(q, p)
+        return math.log1p(-math.exp(_log_betainc_cf(math.log1p(-x), t, q, p, lbeta)))
+    return _log_betainc_cf(t, math.log1p(-x), p, q, lbeta)
+
+
+@njit(cache=True, inline="always")
+def _lentz_step(aa, dd, c):
+    # one step of the modified Lentz method: the updated (D, C) and the factor D C of the convergent
+    dd = 1.0 + aa * dd
+    if abs(dd) < _CF_TINY:
+        dd = _CF_TINY
+    c = 1.0 + aa / c
+    if abs(c) < _CF_TINY:
+        c = _CF_TINY
+    dd = 1.0 / dd
+    return dd, c, dd * c
+
+
+@njit(cache=True)
+def _log_betainc_cf(lx, l1x, p, q, lbeta):
+    # log[x^p (1-x)^q / (p B(p, q)) * cf]: the modified Lentz evaluation of the incomplete Beta's fraction
+    x = math.exp(lx)
+    qab, qap, qam = p + q, p + 1.0, p - 1.0
+    c = 1.0
+    dd = 1.0 - qab * x / qap
+    if abs(dd) < _CF_TINY:
+        dd = _CF_TINY
+    dd = 1.0 / dd
+    h = dd
+    for k in range(1, 500):
+        m2 = 2.0 * k
+        dd, c, delta = _lentz_step(k * (q - k) * x / ((qam + m2) * (p + m2)), dd, c)       # even term
+        h *= delta
+        dd, c, delta = _lentz_step(-(p + k) * (qab + k) * x / ((p + m2) * (qap + m2)), dd, c)   # odd term
+        h *= delta
+        if abs(delta - 1.0) < _CF_EPS:
+            break
+    return p * lx + q * l1x - lbeta - math.log(p) + math.log(h)
+
+
+@njit(cache=True)
+def _log_beta_quantile(log_target, p, q):
+    """``t = log x`` with ``I_x(p, q) = exp(log_target)`` (Newton's method on ``log I`` in ``t``, kept inside a
+    bracket by bisection); ``-inf`` for a zero target."""
+    if log_target == -np.inf:
+        return -np.inf
+    lbeta = math.lgamma(p) + math.lgamma(q) - math.lgamma(p + q)
+    lo, hi = -1e4, 0.0
+    # the small-x form I ~ x^p / (p B(p, q)) as the start
+    t = min((log_target + math.log(p) + lbeta) / p, math.log(0.5))
+    t = max(t, lo + 1.0)
+    for _ in range(200):
+        g = _log_betainc_lower(t, p, q, lbeta) - log_target
+        if g > 0.0:
+            hi = t
+        else:
+            lo = t
+        x = math.exp(t)
+        # d log I / dt = x^p (1-x)^(q-1) / (B I)
+        slope = math.exp(p * t + (q - 1.0) * math.log1p(-x) - lbeta - (g + log_target)) if x < 1.0 else 0.0
+        if g == 0.0:
+            return t
+        if slope > 0.0:
+            t_new = t - g / slope
+            if abs(t_new - t) <= 1e-14 * max(1.0, abs(t)):
+                return t_new
+        if slope <= 0.0 or not (lo < t_new < hi):      # Newton left the bracket: bisect (or step down)
+            t_new = 0.5 * (lo + hi) if lo > -1e4 else t - max(1.0, abs(t))
+        t = t_new
+    return t
+
+
+@njit(cache=True, inline="always")
+def _log_keep(s, j, c, sig):
+    # log(1 - beta_j) at latent s for stick j (0-based): Beta(1, c) (sigma = 0), else Beta(1 - sigma, c + (j+1) sigma)
+    if sig == 0.0:
+        return _log_phi_upper(s) / c
+    p, q = c + (j + 1) * sig, 1.0 - sig            # 1 - beta_j ~ Beta(p, q), lower tail Phi(-s)
+    if s > 0.0:
+        return _log_beta_quantile(_log_phi_upper(s), p, q)
+    # the upper tail is the smaller one: beta_j = y with I_y(q, p) = Phi(s)
+    ly = _log_beta_quantile(_log_phi_upper(-s), q, p)
+    return math.log1p(-math.exp(ly))
+
+
+@njit(cache=True)
+def _log_keep_many(s, j, c, sig, out):
+    for i in range(s.shape[0]):
+        out[i] = _log_keep(s[i], j[i], c, sig)
+
+
+def log_keep(s, j, conc) -> np.ndarray:
+    """``log(1 - beta_j)`` of stick ``j`` (0-based) at latent values ``s`` (Numba; the map of the module
+    docstring): ``1 - beta_j`` is the ``Phi(-s)`` quantile of ``Beta(c + (j+1) sigma, 1 - sigma)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scaling_theory.numeric.bayes.kernels import log_keep, log_keep_reference
+    >>> s = np.array([-3.0, -0.5, 0.0, 1.0, 6.0]); j = np.array([0, 1, 2, 3, 9])
+    >>> bool(np.allclose(log_keep(s, j, 2.0), log_keep_reference(s, j, 2.0), rtol=1e-14))
+    True
+    >>> bool(np.allclose(log_keep(s, j, (2.0, 0.5)), log_keep_reference(s, j, (2.0, 0.5)), rtol=1e-10))
+    True
+    """
+    c, sig = stick_parameters(conc)
+    s = np.ascontiguousarray(s, dtype=np.float64).ravel()
+    j = np.ascontiguousarray(np.broadcast_to(j, s.shape), dtype=np.int64)
+    out = np.empty_like(s)
+    _log_keep_many(s, j, c, sig, out)
+    return out
+
+
+def log_keep_reference(s, j, conc) -> np.ndarray:
+    """SciPy reference of :func:`log_keep` (``betaincinv`` in the lower tail of ``1 - beta_j``, ``betaincinv`` of
+    ``beta_j`` in the other; ``log_ndtr`` for the Dirichlet process)."""
+    from scipy.special import betaincinv, log_ndtr, ndtr
+
+    c, sig = stick_parameters(conc)
+    s = np.asarray(s, dtype=np.float64)
+    j = np.broadcast_to(np.asarray(j), s.shape)
+    if sig == 0.0:
+        return log_ndtr(-s) / c
+    p, q = c + (j + 1) * sig, 1.0 - sig
+    lower = np.log(betaincinv(p, q, ndtr(-s)))
+    upper = np.log1p(-betaincinv(q, p, ndtr(s)))
+    return np.where(s > 0.0, lower, upper)
+
+
 @njit(cache=True)
 def _unpack_into(z, kind, m, d, conc, A, W):
-    """Write the network of latent ``z`` into ``A`` (m,) and ``W`` (m, d)."""
+    """Write the network of latent ``z`` into ``A`` (m,) and ``W`` (m, d); ``conc = [c, sigma]``."""
     off = 0
     if kind == DIRICHLET:
         off = m - 1
@@ -111,21 +274,22 @@ def _unpack_into(z, kind, m, d, conc, A, W):
         for j in range(m):
             A[j] = z[j]
         return
+    c, sig = conc[0], conc[1]
     log_rest = 0.0  # log prod_{i<j} (1 - beta_i)
     for j in range(m):
         if kind == DIRICHLET and j == m - 1:
             pi = math.exp(log_rest)                             # the last atom takes the rest
         else:
-            log_keep = _log_phi_upper(z[j]) / conc              # log(1 - beta_j)
-            beta = -math.expm1(log_keep) if log_keep > -np.inf else 1.0
+            lk = _log_keep(z[j], j, c, sig)                     # log(1 - beta_j)
+            beta = -math.expm1(lk) if lk > -np.inf else 1.0
             pi = math.exp(log_rest) * beta
-            log_rest += log_keep
-        A[j] = conc * pi * z[off + j]
+            log_rest += lk
+        A[j] = c * pi * z[off + j]
     if kind == DP_RENORMALISED:
         total = -math.expm1(log_rest) if log_rest > -np.inf else 1.0   # sum_{j<=m} pi_j
         for j in range(m):
             # every beta_j == 0 needs s_j < -8 for all j (prior mass < 1e-15 each): equal weights then
-            A[j] = A[j] / total if total > 0.0 else conc * z[off + j] / m
+            A[j] = A[j] / total if total > 0.0 else c * z[off + j] / m
 
 
 def unpack(z: np.ndarray, kind: int, m: int, d: int, conc: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -146,7 +310,7 @@ def unpack(z: np.ndarray, kind: int, m: int, d: int, conc: float = 1.0) -> tuple
     """
     A = np.empty(m)
     W = np.empty((m, d))
-    _unpack_into(np.ascontiguousarray(z, dtype=np.float64), kind, m, d, float(conc), A, W)
+    _unpack_into(np.ascontiguousarray(z, dtype=np.float64), kind, m, d, stick_parameters(conc), A, W)
     return A, W
 
 
@@ -171,15 +335,19 @@ def unpack_reference(z: np.ndarray, kind: int, m: int, d: int, conc: float = 1.0
     if kind == FINITE:
         return a.copy(), W.copy()
     sticks = m - 1 if kind == DIRICHLET else m
-    log_keep = log_ndtr(-z[..., :sticks]) / conc                    # log(1 - beta_j), Beta(1, c) by inverse CDF
-    beta = -np.expm1(log_keep)
-    log_rest = np.concatenate([np.zeros(z.shape[:-1] + (1,)), np.cumsum(log_keep, axis=-1)], axis=-1)
+    c, sig = stick_parameters(conc)
+    if sig == 0.0:
+        lk = log_ndtr(-z[..., :sticks]) / c                          # log(1 - beta_j), Beta(1, c) by inverse CDF
+    else:
+        lk = log_keep_reference(z[..., :sticks], np.arange(sticks), (c, sig))
+    beta = -np.expm1(lk)
+    log_rest = np.concatenate([np.zeros(z.shape[:-1] + (1,)), np.cumsum(lk, axis=-1)], axis=-1)
     if kind == DIRICHLET:
         pi = np.exp(log_rest) * np.concatenate([beta, np.ones(z.shape[:-1] + (1,))], axis=-1)
     else:
         pi = np.exp(log_rest[..., :m]) * beta
         pi = pi / -np.expm1(log_rest[..., m:])                       # first m atoms, renormalised
-    return conc * pi * a, W.copy()
+    return c * pi * a, W.copy()
 
 
 @njit(cache=True, inline="always")
@@ -238,7 +406,7 @@ def logits(Z: np.ndarray, kind: int, m: int, d: int, conc: float, x: np.ndarray)
     """
     Z = np.ascontiguousarray(Z, dtype=np.float64)
     out = np.empty(Z.shape[:2])
-    _logits_kernel(Z, kind, m, d, float(conc), np.ascontiguousarray(x, dtype=np.float64), out)
+    _logits_kernel(Z, kind, m, d, stick_parameters(conc), np.ascontiguousarray(x, dtype=np.float64), out)
     return out
 
 
@@ -534,7 +702,7 @@ def network_cache(Z: np.ndarray, kind: int, m: int, d: int, conc: float = 1.0, p
     n, P, _ = Z.shape
     Ac = np.empty((n, m, P))
     Wc = np.empty((n, m, d, P))
-    (_cache_kernel if parallel else _cache_serial)(Z, kind, m, d, float(conc), Ac, Wc)
+    (_cache_kernel if parallel else _cache_serial)(Z, kind, m, d, stick_parameters(conc), Ac, Wc)
     return Ac, Wc
 
 
@@ -975,7 +1143,7 @@ def mh_moves(Z, ll, XT, sg, t, rows, kind, m, d, conc, E, log_u, L, scale, Ac, W
     rows = np.asarray(rows, dtype=np.int64)
     rates = np.zeros((rows.shape[0], E.shape[1]))
     kernel = _mh_moves_kernel if parallel else _mh_moves_serial
-    kernel(Z, ll, XT, sg, t, rows, kind, m, d, float(conc), np.ascontiguousarray(E), np.ascontiguousarray(log_u),
+    kernel(Z, ll, XT, sg, t, rows, kind, m, d, stick_parameters(conc), np.ascontiguousarray(E), np.ascontiguousarray(log_u),
            np.ascontiguousarray(L), scale, rates, Ac, Wc)
     return rates
 
@@ -1035,7 +1203,7 @@ def mh_sweep(Z, ll, X, y, t, active, kind, m, d, conc, step, log_u) -> np.ndarra
     accepted = np.zeros(Z.shape[:2], dtype=np.bool_)
     dummy = np.empty((1, 1, 1, 1))
     _mh_kernel(Z, ll, XT, sg, np.full(n, int(t), dtype=np.int64), np.asarray(active, dtype=np.bool_), kind, m, d,
-               float(conc), np.ascontiguousarray(step), np.ascontiguousarray(log_u), accepted, dummy[0], dummy,
+               stick_parameters(conc), np.ascontiguousarray(step), np.ascontiguousarray(log_u), accepted, dummy[0], dummy,
                False)
     return accepted
 

@@ -39,9 +39,11 @@ from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.bayes import kernels
 from scaling_theory.numeric.bayes.kernels import DIRICHLET, DP_RENORMALISED, FINITE, latent_dim
 from scaling_theory.numeric.sim.teacher import Teacher, data_chunks, sample_teacher, teacher_logits
-from scaling_theory.theory.teachers import canonical_kind
+from scaling_theory.errors import UserInputError
+from scaling_theory.theory.teachers import canonical_kind, check_discount
 
-__all__ = ["SMCResult", "smc_runs", "dp_atoms", "learner_prior", "run_teachers", "teacher_data", "SMC_TAG"]
+__all__ = ["SMCResult", "smc_runs", "dp_atoms", "py_atoms", "PY_MAX_ATOMS", "py_teacher_atoms", "TEACHER_DROPPED_SHARE",
+           "teacher_arguments", "learner_prior", "run_teachers", "teacher_data", "SMC_TAG"]
 
 SMC_TAG = 0x5AC  # mixed into the SMC seed so its draws never coincide with the teacher's or the data's
 _TRUNCATION_MASS = 1e-3
@@ -59,30 +61,116 @@ def dp_atoms(conc: float) -> int:
     return max(2, math.ceil(math.log(_TRUNCATION_MASS) / math.log(conc / (1.0 + conc)) - 1e-12))
 
 
-def learner_prior(kind: str, K: float, width: int | None = None) -> tuple[int, int]:
+def py_atoms(conc: float, sigma: float) -> int:
+    """Atoms ``M`` of the Pitman-Yor teacher's truncated stick: the smallest with expected leftover
+    ``prod_{k<=M} (c + k sigma)/(c + k sigma + 1 - sigma) <= 1e-3`` (at ``sigma = 0`` :func:`dp_atoms`' rule);
+    a one-line error above :data:`PY_MAX_ATOMS` (a heavy tail needs more atoms than a sampler can carry: give
+    the learner a width instead).
+
+    Examples
+    --------
+    >>> from scaling_theory.numeric.bayes.smc import py_atoms, dp_atoms
+    >>> py_atoms(1.0, 0.0) == dp_atoms(1.0), py_atoms(1.0, 0.1)
+    (True, 17)
+    """
+    log_rest, M = 0.0, 0
+    target = math.log(_TRUNCATION_MASS)
+    while log_rest > target + 1e-12:
+        M += 1
+        if M > PY_MAX_ATOMS:
+            raise UserInputError(f"the Pitman-Yor teacher's own prior at K={conc:g}, sigma={sigma:g} needs more than "
+                                 f"{PY_MAX_ATOMS} atoms to leave at most {_TRUNCATION_MASS:g} of its stick; give the "
+                                 "learner a width (--width) instead")
+        log_rest += math.log((conc + M * sigma) / (conc + M * sigma + 1.0 - sigma))
+    return max(2, M)
+
+
+#: the most atoms the Pitman-Yor teacher's own (unrestricted) prior may carry in the sampler
+PY_MAX_ATOMS = 200
+
+#: the share of the teacher's mean signal ``E[F^2]`` a Pitman-Yor data teacher may drop at its cut
+TEACHER_DROPPED_SHARE = 1e-6
+
+
+def py_teacher_atoms(K: float, sigma: float, share: float = TEACHER_DROPPED_SHARE) -> int:
+    """Atoms a Pitman-Yor *data* teacher keeps (``sample_teacher``'s ``max_atoms``): the fewest ``m`` whose cut drops
+    at most ``share`` of ``E[F^2]`` in expectation.  The dropped share is ``t(m)/t(0)`` with ``t`` the squared stick
+    tail (:func:`scaling_theory.theory.teachers.py_stick_square_tail`), ``Gamma((K+2)/sigma) Gamma(K/sigma + m + 1)
+    / (Gamma(K/sigma + 1) Gamma((K+2)/sigma + m))``, falling like ``m^(1 - 2/sigma)``.  Without it the sampler's
+    default cap of 100,000 atoms made every logit cost ``10^5 d`` flops and a ``T x m`` array (10 GB at
+    ``T = 12800``).
+
+    Examples
+    --------
+    >>> from scaling_theory.numeric.bayes.smc import py_teacher_atoms
+    >>> py_teacher_atoms(2.0, 0.5), py_teacher_atoms(2.0, 0.25)
+    (589, 74)
+    """
+    if sigma <= 0.0:
+        return 100_000                      # the Dirichlet stick ends at its tolerance long before
+    a, g = K / sigma, (K + 2.0) / sigma
+    const = math.lgamma(g) - math.lgamma(a + 1.0)
+
+    def log_share(m: int) -> float:
+        return const + math.lgamma(a + m + 1.0) - math.lgamma(g + m)
+
+    target = math.log(share)
+    hi = 1
+    while log_share(hi) > target:
+        hi *= 2
+        if hi > 10**7:
+            raise UserInputError(f"a Pitman-Yor teacher at K={K:g}, sigma={sigma:g} needs more than 1e7 atoms to "
+                                 f"drop at most {share:g} of its signal")
+    lo = hi // 2
+    while hi - lo > 1:                      # the share falls with m: the first m at or below the target
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if log_share(mid) <= target else (mid, hi)
+    return hi
+
+
+def teacher_arguments(kind: str, K: float, sigma: float | None = None) -> dict:
+    """``sample_teacher``'s keyword arguments for the SMC's and the compute study's data teachers: the discount and
+    :func:`py_teacher_atoms` atoms for the Pitman-Yor teacher, nothing for the others (so their teachers stay
+    those of every earlier run).
+
+    Examples
+    --------
+    >>> from scaling_theory.numeric.bayes.smc import teacher_arguments
+    >>> teacher_arguments("dp", 2.0), teacher_arguments("pitman-yor", 2.0, 0.5)
+    ({}, {'sigma': 0.5, 'max_atoms': 589})
+    """
+    if canonical_kind(kind) != "pitman-yor":
+        return {}
+    sig = check_discount(0.0 if sigma is None else sigma)
+    return {"sigma": sig, "max_atoms": py_teacher_atoms(float(K), sig)} if sig > 0 else {"sigma": sig}
+
+
+def learner_prior(kind: str, K: float, width: int | None = None, sigma: float | None = None) -> tuple[int, int]:
     """The sampler's latent map ``(kernel kind, m)`` for the learner of a ``kind`` teacher, optionally of width ``n``.
 
     * no width: the teacher's own prior (the well-specified learner): ``K`` units (``finite``), or the
-      stick truncated at :func:`dp_atoms` atoms with the last taking the rest (``dp``).
+      stick truncated at :func:`dp_atoms` atoms with the last taking the rest (``dp``; :func:`py_atoms` for
+      ``pitman-yor``).
     * ``finite``, width ``n >= K``: the teacher's own prior (a width-``n`` network with ``n - K`` units
       at zero is the same function class; the learner is the unrestricted one, bit for bit).
     * ``finite``, width ``n < K``: ``n`` units with the teacher's per-unit prior ``a, w ~ N(0, 1)``.
-    * ``dp``, width ``n``: the first ``n`` atoms of the teacher's stick, renormalised
-      (:data:`~scaling_theory.numeric.bayes.kernels.DP_RENORMALISED`).
+    * ``dp`` or ``pitman-yor``, width ``n``: the first ``n`` atoms of the teacher's stick, renormalised
+      (:data:`~scaling_theory.numeric.bayes.kernels.DP_RENORMALISED`; the stick's law is passed to the kernels
+      as ``conc = (K, sigma)``, :func:`~scaling_theory.numeric.bayes.kernels.stick_parameters`).
 
     Examples
     --------
     >>> from scaling_theory.numeric.bayes.smc import learner_prior
     >>> learner_prior("finite", 3), learner_prior("finite", 3, 8), learner_prior("finite", 3, 2)
     ((0, 3), (0, 3), (0, 2))
-    >>> learner_prior("dp", 1.0), learner_prior("dp", 1.0, 4)
-    ((1, 10), (2, 4))
+    >>> learner_prior("dp", 1.0), learner_prior("dp", 1.0, 4), learner_prior("pitman-yor", 1.0, 4, sigma=0.5)
+    ((1, 10), (2, 4), (2, 4))
     """
     kind = canonical_kind(kind)
     if kind == "finite":
         return FINITE, int(K) if width is None else min(int(width), int(K))
     if width is None:
-        return DIRICHLET, dp_atoms(float(K))
+        return DIRICHLET, (dp_atoms(float(K)) if kind == "dp" else py_atoms(float(K), float(sigma or 0.0)))
     return DP_RENORMALISED, int(width)
 
 
@@ -158,7 +246,7 @@ def _resample_and_prepare(b, Z, ll, w, rng, P, D, fast=True):
     return chol, idx
 
 
-def smc_runs(X: np.ndarray, y: np.ndarray, f_true: np.ndarray, *, kind: int, m: int, conc: float = 1.0,
+def smc_runs(X: np.ndarray, y: np.ndarray, f_true: np.ndarray, *, kind: int, m: int, conc=1.0,
              particles: int = 1000, seed: int = 0, ess_fraction: float = 0.5, moves: int = 5,
              backend: str = "numba", run_ids=None, parallel: bool = True) -> SMCResult:
     """Run the SMC sampler on ``n`` independent data sets at once (module docstring; docs/bayes.md).
@@ -170,7 +258,8 @@ def smc_runs(X: np.ndarray, y: np.ndarray, f_true: np.ndarray, *, kind: int, m: 
     f_true : ``(n, T)`` true teacher logits ``F(x_t)`` (for ``log p(y | F, x)`` and the KL curve).
     kind : ``kernels.FINITE``, ``kernels.DIRICHLET`` or ``kernels.DP_RENORMALISED``.
     m : units (finite) or atoms (the stick maps).
-    conc : Dirichlet-process concentration (ignored for the finite teacher).
+    conc : Dirichlet-process concentration, or ``(K, sigma)`` for the Pitman-Yor stick (ignored for the finite
+        teacher).
     particles : ``P``.
     seed : seed of the sampler's random numbers.
     ess_fraction : resample when ``ESS < ess_fraction * P``.
@@ -303,19 +392,25 @@ def teacher_data(teacher: Teacher, T: int, data_seed: int) -> tuple[np.ndarray, 
     parts = list(data_chunks(teacher, T, seed=data_seed))
     X = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
-    return X, y, teacher_logits(teacher, X)
+    # rows in blocks, so a teacher with many atoms never needs a (T x atoms) array at once
+    rows = max(1, int(2**23 // max(1, teacher.W.shape[0])))
+    f = np.concatenate([teacher_logits(teacher, X[i: i + rows]) for i in range(0, len(X), rows)]) if len(X) else \
+        teacher_logits(teacher, X)
+    return X, y, f
 
 
 def run_teachers(kind: str, d: int, K: float, T: int, *, teachers: int = 8, particles: int = 1000,
                  seed: int = 0, batch: int = 4, moves: int = 5, backend: str = "numba", width: int | None = None,
-                 threads: int | None = None, progress=None) -> tuple[list[Teacher], SMCResult]:
+                 threads: int | None = None, progress=None, sigma: float | None = None
+                 ) -> tuple[list[Teacher], SMCResult]:
     """SMC on ``teachers`` independent teachers drawn from the prior, in batches of ``batch`` runs.
 
     Teacher ``i`` is ``sample_teacher(d, K, kind=kind, seed=seed * 100003 + i)`` and its data are the
     first ``T`` samples of its training stream with data seed ``seed * 100003 + i``: the same teachers and
     data at every ``width``, ``particles``, ``batch`` and ``threads``.  The learner's prior is
     :func:`learner_prior` (``width=None``: the teacher's own; for ``kind="dp"`` the sampler's stick is
-    truncated at :func:`dp_atoms` atoms, expected leftover mass <= 1e-3, the teacher's at 1e-8).
+    truncated at :func:`dp_atoms` atoms, expected leftover mass <= 1e-3, the teacher's at 1e-8).  ``sigma`` is
+    the Pitman-Yor teacher's discount (``kind="pitman-yor"`` only): its teachers and the learner's stick follow it.
 
     The batches run on ``threads`` Python threads at once (default: Numba's thread count; ``batch`` is
     lowered to give each thread a batch), each batch's kernels on its own thread with the GIL released:
@@ -337,8 +432,15 @@ def run_teachers(kind: str, d: int, K: float, T: int, *, teachers: int = 8, part
     import numba
 
     kind = canonical_kind(kind)
-    kcode, m = learner_prior(kind, K, width)
-    ts = [sample_teacher(d, K, kind=kind, seed=seed * 100003 + i) for i in range(teachers)]
+    extra = {}
+    if kind == "pitman-yor":
+        extra = {"sigma": check_discount(0.0 if sigma is None else sigma)}
+    elif sigma is not None:
+        raise UserInputError(f"sigma is the Pitman-Yor discount: a {kind} teacher takes none")
+    kcode, m = learner_prior(kind, K, width, **extra)
+    conc = (float(K), extra["sigma"]) if extra else float(K)
+    ts = [sample_teacher(d, K, kind=kind, seed=seed * 100003 + i, **teacher_arguments(kind, K, sigma))
+          for i in range(teachers)]
     threads = numba.get_num_threads() if threads is None else max(1, int(threads))
     batch = max(1, min(int(batch), -(-teachers // threads)))        # at least one batch per thread
     chunks = [list(range(s, min(teachers, s + batch))) for s in range(0, teachers, batch)]
@@ -349,7 +451,7 @@ def run_teachers(kind: str, d: int, K: float, T: int, *, teachers: int = 8, part
         X = np.stack([a[0] for a in data])
         y = np.stack([a[1] for a in data])
         f = np.stack([a[2] for a in data])
-        return smc_runs(X, y, f, kind=kcode, m=m, conc=float(K), particles=particles, seed=seed, moves=moves,
+        return smc_runs(X, y, f, kind=kcode, m=m, conc=conc, particles=particles, seed=seed, moves=moves,
                         backend=backend, run_ids=chunk, parallel=False)
 
     out = [None] * len(chunks)

@@ -35,29 +35,36 @@ import numpy as np
 from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.bayes import cost
 from scaling_theory.numeric.bayes.compare import LIMITS
-from scaling_theory.numeric.bayes.smc import learner_prior, run_teachers
+from scaling_theory.numeric.bayes.smc import TEACHER_DROPPED_SHARE, learner_prior, run_teachers, teacher_arguments
 from scaling_theory.numeric.sim.teacher import Teacher, sample_teacher
 from scaling_theory.theory.teachers import canonical_kind
 
-__all__ = ["BoundFailure", "bayes_study", "study_teachers", "samples_at", "n_star_smooth", "figure_data",
+__all__ = ["BoundFailure", "bayes_study", "study_estimate", "study_teachers", "samples_at", "n_star_smooth", "figure_data",
            "SETTINGS"]
 
 #: the study's settings (docs/bayes.md, "The compute study", for what was tried and measured):
-#: ``default`` is reproduce's (about 80 CPU-seconds for both teachers, 40-50 s on 2 free cores), ``full``
+#: ``default`` is reproduce's (about 80 CPU-seconds for the finite and dp teachers, 40-50 s on 2 free cores; the
+#: Pitman-Yor teacher at sigma = 1/2 is the dp setting with its discount), ``full``
 #: the larger study of ``reproduce --full`` (2.5 decades, d = 8; about 10 CPU-minutes), ``quick`` a smoke test
 SETTINGS = {
     "quick": {"finite": {"d": 1, "K": 2, "budgets": [200.0, 800.0], "widths": [1, 2, 3], "teachers": 4,
                          "particles": 100},
               "dp": {"d": 1, "K": 1.0, "budgets": [200.0, 800.0], "widths": [1, 2, 3], "teachers": 4,
-                     "particles": 100}},
+                     "particles": 100},
+              "pitman-yor": {"d": 1, "K": 1.0, "sigma": 0.5, "budgets": [200.0, 800.0], "widths": [1, 2, 3],
+                             "teachers": 4, "particles": 100}},
     "default": {"finite": {"d": 4, "K": 4, "budgets": [1e3, 4e3, 1.6e4, 6.4e4], "widths": [1, 2, 3, 4, 6, 8],
                            "teachers": 32, "particles": 300},
                 "dp": {"d": 4, "K": 2.0, "budgets": [1e3, 4e3, 1.6e4, 6.4e4], "widths": [1, 2, 3, 4, 6, 8],
-                       "teachers": 32, "particles": 300}},
+                       "teachers": 32, "particles": 300},
+                "pitman-yor": {"d": 4, "K": 2.0, "sigma": 0.5, "budgets": [1e3, 4e3, 1.6e4, 6.4e4],
+                               "widths": [1, 2, 3, 4, 6, 8], "teachers": 32, "particles": 300}},
     "full": {"finite": {"d": 8, "K": 6, "budgets": [1e3, 3.2e3, 1e4, 3.2e4, 1e5, 3.2e5],
                         "widths": [1, 2, 3, 4, 6, 8, 12], "teachers": 32, "particles": 300},
              "dp": {"d": 8, "K": 3.0, "budgets": [1e3, 3.2e3, 1e4, 3.2e4, 1e5, 3.2e5],
-                    "widths": [1, 2, 3, 4, 6, 8, 12], "teachers": 32, "particles": 300}},
+                    "widths": [1, 2, 3, 4, 6, 8, 12], "teachers": 32, "particles": 300},
+             "pitman-yor": {"d": 8, "K": 3.0, "sigma": 0.5, "budgets": [1e3, 3.2e3, 1e4, 3.2e4, 1e5, 3.2e5],
+                            "widths": [1, 2, 3, 4, 6, 8, 12], "teachers": 32, "particles": 300}},
 }
 
 
@@ -82,8 +89,10 @@ def samples_at(C: float, n: int, d: int) -> int:
     return int(math.floor(C / (n * (d + 1)) + 1e-9))
 
 
-def study_teachers(teacher: str, d: int, K: float, teachers: int, seed: int = 0) -> list[tuple[Teacher, int]]:
-    """The study's teachers and their data seeds: ``(sample_teacher(d, K, kind, seed*100003 + i), seed*100003 + i)``.
+def study_teachers(teacher: str, d: int, K: float, teachers: int, seed: int = 0,
+                   sigma: float | None = None) -> list[tuple[Teacher, int]]:
+    """The study's teachers and their data seeds: ``(sample_teacher(d, K, kind, seed*100003 + i), seed*100003 + i)``
+    (``sigma``: the Pitman-Yor teacher's discount, for ``teacher="pitman-yor"`` only).
 
     The data are the first ``T`` samples of each teacher's training stream with that data seed
     (:func:`~scaling_theory.numeric.bayes.smc.teacher_data`), the same samples
@@ -97,7 +106,21 @@ def study_teachers(teacher: str, d: int, K: float, teachers: int, seed: int = 0)
     [('finite', 100003), ('finite', 100004)]
     """
     kind = canonical_kind(teacher)
-    return [(sample_teacher(d, K, kind=kind, seed=seed * 100003 + i), seed * 100003 + i) for i in range(teachers)]
+    extra = teacher_arguments(kind, K, _discount(kind, sigma).get("sigma"))     # the SMC's own teachers
+    return [(sample_teacher(d, K, kind=kind, seed=seed * 100003 + i, **extra), seed * 100003 + i)
+            for i in range(teachers)]
+
+
+def _discount(kind: str, sigma: float | None) -> dict:
+    """``{"sigma": sigma}`` for the Pitman-Yor teacher (its discount checked), ``{}`` for the others; a discount
+    given with another teacher is a one-line error."""
+    from scaling_theory.theory.teachers import check_discount
+
+    if kind == "pitman-yor":
+        return {"sigma": check_discount(0.0 if sigma is None else sigma)}
+    if sigma is not None:
+        raise UserInputError(f"a discount sigma is for the pitman-yor teacher only, not {kind}")
+    return {}
 
 
 def _parabola_vertex(u: np.ndarray, v: np.ndarray) -> float | None:
@@ -171,14 +194,15 @@ def _check_args(teacher, d, K, budgets, widths, teachers, particles, seed, boots
     return kind, (int(K) if kind == "finite" else K), sorted(Cs), sorted(int(n) for n in ws)
 
 
-def _plan(kind: str, d: int, K, budgets: list[float], widths: list[int]) -> dict[tuple[int, int], dict]:
+def _plan(kind: str, d: int, K, budgets: list[float], widths: list[int],
+          extra: Mapping | None = None) -> dict[tuple[int, int], dict]:
     """Runs to make: ``(kernel kind, m) -> {"width": learner width or None, "T": T_max, "widths": [...]}``."""
     runs: dict[tuple[int, int], dict] = {}
     for n in widths:
         T = max(samples_at(C, n, d) for C in budgets)
         if T < 1:
             continue
-        key = learner_prior(kind, K, n)
+        key = learner_prior(kind, K, n, **(extra or {}))
         if kind == "finite" and n >= K:
             key = learner_prior(kind, K, None)          # the teacher's own prior: one run for all n >= K
         run = runs.setdefault(key, {"width": None if (kind == "finite" and n >= K) else n, "T": 0, "widths": []})
@@ -187,26 +211,46 @@ def _plan(kind: str, d: int, K, budgets: list[float], widths: list[int]) -> dict
     return runs
 
 
-def _study_cost(kind, d, K, runs, teachers, particles, moves, threads) -> cost.CostEstimate:
+def _study_cost(kind, d, K, runs, teachers, particles, moves, threads, sigma=None) -> cost.CostEstimate:
     parts = [cost.estimate(kind, d, K, r["T"], teachers, particles, width=r["width"], moves=moves,
-                           threads=threads) for r in runs.values()]
+                           threads=threads, sigma=sigma) for r in runs.values()]
     return cost.CostEstimate(updates=sum(p.updates for p in parts), seconds=sum(p.seconds for p in parts),
                              memory_bytes=max(p.memory_bytes for p in parts) + sum(
                                  16.0 * teachers * r["T"] for r in runs.values()),
                              threads=parts[0].threads)
 
 
+def study_estimate(teacher: str, d: int, K: float, budgets: Sequence[float], widths: Sequence[int], *,
+                   teachers: int = 32, particles: int = 300, seed: int = 0, moves: int = 5,
+                   threads: int | None = None, sigma: float | None = None) -> cost.CostEstimate:
+    """What :func:`bayes_study` with these arguments will take (time, memory), before it starts.
+
+    Examples
+    --------
+    >>> from scaling_theory.numeric.bayes.study import study_estimate
+    >>> e = study_estimate("finite", 1, 2, [200, 800], [1, 2, 3], teachers=3, particles=100)
+    >>> 0 < e.seconds < 60
+    True
+    """
+    kind, K, Cs, ws = _check_args(teacher, d, K, budgets, widths, teachers, particles, seed, 0)
+    extra = _discount(kind, sigma)
+    runs = _plan(kind, d, K, Cs, ws, extra)
+    if not runs:
+        raise UserInputError(f"no width of {ws} gets a sample at the budgets {Cs} (T = C/(n(d+1)) < 1)")
+    return _study_cost(kind, d, K, runs, teachers, particles, moves, threads, **extra)
+
+
 def bayes_study(teacher: str, d: int, K: float, budgets: Sequence[float], widths: Sequence[int], *,
                 teachers: int = 32, particles: int = 300, seed: int = 0,
                 bounds: Mapping[str, Callable[[int, int], float | None]] | None = None, bootstrap: int = 1000,
                 moves: int = 5, threads: int | None = None, allow_long: bool = False,
-                progress: Callable[[str], None] | None = None) -> dict:
+                progress: Callable[[str], None] | None = None, sigma: float | None = None) -> dict:
     """The restricted Bayes learner's error over ``widths`` at each compute budget, and ``n*(C)`` (module docstring).
 
     Parameters
     ----------
-    teacher : ``"finite"`` or ``"dp"``.
-    d, K : input dimension; teacher units (finite) or concentration (dp).
+    teacher : ``"finite"``, ``"dp"`` or ``"pitman-yor"``.
+    d, K : input dimension; teacher units (finite) or concentration (dp, pitman-yor).
     budgets : compute budgets ``C = n (d + 1) T``.
     widths : the width grid (at least two); a width whose ``T`` at a budget is below 1 is not measured there.
     teachers, particles, seed : paired teachers (the same at every width), SMC particles, seed.
@@ -217,10 +261,11 @@ def bayes_study(teacher: str, d: int, K: float, budgets: Sequence[float], widths
     moves, threads : SMC moves per resampling; threads for the sampler.
     allow_long : run a study estimated above :data:`scaling_theory.numeric.bayes.cost.MAX_SECONDS`.
     progress : called with a line of text before each run.
+    sigma : the Pitman-Yor teacher's discount in ``[0, 1)`` (``teacher="pitman-yor"`` only).
 
     Returns
     -------
-    dict, JSON-able: ``teacher``, ``d``, ``K``, ``teachers``, ``particles``, ``seed``, ``widths``,
+    dict, JSON-able: ``teacher``, ``d``, ``K`` (and ``sigma`` for the Pitman-Yor teacher), ``teachers``, ``particles``, ``seed``, ``widths``,
     ``budgets`` (one entry per budget: ``C``, ``widths`` measured there, ``T`` per width,
     ``bayes_error``, ``bayes_error_se`` (per-step KL estimate), ``bayes_error_evidence``,
     ``bayes_error_evidence_se``, ``n_star``, ``n_star_ci``, ``n_star_interior``, ``n_star_smooth``,
@@ -248,10 +293,11 @@ def bayes_study(teacher: str, d: int, K: float, budgets: Sequence[float], widths
     (True, True, 3)
     """
     kind, K, Cs, ws = _check_args(teacher, d, K, budgets, widths, teachers, particles, seed, bootstrap)
-    runs = _plan(kind, d, K, Cs, ws)
+    extra = _discount(kind, sigma)
+    runs = _plan(kind, d, K, Cs, ws, extra)
     if not runs:
         raise UserInputError(f"no width of {ws} gets a sample at the budgets {Cs} (T = C/(n(d+1)) < 1)")
-    est = _study_cost(kind, d, K, runs, teachers, particles, moves, threads)
+    est = _study_cost(kind, d, K, runs, teachers, particles, moves, threads, **extra)
     cost.check(est, allow_long=allow_long, what=f"the {kind} study")
     start = time.perf_counter()
     kl: dict[int, np.ndarray] = {}
@@ -263,7 +309,7 @@ def bayes_study(teacher: str, d: int, K: float, budgets: Sequence[float], widths
                      f"to T = {run['T']} ({teachers} teachers x {particles} particles)")
         t0 = time.perf_counter()
         _, r = run_teachers(kind, d, K, run["T"], teachers=teachers, particles=particles, seed=seed, moves=moves,
-                            width=run["width"], threads=threads)
+                            width=run["width"], threads=threads, **extra)
         # cumulative sums: every prefix mean in O(1)
         ckl = np.concatenate([np.zeros((teachers, 1)), np.cumsum(r.kl_curve, axis=1)], axis=1)
         cex = np.concatenate([np.zeros((teachers, 1)), np.cumsum(r.excess_curve, axis=1)], axis=1)
@@ -330,7 +376,10 @@ def bayes_study(teacher: str, d: int, K: float, budgets: Sequence[float], widths
         entries[j]["local_exponent"] = float((math.log(smooth[j + 1]) - math.log(smooth[j])) / (lnC[j + 1] - lnC[j]))
     entries[-1]["local_exponent"] = None
     exponents = {"bayes": _exponent(lnC, smooth, smooth_b), "bayes_argmin": _exponent(lnC, argmins, argmin_b)}
-    return {"teacher": kind, "d": int(d), "K": K, "teachers": int(teachers), "particles": int(particles),
+    cut = teacher_arguments(kind, K, extra.get("sigma"))
+    if "max_atoms" in cut:     # where the Pitman-Yor data teachers' sticks were cut, and what that may drop
+        extra = {**extra, "teacher_atoms": cut["max_atoms"], "teacher_dropped_share": TEACHER_DROPPED_SHARE}
+    return {"teacher": kind, "d": int(d), "K": K, **extra, "teachers": int(teachers), "particles": int(particles),
             "seed": int(seed), "widths": ws, "budgets": entries, "exponents": exponents,
             "error_estimator": "per-step KL of the true conditional from the learner's predictive, time-averaged",
             "seconds": time.perf_counter() - start,

@@ -13,6 +13,15 @@ def register(subparsers) -> None:
                     "numeric minimiser's local exponent between C = 1e30 and 1e40 (each within 0.02), and the best "
                     "route as C grows. A sigma costs about two seconds per route.")
     add_exponent_arguments(parser)
+    parser.add_argument("--measure", choices=("quick", "default", "full"), default=None, metavar="SETTING",
+                        help="also measure the exponent of n*(C) at each discount: the restricted Bayes learner and "
+                             "SGD on the same teachers over the compute study's budgets (quick: seconds; default: "
+                             "about a minute per discount; full: about 10 min per discount); the estimate is printed "
+                             "before it starts")
+    parser.add_argument("--allow-long", action="store_true",
+                        help="run a --measure estimated above 10 minutes")
+    parser.add_argument("--save-measured", metavar="FILE",
+                        help="write what --measure measured as JSON (give it back later with --measured FILE)")
     parser.add_argument("--plot", metavar="FILE", help="write the figure of a(sigma) as PNG (routes as curves, numeric "
                                                        "exponents as points, finite and DP teachers marked)")
     add_json_flag(parser)
@@ -33,7 +42,8 @@ def add_exponent_arguments(parser, *, route: bool = True) -> None:
     parser.add_argument("--scale", choices=("barron", "normalised"), default="barron", help="teacher scale")
     parser.add_argument("--measured", metavar="FILE",
                         help='measured exponents to show beside the bounds: a JSON object {sigma: {"bayes": [a, lo, hi], '
-                             '"sgd": [a, lo, hi], "budgets": [...]}}')
+                             '"sgd": [a, lo, hi], "budgets": [...]}}, or compute studies (a reproduce --json output, '
+                             'or what --save-measured wrote)')
 
 
 def build_map(args):
@@ -41,7 +51,8 @@ def build_map(args):
     import json
 
     from scaling_theory.errors import UserInputError
-    from scaling_theory.numeric.analysis.exponent_map import exponent_map, parse_sigmas
+    from scaling_theory.numeric.analysis.exponent_map import (exponent_map, measure_exponents, measured_from_studies,
+                                                              parse_sigmas)
 
     params: dict = {}
     for name, value in args.param:
@@ -58,9 +69,22 @@ def build_map(args):
             raise UserInputError(f"cannot read --measured {args.measured!r}: {err.strerror or err}") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise UserInputError(f"--measured {args.measured!r} is not JSON: {err}") from None
-        if not isinstance(measured, dict):
-            raise UserInputError(f"--measured {args.measured!r} must hold a JSON object keyed by sigma")
-    return exponent_map(args.teacher, sigmas, route=args.route, params=params, scale=args.scale, measured=measured)
+        if not isinstance(measured, (dict, list)):
+            raise UserInputError(f"--measured {args.measured!r} must hold a JSON object keyed by sigma, or studies")
+        measured = measured_from_studies(measured)      # checked before any other work
+    result = exponent_map(args.teacher, sigmas, route=args.route, params=params, scale=args.scale, measured=measured)
+    if getattr(args, "measure", None):
+        import sys
+
+        studies = measure_exponents(args.teacher, sigmas, setting=args.measure, allow_long=args.allow_long,
+                                    progress=lambda line: print(line, file=sys.stderr, flush=True))
+        if args.save_measured:
+            from scaling_theory._files import write_output
+
+            write_output(args.save_measured, json.dumps(studies, indent=1, default=float) + "\n")
+        hook = measured_from_studies(studies)
+        result = result.with_measured({**(measured or {}), **hook})
+    return result
 
 
 def run(args) -> int:
@@ -70,6 +94,12 @@ def run(args) -> int:
 
     if args.plot and os.path.isdir(args.plot):   # refused before the map's work starts
         raise UserInputError(f"cannot write figure {args.plot}: it is a directory")
+    if args.save_measured and not args.measure:
+        raise UserInputError("--save-measured needs --measure")
+    if args.save_measured and os.path.isdir(args.save_measured):
+        raise UserInputError(f"cannot write {args.save_measured}: it is a directory")
+    if args.save_measured and not os.path.isdir(os.path.dirname(os.path.abspath(args.save_measured))):
+        raise UserInputError(f"cannot write {args.save_measured}: its folder does not exist")
     result = build_map(args)
     payload = result.to_json()
     text = result.text()

@@ -2,6 +2,7 @@
 figure, the LaTeX page and the CLI."""
 
 import json
+import re
 
 import pytest
 import sympy as sp
@@ -70,7 +71,7 @@ def test_measured_hook_attaches_by_sigma_and_is_validated(pitman_yor_map):
     at = [r.measured for r in m.rows if r.sigma == 0.5]
     assert len(at) == 2 and all(x["bayes"] == [0.21, 0.15, 0.27] for x in at)
     assert all(r.measured is None for r in m.rows if r.sigma != 0.5)
-    assert "measured (bayes): a = 0.210 [0.150, 0.270]" in m.text()
+    assert "measured, Bayes learner (width n): a = 0.210 [0.150, 0.270]" in m.text()
     for bad, match in (({"0.5": {"bayes": [0.3, 0.4, 0.5]}}, "lo <= a <= hi"), ({"1.5": {}}, r"\[0, 1\)"),
                        ({"0.5": {"adam": [1, 0, 2]}}, "unknown field")):
         with pytest.raises(UserInputError, match=match):
@@ -106,7 +107,7 @@ def test_cli_json_and_plot(tmp_path, capsys):
     measured.write_text(json.dumps({"0.5": {"bayes": [0.2, 0.1, 0.3]}}))
     assert main(["exponents", "--sigma", "0.5", "--route", "truncation", "--measured", str(measured)]) == 0
     out = capsys.readouterr().out
-    assert "measured (bayes): a = 0.200 [0.100, 0.300]" in out and "maurey" not in out.split("finding")[0]
+    assert "measured, Bayes learner (width n): a = 0.200 [0.100, 0.300]" in out and "maurey" not in out.split("finding")[0]
 
 
 @pytest.mark.parametrize("argv, match", [
@@ -119,3 +120,44 @@ def test_cli_bad_input_is_one_line(argv, match, capsys):
     assert main(argv) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1 and match in captured.err
+
+
+@pytest.mark.slow
+def test_measured_exponents_come_from_a_compute_study_and_attach_to_their_discount():
+    from scaling_theory.numeric.analysis.compute_study import route_predictions
+    from scaling_theory.numeric.analysis.exponent_map import measure_exponents, measured_from_studies
+
+    [study] = measure_exponents("dp", setting="quick", sgd=False)
+    assert study["teacher"] == "dp" and study["sgd_study"] is None
+    hook = measured_from_studies([study])
+    assert list(hook) == [0.0]
+    entry = hook[0.0]
+    a, lo, hi = entry["bayes"]
+    assert lo <= a <= hi and entry["sgd"] is None and entry["budgets"] == [200.0, 800.0]
+    # each route's local exponent is the route's own n*(C) over the same budgets, at the study's d and K
+    pred = route_predictions("dp", entry["d"], entry["K"], entry["budgets"])
+    assert entry["routes"] == {r: v["exponent"] for r, v in pred.items()}
+    m = exponent_map("pitman-yor", [0.0, 0.5], measured=[study])
+    assert all((r.measured is not None) == (r.sigma == 0.0) for r in m.rows)
+    assert f"a = {a:.3f} [{lo:.3f}, {hi:.3f}]" in m.text() and "at d=1, K=1, C = 2e2..8e2" in m.text()
+    # a reproduce --json payload is read the same way
+    assert measured_from_studies({"compute_study": {"teachers": [study]}}) == hook
+
+
+@pytest.mark.parametrize("bad, match", [
+    ([{"teacher": "dp"}], "needs teacher, d, K, budgets and exponents"),
+    ({"0.5": {"bayes": [0.2, 0.1, 0.3], "routes": {"maurey": "x"}}}, "route 'maurey' has no number"),
+    ({"0.5": {"bayes": [0.2, 0.1, 0.3], "budgets": [-1]}}, "positive finite"),
+    ({"0.5": {"bayes": [0.2, 0.1, 0.3], "d": "nan"}}, "d must be positive and finite"),
+    ("text", "expected a compute study")])
+def test_measured_input_is_checked_in_one_line(bad, match):
+    from scaling_theory.numeric.analysis.exponent_map import measured_from_studies
+
+    with pytest.raises(UserInputError, match=re.escape(match)):
+        measured_from_studies(bad)
+
+
+def test_save_measured_needs_measure(tmp_path, capsys):
+    assert main(["exponents", "--sigma", "0.5", "--save-measured", str(tmp_path / "m.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--save-measured needs --measure" in err
