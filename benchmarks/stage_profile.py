@@ -29,6 +29,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
+    from scaling_theory.numeric.bayes.smc import teacher_arguments
     from scaling_theory.numeric.sim.error import reducible_errors
     from scaling_theory.numeric.sim.students import StudentConfig
     from scaling_theory.numeric.sim.teacher import data_chunks, sample_teacher
@@ -58,7 +59,8 @@ def main(argv=None) -> int:
         cpu: Counter = Counter()
         for task in _group(part):
             first = task[0]
-            teacher = sample_teacher(first.d, first.K, kind=first.kind, seed=first.teacher_seed, sigma=first.sigma)
+            teacher = sample_teacher(first.d, first.K, kind=first.kind, seed=first.teacher_seed,
+                                     **teacher_arguments(first.kind, first.K, first.sigma))
             start = time.process_time()
             chunks = list(data_chunks(teacher, max(r.samples for r in task), seed=first.data_seed,
                                       with_logits=True))

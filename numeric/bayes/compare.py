@@ -433,11 +433,11 @@ def bayes_optimal_error(teacher: str = "finite", d: int = 2, K: int = 2, T: int 
     teacher = canonical_kind(teacher)
     check_inputs(teacher, d, K, T, teachers, particles, width, seed, sigma)
     sigma = _discount(teacher, sigma)
-    est = cost.estimate(teacher, d, K, T, teachers, particles, width=width, moves=moves, threads=threads)
+    extra = {} if sigma is None else {"sigma": sigma}   # the Pitman-Yor teacher's discount, to its sampler
+    est = cost.estimate(teacher, d, K, T, teachers, particles, width=width, moves=moves, threads=threads, **extra)
     cost.check(est, allow_long=allow_long)
     start = time.perf_counter()
     kind = TEACHER_KIND[teacher]
-    extra = {} if sigma is None else {"sigma": sigma}   # the Pitman-Yor teacher's discount, to its sampler
     ts, r = run_teachers(kind, d, K, T, teachers=teachers, particles=particles, seed=seed, moves=moves,
                          width=width, threads=threads, **extra)
     smc_seconds = time.perf_counter() - start

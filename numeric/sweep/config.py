@@ -56,8 +56,8 @@ from scaling_theory.theory.teachers import KIND_ALIASES, canonical_kind, check_d
 
 __all__ = ["SweepConfig", "Grid", "RunSpec", "EXPERIMENT", "KINDS", "OPTIMIZERS", "SCHEDULES", "DEVICES",
            "PARAMETRISATIONS", "PRECISIONS", "memory_breakdown", "memory_estimate", "task_memory",
-           "machine_memory", "available_memory", "describe_memory", "dp_atoms", "DP_MAX_K", "pitman_yor_atoms",
-           "pitman_yor_dropped_share", "PY_MAX_DROPPED_SHARE", "teacher_tag", "teacher_units", "split_teacher_tag", "WORKER_BASE_BYTES",
+           "machine_memory", "available_memory", "describe_memory", "dp_atoms", "DP_MAX_K",
+           "pitman_yor_dropped_share", "pitman_yor_cut", "PY_TEACHER_SHARE", "teacher_tag", "teacher_units", "split_teacher_tag", "WORKER_BASE_BYTES",
            "MAX_TOML_BYTES", "MAX_TOML_DEPTH"]
 
 #: names the experiment a run's numbers come from; part of every config hash (bump if it changes)
@@ -616,48 +616,45 @@ def dp_atoms(K: float) -> float:
     return mean + 5 * math.sqrt(mean) + 10
 
 
-#: the largest expected share of a Pitman-Yor teacher's mean signal ``E[F^2]`` its stick's cut at the sampler's
-#: 100000 atoms may drop (:func:`pitman_yor_dropped_share`); a grid beyond it is refused
-PY_MAX_DROPPED_SHARE = 1e-3
+#: the share of a Pitman-Yor teacher's mean signal ``E[F^2]`` its stick's cut may drop in expectation: the data
+#: teachers of the sweep, the SMC and the compute study keep :func:`pitman_yor_cut` atoms (repeated from
+#: numeric.bayes.smc.TEACHER_DROPPED_SHARE so the config stays importable without the sampler; a test holds them equal)
+PY_TEACHER_SHARE = 1e-6
+_PY_MAX_CUT = 10**7
 
 
-def _log_remaining_mean(K: float, sigma: float, n: int) -> float:
-    """``ln E R_n`` of a Pitman-Yor stick (:func:`scaling_theory.theory.teachers.py_remaining_stick_mean`)."""
-    if sigma == 0.0:
-        return n * math.log(K / (K + 1))
-    a, b = K / sigma, (K + 1) / sigma
-    return math.lgamma(a + n + 1) + math.lgamma(b) - math.lgamma(a + 1) - math.lgamma(b + n)
-
-
-def pitman_yor_atoms(K: float, sigma: float, probability: float = 1e-3) -> int:
-    """Atoms the Pitman-Yor sampler draws, exceeded with probability at most ``probability``: the smallest
-    ``n`` with ``E R_n <= probability * tol``, capped at the sampler's ``max_atoms`` (100000).
-
-    The sampler breaks its stick until the leftover ``R_n = prod_{j<=n} (1 - V_j)`` is at most ``tol = 1e-8``
-    (:func:`scaling_theory.numeric.sim.teacher.sample_teacher`), so it draws more than ``n`` atoms only when
-    ``R_n > tol``, which by Markov's inequality has probability at most ``E R_n / tol``; ``E R_n`` is the closed
-    form :func:`scaling_theory.theory.teachers.py_remaining_stick_mean`.  For ``sigma > 0`` it falls only like
-    ``n^(-(1-sigma)/sigma)``, so from ``sigma`` near 1/4 on the cap is reached (a bound, not a typical count, for
-    the memory estimate; ``probability=1`` gives the count where the mean leftover reaches ``tol``, for the time
-    estimate).
+def pitman_yor_cut(K: float, sigma: float) -> int:
+    """The atoms a Pitman-Yor data teacher keeps at most (``sample_teacher``'s ``max_atoms``): the fewest ``m``
+    whose cut drops at most :data:`PY_TEACHER_SHARE` of ``E[F^2]`` in expectation (:func:`pitman_yor_dropped_share`
+    ``<= 1e-6``), the rule of :func:`scaling_theory.numeric.bayes.smc.py_teacher_atoms` (a test holds them equal);
+    ``sigma = 0``: the sampler's default 100000 (the dp teacher's stick, which its tolerance ends long before).
+    A one-line :class:`UserInputError` above ten million atoms.
 
     Examples
     ========
-    >>> pitman_yor_atoms(32, 0.05), pitman_yor_atoms(32, 0.05, probability=1)
-    (1816, 1064)
-    >>> pitman_yor_atoms(32, 0.75)   # the leftover falls like n^(-1/3): the sampler's cap
-    100000
+    >>> pitman_yor_cut(2, 0.5), pitman_yor_cut(32, 0.75), pitman_yor_cut(32, 0.0)
+    (589, 175117, 100000)
     """
-    target = math.log(probability * _DP_TOL)
-    if _log_remaining_mean(K, sigma, _DP_MAX_ATOMS) > target:
+    if sigma <= 0.0:
         return _DP_MAX_ATOMS
-    lo, hi = 0, _DP_MAX_ATOMS   # E R_n falls with n (R_n does, draw by draw): bisect for the first n below
-    while hi - lo > 1:
+    a, g = K / sigma, (K + 2.0) / sigma
+    const = math.lgamma(g) - math.lgamma(a + 1.0)
+    target = math.log(PY_TEACHER_SHARE)
+
+    def log_share(m: int) -> float:
+        return const + math.lgamma(a + m + 1.0) - math.lgamma(g + m)
+
+    hi = 1
+    while log_share(hi) > target:
+        hi *= 2
+        if hi > _PY_MAX_CUT:
+            raise UserInputError(f"a pitman-yor teacher with K = {K:g}, sigma = {sigma:g} needs more than "
+                                 f"{_PY_MAX_CUT:g} atoms to drop at most {PY_TEACHER_SHARE:g} of its mean signal "
+                                 f"E[F^2] (lower K or sigma)")
+    lo = hi // 2
+    while hi - lo > 1:   # the share falls with m: the first m at or below the target
         mid = (lo + hi) // 2
-        if _log_remaining_mean(K, sigma, mid) <= target:
-            hi = mid
-        else:
-            lo = mid
+        lo, hi = (lo, mid) if log_share(mid) <= target else (mid, hi)
     return hi
 
 
@@ -669,8 +666,8 @@ def pitman_yor_dropped_share(K: float, sigma: float, n: int = _DP_MAX_ATOMS) -> 
 
     Examples
     ========
-    >>> f"{pitman_yor_dropped_share(32, 0.75):.2g}", f"{pitman_yor_dropped_share(1024, 0.9):.2g}"
-    ('2.5e-06', '0.0042')
+    >>> f"{pitman_yor_dropped_share(32, 0.75, 175117):.2g}", f"{pitman_yor_dropped_share(32, 0.75, 100_000):.2g}"
+    ('1e-06', '2.5e-06')
     """
     if sigma == 0.0:
         return (K / (K + 2)) ** n
@@ -733,14 +730,22 @@ def _student_bytes(width: int, d: int, batch_size: int) -> float:
 
 
 def teacher_units(d: int, K: int, kind: str, sigma: float | None = None, *, bound: bool = True) -> float:
-    """Hidden units of a sampled teacher: ``K`` (finite), the atoms of a dp teacher (:func:`dp_atoms`) or
-    of a Pitman-Yor teacher (:func:`pitman_yor_atoms`: exceeded with probability at most 1e-3 when ``bound``,
-    else where the mean leftover reaches the sampler's tolerance, the typical count)."""
+    """Hidden units of a sampled teacher: ``K`` (finite), the atoms of a dp teacher (:func:`dp_atoms` when
+    ``bound``, else its mean ``K ln(1/tol)``) or of a Pitman-Yor teacher (its cut, :func:`pitman_yor_cut`, which
+    the sampler never exceeds; the leftover's tolerance ``1e-8`` ends the stick earlier only by chance, since
+    the squared tail ``t(m)/t(0)``, falling like ``m^(1 - 2/sigma)``, reaches ``1e-6`` long before the mean
+    leftover ``E R_m``, falling like ``m^(-(1-sigma)/sigma)``, reaches ``1e-8``).
+
+    Examples
+    ========
+    >>> teacher_units(8, 32, "finite"), round(teacher_units(8, 32, "dp")), teacher_units(8, 32, "pitman-yor", 0.5)
+    (32.0, 721, 6534.0)
+    """
     if kind == "finite":
         return float(K)
     if kind == "dp" or not sigma:  # sigma = 0: the dp teacher's stick, bit for bit
         return min(_DP_MAX_ATOMS, dp_atoms(K) if bound else K * math.log(1 / _DP_TOL))
-    return float(pitman_yor_atoms(K, sigma, 1e-3 if bound else 1.0))
+    return float(pitman_yor_cut(K, sigma))
 
 
 def _teacher_bytes(d: int, K: int, kind: str, sigma: float | None = None) -> float:
@@ -1150,11 +1155,10 @@ def _grid(name: str, raw: Mapping[str, Any], source: str) -> Grid:
         raise UserInputError(f"{source}: kind 'pitman-yor' needs field 'sigma', its discounts in [0, 1) "
                              f"(e.g. sigma = [0.25, 0.5])")
     for K, sigma in ((K, s) for K in grid.K for s in grid.sigma or ()):
-        share = pitman_yor_dropped_share(K, sigma)
-        if share > PY_MAX_DROPPED_SHARE:
-            raise UserInputError(f"{source}: a pitman-yor teacher with K = {K}, sigma = {sigma!r} keeps "
-                                 f"{share:.2g} of its mean signal E[F^2] in the atoms past the sampler's "
-                                 f"{_DP_MAX_ATOMS}; at most {PY_MAX_DROPPED_SHARE:g} (lower K or sigma)")
+        try:
+            pitman_yor_cut(K, sigma)   # the teacher's cut: refused here, not in every worker
+        except UserInputError as err:
+            raise UserInputError(f"{source}: {err}") from None
     if "dp" in grid.kind and max(grid.K) > DP_MAX_K:
         K = max(grid.K)
         raise UserInputError(f"{source}: field 'K': a dp teacher of concentration K = {K} needs about "

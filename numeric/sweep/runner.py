@@ -73,6 +73,9 @@ def train_runs(runs: Sequence[RunSpec], *, batched_eval: bool = True) -> list[di
     KL on fresh inputs, docs/paper-setting.md "Empirical check"), all students of the task on the
     same evaluation inputs in one pass (``batched_eval=False``: one ``reducible_error`` call per
     run, the earlier path, kept for the speed benchmark).  A non-finite error is recorded as diverged.
+    The teacher is the one the SMC and the compute study draw for the same kind and seed
+    (:func:`scaling_theory.numeric.bayes.smc.teacher_arguments`: a Pitman-Yor stick cut at
+    :func:`~scaling_theory.numeric.sweep.config.pitman_yor_cut` atoms, where it drops at most 1e-6 of ``E[F^2]``).
     A stick-breaking teacher's runs (``dp``, ``pitman-yor``) record its stick in ``metrics.teacher_atoms``,
     ``metrics.teacher_leftover`` and ``metrics.teacher_dropped_share`` (the expected share of ``E[F^2]`` its cut
     dropped, :attr:`~scaling_theory.numeric.sim.teacher.Teacher.dropped_share`).
@@ -83,13 +86,16 @@ def train_runs(runs: Sequence[RunSpec], *, batched_eval: bool = True) -> list[di
     samples, each taken before the step that uses it (``TrainResult.online_kl``), the quantity the
     paper's bound is about, while ``error`` is the KL of the final weights on fresh inputs.
     """
+    from scaling_theory.numeric.bayes.smc import teacher_arguments
     from scaling_theory.numeric.sim.error import reducible_error, reducible_errors
     from scaling_theory.numeric.sim.teacher import sample_teacher
     from scaling_theory.numeric.sim.students import StudentConfig
     from scaling_theory.numeric.sim.training import train
 
     first = runs[0]
-    teacher = sample_teacher(first.d, first.K, kind=first.kind, seed=first.teacher_seed, sigma=first.sigma)
+    # the data teacher of the SMC and the compute study: a Pitman-Yor stick cut where it drops <= 1e-6 of E[F^2]
+    teacher = sample_teacher(first.d, first.K, kind=first.kind, seed=first.teacher_seed,
+                             **teacher_arguments(first.kind, first.K, first.sigma))
     students = [_student_config(StudentConfig, run) for run in runs]
     # one call per IsoFLOP row: every student reads a prefix of the same stream
     results = train(teacher, students, [run.samples for run in runs], data_seed=first.data_seed,
@@ -351,7 +357,7 @@ def _cost(runs: Sequence[RunSpec]) -> float:
     0.17 ns per teacher unit and input dimension (a Dirichlet-process teacher truncated at leftover
     mass 1e-8 has about K ln(1e8) atoms: 1060 ns per sample at K = 32, d = 8, against 240 ns for
     the finite teacher; a Pitman-Yor teacher's typical count is
-    :func:`~scaling_theory.numeric.sweep.config.teacher_units`, up to the sampler's 100000 atoms); online SGD about 0.45 ns per p·T plus 80 ns per sample for the
+    :func:`~scaling_theory.numeric.sweep.config.teacher_units`, up to its cut); online SGD about 0.45 ns per p·T plus 80 ns per sample for the
     per-sample scalar chain; evaluation on two streams (the reported error's and the validation
     one), each drawn and labelled once per task at about 450 ns plus 0.15 ns per teacher unit and
     input dimension per input (measured: 472 ns at d = 8, K = 32; 1635 ns at K = 1024), then 0.5 ns

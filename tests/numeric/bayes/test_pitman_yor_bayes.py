@@ -1,12 +1,5 @@
-"""The Pitman-Yor teacher in the Bayes comparison: the law it is held against, its discount, the CLI.
+"""The Pitman-Yor teacher in the Bayes comparison: the law it is held against, its discount, the CLI."""
 
-The SMC sampler's Pitman-Yor prior (``learner_prior`` / ``run_teachers`` with ``sigma``) is the lead's work on
-branch ``py``; the end-to-end runs below need it and are skipped where ``run_teachers`` does not take ``sigma``.
-The comparison's own logic (the law, its values, the discount's checks, what reaches the sampler) is tested here
-with the real sampler where it can be and with a recording stand-in where it cannot.
-"""
-
-import inspect
 import json
 
 import pytest
@@ -19,10 +12,6 @@ from scaling_theory.numeric.bayes.compare import (bayes_optimal_error, bound_at,
                                                   bound_value, bounds_at, check_inputs, law_for)
 from scaling_theory.numeric.bayes.smc import run_teachers
 from scaling_theory.theory.registry import get_law
-
-HAS_PY_SAMPLER = "sigma" in inspect.signature(run_teachers).parameters
-needs_sampler = pytest.mark.skipif(not HAS_PY_SAMPLER, reason="the SMC sampler's Pitman-Yor prior (run_teachers "
-                                                             "with sigma) is not on this branch yet")
 
 
 def test_the_law_is_the_pitman_yor_law_at_its_discount():
@@ -72,7 +61,7 @@ def test_the_discount_is_checked_in_one_line(kwargs, needle):
 
 def test_the_discount_reaches_the_sampler_and_the_result_names_the_law(monkeypatch):
     # a recording stand-in for the sampler (the DP sampler's run): what the comparison passes it and what it
-    # makes of the run, whatever the sampler's Pitman-Yor prior is
+    # makes of the run, apart from the sampler's own numbers
     seen = []
 
     def sampler(kind, d, K, T, sigma=None, **kw):
@@ -80,15 +69,15 @@ def test_the_discount_reaches_the_sampler_and_the_result_names_the_law(monkeypat
         return run_teachers("dp", d, K, T, **kw)
 
     monkeypatch.setattr(compare, "run_teachers", sampler)
-    r = bayes_optimal_error("pitman-yor", 1, 2, 100, teachers=2, particles=100, sgd=False, sigma=0.5)
+    r = bayes_optimal_error("pitman-yor", 1, 2, 100, teachers=2, particles=100, sgd=False, sigma=0.1)
     w = bayes_optimal_error("pitman-yor", 1, 2, 100, teachers=2, particles=100, sgd=False, sigma=0.5, width=2)
-    assert seen == [("pitman-yor", 0.5, None), ("pitman-yor", 0.5, 2)]
-    assert r.bound_law == w.bound_law == "jeon-van-roy-pitman-yor" and r.sigma == 0.5
-    assert (r.bound, r.bound_p) == bound_value("pitman-yor", 1, 2, 100, sigma=0.5)
+    assert seen == [("pitman-yor", 0.1, None), ("pitman-yor", 0.5, 2)]
+    assert r.bound_law == w.bound_law == "jeon-van-roy-pitman-yor" and (r.sigma, w.sigma) == (0.1, 0.5)
+    assert (r.bound, r.bound_p) == bound_value("pitman-yor", 1, 2, 100, sigma=0.1)
     assert w.bound == bound_at("pitman-yor", 1, 2, 100, 2, sigma=0.5) and w.bound_p == 2 * (1 + 1)
-    assert json.loads(json.dumps(r.to_json()))["sigma"] == 0.5
-    assert "(pitman-yor(sigma=0.5) teacher, d=1, K=2, T=100;" in r.summary()
-    assert "bound (jeon-van-roy-pitman-yor, route " in r.summary()
+    assert json.loads(json.dumps(w.to_json()))["sigma"] == 0.5
+    assert "(pitman-yor(sigma=0.5) teacher, d=1, K=2, T=100;" in w.summary()
+    assert "bound (jeon-van-roy-pitman-yor, route " in w.summary()
     # the other teachers' results are as before: no discount
     assert bayes_optimal_error("dp", 1, 1, 50, teachers=2, particles=100, sgd=False).sigma is None
 
@@ -111,28 +100,39 @@ def test_cli_refuses_a_bad_discount_in_one_line(args, needle, capsys):
 # -- end to end, with the sampler's Pitman-Yor prior ---------------------------------------------------------
 
 
-@needs_sampler
-def test_cli_pitman_yor_run_names_the_law_and_reproduces(capsys):
+def test_cli_pitman_yor_restricted_learner_names_the_law_and_reproduces(capsys):
     argv = ["bayes", "--teacher", "pitman-yor", "--sigma", "0.5", "--d", "1", "--K", "2", "--T", "100",
-            "--teachers", "2", "--particles", "100", "--json"]
-    assert main(argv) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["teacher"] == "pitman-yor" and out["sigma"] == 0.5 and out["bound_law"] == "jeon-van-roy-pitman-yor"
-    assert out["error"] > 0 and out["holds"] is not False and out["sgd_error"] > 0
-    assert (out["bound"], out["bound_p"]) == bound_value("pitman-yor", 1, 2, 100, sigma=0.5)
-    assert main(argv) == 0
-    again = json.loads(capsys.readouterr().out)
-    assert again["error"] == out["error"] and again["curve"] == out["curve"]     # seeded
-
-
-@needs_sampler
-def test_cli_pitman_yor_restricted_width(capsys):
-    argv = ["bayes", "--teacher", "pitman-yor", "--sigma", "0.5", "--d", "1", "--K", "2", "--T", "100",
-            "--teachers", "2", "--particles", "100", "--no-sgd", "--width", "2"]
+            "--teachers", "2", "--particles", "100", "--width", "2"]
     assert main([*argv, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["width"] == 2 and out["bound_p"] == 4.0 and out["error"] > 0
-    assert out["bound"] == bound_at("pitman-yor", 1, 2, 100, 2, sigma=0.5)
-    assert main(argv) == 0
+    assert out["teacher"] == "pitman-yor" and out["sigma"] == 0.5 and out["bound_law"] == "jeon-van-roy-pitman-yor"
+    assert out["width"] == 2 and out["bound_p"] == 4.0 and out["error"] > 0 and out["sgd_error"] > 0
+    assert out["bound"] == bound_at("pitman-yor", 1, 2, 100, 2, sigma=0.5) and out["holds"] is not False
+    assert main([*argv, "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["error"] == out["error"] and again["curve"] == out["curve"]     # seeded
+    assert main([*argv, "--no-sgd"]) == 0
     text = capsys.readouterr().out
-    assert "width-2 learner (pitman-yor(sigma=0.5) teacher" in text and "jeon-van-roy-pitman-yor" in text
+    assert "width-2 learner (pitman-yor(sigma=0.5) teacher" in text and "bound (jeon-van-roy-pitman-yor" in text
+
+
+def test_cli_pitman_yor_bayes_optimal_learner(capsys):
+    # the teacher's own prior, its stick truncated by the sampler (docs/bayes.md): a light tail fits
+    argv = ["bayes", "--teacher", "pitman-yor", "--sigma", "0.1", "--d", "1", "--K", "1", "--T", "100",
+            "--teachers", "2", "--particles", "100", "--no-sgd", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["width"] is None and out["sigma"] == 0.1 and out["bound_law"] == "jeon-van-roy-pitman-yor"
+    assert (out["bound"], out["bound_p"]) == bound_value("pitman-yor", 1, 1, 100, sigma=0.1)
+    assert out["error"] > 0 and out["holds"] is True
+    # a heavy tail needs more atoms than the sampler carries: one line asking for a width, nothing run
+    assert main([*argv[:4], "0.5", *argv[5:]]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and "give the learner a width (--width)" in captured.err
+
+
+def test_sigma_zero_is_the_dp_teacher_bit_for_bit():
+    kw = dict(teachers=2, particles=100, sgd=False)
+    py0, dp = bayes_optimal_error("pitman-yor", 1, 1, 80, sigma=0.0, **kw), bayes_optimal_error("dp", 1, 1, 80, **kw)
+    assert py0.error == dp.error and py0.curve == dp.curve and py0.bound_law == dp.bound_law == "jeon-van-roy"
+    assert (py0.sigma, dp.sigma) == (0.0, None)

@@ -13,7 +13,7 @@ from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.analysis.data import from_store, split_groups
 from scaling_theory.numeric.sim.teacher import sample_teacher
 from scaling_theory.numeric.sweep import config as sweep_config
-from scaling_theory.numeric.sweep.config import (RunSpec, SweepConfig, pitman_yor_atoms, pitman_yor_dropped_share,
+from scaling_theory.numeric.sweep.config import (RunSpec, SweepConfig, pitman_yor_cut, pitman_yor_dropped_share,
                                                  split_teacher_tag, teacher_tag)
 from scaling_theory.numeric.sweep.runner import estimate_sweep, run_sweep, synthetic_runner, train_runs
 from scaling_theory.numeric.sweep.store import Store
@@ -68,7 +68,7 @@ def test_pitman_yor_hash_names_the_discount_and_round_trips():
     ({"kind": "pitman-yor", "sigma": True}, "field 'sigma' must contain numbers in [0, 1), got True"),
     ({"kind": "pitman-yor", "sigma": "0.5"}, "got '0.5'"),
     ({"kind": "pitman-yor", "sigma": []}, "field 'sigma' must not be empty"),
-    ({"kind": "pitman-yor", "sigma": 0.9, "K": 1024}, "keeps 0.0042 of its mean signal E[F^2] in the atoms past"),
+    ({"kind": "pitman-yor", "sigma": 0.9, "K": 1024}, "needs more than 1e+07 atoms to drop at most 1e-06 of its"),
 ])
 def test_bad_sigma_is_one_line(over, message):
     with pytest.raises(UserInputError) as err:
@@ -97,16 +97,30 @@ def test_with_widths_refines_one_discount():
 # -- the atoms a Pitman-Yor teacher holds (memory and time estimates) ----------------------------
 
 
-def test_atom_bound_is_the_markov_bound_of_the_closed_form():
-    K, s = 8, 0.1
-    n = pitman_yor_atoms(K, s)
-    mean = teachers.py_remaining_stick_mean(sp.Integer(n), sp.Integer(K), sp.Rational(1, 10))
-    before = teachers.py_remaining_stick_mean(sp.Integer(n - 1), sp.Integer(K), sp.Rational(1, 10))
-    assert float(mean) <= 1e-3 * 1e-8 < float(before)          # the first n with P(more atoms) <= 1e-3
-    # the sampler never draws more than the bound (exceeded with probability <= 1e-3 per teacher)
-    counts = [sample_teacher(2, K, kind="pitman-yor", sigma=s, seed=i).m for i in range(30)]
-    assert max(counts) <= n and np.mean(counts) <= pitman_yor_atoms(K, s, probability=1)
-    assert pitman_yor_atoms(32, 0.75) == 100_000             # the stick falls like n^(-1/3): the sampler's cap
+def test_the_cut_is_the_samplers_and_drops_at_most_1e6_of_the_signal():
+    from scaling_theory.numeric.bayes.smc import TEACHER_DROPPED_SHARE, py_teacher_atoms, teacher_arguments
+
+    assert sweep_config.PY_TEACHER_SHARE == TEACHER_DROPPED_SHARE
+    for K in (1, 2, 8, 32, 100):
+        for s in (0.01, 0.1, 0.25, 0.5, 0.75, 0.9):
+            try:
+                cut = pitman_yor_cut(K, s)
+            except UserInputError:
+                with pytest.raises(UserInputError):
+                    py_teacher_atoms(float(K), s)
+                continue
+            assert cut == py_teacher_atoms(float(K), s)       # one rule: the SMC's and the sweep's teachers
+            assert pitman_yor_dropped_share(K, s, cut) <= 1e-6 < pitman_yor_dropped_share(K, s, cut - 1)
+    # the sweep's teacher is the SMC's: the same atoms, weights and sticks for the same kind and seed
+    runs, _ = SweepConfig.from_dict({"d": 3, "K": 2, "kind": "pitman-yor", "sigma": 0.5, "budgets": [1e3],
+                                     "widths": [1], "min_samples": 1}).expand()
+    ours = sample_teacher(3, 2, kind="pitman-yor", seed=runs[0].teacher_seed, **teacher_arguments("pitman-yor", 2, 0.5))
+    assert ours.m == pitman_yor_cut(2, 0.5) == 589 and ours.dropped_share < 1e-4
+    counts = [sample_teacher(2, 8, kind="pitman-yor", sigma=0.1, seed=i, max_atoms=pitman_yor_cut(8, 0.1)).m
+              for i in range(10)]
+    assert counts == [pitman_yor_cut(8, 0.1)] * 10    # the cut ends the stick before the leftover's tolerance
+    with pytest.raises(UserInputError, match="needs more than 1e.07 atoms to drop at most 1e-06"):
+        SweepConfig.from_dict({"d": 4, "K": 1024, "kind": "pitman-yor", "sigma": 0.9, "budgets": [1e4]})
 
 
 def test_dropped_share_is_the_squared_tail_of_the_closed_form():
@@ -126,7 +140,7 @@ def test_memory_and_time_estimates_count_the_atoms():
         return sweep_config.memory_breakdown(cfg)["teacher"], estimate_sweep(runs).core_seconds
 
     (dp_mem, dp_time), (py_mem, py_time) = one("dp"), one("pitman-yor", 0.75)
-    assert py_mem == 3 * 8.0 * 100_000 * (8 + 2)              # 1e5 atoms: the sampler's cap
+    assert py_mem == 3 * 8.0 * pitman_yor_cut(32, 0.75) * (8 + 2)   # 175117 atoms: its cut
     assert py_mem > 100 * dp_mem and py_time > 10 * dp_time
     assert one("pitman-yor", 0.0) == (dp_mem, dp_time)       # sigma = 0 is the dp teacher's stick
 
@@ -179,10 +193,12 @@ def test_real_runner_samples_the_pitman_yor_teacher_and_reproduces():
     runs, _ = cfg.expand()
     out, again = train_runs(runs), train_runs(runs)
     assert [o["error"] for o in out] == [o["error"] for o in again]       # seeded: the same numbers
-    teacher = sample_teacher(2, 2, kind="pitman-yor", sigma=0.25, seed=runs[0].teacher_seed)
+    teacher = sample_teacher(2, 2, kind="pitman-yor", sigma=0.25, seed=runs[0].teacher_seed,
+                             max_atoms=pitman_yor_cut(2, 0.25))
     assert all(o["status"] == "done" and o["error"] > 0 for o in out)
-    assert out[0]["metrics"]["teacher_atoms"] == teacher.m > 2
+    assert out[0]["metrics"]["teacher_atoms"] == teacher.m == 74
     assert out[0]["metrics"]["teacher_leftover"] == teacher.leftover
+    assert out[0]["metrics"]["teacher_dropped_share"] == teacher.dropped_share < 1e-3
     # another discount is another teacher: other numbers on the same seeds
     other = SweepConfig.from_dict({**cfg.to_dict(), "grid": [{**cfg.to_dict()["grid"][0], "sigma": [0.5]}]})
     assert train_runs(other.expand()[0])[0]["error"] != out[0]["error"]
