@@ -378,13 +378,20 @@ def _summary(result, quick: bool) -> list[Block]:
         items.append(f"Is the bound informative (its optimal value below the trivial error "
                      f"{_num(th.get('trivial_error'), 3)} nats)? {teacher}: {verdict} ({where}); it becomes "
                      f"informative {start}.")
+    studied, cells = [], 0
     for t in (getattr(result, "compute_study", None) or {}).get("teachers", []):
         a = t["exponents"]["bayes"]
         routes = ", ".join(f"{r} {_num(t['exponents'].get(r), 2)} ({v})" for r, v in t["verdicts"].items())
-        cells = sum(b.get("bound_cells_checked") or 0 for b in t["budgets"])
-        items.append(f"Compute study, {_study_label(t)}: the restricted Bayes learner's $n^* \\propto C^a$ with "
-                     f"a = {_fmt_ci(a[0], a[1:] if a[1] is not None else None, 3)}; each route's exponent over the "
-                     f"same budgets: {routes}; every route's bound lies above the Bayes error at all {cells} cells.")
+        cells += sum(b.get("bound_cells_checked") or 0 for b in t["budgets"])
+        studied.append(f"{_study_label(t)}: a = {_fmt_ci(a[0], a[1:] if a[1] is not None else None, 3)} against "
+                       f"{routes}")
+    if studied:
+        items.append("Compute study (the restricted Bayes learner's $n^* \\propto C^a$ against each route's exponent "
+                     "over the same budgets): " + "; ".join(studied) + f". Every route's bound lies above the Bayes "
+                     f"error at all {cells} cells.")
+    emap = getattr(result, "exponent_map", None) or {}
+    if emap.get("answer"):
+        items.append(f"Exponent map (model exponent by teacher and proof route): {emap['answer']}.")
     caveats = ["the bound is about the Bayes-optimal learner, not SGD, and is vacuous where said above, so "
                "'disagrees' compares exponents, it does not refute the bound; the compute study measures the "
                "learner the bound is about, on small teachers and budgets where the routes' exponents are still "

@@ -283,7 +283,7 @@ def _warm_kernels(stage: str, quick: bool) -> None:
 
         for teacher, s in SETTINGS["quick"].items():   # the restricted learners and the SGD students, tiny
             compute_study(teacher, s["d"], s["K"], s["budgets"][:1], s["widths"][:2], teachers=2, particles=100,
-                          bootstrap=2)
+                          bootstrap=2, sigma=s.get("sigma"))
     else:
         raise ValueError(f"no kernels to warm for stage {stage!r}")
 

@@ -29,7 +29,7 @@ import numpy as np
 import sympy as sp
 
 from scaling_theory.numeric.bayes.study import bayes_study, n_star_smooth, samples_at, study_teachers
-from scaling_theory.theory.teachers import canonical_kind
+from scaling_theory.theory.teachers import canonical_kind, check_discount
 
 __all__ = ["compute_study", "sgd_study", "route_predictions", "route_verdict", "figure_data", "SGD_RATES",
            "WIDE_INTERVAL"]
@@ -253,6 +253,8 @@ def compute_study(teacher: str, d: int, K: float, budgets: Sequence[float], widt
     2.0
     """
     kind = canonical_kind(teacher)
+    if kind == "pitman-yor":     # one discount for the teachers, the sampler and the law (0: the DP's)
+        sigma = check_discount(0.0 if sigma is None else sigma)
     bayes = bayes_study(kind, d, K, budgets, widths, teachers=teachers, particles=particles, seed=seed,
                         bounds=route_bounds(kind, d, K, sigma), bootstrap=bootstrap, allow_long=allow_long,
                         progress=progress, sigma=sigma)

@@ -52,7 +52,7 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     # the stage times add up to the total
     seconds = result["seconds"]
     assert sum(v for k, v in seconds.items() if k != "total") == pytest.approx(seconds["total"], rel=1e-6)
-    assert {"theory", "simulate", "protocol", "fit", "compare", "figures", "bayes", "figures_lr", "report",
+    assert {"theory", "simulate", "protocol", "fit", "compare", "figures", "bayes", "exponent_map", "figures_lr", "report",
             "other"} <= set(seconds)
     # a trend figure with one value on its axis is not drawn, and the report says so
     assert not (out / "figures" / "share_vs_d.png").exists()
@@ -91,7 +91,15 @@ def test_reproduce_quick_writes_every_file_and_resumes(tmp_path, capsys):
     assert sum(r["seconds"] for r in rounds) <= result["seconds"]["simulate"]
     assert "Speed: " in md and "coarse " in md
     study = result["compute_study"]                  # the restricted Bayes learner, SGD and every route
-    assert [t["teacher"] for t in study["teachers"]] == ["dp", "finite"]
+    assert [t["teacher"] for t in study["teachers"]] == ["dp", "finite", "pitman-yor"]
+    py = study["teachers"][2]                        # its discount, and where its data teachers' sticks were cut
+    assert py["sigma"] == 0.5 and py["teacher_atoms"] > 0 and py["teacher_dropped_share"] == 1e-6
+    emap = result["exponent_map"]                    # the measured exponents attached to their discounts
+    measured = {r["sigma"]: r["measured"] for r in emap["pitman_yor"]["rows"]}
+    assert measured[0.0]["bayes"] == study["teachers"][0]["exponents"]["bayes"]
+    assert measured[0.5]["bayes"] == py["exponents"]["bayes"] and measured[0.25] is None
+    assert all(r["measured"]["bayes"] == study["teachers"][1]["exponents"]["bayes"] for r in emap["finite"]["rows"])
+    assert "exponent_map.png" in figures and "The exponent map: which teachers" in md
     for t in study["teachers"]:
         assert len(t["budgets"]) >= 2 and set(t["verdicts"]) == {r for r in t["exponents"] if r not in ("bayes", "sgd")}
         assert len(t["exponents"]["bayes"]) == 3 and len(t["exponents"]["sgd"]) == 3
@@ -261,9 +269,10 @@ _warm_kernels("bayes", True)
 warm = signatures()
 task = _group([r for r in SweepConfig.protocol(quick=True).expand()[0] if r.compute == 1e5])[0]
 train_runs(task)                     # a real task of the study, as a sweep worker runs it
-for kind in ("dp", "finite"):  # and the default compute study at its smallest budget
+for kind in ("dp", "finite", "pitman-yor"):  # and the default compute study at its smallest budget
     s = SETTINGS["default"][kind]
-    compute_study(kind, s["d"], s["K"], s["budgets"][:1], s["widths"][:3], teachers=2, particles=100, bootstrap=2)
+    compute_study(kind, s["d"], s["K"], s["budgets"][:1], s["widths"][:3], teachers=2, particles=100, bootstrap=2,
+                  sigma=s.get("sigma"))
 print(json.dumps({"warm": warm, "task": signatures(), "runs": len(task)}))
 """
 
