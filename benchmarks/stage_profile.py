@@ -29,6 +29,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
+    from scaling_theory.numeric.bayes.smc import teacher_arguments
     from scaling_theory.numeric.sim.error import reducible_errors
     from scaling_theory.numeric.sim.students import StudentConfig
     from scaling_theory.numeric.sim.teacher import data_chunks, sample_teacher
@@ -44,7 +45,7 @@ def main(argv=None) -> int:
     added: dict = {}
     for r in rows:
         if r["config_hash"] not in coarse:
-            key = (int(r["d"]), int(r["K"]), str(r["kind"]))
+            key = (int(r["d"]), int(r["K"]), str(r["teacher"]))
             added.setdefault(key, {}).setdefault(float(r["compute"]), set()).add(int(r["width"]))
     refined = config.with_widths({k: {C: sorted(w) for C, w in v.items()} for k, v in added.items()})
     stored = {r["config_hash"] for r in rows}
@@ -58,7 +59,8 @@ def main(argv=None) -> int:
         cpu: Counter = Counter()
         for task in _group(part):
             first = task[0]
-            teacher = sample_teacher(first.d, first.K, kind=first.kind, seed=first.teacher_seed)
+            teacher = sample_teacher(first.d, first.K, kind=first.kind, seed=first.teacher_seed,
+                                     **teacher_arguments(first.kind, first.K, first.sigma))
             start = time.process_time()
             chunks = list(data_chunks(teacher, max(r.samples for r in task), seed=first.data_seed,
                                       with_logits=True))
@@ -70,7 +72,7 @@ def main(argv=None) -> int:
             for seed in (first.eval_seed, first.val_seed):
                 if pairs and seed is not None:
                     reducible_errors(teacher, pairs, n_samples=first.eval_samples, seed=seed)
-            cpu[f"stream {first.kind}"] += drawn - start
+            cpu[f"stream {first.teacher}"] += drawn - start
             cpu["students"] += trained - drawn
             cpu["evaluation"] += time.process_time() - trained
         out[name] = {"runs": len(part), "pT": float(sum(r.params * r.samples for r in part)),

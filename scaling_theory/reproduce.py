@@ -209,17 +209,17 @@ def _check_store_protocol(store_path: Path, config, quick: bool) -> None:
     from scaling_theory.numeric.sweep.store import Store
 
     def keys(cfg) -> set[tuple]:
-        return {(r.d, r.K, str(r.kind), float(r.compute), float(r.lr), int(r.seed)) for r in cfg.expand()[0]}
+        return {(r.d, r.K, r.teacher, float(r.compute), float(r.lr), int(r.seed)) for r in cfg.expand()[0]}
 
     ours = keys(config)
     with Store(store_path) as store:
         rows = store.rows()
-    foreign = [r for r in rows if (int(r["d"]), int(r["K"]), str(r["kind"]), float(r["compute"]),
+    foreign = [r for r in rows if (int(r["d"]), int(r["K"]), str(r["teacher"]), float(r["compute"]),
                                    float(r["lr"]), int(r["seed"])) not in ours]
     if not foreign:
         return
     other = keys(SweepConfig.protocol(quick=not quick))
-    theirs = all((int(r["d"]), int(r["K"]), str(r["kind"]), float(r["compute"]), float(r["lr"]),
+    theirs = all((int(r["d"]), int(r["K"]), str(r["teacher"]), float(r["compute"]), float(r["lr"]),
                   int(r["seed"])) in other for r in foreign)
     made_by = (f"the {'default' if quick else 'quick'} study (reproduce{'' if quick else ' --quick'})" if theirs
                else "another sweep")
@@ -339,7 +339,7 @@ def _rows_by_teacher(config, store_path: Path, status: str = "done") -> dict[tup
         rows = [r for r in store.rows(status) if r["config_hash"] in wanted]
     by_key: dict[tuple, list] = {}
     for r in rows:
-        by_key.setdefault((int(r["d"]), int(r["K"]), str(r["kind"])), []).append(r)
+        by_key.setdefault((int(r["d"]), int(r["K"]), str(r["teacher"])), []).append(r)
     return by_key
 
 
@@ -415,6 +415,20 @@ def _training_description(config) -> str:
             f"rate {' or '.join(schedules[x] for x in values('schedule'))} with t0 in "
             f"{{{', '.join(f'{t:g}' for t in values('t0'))}}} and lr0 in {{{', '.join(f'{x:g}' for x in values('lr'))}}} "
             f"(chosen per budget and width on the time-averaged online KL), seeds {{{', '.join(map(str, values('seeds')))}}}")
+
+
+def _teacher_law(teacher: str) -> tuple[str, float | None]:
+    """The law of a teacher named as the store names it (``dp``, ``pitman-yor(sigma=0.5)``) and its discount;
+    :data:`_THEORY_LAW` for a name that is no teacher kind."""
+    from scaling_theory.numeric.sweep.config import split_teacher_tag
+
+    if teacher in TEACHER_LAW:
+        return TEACHER_LAW[teacher], None
+    try:
+        kind, sigma = split_teacher_tag(teacher)
+    except UserInputError:
+        return _THEORY_LAW, None
+    return law_name(kind, sigma=sigma), sigma
 
 
 def _teacher_label(key) -> str:
@@ -498,8 +512,9 @@ def _arm_comparisons(config, store_path: Path, n_boot: int) -> tuple[dict, list[
     analyses, _ = _protocol(config, store_path, n_boot)
     theory = {}
     for key, res in analyses.items():
-        law = get_law(TEACHER_LAW.get(key[2], _THEORY_LAW))
-        theory[key] = theory_curve(law, law_params(law, key[0], key[1]), sorted({C for C, _ in res["cells"]}))
+        name, sigma = _teacher_law(key[2])
+        law = get_law(name)
+        theory[key] = theory_curve(law, law_params(law, key[0], key[1], sigma), sorted({C for C, _ in res["cells"]}))
     return analyses, _comparisons(analyses, theory)
 
 
@@ -548,10 +563,11 @@ def _theory_at_budgets(law, groups, main_key) -> dict[tuple, dict[str, Any]]:
     fixed = law
     for key, part in groups.items():
         d, K, _kind = key
-        law = fixed if fixed is not None else get_law(TEACHER_LAW.get(_kind, _THEORY_LAW))
+        name, sigma = _teacher_law(_kind)
+        law = fixed if fixed is not None else get_law(name)
         budgets = sorted(set(part.budget.tolist()))
         try:
-            theory[key] = theory_curve(law, law_params(law, int(d), int(K)), budgets, cross_check=key == main_key,
+            theory[key] = theory_curve(law, law_params(law, int(d), int(K), sigma), budgets, cross_check=key == main_key,
                                        informative=True)
         except (ValueError, ArithmeticError, UserInputError) as err:
             theory[key] = {"law": law.name, "error": f"no derived optimum ({err})"}

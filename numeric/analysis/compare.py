@@ -25,10 +25,15 @@ __all__ = ["theory_curve", "compare", "trend", "verdict", "ratio_at", "best_samp
 _DIGITS = 20   # the theory curve's precision: far beyond what a comparison with fits needs
 
 
-def law_params(law, d: int, K: int) -> dict[str, Any]:
+def law_params(law, d: int, K: int, sigma: float | None = None) -> dict[str, Any]:
+    """The teacher's constants a law takes: ``{d, K}`` (and the Pitman-Yor discount ``sigma`` where the law has
+    it), or ``{}`` for a law without them."""
     names = {c.name for c in law.constants}
     if {"d", "K"} <= names:
-        return {"d": d, "K": K}
+        out = {"d": d, "K": K}
+        if "sigma" in names and sigma is not None:
+            out["sigma"] = sigma
+        return out
     return {}
 
 

@@ -311,8 +311,9 @@ def from_store(path: str | os.PathLike, *, config_hashes: Collection[str] | None
 
     Model size is the student's parameter count ``p``, data size the number of samples ``T`` and
     the loss the reducible error. Only runs with status ``done`` count; the mean over seeds of each
-    configuration (d, K, teacher kind, compute, width) is one point, with its standard error in
-    ``loss_se``. ``groups`` carries ``d``, ``K`` and ``kind`` per point. ``config_hashes``, if
+    configuration (d, K, teacher, compute, width) is one point, with its standard error in
+    ``loss_se``. ``groups`` carries ``d``, ``K`` and ``kind`` per point, ``kind`` the teacher's name with
+    its discount for a Pitman-Yor teacher (``pitman-yor(sigma=0.5)``, one group per discount). ``config_hashes``, if
     given, keeps only those runs (e.g. one sweep's runs in a store that holds several).
 
     Raises :class:`UserInputError` for a missing, foreign or empty store.
@@ -366,7 +367,8 @@ def _from_rows(rows: Iterable[Mapping[str, Any]], name: str) -> FitData:
     # seeds of one configuration (optimiser settings included) -> one mean
     cells: dict[tuple, list[Mapping[str, Any]]] = {}
     for r in done:
-        key = (r.get("d"), r.get("K"), r.get("kind"), float(r["compute"]), int(r["width"]),
+        # the teacher's name carries a Pitman-Yor teacher's discount: pitman-yor(sigma=0.5)
+        key = (r.get("d"), r.get("K"), r.get("teacher") or r.get("kind"), float(r["compute"]), int(r["width"]),
                r.get("lr"), r.get("optimizer"), r.get("batch_size"))
         cells.setdefault(key, []).append(r)
     # several optimiser settings of one (teacher, budget, width): keep the best-tuned one

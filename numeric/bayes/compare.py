@@ -36,15 +36,16 @@ from scaling_theory.numeric.bayes.smc import run_teachers
 from scaling_theory.numeric.precision.budget import bracketed_root
 from scaling_theory.numeric.precision.mpeval import compile_expr, real, sign
 from scaling_theory.theory.jeon_van_roy import law_name
-from scaling_theory.theory.teachers import canonical_kind
+from scaling_theory.theory.teachers import canonical_kind, check_discount
 
 __all__ = ["LAW_FOR_TEACHER", "TEACHER_KIND", "LIMITS", "BayesResult", "bayes_optimal_error", "bound_value",
-           "bound_at", "bounds_at", "bound_routes", "bound_validity", "check_inputs"]
+           "bound_at", "bounds_at", "bound_routes", "bound_validity", "check_inputs", "law_for"]
 
-#: teacher kind -> the law bounding its Bayes error (theory.jeon_van_roy.law_name: the one map of kinds to laws)
-LAW_FOR_TEACHER = {kind: law_name(kind) for kind in ("finite", "dp")}
+#: teacher kind -> the law bounding its Bayes error (theory.jeon_van_roy.law_name: the one map of kinds to laws);
+#: the Pitman-Yor teacher's law depends on its discount (the DP's at ``sigma = 0``): :func:`law_for`
+LAW_FOR_TEACHER = {kind: law_name(kind) for kind in ("finite", "dp", "pitman-yor")}
 #: teacher kind -> ``sample_teacher`` kind (the canonical names of scaling_theory.theory.teachers)
-TEACHER_KIND = {"finite": "finite", "dp": "dp"}
+TEACHER_KIND = {"finite": "finite", "dp": "dp", "pitman-yor": "pitman-yor"}
 #: admissible sizes (inclusive); particles below 100 give unstable marginal likelihoods.  Within these, the
 #: memory and time a job needs are estimated before it starts (:mod:`~scaling_theory.numeric.bayes.cost`)
 LIMITS = {"d": (1, 64), "K": (1, 64), "T": (1, 1_000_000), "particles": (100, 1_000_000),
@@ -54,9 +55,37 @@ SGD_GRID = ((1, 0.05), (1, 0.2), (4, 0.05), (4, 0.2))
 _BOUND_DPS = 30
 
 
+def law_for(teacher: str, sigma: float | None = None) -> str:
+    """The law bounding the Bayes error of a teacher: ``law_name(kind, sigma=sigma)`` (Barron scale, the
+    samplers' scale): ``jeon-van-roy-pitman-yor`` for a Pitman-Yor teacher with ``sigma > 0``, the DP's
+    ``jeon-van-roy`` at ``sigma = 0``.
+
+    Examples
+    --------
+    >>> from scaling_theory.numeric.bayes.compare import law_for
+    >>> law_for("pitman-yor", 0.5), law_for("pitman-yor", 0.0), law_for("dirichlet")
+    ('jeon-van-roy-pitman-yor', 'jeon-van-roy', 'jeon-van-roy')
+    """
+    return law_name(canonical_kind(teacher), sigma=sigma)
+
+
+def _discount(teacher: str, sigma) -> float | None:
+    """The teacher's discount: a float in ``[0, 1)`` for ``pitman-yor`` (required), ``None`` for the others
+    (refused if given); one-line :class:`UserInputError` otherwise."""
+    if teacher == "pitman-yor":
+        if sigma is None:
+            raise UserInputError("the pitman-yor teacher needs its discount sigma in [0, 1) (--sigma)")
+        return check_discount(sigma)
+    if sigma is not None:
+        raise UserInputError(f"sigma is the Pitman-Yor discount: the {teacher} teacher takes none "
+                             f"(use --teacher pitman-yor)")
+    return None
+
+
 def check_inputs(teacher: str, d: int, K: int, T: int, teachers: int, particles: int, width: int | None = None,
-                 seed: int = 0) -> None:
-    """Raise :class:`UserInputError` naming the limit when a size is outside :data:`LIMITS`.
+                 seed: int = 0, sigma: float | None = None) -> None:
+    """Raise :class:`UserInputError` naming the limit when a size is outside :data:`LIMITS`, or when the discount
+    ``sigma`` is missing (``pitman-yor``), outside ``[0, 1)``, or given for another teacher.
 
     Examples
     --------
@@ -69,9 +98,14 @@ def check_inputs(teacher: str, d: int, K: int, T: int, teachers: int, particles:
     Traceback (most recent call last):
     ...
     scaling_theory.errors.UserInputError: width must be an integer in [1, 4096] (the learner's number of units), got 0
+    >>> check_inputs("pitman-yor", 2, 2, 1000, 8, 500, sigma=1.0)
+    Traceback (most recent call last):
+    ...
+    scaling_theory.errors.UserInputError: the Pitman-Yor discount sigma must lie in [0, 1), got 1.0
     """
     if teacher not in LAW_FOR_TEACHER:
         raise UserInputError(f"unknown teacher {teacher!r}; expected one of {', '.join(LAW_FOR_TEACHER)}")
+    _discount(teacher, sigma)
     checks = [("d", d), ("K", K), ("T", T), ("teachers", teachers), ("particles", particles), ("seed", seed)]
     if width is not None:
         checks.append(("width", width))
@@ -86,14 +120,21 @@ def check_inputs(teacher: str, d: int, K: int, T: int, teachers: int, particles:
             raise UserInputError(f"{name} must be an integer in [{lo}, {hi}]{why}, got {value!r}")
 
 
-def _law_and_values(teacher: str, d: int, K: float):
+def _law_and_values(teacher: str, d: int, K: float, sigma: float | None = None):
+    """The teacher's law (:func:`law_for`) and its constants' values (the discount where the law has one)."""
     from scaling_theory.theory.registry import get_law
 
-    law = get_law(LAW_FOR_TEACHER[canonical_kind(teacher)])
-    return law, law.parameters(None, {"d": d, "K": K}, defaults=False)
+    kind = canonical_kind(teacher)
+    sigma = _discount(kind, sigma)
+    law = get_law(law_for(kind, sigma))
+    given = {"d": d, "K": K}
+    if any(c.name == "sigma" for c in law.constants):
+        given["sigma"] = sigma
+    return law, law.parameters(None, given, defaults=False)
 
 
-def bound_validity(teacher: str, d: int, K: float, T: int, width: int | None = None) -> str | None:
+def bound_validity(teacher: str, d: int, K: float, T: int, width: int | None = None,
+                   sigma: float | None = None) -> str | None:
     """Why no route of the teacher's law is an upper bound at this cell, or ``None`` where one is.
 
     Each route has its own window (:class:`scaling_theory.theory.laws.Route`: ``p >= min_model``,
@@ -109,7 +150,7 @@ def bound_validity(teacher: str, d: int, K: float, T: int, width: int | None = N
     >>> bound_validity("dp", 1, 3, 1000, width=2) is None   # the truncation route holds from n >= 1
     True
     """
-    law, values = _law_and_values(teacher, d, K)
+    law, values = _law_and_values(teacher, d, K, sigma)
     reasons = []
     for r in law.routes:
         t_min = float(sp.N(r.min_data.subs(values), 20))
@@ -124,7 +165,8 @@ def bound_validity(teacher: str, d: int, K: float, T: int, width: int | None = N
     return f"T = {T} is below every route's window{where} ({'; '.join(reasons)})"
 
 
-def bounds_at(teacher: str, d: int, K: float, T: int, width: int) -> dict[str, float | None]:
+def bounds_at(teacher: str, d: int, K: float, T: int, width: int, sigma: float | None = None
+              ) -> dict[str, float | None]:
     """Each route's bound at ``p = width (d + 1)`` and ``T`` (``None`` outside the route's window).
 
     Examples
@@ -133,15 +175,17 @@ def bounds_at(teacher: str, d: int, K: float, T: int, width: int) -> dict[str, f
     >>> b = bounds_at("finite", 2, 2, 1000, 1)
     >>> b["direct"] is None and b["maurey"] > 0       # width 1 < K: only the Maurey route
     True
+    >>> sorted(bounds_at("pitman-yor", 2, 2, 1000, 2, sigma=0.5))   # the Pitman-Yor law's routes
+    ['maurey', 'truncation']
     """
     from scaling_theory.numeric.precision.routes import route_value
 
-    law, values = _law_and_values(teacher, d, K)
+    law, values = _law_and_values(teacher, d, K, sigma)
     p = int(width) * (int(d) + 1)
     return {r.name: route_value(law, r, values, p, int(T), dps=_BOUND_DPS) for r in law.routes}
 
 
-def bound_at(teacher: str, d: int, K: float, T: int, width: int) -> float:
+def bound_at(teacher: str, d: int, K: float, T: int, width: int, sigma: float | None = None) -> float:
     """The teacher's law at ``p = width (d + 1)`` and ``T``: the smallest valid route's bound there.
 
     Raises :class:`UserInputError` when no route covers the cell (:func:`bound_validity` says why).
@@ -153,13 +197,14 @@ def bound_at(teacher: str, d: int, K: float, T: int, width: int) -> float:
     >>> bound_at("finite", 2, 2, 1000, 1) > b      # the minimum over p is below any one width
     True
     """
-    valid = [v for v in bounds_at(teacher, d, K, T, width).values() if v is not None]
+    valid = [v for v in bounds_at(teacher, d, K, T, width, sigma).values() if v is not None]
     if not valid:
-        raise UserInputError(bound_validity(teacher, d, K, T, width) or "no route covers this cell")
+        raise UserInputError(bound_validity(teacher, d, K, T, width, sigma) or "no route covers this cell")
     return min(valid)
 
 
-def bound_routes(teacher: str, d: int, K: float, T: int) -> dict[str, tuple[float, float] | None]:
+def bound_routes(teacher: str, d: int, K: float, T: int, sigma: float | None = None
+                 ) -> dict[str, tuple[float, float] | None]:
     """Each route's bound at ``T`` minimised over the student size ``p`` in its window: ``{route: (bound,
     p*)}`` (``None`` where ``T`` is below the route's window).
 
@@ -171,11 +216,11 @@ def bound_routes(teacher: str, d: int, K: float, T: int) -> dict[str, tuple[floa
     """
     from scaling_theory.numeric.precision.routes import minimum_over_model
 
-    law, values = _law_and_values(teacher, d, K)
+    law, values = _law_and_values(teacher, d, K, sigma)
     return {r.name: minimum_over_model(law, r, values, int(T), dps=_BOUND_DPS) for r in law.routes}
 
 
-def bound_value(teacher: str, d: int, K: float, T: int) -> tuple[float, float]:
+def bound_value(teacher: str, d: int, K: float, T: int, sigma: float | None = None) -> tuple[float, float]:
     """The teacher's law at ``(d, K, T)`` minimised over a continuous student size ``p``: the best route's.
 
     Each route is minimised inside its own window (:func:`bound_routes`); the law is their minimum.
@@ -191,9 +236,9 @@ def bound_value(teacher: str, d: int, K: float, T: int) -> tuple[float, float]:
     >>> bool(0 < b < 1 and p >= 6)   # the direct route, at its smallest model p = K (d+1)
     True
     """
-    valid = [v for v in bound_routes(teacher, d, K, T).values() if v is not None]
+    valid = [v for v in bound_routes(teacher, d, K, T, sigma).values() if v is not None]
     if not valid:
-        raise UserInputError(bound_validity(teacher, d, K, T) or f"no route of the law covers T = {T}")
+        raise UserInputError(bound_validity(teacher, d, K, T, sigma=sigma) or f"no route of the law covers T = {T}")
     return min(valid)
 
 
@@ -204,7 +249,8 @@ class BayesResult:
     Parameters
     ----------
     teacher, d, K, T, teachers, particles, seed : the call; ``width``: the learner's width (``None``: the
-        teacher's own prior, the Bayes-optimal learner).
+        teacher's own prior, the Bayes-optimal learner); ``sigma``: the Pitman-Yor teacher's discount
+        (``None`` for the other teachers).
     error, error_se : mean over teachers of the SMC estimate of ``L_T``, and its standard error.
     error_rb, error_rb_se : the same from the per-step predictive KL (Rao-Blackwellised).
     bound : the law's value (minimised over model size, or at ``p = width (d+1)``); ``None`` where the law
@@ -258,6 +304,7 @@ class BayesResult:
     bound_route: str | None = None
     bound_routes: dict = field(default_factory=dict)
     estimate: dict = field(default_factory=dict)
+    sigma: float | None = None
 
     def to_json(self) -> dict:
         """Plain JSON values (keys ``error``, ``error_se``, ``bound``, ``holds``, ``sgd_error``, ``ess_min`` ...)."""
@@ -270,7 +317,8 @@ class BayesResult:
     def summary(self) -> str:
         """Lines for people; a failing bound is said loudly."""
         learner = "the Bayes-optimal learner" if self.width is None else f"width-{self.width} learner"
-        lines = [f"Bayes error L_T of {learner} ({self.teacher} teacher, d={self.d}, K={self.K}, T={self.T}; "
+        teacher = self.teacher if self.sigma is None else f"{self.teacher}(sigma={self.sigma!r})"
+        lines = [f"Bayes error L_T of {learner} ({teacher} teacher, d={self.d}, K={self.K}, T={self.T}; "
                  f"{self.teachers} teachers x {self.particles} particles, seed {self.seed})",
                  f"  L_T (SMC evidence)    = {self.error:.4g} +- {self.error_se:.2g}",
                  f"  L_T (per-step KL)     = {self.error_rb:.4g} +- {self.error_rb_se:.2g}"]
@@ -333,13 +381,14 @@ def _sgd(ts, K: int, T: int, seed: int, ll_true: np.ndarray, final: bool, width:
 def bayes_optimal_error(teacher: str = "finite", d: int = 2, K: int = 2, T: int = 1000, *, teachers: int = 8,
                         particles: int = 500, seed: int = 0, sgd: bool = True, moves: int = 5,
                         curve_points: int = 30, width: int | None = None, allow_long: bool = False,
-                        threads: int | None = None) -> BayesResult:
+                        threads: int | None = None, sigma: float | None = None) -> BayesResult:
     """Measure ``L_T`` by SMC, compare it with the bound and with SGD (module docstring; docs/bayes.md).
 
     Parameters
     ----------
-    teacher : ``"finite"`` (K ReLU units) or ``"dp"`` (Dirichlet process, concentration K; the old names
-        ``"infinite"`` and ``"dirichlet"`` are accepted).
+    teacher : ``"finite"`` (K ReLU units), ``"dp"`` (Dirichlet process, concentration K; the old names
+        ``"infinite"`` and ``"dirichlet"`` are accepted) or ``"pitman-yor"`` (Pitman-Yor process, concentration
+        K, discount ``sigma``).
     d, K, T : input dimension, teacher size, samples (see :data:`LIMITS`; any ``T >= 1``: below the
         bound's validity window the bound is reported as not valid and ``L_T`` is measured anyway).
     teachers : independent teachers (the standard error is over them).
@@ -353,6 +402,9 @@ def bayes_optimal_error(teacher: str = "finite", d: int = 2, K: int = 2, T: int 
         ``p = n (d + 1)``.  ``None``: the Bayes-optimal learner, the bound minimised over ``p``.
     allow_long : run a job estimated above :data:`scaling_theory.numeric.bayes.cost.MAX_SECONDS`.
     threads : threads for the sampler (default: Numba's).
+    sigma : the Pitman-Yor teacher's discount in ``[0, 1)`` (``teacher="pitman-yor"`` only, and required there):
+        the teachers, the learner's prior (:func:`scaling_theory.numeric.bayes.smc.learner_prior`) and the bound
+        (:func:`law_for`: ``jeon-van-roy-pitman-yor``, the DP's law at ``sigma = 0``) are that teacher's.
 
     Returns
     -------
@@ -379,21 +431,23 @@ def bayes_optimal_error(teacher: str = "finite", d: int = 2, K: int = 2, T: int 
     from scaling_theory.numeric.bayes import cost
 
     teacher = canonical_kind(teacher)
-    check_inputs(teacher, d, K, T, teachers, particles, width, seed)
-    est = cost.estimate(teacher, d, K, T, teachers, particles, width=width, moves=moves, threads=threads)
+    check_inputs(teacher, d, K, T, teachers, particles, width, seed, sigma)
+    sigma = _discount(teacher, sigma)
+    extra = {} if sigma is None else {"sigma": sigma}   # the Pitman-Yor teacher's discount, to its sampler
+    est = cost.estimate(teacher, d, K, T, teachers, particles, width=width, moves=moves, threads=threads, **extra)
     cost.check(est, allow_long=allow_long)
     start = time.perf_counter()
     kind = TEACHER_KIND[teacher]
     ts, r = run_teachers(kind, d, K, T, teachers=teachers, particles=particles, seed=seed, moves=moves,
-                         width=width, threads=threads)
+                         width=width, threads=threads, **extra)
     smc_seconds = time.perf_counter() - start
-    note = bound_validity(teacher, d, K, T, width)
+    note = bound_validity(teacher, d, K, T, width, sigma)
     # every route beside the best one: {route: (bound, p)} or None outside the route's window
     if width is None:
-        routes = bound_routes(teacher, d, K, T)
+        routes = bound_routes(teacher, d, K, T, sigma)
     else:
         routes = {k: (None if v is None else (v, float(width * (d + 1))))
-                  for k, v in bounds_at(teacher, d, K, T, width).items()}
+                  for k, v in bounds_at(teacher, d, K, T, width, sigma).items()}
     valid = {k: v for k, v in routes.items() if v is not None}
     route = min(valid, key=lambda k: valid[k][0]) if valid else None
     bound, p_star = valid[route] if route is not None else (None, None)
@@ -407,7 +461,7 @@ def bayes_optimal_error(teacher: str = "finite", d: int = 2, K: int = 2, T: int 
     return BayesResult(
         teacher=teacher, d=int(d), K=int(K), T=int(T), teachers=int(teachers), particles=int(particles),
         seed=int(seed), error=err, error_se=se, error_rb=float(r.error_rb.mean()), error_rb_se=_se(r.error_rb),
-        bound=bound, bound_law=LAW_FOR_TEACHER[teacher], bound_p=p_star,
+        bound=bound, bound_law=law_for(teacher, sigma), bound_p=p_star,
         holds=None if bound is None else bool(bound >= err - 2 * se),
         ratio=None if bound is None else (bound / err if err > 0 else float("inf")),
         sgd_error=best["error"] if best else None, sgd_error_se=best["error_se"] if best else None,
@@ -420,4 +474,4 @@ def bayes_optimal_error(teacher: str = "finite", d: int = 2, K: int = 2, T: int 
         updates_per_second=updates / smc_seconds if smc_seconds > 0 else float("nan"),
         width=None if width is None else int(width), bound_note=note, bound_route=route,
         bound_routes={k: (None if v is None else {"bound": v[0], "p": v[1]}) for k, v in routes.items()},
-        estimate={"seconds": est.seconds, "memory_bytes": est.memory_bytes, "updates": est.updates})
+        estimate={"seconds": est.seconds, "memory_bytes": est.memory_bytes, "updates": est.updates}, sigma=sigma)

@@ -17,6 +17,11 @@ Every run is identified by the SHA-256 of the canonical JSON of its full configu
 evaluation settings included, the toolkit version excluded), so rerunning a sweep skips what the
 store already holds and a killed sweep resumes with nothing lost and nothing duplicated.
 
+Teachers: ``kind`` is ``finite``, ``dp`` or ``pitman-yor`` (:mod:`scaling_theory.theory.teachers`); a
+Pitman-Yor grid lists its discounts in ``sigma`` (each in ``[0, 1)``), crossed with the other fields, and a
+run names its teacher ``pitman-yor(sigma=0.5)`` (:func:`teacher_tag`).  Runs of the other kinds carry no
+``sigma``, so their config hashes are those of stores written before the field existed.
+
 Examples
 --------
 >>> from scaling_theory.numeric.sweep.config import SweepConfig
@@ -37,6 +42,7 @@ import json
 import math
 import numbers
 import os
+import re
 import reprlib
 import stat
 import tomllib
@@ -45,18 +51,19 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from scaling_theory.errors import UserInputError
-from scaling_theory.theory.teachers import KIND_ALIASES
+from scaling_theory.theory.teachers import KIND_ALIASES, canonical_kind, check_discount
 
 
 __all__ = ["SweepConfig", "Grid", "RunSpec", "EXPERIMENT", "KINDS", "OPTIMIZERS", "SCHEDULES", "DEVICES",
            "PARAMETRISATIONS", "PRECISIONS", "memory_breakdown", "memory_estimate", "task_memory",
-           "machine_memory", "available_memory", "describe_memory", "dp_atoms", "DP_MAX_K", "WORKER_BASE_BYTES", "MAX_TOML_BYTES",
-           "MAX_TOML_DEPTH"]
+           "machine_memory", "available_memory", "describe_memory", "dp_atoms", "DP_MAX_K",
+           "pitman_yor_dropped_share", "pitman_yor_cut", "PY_TEACHER_SHARE", "teacher_tag", "teacher_units", "split_teacher_tag", "WORKER_BASE_BYTES",
+           "MAX_TOML_BYTES", "MAX_TOML_DEPTH"]
 
 #: names the experiment a run's numbers come from; part of every config hash (bump if it changes)
 EXPERIMENT = "teacher-student-single-pass/1"
 
-KINDS = ("finite", "dp")
+KINDS = ("finite", "dp", "pitman-yor")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "inverse", "inverse_sqrt")
 PARAMETRISATIONS = ("standard", "mup")  # as numeric.sim.students (config stays importable without it)
@@ -90,6 +97,8 @@ class Grid:
         ``float32``, the students' arithmetic).
     widths : student widths, or ``None`` for ``widths_per_budget`` automatic widths per budget with
         ``p/sqrt(C)`` spanning ``p_over_sqrt_c``.
+    sigma : the Pitman-Yor discounts crossed with the ``pitman-yor`` kind (``None`` when the grid has no
+        such teacher; the other kinds of the grid ignore it).
 
     Examples
     ========
@@ -99,6 +108,10 @@ class Grid:
     ('main', (4, 8), (10000.0, 100000.0), (1, 2), ('finite',))
     >>> cfg.size()   # 2 d x 2 budgets x 2 widths
     8
+    >>> py = SweepConfig.from_dict({"d": 4, "K": 2, "kind": ["finite", "pitman-yor"], "sigma": [0.25, 0.5],
+    ...                             "budgets": [1e4], "widths": [1]})
+    >>> py.grids[0].sigma, py.size()   # finite, pitman-yor(sigma=0.25), pitman-yor(sigma=0.5)
+    ((0.25, 0.5), 3)
     """
 
     name: str
@@ -117,6 +130,12 @@ class Grid:
     t0: tuple[float, ...]
     parametrisation: tuple[str, ...] = ("standard",)
     precision: tuple[str, ...] = ("float64",)
+    sigma: tuple[float, ...] | None = None
+
+    def teachers(self) -> list[tuple[str, float | None]]:
+        """The grid's teachers as ``(kind, sigma)`` pairs: one per discount for ``pitman-yor``, ``sigma = None``
+        for the other kinds."""
+        return [(kind, s) for kind in self.kind for s in (self.sigma if kind == "pitman-yor" else (None,))]
 
 
 _GRID_FIELDS = tuple(f.name for f in fields(Grid) if f.name != "name")
@@ -140,6 +159,12 @@ class RunSpec:
     (0, True)
     >>> len(run.config_hash), run.to_config()["experiment"]
     (64, 'teacher-student-single-pass/1')
+    >>> run.teacher, "sigma" in run.to_config()       # no discount: the hash of a run stored before the field
+    ('finite', False)
+    >>> [py], _ = SweepConfig.from_dict({"d": 4, "K": 2, "kind": "pitman-yor", "sigma": 0.5, "budgets": [1e4],
+    ...                                  "widths": [1]}).expand()
+    >>> py.teacher, py.to_config()["sigma"]
+    ('pitman-yor(sigma=0.5)', 0.5)
     """
 
     d: int
@@ -159,6 +184,12 @@ class RunSpec:
     device: str
     parametrisation: str = "standard"
     precision: str = "float64"
+    sigma: float | None = None
+
+    @property
+    def teacher(self) -> str:
+        """The teacher's name with its discount: ``finite``, ``dp`` or ``pitman-yor(sigma=0.5)`` (:func:`teacher_tag`)."""
+        return teacher_tag(self.kind, self.sigma)
 
     @property
     def params(self) -> int:
@@ -198,6 +229,8 @@ class RunSpec:
             del out["parametrisation"]  # runs stored before the option existed keep their hashes
         if self.precision == "float64":
             del out["precision"]
+        if self.sigma is None:
+            del out["sigma"]  # only a Pitman-Yor teacher has a discount: other runs keep their hashes
         out.update(experiment=EXPERIMENT, params=self.params, teacher_seed=self.teacher_seed,
                    data_seed=self.data_seed, init_seed=self.init_seed, eval_seed=self.eval_seed)
         return out
@@ -260,7 +293,9 @@ class SweepConfig:
         and any grid fields. Without ``grid`` the top level is the one grid.
 
         Grid fields (a scalar means a one-element list): ``d``, ``K`` (positive ints), ``kind``
-        (``finite``/``dp``; the old name ``dirichlet`` is read as ``dp``), ``budgets`` (compute, positive numbers), ``widths`` (positive
+        (``finite``/``dp``/``pitman-yor``; the old name ``dirichlet`` is read as ``dp``), ``sigma`` (the
+        Pitman-Yor discounts, numbers in [0, 1); required with kind ``pitman-yor`` and refused without it),
+        ``budgets`` (compute, positive numbers), ``widths`` (positive
         ints or ``"auto"``), ``widths_per_budget`` (int, auto widths), ``p_over_sqrt_c`` ([lo, hi],
         auto widths), ``seeds`` (ints >= 0), ``lr`` (positive), ``batch_size`` (positive ints),
         ``optimizer`` (``sgd``/``adam``), ``schedule`` (``constant``/``inverse``/``inverse_sqrt``,
@@ -424,8 +459,9 @@ class SweepConfig:
 
         ``added`` maps a teacher setting ``(d, K, kind)`` to ``{budget: [widths]}``; each budget
         gets one more grid with those widths and every other setting (seeds, learning rates,
-        schedule, ...) of the grid that holds ``(d, K, kind, budget)``.  Runs already in the sweep
-        keep their config hashes, so a store that holds them skips them.
+        schedule, ...) of the grid that holds ``(d, K, kind, budget)``.  A Pitman-Yor teacher is named
+        with its discount, ``kind = "pitman-yor(sigma=0.5)"`` (:func:`teacher_tag`).  Runs already in the
+        sweep keep their config hashes, so a store that holds them skips them.
 
         Examples
         ========
@@ -441,16 +477,18 @@ class SweepConfig:
         from dataclasses import replace
 
         grids = list(self.grids)
-        for (d, K, kind), by_budget in added.items():
+        for (d, K, tag), by_budget in added.items():
+            kind, sigma = split_teacher_tag(tag)
             for C, widths in sorted(by_budget.items()):
                 if not widths:
                     continue
-                base = next((g for g in self.grids if d in g.d and K in g.K and kind in g.kind
+                base = next((g for g in self.grids if d in g.d and K in g.K and (kind, sigma) in g.teachers()
                              and float(C) in g.budgets), None)
                 if base is None:
-                    raise UserInputError(f"no grid of the sweep holds d={d}, K={K}, kind={kind}, C={C:g}")
-                grids.append(replace(base, name=f"{base.name}-refine-d{d}-K{K}-{kind}-C{C:g}", d=(int(d),),
+                    raise UserInputError(f"no grid of the sweep holds d={d}, K={K}, kind={tag}, C={C:g}")
+                grids.append(replace(base, name=f"{base.name}-refine-d{d}-K{K}-{tag}-C{C:g}", d=(int(d),),
                                      K=(int(K),), kind=(kind,), budgets=(float(C),),
+                                     sigma=None if sigma is None else (sigma,),
                                      widths=_ints(list(widths), "widths", "refinement", 1)))
         return replace(self, grids=tuple(grids))
 
@@ -488,14 +526,14 @@ class SweepConfig:
                         params = width * (d + 1)
                         samples = _samples(compute, params, self.cost_factor)
                         for K in grid.K:
-                            for kind in grid.kind:
+                            for kind, sigma in grid.teachers():
                                 for seed in grid.seeds:
                                     for lr, batch, opt, sched, t0, par, prec in itertools.product(
                                             grid.lr, grid.batch_size, grid.optimizer, grid.schedule,
                                             grid.t0, grid.parametrisation, grid.precision):
                                         spec = RunSpec(d, K, kind, compute, width, seed, lr, batch, opt,
                                                        sched, t0, samples, self.eval_samples,
-                                                       self.cost_factor, self.device, par, prec)
+                                                       self.cost_factor, self.device, par, prec, sigma)
                                         if samples < self.min_samples:
                                             skipped.append({
                                                 **spec.to_config(), "grid": grid.name,
@@ -510,7 +548,7 @@ class SweepConfig:
         total = 0
         for g in self.grids:
             n_widths = len(g.widths) if g.widths is not None else g.widths_per_budget
-            total += (len(g.d) * len(g.K) * len(g.kind) * len(g.budgets) * n_widths * len(g.seeds)
+            total += (len(g.d) * len(g.K) * len(g.teachers()) * len(g.budgets) * n_widths * len(g.seeds)
                       * len(g.lr) * len(g.batch_size) * len(g.optimizer) * len(g.schedule) * len(g.t0)
                       * len(g.parametrisation) * len(g.precision))
         return total
@@ -526,6 +564,8 @@ class SweepConfig:
                 del item["parametrisation"]  # the default: configs written before it keep their hash
             if g.precision == ("float64",):
                 del item["precision"]
+            if g.sigma is None:
+                del item["sigma"]  # no Pitman-Yor teacher: configs written before the field keep their hash
             grids.append(item)
         out["grid"] = grids
         return out
@@ -576,6 +616,110 @@ def dp_atoms(K: float) -> float:
     return mean + 5 * math.sqrt(mean) + 10
 
 
+#: the share of a Pitman-Yor teacher's mean signal ``E[F^2]`` its stick's cut may drop in expectation: the data
+#: teachers of the sweep, the SMC and the compute study keep :func:`pitman_yor_cut` atoms (repeated from
+#: numeric.bayes.smc.TEACHER_DROPPED_SHARE so the config stays importable without the sampler; a test holds them equal)
+PY_TEACHER_SHARE = 1e-6
+_PY_MAX_CUT = 10**7
+
+
+def pitman_yor_cut(K: float, sigma: float) -> int:
+    """The atoms a Pitman-Yor data teacher keeps at most (``sample_teacher``'s ``max_atoms``): the fewest ``m``
+    whose cut drops at most :data:`PY_TEACHER_SHARE` of ``E[F^2]`` in expectation (:func:`pitman_yor_dropped_share`
+    ``<= 1e-6``), the rule of :func:`scaling_theory.numeric.bayes.smc.py_teacher_atoms` (a test holds them equal);
+    ``sigma = 0``: the sampler's default 100000 (the dp teacher's stick, which its tolerance ends long before).
+    A one-line :class:`UserInputError` above ten million atoms.
+
+    Examples
+    ========
+    >>> pitman_yor_cut(2, 0.5), pitman_yor_cut(32, 0.75), pitman_yor_cut(32, 0.0)
+    (589, 175117, 100000)
+    """
+    if sigma <= 0.0:
+        return _DP_MAX_ATOMS
+    a, g = K / sigma, (K + 2.0) / sigma
+    const = math.lgamma(g) - math.lgamma(a + 1.0)
+    target = math.log(PY_TEACHER_SHARE)
+
+    def log_share(m: int) -> float:
+        return const + math.lgamma(a + m + 1.0) - math.lgamma(g + m)
+
+    hi = 1
+    while log_share(hi) > target:
+        hi *= 2
+        if hi > _PY_MAX_CUT:
+            raise UserInputError(f"a pitman-yor teacher with K = {K:g}, sigma = {sigma:g} needs more than "
+                                 f"{_PY_MAX_CUT:g} atoms to drop at most {PY_TEACHER_SHARE:g} of its mean signal "
+                                 f"E[F^2] (lower K or sigma)")
+    lo = hi // 2
+    while hi - lo > 1:   # the share falls with m: the first m at or below the target
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if log_share(mid) <= target else (mid, hi)
+    return hi
+
+
+def pitman_yor_dropped_share(K: float, sigma: float, n: int = _DP_MAX_ATOMS) -> float:
+    """Expected share of a Pitman-Yor teacher's ``E[F^2]`` carried by the atoms past the first ``n``:
+    ``t(n)/t(0) = prod_{j<=n} (K + j sigma)/(K + 2 + (j-1) sigma)``, the squared stick tail
+    (:func:`scaling_theory.theory.teachers.py_stick_square_tail`); the expectation of the sampled teacher's
+    :attr:`~scaling_theory.numeric.sim.teacher.Teacher.dropped_share` when its stick is cut at ``n`` atoms.
+
+    Examples
+    ========
+    >>> f"{pitman_yor_dropped_share(32, 0.75, 175117):.2g}", f"{pitman_yor_dropped_share(32, 0.75, 100_000):.2g}"
+    ('1e-06', '2.5e-06')
+    """
+    if sigma == 0.0:
+        return (K / (K + 2)) ** n
+    a, g = K / sigma, (K + 2) / sigma
+    return math.exp(math.lgamma(g) + math.lgamma(a + n + 1) - math.lgamma(a + 1) - math.lgamma(g + n))
+
+
+def teacher_tag(kind: str, sigma: float | None = None) -> str:
+    """The name of a teacher in stores, tables and fits: ``finite``, ``dp`` or ``pitman-yor(sigma=0.5)``.
+
+    A Pitman-Yor teacher is named with its discount (shortest round-trip decimal), so runs of two discounts
+    never share a group; the other kinds take no discount.  :func:`split_teacher_tag` reads it back.
+
+    Examples
+    ========
+    >>> teacher_tag("dirichlet"), teacher_tag("pitman-yor", 0.5), teacher_tag("pitman-yor", 0)
+    ('dp', 'pitman-yor(sigma=0.5)', 'pitman-yor(sigma=0.0)')
+    >>> teacher_tag("finite", 0.5)
+    Traceback (most recent call last):
+    ...
+    scaling_theory.errors.UserInputError: sigma is the Pitman-Yor discount: a finite teacher takes none (kind 'pitman-yor')
+    """
+    kind = canonical_kind(kind)
+    if kind == "pitman-yor":
+        if sigma is None:
+            raise UserInputError("a Pitman-Yor teacher needs its discount sigma in [0, 1)")
+        return f"pitman-yor(sigma={check_discount(sigma)!r})"
+    if sigma is not None:
+        raise UserInputError(f"sigma is the Pitman-Yor discount: a {kind} teacher takes none (kind 'pitman-yor')")
+    return kind
+
+
+_TAG = re.compile(r"pitman-yor\(sigma=([^()]*)\)")
+
+
+def split_teacher_tag(tag: str) -> tuple[str, float | None]:
+    """``(kind, sigma)`` of a teacher's name (:func:`teacher_tag`); a bare kind has ``sigma = None``.
+
+    Examples
+    ========
+    >>> split_teacher_tag("pitman-yor(sigma=0.25)"), split_teacher_tag("dirichlet")
+    (('pitman-yor', 0.25), ('dp', None))
+    """
+    match = _TAG.fullmatch(tag) if isinstance(tag, str) else None
+    if match is not None:
+        return "pitman-yor", check_discount(match.group(1))
+    kind = canonical_kind(tag)
+    if kind == "pitman-yor":
+        raise UserInputError("a Pitman-Yor teacher is named with its discount, e.g. 'pitman-yor(sigma=0.5)'")
+    return kind, None
+
+
 def _student_bytes(width: int, d: int, batch_size: int) -> float:
     # weights, gradient and two Adam moments in float64, a float32 copy, the returned weights and
     # the evaluator's copy (8 copies of p in all), plus hidden-unit scratch for a block of rows
@@ -585,11 +729,29 @@ def _student_bytes(width: int, d: int, batch_size: int) -> float:
     return 8.0 * 8 * p + 12.0 * rows * width
 
 
-def _teacher_bytes(d: int, K: int, kind: str) -> float:
+def teacher_units(d: int, K: int, kind: str, sigma: float | None = None, *, bound: bool = True) -> float:
+    """Hidden units of a sampled teacher: ``K`` (finite), the atoms of a dp teacher (:func:`dp_atoms` when
+    ``bound``, else its mean ``K ln(1/tol)``) or of a Pitman-Yor teacher (its cut, :func:`pitman_yor_cut`, which
+    the sampler never exceeds; the leftover's tolerance ``1e-8`` ends the stick earlier only by chance, since
+    the squared tail ``t(m)/t(0)``, falling like ``m^(1 - 2/sigma)``, reaches ``1e-6`` long before the mean
+    leftover ``E R_m``, falling like ``m^(-(1-sigma)/sigma)``, reaches ``1e-8``).
+
+    Examples
+    ========
+    >>> teacher_units(8, 32, "finite"), round(teacher_units(8, 32, "dp")), teacher_units(8, 32, "pitman-yor", 0.5)
+    (32.0, 721, 6534.0)
+    """
+    if kind == "finite":
+        return float(K)
+    if kind == "dp" or not sigma:  # sigma = 0: the dp teacher's stick, bit for bit
+        return min(_DP_MAX_ATOMS, dp_atoms(K) if bound else K * math.log(1 / _DP_TOL))
+    return float(pitman_yor_cut(K, sigma))
+
+
+def _teacher_bytes(d: int, K: int, kind: str, sigma: float | None = None) -> float:
     # the hidden weights with the transposed copy the labelling kernel makes and a sampling
-    # temporary: three copies of m x (d + 2) values for m units (m atoms of a dp teacher)
-    units = K if kind != "dp" else min(_DP_MAX_ATOMS, dp_atoms(K))
-    return 3 * 8.0 * units * (d + 2)
+    # temporary: three copies of m x (d + 2) values for m units (m atoms of a stick-breaking teacher)
+    return 3 * 8.0 * teacher_units(d, K, kind, sigma) * (d + 2)
 
 
 def _stream_bytes(d: int) -> float:
@@ -610,7 +772,7 @@ def memory_breakdown(config: "SweepConfig") -> dict[str, float]:
 
     Parts: ``students`` (every student of the teacher at every budget, width and optimiser
     setting of the grids that hold it, widths with too few samples left out), ``teacher`` (its
-    units, or a Dirichlet-process teacher's atoms), ``stream`` (the training chunks in flight) and
+    units, or a stick-breaking teacher's atoms, :func:`teacher_units`), ``stream`` (the training chunks in flight) and
     ``evaluation`` (the evaluation stream of ``eval_samples`` inputs, held whole, plus the streams
     a worker keeps); ``total`` is their sum, for the largest task. Task memory of a worker process;
     a local pool runs one task per worker at once (see
@@ -641,11 +803,11 @@ def memory_breakdown(config: "SweepConfig") -> dict[str, float]:
                     if _samples(C, w * (d + 1), config.cost_factor) >= config.min_samples:
                         total += per_row * sum(_student_bytes(w, d, b) for b in g.batch_size)
             for K in g.K:
-                for kind in g.kind:
-                    students[(d, K, kind)] = students.get((d, K, kind), 0.0) + total
+                for kind, sigma in g.teachers():
+                    students[(d, K, kind, sigma)] = students.get((d, K, kind, sigma), 0.0) + total
     best: dict[str, float] = {"total": 0.0}
-    for (d, K, kind), student in students.items():
-        part = {"students": student, "teacher": _teacher_bytes(d, K, kind), "stream": _stream_bytes(d),
+    for (d, K, kind, sigma), student in students.items():
+        part = {"students": student, "teacher": _teacher_bytes(d, K, kind, sigma), "stream": _stream_bytes(d),
                 "evaluation": _eval_bytes(config.eval_samples, d)}
         part["total"] = sum(part.values())
         if part["total"] > best["total"]:
@@ -665,7 +827,7 @@ def task_memory(runs: Sequence["RunSpec"]) -> dict[str, float]:
     """
     first = runs[0]
     part = {"students": sum(_student_bytes(r.width, r.d, r.batch_size) for r in runs),
-            "teacher": _teacher_bytes(first.d, first.K, first.kind), "stream": _stream_bytes(first.d),
+            "teacher": _teacher_bytes(first.d, first.K, first.kind, first.sigma), "stream": _stream_bytes(first.d),
             "evaluation": _eval_bytes(max(r.eval_samples for r in runs), first.d)}
     part["total"] = sum(part.values())
     return part
@@ -885,6 +1047,25 @@ def _kind_name(value: Any) -> Any:
     return KIND_ALIASES.get(value, value) if isinstance(value, str) else value
 
 
+def _discounts(value: Any, source: str) -> tuple[float, ...] | None:
+    """The grid's Pitman-Yor discounts (``None`` when absent); each a number in [0, 1), one-line errors."""
+    if value is None:
+        return None
+    items = _list(value)
+    if not items:
+        raise UserInputError(f"{source}: field 'sigma' must not be empty")
+    out = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, numbers.Real):
+            raise UserInputError(f"{source}: field 'sigma' must contain numbers in [0, 1), got {_shown(item)}")
+        try:
+            out.append(check_discount(item))
+        except UserInputError:
+            raise UserInputError(f"{source}: field 'sigma' must contain Pitman-Yor discounts in [0, 1), "
+                                 f"got {_shown(item)}") from None
+    return tuple(dict.fromkeys(out))
+
+
 def _choices(value: Any, name: str, allowed: Sequence[str], source: str) -> tuple[str, ...]:
     items = _list(value)
     if not items:
@@ -953,6 +1134,7 @@ def _grid(name: str, raw: Mapping[str, Any], source: str) -> Grid:
         d=_ints(values["d"], "d", source, 1),
         K=_ints(values["K"], "K", source, 1),
         kind=_choices([_kind_name(k) for k in _list(values["kind"])], "kind", KINDS, source),
+        sigma=_discounts(values.get("sigma"), source),
         budgets=_floats(values["budgets"], "budgets", source, maximum=_MAX_BUDGET),
         widths=widths,
         widths_per_budget=per_budget,
@@ -966,6 +1148,17 @@ def _grid(name: str, raw: Mapping[str, Any], source: str) -> Grid:
         parametrisation=_choices(values["parametrisation"], "parametrisation", PARAMETRISATIONS, source),
         precision=_choices(values["precision"], "precision", PRECISIONS, source),
     )
+    if grid.sigma is not None and "pitman-yor" not in grid.kind:
+        raise UserInputError(f"{source}: field 'sigma' is the Pitman-Yor discount; it needs kind 'pitman-yor' "
+                             f"(kind is {', '.join(grid.kind)})")
+    if grid.sigma is None and "pitman-yor" in grid.kind:
+        raise UserInputError(f"{source}: kind 'pitman-yor' needs field 'sigma', its discounts in [0, 1) "
+                             f"(e.g. sigma = [0.25, 0.5])")
+    for K, sigma in ((K, s) for K in grid.K for s in grid.sigma or ()):
+        try:
+            pitman_yor_cut(K, sigma)   # the teacher's cut: refused here, not in every worker
+        except UserInputError as err:
+            raise UserInputError(f"{source}: {err}") from None
     if "dp" in grid.kind and max(grid.K) > DP_MAX_K:
         K = max(grid.K)
         raise UserInputError(f"{source}: field 'K': a dp teacher of concentration K = {K} needs about "

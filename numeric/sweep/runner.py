@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.sweep.config import (WORKER_BASE_BYTES, RunSpec, SweepConfig, available_memory,
-                                                 describe_memory, machine_memory, task_memory)
+                                                 describe_memory, machine_memory, task_memory, teacher_units)
 from scaling_theory.numeric.sweep.store import Store, StoreError
 
 __all__ = ["SweepSummary", "SweepInterrupted", "SweepEstimate", "run_sweep", "estimate_sweep", "train_runs",
@@ -73,6 +73,12 @@ def train_runs(runs: Sequence[RunSpec], *, batched_eval: bool = True) -> list[di
     KL on fresh inputs, docs/paper-setting.md "Empirical check"), all students of the task on the
     same evaluation inputs in one pass (``batched_eval=False``: one ``reducible_error`` call per
     run, the earlier path, kept for the speed benchmark).  A non-finite error is recorded as diverged.
+    The teacher is the one the SMC and the compute study draw for the same kind and seed
+    (:func:`scaling_theory.numeric.bayes.smc.teacher_arguments`: a Pitman-Yor stick cut at
+    :func:`~scaling_theory.numeric.sweep.config.pitman_yor_cut` atoms, where it drops at most 1e-6 of ``E[F^2]``).
+    A stick-breaking teacher's runs (``dp``, ``pitman-yor``) record its stick in ``metrics.teacher_atoms``,
+    ``metrics.teacher_leftover`` and ``metrics.teacher_dropped_share`` (the expected share of ``E[F^2]`` its cut
+    dropped, :attr:`~scaling_theory.numeric.sim.teacher.Teacher.dropped_share`).
     Runs carrying a validation seed (``RunSpec.val_seed``) also get ``metrics.val_error``, the same
     estimate on an independent evaluation stream, which learning-rate selection uses (so the
     reported error is not the one the choice was made on).  Every finished run also gets
@@ -80,13 +86,16 @@ def train_runs(runs: Sequence[RunSpec], *, batched_eval: bool = True) -> list[di
     samples, each taken before the step that uses it (``TrainResult.online_kl``), the quantity the
     paper's bound is about, while ``error`` is the KL of the final weights on fresh inputs.
     """
+    from scaling_theory.numeric.bayes.smc import teacher_arguments
     from scaling_theory.numeric.sim.error import reducible_error, reducible_errors
     from scaling_theory.numeric.sim.teacher import sample_teacher
     from scaling_theory.numeric.sim.students import StudentConfig
     from scaling_theory.numeric.sim.training import train
 
     first = runs[0]
-    teacher = sample_teacher(first.d, first.K, kind=first.kind, seed=first.teacher_seed)
+    # the data teacher of the SMC and the compute study: a Pitman-Yor stick cut where it drops <= 1e-6 of E[F^2]
+    teacher = sample_teacher(first.d, first.K, kind=first.kind, seed=first.teacher_seed,
+                             **teacher_arguments(first.kind, first.K, first.sigma))
     students = [_student_config(StudentConfig, run) for run in runs]
     # one call per IsoFLOP row: every student reads a prefix of the same stream
     results = train(teacher, students, [run.samples for run in runs], data_seed=first.data_seed,
@@ -116,6 +125,10 @@ def train_runs(runs: Sequence[RunSpec], *, batched_eval: bool = True) -> list[di
         item: dict[str, Any] = {"status": res.status, "reason": res.reason, "error": None, "error_se": None,
                                 "seconds": float(res.seconds),
                                 "metrics": {"samples_seen": int(res.samples_seen)}}
+        if teacher.pi is not None:
+            # the sampled stick: its atoms, and what its cut dropped (docs/simulator.md, the teachers)
+            item["metrics"].update(teacher_atoms=teacher.m, teacher_leftover=teacher.leftover,
+                                   teacher_dropped_share=teacher.dropped_share)
         if res.status == "done":
             mean, se = errors[i]
             item["metrics"]["eval_seconds"] = eval_seconds
@@ -343,14 +356,15 @@ def _cost(runs: Sequence[RunSpec]) -> float:
     Calibrated on the 2-core development machine: the data stream costs 150 ns per sample plus
     0.17 ns per teacher unit and input dimension (a Dirichlet-process teacher truncated at leftover
     mass 1e-8 has about K ln(1e8) atoms: 1060 ns per sample at K = 32, d = 8, against 240 ns for
-    the finite teacher); online SGD about 0.45 ns per p·T plus 80 ns per sample for the
+    the finite teacher; a Pitman-Yor teacher's typical count is
+    :func:`~scaling_theory.numeric.sweep.config.teacher_units`, up to its cut); online SGD about 0.45 ns per p·T plus 80 ns per sample for the
     per-sample scalar chain; evaluation on two streams (the reported error's and the validation
     one), each drawn and labelled once per task at about 450 ns plus 0.15 ns per teacher unit and
     input dimension per input (measured: 472 ns at d = 8, K = 32; 1635 ns at K = 1024), then 0.5 ns
     per parameter and input for each student.
     """
     first = runs[0]
-    atoms = first.K * (math.log(1e8) if first.kind == "dp" else 1.0)
+    atoms = teacher_units(first.d, first.K, first.kind, first.sigma, bound=False)
     data = max(r.samples for r in runs) * (150.0 + 0.17 * atoms * first.d)
     train = sum(r.samples * (0.45 * r.params + 80.0) for r in runs)
     n_eval = max(r.eval_samples for r in runs)
@@ -365,7 +379,7 @@ def _group(runs: Iterable[RunSpec], by_budget: bool = False) -> list[list[RunSpe
     # into IsoFLOP rows (one budget each), finer tasks for a cluster with many workers
     groups: dict[tuple, list[RunSpec]] = {}
     for run in runs:
-        key = (run.d, run.K, run.kind, run.seed, run.device, run.cost_factor, run.eval_samples)
+        key = (run.d, run.K, run.kind, run.sigma, run.seed, run.device, run.cost_factor, run.eval_samples)
         if by_budget:
             key += (run.compute,)
         groups.setdefault(key, []).append(run)
@@ -685,4 +699,4 @@ def _drive(ex, tasks, runner, store: Store, summary: SweepSummary, progress: boo
 
 
 def _describe_run(run: RunSpec) -> str:
-    return f"d={run.d} K={run.K} {run.kind} C={run.compute:g} n={run.width} seed={run.seed}"
+    return f"d={run.d} K={run.K} {run.teacher} C={run.compute:g} n={run.width} seed={run.seed}"

@@ -54,7 +54,8 @@ from typing import Any, Iterable, Mapping, NamedTuple
 
 from scaling_theory._version import __version__
 from scaling_theory.errors import UserInputError
-from scaling_theory.theory.teachers import KIND_ALIASES
+from scaling_theory.numeric.sweep.config import teacher_tag
+from scaling_theory.theory.teachers import KIND_ALIASES, KINDS
 
 __all__ = ["Store", "StoreError", "DamagedRow", "SCHEMA_NAME", "SCHEMA_VERSION", "STATUSES", "FINISHED",
            "check_regular_file"]
@@ -428,7 +429,9 @@ class Store:
         ``seconds``, ``version``, ``created``, ``metrics`` (dict) and the flat columns ``d``, ``K``,
         ``kind``, ``compute``, ``width``, ``params``, ``samples``, ``seed``, ``lr``,
         ``batch_size``, ``optimizer``, ``parametrisation`` and ``precision`` (from ``config``;
-        ``"standard"`` and ``"float64"`` for runs stored without them). ``error`` is ``None`` unless the status is ``done``;
+        ``"standard"`` and ``"float64"`` for runs stored without them), ``sigma`` (the Pitman-Yor
+        discount, ``None`` for the other kinds) and ``teacher`` (the teacher's name with its discount,
+        ``pitman-yor(sigma=0.5)``, :func:`~scaling_theory.numeric.sweep.config.teacher_tag`). ``error`` is ``None`` unless the status is ``done``;
         ``seconds`` is the wall time of the training call, shared by the runs of one IsoFLOP row
         that trained together; ``metrics`` holds ``samples_seen``, ``eval_seconds`` and ``spent``
         (the compute c·p·T actually used, at most ``compute``) and, for finished runs of the real
@@ -631,6 +634,13 @@ def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     seed = config.get("teacher_seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         return item, f"config.teacher_seed is {_show(seed)}, not an integer"
+    sigma = config.get("sigma")
+    if item.get("kind") == "pitman-yor" or sigma is not None:
+        # the Pitman-Yor teacher is named by its discount: a row without a valid one cannot be grouped
+        if item.get("kind") != "pitman-yor":
+            return item, f"config.sigma is {_show(sigma)} on a {item.get('kind')} teacher (only pitman-yor has one)"
+        if not (_is_number(sigma) and 0 <= sigma < 1):
+            return item, f"config.sigma is {_show(sigma)}, not a Pitman-Yor discount in [0, 1)"
     item["config"], item["metrics"] = config, metrics
     # not a column: runs stored before the option existed are the standard parametrisation
     item["parametrisation"] = config.get("parametrisation", "standard")
@@ -638,6 +648,8 @@ def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     # runs stored before the teacher rename name the dp teacher "dirichlet"
     if item.get("kind") in KIND_ALIASES:
         item["kind"] = config["kind"] = KIND_ALIASES[item["kind"]]
+    item["sigma"] = None if sigma is None else float(sigma)
+    item["teacher"] = teacher_tag(item["kind"], item["sigma"]) if item["kind"] in KINDS else item["kind"]
     return item, None
 
 

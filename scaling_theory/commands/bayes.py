@@ -20,15 +20,22 @@ def register(subparsers) -> None:
                     "teachers), evaluate the information-theoretic bound (minimised over model size, or at "
                     "the learner's width), train SGD students on the same samples, and say whether the bound "
                     "holds (bound >= L_T - 2 se). With --width n the learner's prior is the teacher's "
-                    "restricted to width-n networks: for dp its first n stick atoms, renormalised; for finite "
-                    "the teacher's own prior when n >= K, else n units with the same per-unit prior. Memory "
+                    "restricted to width-n networks: for dp and pitman-yor its first n stick atoms, "
+                    "renormalised; for finite the teacher's own prior when n >= K, else n units with the same "
+                    "per-unit prior. Memory "
                     "and time are estimated before the job starts; a job above the machine's memory is "
                     "refused, one estimated above 10 minutes needs --allow-long. See docs/bayes.md.")
-    parser.add_argument("--teacher", choices=("finite", "dp", "infinite", "dirichlet"), default="finite",
-                        help="finite: K ReLU units; dp: infinite width, Dirichlet process with concentration K "
-                             "('infinite' and 'dirichlet' are old names of dp; default finite)")
+    parser.add_argument("--teacher", choices=("finite", "dp", "pitman-yor", "infinite", "dirichlet"),
+                        default="finite",
+                        help="finite: K ReLU units; dp: infinite width, Dirichlet process with concentration K; "
+                             "pitman-yor: infinite width, Pitman-Yor process with concentration K and discount "
+                             "--sigma ('infinite' and 'dirichlet' are old names of dp; default finite)")
+    parser.add_argument("--sigma", default=None, metavar="S",
+                        help="the Pitman-Yor teacher's discount in [0, 1) (required with --teacher pitman-yor, "
+                             "refused with the others; 0 is the dp teacher)")
     parser.add_argument("--d", type=int, default=2, help="input dimension, 1..64 (default 2)")
-    parser.add_argument("--K", type=int, default=2, help="teacher units / DP concentration, 1..64 (default 2)")
+    parser.add_argument("--K", type=int, default=2,
+                        help="teacher units / DP or Pitman-Yor concentration, 1..64 (default 2)")
     parser.add_argument("--T", type=float, default=1000, help="samples, 1..10^6 (default 1000)")
     parser.add_argument("--width", type=int, default=None,
                         help="the learner's width n, 1..4096: measure the restricted Bayes learner over "
@@ -60,16 +67,18 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from scaling_theory.numeric.bayes import cost
     from scaling_theory.numeric.bayes.compare import bayes_optimal_error, check_inputs
-    from scaling_theory.theory.teachers import canonical_kind
+    from scaling_theory.theory.teachers import canonical_kind, check_discount
 
     teacher, T = canonical_kind(args.teacher), _int_T(args.T)
-    check_inputs(teacher, args.d, args.K, T, args.teachers, args.particles, args.width, args.seed)
+    check_inputs(teacher, args.d, args.K, T, args.teachers, args.particles, args.width, args.seed, args.sigma)
+    sigma = None if args.sigma is None else check_discount(args.sigma)
     est = cost.estimate(teacher, args.d, args.K, T, args.teachers, args.particles, width=args.width)
     cost.check(est, allow_long=args.allow_long)
     if est.seconds > _ANNOUNCE_SECONDS:
         sys.stderr.write(f"scaling-theory bayes: estimated {est.describe()}\n")
         sys.stderr.flush()
     r = bayes_optimal_error(teacher, args.d, args.K, T, teachers=args.teachers, particles=args.particles,
-                            seed=args.seed, sgd=not args.no_sgd, width=args.width, allow_long=args.allow_long)
+                            seed=args.seed, sgd=not args.no_sgd, width=args.width, allow_long=args.allow_long,
+                            sigma=sigma)
     emit(r.to_json(), r.summary(), args.json)
     return 1 if r.holds is False else 0   # a bound below the measured Bayes error is a bug: fail loudly

@@ -78,16 +78,24 @@ def run(args) -> int:
                 print("figures: " + ", ".join(str(p) for p in paths))
         emit(result.to_json(), result.summary(), args.json)
         return 0
-    # a store with several teachers (d, K, kind): one fit per teacher setting
+    # a store with several teachers (d, K, kind; a Pitman-Yor teacher per discount): one fit per teacher setting
     if args.plot is not None:
         raise UserInputError("--plot needs one data set; this store holds several teacher settings")
+    from scaling_theory.numeric.sweep.config import split_teacher_tag
+
     payload, text, results = {"source": data.source, "groups": []}, [], []
-    for (d, K, kind), part in groups.items():
+    for (d, K, teacher), part in groups.items():
         result = fit(part, args.approach, bootstrap=args.bootstrap, seed=args.seed,
                      irreducible=irreducible, **_loss_options(args))
         results.append(result)
-        payload["groups"].append({"d": int(d), "K": int(K), "kind": str(kind), **result.to_json()})
-        text.append(f"[d={d}, K={K}, {kind}] " + result.summary())
+        try:
+            kind, sigma = split_teacher_tag(str(teacher))
+        except UserInputError:  # a kind this version does not know (a store from another version): as stored
+            kind, sigma = str(teacher), None
+        group = {"d": int(d), "K": int(K), "kind": kind, **({"sigma": sigma} if sigma is not None else {}),
+                 "teacher": str(teacher)}
+        payload["groups"].append({**group, **result.to_json()})
+        text.append(f"[d={d}, K={K}, {teacher}] " + result.summary())
     _require_some_fit(results)
     emit(payload, "\n".join(text), args.json)
     return 0
