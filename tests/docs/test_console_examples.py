@@ -101,3 +101,26 @@ def test_console_block_is_what_the_code_prints(source, line, block, tmp_path):
         actual = run_command(command, tmp_path)
         assert matches(expected, actual), (f"{source}:{line}: `{command}` printed\n" + "\n".join(actual)
                                            + "\n--- expected ---\n" + "\n".join(expected))
+
+
+_TOML = re.compile(r"^```toml[^\n]*\n(.*?)^```", re.S | re.M)
+
+
+def toml_blocks() -> list[tuple[str, int, str]]:
+    """``(file name, line number, block text)`` of every toml block (each is a sweep configuration)."""
+    out = []
+    for path in SOURCES:
+        text = path.read_text()
+        for m in _TOML.finditer(text):
+            out.append((path.name, text[: m.start()].count("\n") + 1, m.group(1)))
+    return out
+
+
+@pytest.mark.parametrize("name, line, block", toml_blocks(), ids=[f"{n}:{i}" for n, i, _ in toml_blocks()])
+def test_toml_block_is_a_valid_sweep(name, line, block):
+    import tomllib
+
+    from scaling_theory.numeric.sweep.config import SweepConfig
+
+    runs = SweepConfig.from_dict(tomllib.loads(block)).expand()[0]
+    assert runs, f"{name}:{line} expands to no run"
