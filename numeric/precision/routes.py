@@ -204,6 +204,14 @@ def route_optimum(law: Law, route: Route, values: Mapping, compute, *, digits: i
                 if not sign(dL_dx, near[0]) < 0 < sign(dL_dx, near[1]):
                     near = min(brackets, key=lambda ab: abs((ab[0] + ab[1]) / 2 - x1))
                 x2 = _second_root(dL_dx, near)
+                for shrink in (2**-8, 2**-16, 2**-32):
+                    # Ridders stalls where dL/dln p spans hundreds of decades across the bracket (d = 1e400):
+                    # again on a narrower sign-changing bracket around x1
+                    if x2 is not None and abs(x1 - x2) < mpmath.mpf(10) ** (-digits) * max(1, abs(x1)):
+                        break
+                    tight = (x1 - step * shrink, x1 + step * shrink)
+                    if sign(dL_dx, tight[0]) < 0 < sign(dL_dx, tight[1]):
+                        x2 = _second_root(dL_dx, tight)
                 rel = abs(x1 - x2) if x2 is not None else mpmath.mpf(1)
                 agree = int(min(digits, math.floor(-mpmath.log10(rel)))) if rel > 0 else digits
                 h = mpmath.mpf(10) ** (-(digits // 3)) * max(1, abs(x1))

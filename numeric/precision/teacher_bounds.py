@@ -152,7 +152,7 @@ def trivial_error_cost(teacher: str, d, K, *, teachers: int = 1000, inputs: int 
     """
     d, K = _float(d), _float(K)
     m = _explicit_atoms(teacher, K, sigma)
-    gram = m * m * d + m ** 3 if m < d else 0.0
+    gram = m * m * d + m * m * m if m < d else 0.0   # floats: inf, never OverflowError, at K = 1e300
     per_teacher = m * d + inputs * min(m, d) * m + inputs * m + gram
     explicit = teachers * per_teacher
     # the Pitman-Yor stick rarely ends within the unit-by-unit sampler's cap, whose last stick takes the

@@ -74,6 +74,14 @@ def test_double_precision_scan_agrees_with_mpmath_at_huge_d():
         assert abs(float(fast.loss) / float(exact.loss) - 1) < 1e-7
 
 
+def test_second_root_finder_verifies_where_the_slope_spans_hundreds_of_decades():
+    # d = 1e400, C = 1e500: dL/dln p runs from -1e385 to +1e309 across the sign-scan bracket and Ridders stalled
+    law = get_law("jeon-van-roy")
+    opt = routes.route_optimum(law, law.route("truncation"), law.parameters(None, {"d": "1e400"}),
+                               sp.Integer(10) ** 500, digits=50)
+    assert opt.verified and opt.agreement_digits == 50 and opt.boundary is None
+
+
 def test_tiny_discount_is_refused_not_evaluated_wrongly():
     law = get_law("jeon-van-roy-pitman-yor")
     values = law.parameters(None, {"sigma": "1e-20"})   # the truncation route returned nan, the Maurey route 2e-8 off
@@ -95,6 +103,7 @@ def test_trivial_error_cost_is_estimated_without_allocating():
         tracemalloc.stop()
     assert peak < 2**20
     assert cost.sampler == "marginal" and cost.explicit_work > 1e20 and cost.memory_bytes < 2**28
+    assert tb.trivial_error_cost("finite", 10**400, 10**300).sampler == "marginal"   # no float overflow either
     assert tb.trivial_error_cost("dp", 8, 32).sampler == "explicit"          # the default laws' numbers stay
     assert tb.trivial_error_cost("pitman-yor", 8, 32, sigma=0.5).sampler == "marginal"
 
