@@ -109,9 +109,13 @@ def smallest_budget(law: Law, values: Mapping, routes: Sequence[Route] | None = 
 MIN_DISCOUNT = sp.Rational(1, 10**6)
 """Smallest Pitman-Yor discount ``sigma`` the routes are evaluated at.  Their bounds hold Gamma functions of
 ``K/sigma`` and powers ``2/sigma``: the Maurey route's atom count ``kappa p^sigma - K/sigma`` cancels about
-``log10(K/sigma)`` digits and the truncation route's tail bound overflows the exponential beyond
-``2/sigma = 1e15``, so below ``1e-6`` (where measured at ``d = 8``, ``K = 32`` the law is within ``1e-5`` of its
-``sigma -> 0`` limit, the DP law) the numbers would be wrong rather than slow."""
+``log10(K/sigma)`` digits of the working precision, and the truncation route's tail bound takes exponentials of
+about ``(2/sigma) ln(K/sigma)``, beyond the evaluator's ``1e15`` near ``sigma = 1e-14``.  Measured at ``d = 8``,
+``K = 32``, ``C = 1e12``: the truncation route came out ``1.2e-9`` instead of ``5.1e-5`` at ``sigma = 1e-15``
+(marked verified) and nan at ``1e-20``, the Maurey route ``2e-8`` off at ``1e-20`` and ``0.004`` instead of
+``0.023`` at ``1e-300``.  The floor
+keeps eight decades of margin; at ``sigma = 1e-6`` the law is within ``1e-5`` of its ``sigma -> 0`` limit, the
+DP law ``jeon-van-roy``."""
 
 
 def check_evaluable(law: Law, values: Mapping) -> None:
