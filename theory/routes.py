@@ -123,10 +123,52 @@ def leading_exponent(expr: sp.Expr, C: sp.Symbol) -> sp.Expr | None:
     1/(sigma + 2)
     >>> leading_exponent(9 * sp.log(C) / sp.log(2), C), leading_exponent(sp.sqrt(C) / sp.log(C), C)
     (0, 1/2)
+
+    Numbers that are not short rationals (``gamma(1001/2)/gamma(500)`` at ``d = 1000``, ``10**9``) enter as signed
+    symbols, so the limit never works on their digits (it gave up at ``d = 1000`` and ran minutes at
+    ``K = 1000`` before):
+
+    >>> k = sp.Integer(10)**9
+    >>> leading_exponent(sp.gamma(sp.Rational(1001, 2)) / sp.gamma(500) * k * sp.log(C)**k / C + 1 / C**2, C)
+    -1
     """
+    expr, numbers = _abstract_numbers(sp.sympify(expr), C)
     log_slope = sp.expand_log(sp.log(expr), force=True)
     try:
         value = sp.limit(sp.simplify(C * sp.diff(log_slope, C)), C, sp.oo)
     except (NotImplementedError, ValueError, TypeError):
         return None
-    return sp.simplify(value) if value.is_finite is not False else None
+    if value.is_finite is False:
+        return None
+    value = sp.simplify(value)
+    if value.free_symbols & set(numbers):   # the exponent itself holds an abstracted number: put it back
+        value = sp.simplify(value.xreplace(numbers))
+    return value
+
+
+_SHORT = 10**6   # rationals with numerator and denominator below this stay numbers in leading_exponent
+
+
+def _abstract_numbers(expr: sp.Expr, C: sp.Symbol) -> tuple[sp.Expr, dict]:
+    """``expr`` with each largest number that is not a short rational replaced by a positive or negative symbol
+    (its sign from a 30-digit evaluation), and ``{symbol: number}``."""
+    numbers: dict = {}
+    seen: dict = {}
+
+    def walk(e):
+        if e.is_number and not e.has(C):
+            if e.is_Rational and abs(e.p) < _SHORT and e.q < _SHORT or e in (sp.pi, sp.E):
+                return e
+            if e in seen:
+                return seen[e]
+            value = sp.N(e, 30)
+            if not (value.is_real and value.is_finite) or value == 0:
+                return e
+            s = sp.Dummy(f"c{len(numbers)}", positive=bool(value > 0), negative=bool(value < 0))
+            numbers[s] = e
+            seen[e] = s
+            return s
+        if e.is_Atom or not e.args:
+            return e
+        return e.func(*(walk(a) for a in e.args))
+    return walk(expr), numbers

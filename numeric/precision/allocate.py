@@ -259,7 +259,7 @@ def _allocate_routes(law: Law, values, C_exact, compute, digits: int, resolved: 
     optima = rt.route_optima(law, values, C_exact, digits=digits)
     best = rt.best_route([o for o in optima if o.name in chosen])
     if best is None:
-        floor = min((law.route(n).smallest_budget(values) for n in chosen), key=lambda b: float(sp.N(b, 30)))
+        floor = rt.smallest_budget(law, values, [law.route(n) for n in chosen])
         which = f"route {route!r} of law {law.name!r}" if route else f"law {law.name!r}"
         raise UserInputError(f"compute {compute} is below the smallest budget {which} covers at these constants "
                              f"({sp.N(floor, 6)}: smallest model times smallest valid T)")

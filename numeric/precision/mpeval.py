@@ -4,6 +4,13 @@
 ``mp`` precision (no ``lambdify``, no ``eval``); constants are bound from an environment as ``mpf``
 at evaluation time, so SymPy never works on their exact rationals (``(3392187463/10**10)**(1/x)`` or
 ``gamma(500)**k`` hang it).  :func:`exact_number` reads a budget or constant as an exact rational.
+
+Constants can be huge (an input dimension ``d = 1e9`` or ``1e300``): the parts of an expression that hold
+only constants are evaluated with as many extra bits as the largest constant has (:func:`magnitude_bits`),
+so ``gamma((d+1)/2)/gamma(d/2)`` keeps its ``+1`` and its digits; :func:`constant_value` evaluates such a
+part alone (a validity window's edge at the constants) and :func:`bind_constants` folds every such part to a
+float for the double-precision scans.  None of them lets SymPy evaluate ``gamma`` at a large exact
+argument (an exact integer of billions of digits at ``d = 1e9``).
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ from sympy.codegen.cfunctions import log1p
 from scaling_theory.errors import UserInputError
 from scaling_theory.theory.numbers import MAX_EXPONENT, exact_number
 
-__all__ = ["compile_expr", "exact_number", "to_mpf", "real", "sign", "MAX_EXPONENT"]
+__all__ = ["compile_expr", "constant_value", "bind_constants", "magnitude_bits", "exact_number", "to_mpf", "real",
+           "sign", "MAX_EXPONENT"]
 
 
 
@@ -56,7 +64,26 @@ def _exp(x):
 
 # log1p keeps ln(1 + x) exact for tiny x (the Pitman-Yor stick's tail bound at large n, theory/teachers.py)
 _FUNCS = {sp.exp: _exp, sp.log: mp.log, log1p: mp.log1p, sp.gamma: mp.gamma, sp.digamma: mp.digamma,
-          sp.loggamma: mp.loggamma, sp.Abs: abs, sp.erf: mp.erf}
+          sp.loggamma: mp.loggamma, sp.Abs: abs, sp.erf: mp.erf, sp.Max: max, sp.Min: min}
+
+
+def magnitude_bits(env: Mapping | None) -> int:
+    """Extra bits that keep the constants of ``env`` exact: the bit length of the largest numerator or
+    denominator among its exact values, plus the bits of that length (the condition number of a difference
+    such as ``ln Gamma(d + 1/2) - ln Gamma(d)`` grows like ``d ln d``); 0 for short numbers.
+
+    Examples
+    --------
+    >>> magnitude_bits({}), magnitude_bits({sp.Symbol("d"): sp.Integer(16)})
+    (0, 0)
+    >>> magnitude_bits({sp.Symbol("d"): sp.Integer(10)**100})
+    342
+    """
+    bits = 0
+    for value in (env or {}).values():
+        if isinstance(value, sp.Rational):
+            bits = max(bits, int(abs(value.p)).bit_length(), int(value.q).bit_length())
+    return 0 if bits <= 32 else bits + bits.bit_length()
 
 
 def compile_expr(expr: sp.Expr, var: sp.Symbol, env: Mapping | None = None) -> Callable:
@@ -64,26 +91,76 @@ def compile_expr(expr: sp.Expr, var: sp.Symbol, env: Mapping | None = None) -> C
 
     ``env`` binds the constants (exact SymPy numbers) as ``mpf`` at evaluation time, so SymPy never
     works on their exact rationals (``(3392187463/10**10)**(1/x)`` or ``gamma(500)**k`` hang it).
+    Parts free of ``var`` are evaluated once per precision, with :func:`magnitude_bits` extra bits.
+
+    Examples
+    --------
+    >>> d, x = sp.symbols("d x", positive=True)
+    >>> f = compile_expr(x * sp.gamma((d + 1) / 2) / sp.gamma(d / 2), x, {d: sp.Integer(10)**100})
+    >>> with mp.workdps(20):
+    ...     mpmath.nstr(f(mpmath.mpf(1)) / mp.sqrt(mpmath.mpf(10)**100 / 2), 12)   # m_d/sqrt(2) ~ sqrt(d/2)
+    '1.0'
     """
-    return _node(expr, var, dict(env or {}))
+    env = dict(env or {})
+    return _node(expr, var, env, 20 + magnitude_bits(env))
 
 
-def _node(e: sp.Expr, var, env):
+def constant_value(expr: sp.Expr, values: Mapping, dps: int = 30) -> mpmath.mpf:
+    """``expr`` (free of everything but the constants in ``values``) as an ``mpf`` at ``dps`` digits.
+
+    The numeric counterpart of ``sp.N(expr.subs(values))`` that never evaluates ``gamma`` exactly: at
+    ``d = 1e9`` the substitution computes ``gamma(5e8)`` digit by digit and never ends.
+
+    Examples
+    --------
+    >>> d = sp.Symbol("d", positive=True, integer=True)
+    >>> mpmath.nstr(constant_value(sp.sqrt(2) * sp.gamma((d + 1) / 2) / sp.gamma(d / 2), {d: 10**9}, 20), 15)   # sqrt(d)(1 - 1/(4d))
+    '31622.7765937781'
+    """
+    env = {k: exact_number(v) if not isinstance(v, sp.Basic) else v for k, v in dict(values).items()}
+    with mp.workdps(dps):
+        value = real(compile_expr(sp.sympify(expr), sp.Dummy("unused"), env)(None))
+        return +value
+
+
+def bind_constants(expr: sp.Expr, keep, values: Mapping, dps: int = 30) -> sp.Expr:
+    """``expr`` with every largest part free of the symbols ``keep`` replaced by its value as a SymPy
+    ``Float`` (:func:`constant_value`): what a double-precision ``lambdify`` can take at any constants.
+
+    Examples
+    --------
+    >>> d, x = sp.symbols("d x", positive=True)
+    >>> bind_constants(x * sp.gamma((d + 1) / 2) / sp.gamma(d / 2) + sp.log(d), {x}, {d: 10**20}, 15)
+    7071067811.86547*x + 46.0517018598809
+    """
+    keep = set(keep)
+
+    def fold(e):
+        if not (e.free_symbols & keep):
+            return sp.Float(constant_value(e, values, dps), dps)
+        if e.is_Atom:
+            return e
+        return e.func(*(fold(a) for a in e.args))
+    return fold(sp.sympify(expr))
+
+
+def _node(e: sp.Expr, var, env, extra: int = 20):
     if not e.has(var):
         cache: dict = {}
-        inner = _tree(e, var, env) if (e.free_symbols or not e.is_number) else None
+        # the magnitude's bits once, at the outermost constant part (nested parts add their 20 guard bits)
+        inner = _tree(e, var, env, 20) if (e.free_symbols or not e.is_number) else None
 
         def const(_v):
             key = mp.prec
             if key not in cache:
-                with mp.workprec(mp.prec + 20):
+                with mp.workprec(mp.prec + extra):
                     cache[key] = inner(None) if inner is not None else _const_value(e)
             return cache[key]
         return const
-    return _tree(e, var, env)
+    return _tree(e, var, env, extra)
 
 
-def _tree(e: sp.Expr, var, env):
+def _tree(e: sp.Expr, var, env, extra: int = 20):
     if e == var:
         return lambda v: v
     if e.is_Symbol:
@@ -92,11 +169,11 @@ def _tree(e: sp.Expr, var, env):
         value = env[e]
         if isinstance(value, sp.Basic) and not value.is_Number:
             # an abbreviation: its expression of the constants, evaluated at the working precision
-            return _node(value, var, env)
+            return _node(value, var, env, extra)
         return lambda v: to_mpf(value)
     if e.is_Number or e in (sp.pi, sp.E, sp.EulerGamma):
         return lambda v: _const_value(e)
-    args = [_node(a, var, env) for a in e.args]
+    args = [_node(a, var, env, extra) for a in e.args]
     if e.is_Add:
         return lambda v: mpmath.fsum(f(v) for f in args)
     if e.is_Mul:

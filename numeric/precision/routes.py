@@ -37,11 +37,13 @@ from mpmath import mp
 
 from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.precision.budget import BudgetCurve, minimum_in_log
-from scaling_theory.numeric.precision.mpeval import compile_expr, exact_number, real, sign, to_mpf
+from scaling_theory.numeric.precision.mpeval import (bind_constants, compile_expr, constant_value, exact_number, real,
+                                                     sign, to_mpf)
 from scaling_theory.theory.laws import Law, Route
 
 __all__ = ["RouteOptimum", "route_optimum", "route_optima", "best_route", "smallest_budget", "route_switches",
-           "informative_budget", "select_route", "route_value", "minimum_over_model", "scan_optimum"]
+           "informative_budget", "select_route", "route_value", "minimum_over_model", "scan_optimum",
+           "check_evaluable", "MIN_DISCOUNT"]
 
 _GUARD = 10
 _GRID = 120
@@ -83,20 +85,63 @@ class RouteOptimum:
                 "agreement_digits": self.agreement_digits, "method": self.method}
 
 
-def smallest_budget(law: Law, values: Mapping) -> sp.Expr:
-    """The smallest budget any route of ``law`` covers (``min_model * min_data``, smallest over routes).
+def smallest_budget(law: Law, values: Mapping, routes: Sequence[Route] | None = None) -> sp.Float:
+    """The smallest budget any route of ``law`` (or of ``routes``) covers: ``min_model * min_data`` at the
+    constants, smallest over the routes, as a 15-digit ``Float`` (evaluated in mpmath, so a huge constant
+    such as ``d = 1e9`` costs nothing: :func:`~scaling_theory.numeric.precision.mpeval.constant_value`).
 
     Examples
     --------
     >>> from scaling_theory.theory.registry import get_law
     >>> law = get_law("jeon-van-roy-finite")
     >>> smallest_budget(law, law.parameters())
-    68
+    68.0000000000000
+    >>> float(smallest_budget(law, law.parameters(None, {"d": 10**9})))    # the direct route's K (d + 1) * 1
+    4000000004.0
     """
-    if not law.routes:
+    routes = law.routes if routes is None else tuple(routes)
+    if not routes:
         raise UserInputError(f"law {law.name!r} has no routes")
-    budgets = [r.smallest_budget(values) for r in law.routes]
-    return min(budgets, key=lambda b: float(sp.N(b, 30)))
+    with mp.workdps(30):
+        return sp.Float(min(lo * t_min for lo, t_min in (_window(r, values, 30) for r in routes)), 15)
+
+
+MIN_DISCOUNT = sp.Rational(1, 10**6)
+"""Smallest Pitman-Yor discount ``sigma`` the routes are evaluated at.  Their bounds hold Gamma functions of
+``K/sigma`` and powers ``2/sigma``: the Maurey route's atom count ``kappa p^sigma - K/sigma`` cancels about
+``log10(K/sigma)`` digits of the working precision, and the truncation route's tail bound takes exponentials of
+about ``(2/sigma) ln(K/sigma)``, beyond the evaluator's ``1e15`` near ``sigma = 1e-14``.  Measured at ``d = 8``,
+``K = 32``, ``C = 1e12``: the truncation route came out ``1.2e-9`` instead of ``5.1e-5`` at ``sigma = 1e-15``
+(marked verified) and nan at ``1e-20``, the Maurey route ``2e-8`` off at ``1e-20`` and ``0.004`` instead of
+``0.023`` at ``1e-300``.  The floor
+keeps eight decades of margin; at ``sigma = 1e-6`` the law is within ``1e-5`` of its ``sigma -> 0`` limit, the
+DP law ``jeon-van-roy``."""
+
+
+def check_evaluable(law: Law, values: Mapping) -> None:
+    """One-line :class:`UserInputError` when the constants are beyond what the routes can be evaluated at
+    (:data:`MIN_DISCOUNT`).
+
+    Examples
+    --------
+    >>> from scaling_theory.theory.registry import get_law
+    >>> law = get_law("jeon-van-roy-pitman-yor")
+    >>> check_evaluable(law, law.parameters(None, {"sigma": "1e-9"}))
+    Traceback (most recent call last):
+    ...
+    scaling_theory.errors.UserInputError: sigma=1.0e-9 is below 1e-6, where the Pitman-Yor routes (Gamma functions of K/sigma, powers 2/sigma) lose more digits than the evaluation carries; sigma -> 0 is the DP law jeon-van-roy
+    """
+    sigma = law.symbols.get("sigma")
+    value = values.get(sigma) if sigma is not None else None
+    if value is not None and 0 < value < MIN_DISCOUNT:
+        raise UserInputError(f"sigma={mpmath.nstr(to_mpf(value), 6)} is below 1e-6, where the Pitman-Yor routes (Gamma functions of K/sigma, "
+                             "powers 2/sigma) lose more digits than the evaluation carries; sigma -> 0 is the DP law "
+                             "jeon-van-roy")
+
+
+def _window(route: Route, values: Mapping, dps: int) -> tuple[mpmath.mpf, mpmath.mpf]:
+    """``(min_model, min_data)`` of the route at the constants, as ``mpf`` at ``dps`` digits."""
+    return constant_value(route.min_model, values, dps), constant_value(route.min_data, values, dps)
 
 
 @functools.lru_cache(maxsize=64)
@@ -136,12 +181,12 @@ def route_optimum(law: Law, route: Route, values: Mapping, compute, *, digits: i
     >>> opt.boundary, mpmath.nstr(opt.model, 6), opt.verified
     ('lower', '68.0', True)
     """
+    check_evaluable(law, values)
     C_exact = exact_number(compute)
     dps = digits + _GUARD
     with mp.workdps(dps):
         C = to_mpf(C_exact)
-        lo = to_mpf(sp.N(route.min_model.subs(values), dps))
-        t_min = to_mpf(sp.N(route.min_data.subs(values), dps))
+        lo, t_min = _window(route, values, dps)
         hi = C / t_min
         if not lo <= hi:
             return RouteOptimum(route.name, False, method=f"the route covers budgets from {mpmath.nstr(lo * t_min, 6)}")
@@ -163,6 +208,14 @@ def route_optimum(law: Law, route: Route, values: Mapping, compute, *, digits: i
                 if not sign(dL_dx, near[0]) < 0 < sign(dL_dx, near[1]):
                     near = min(brackets, key=lambda ab: abs((ab[0] + ab[1]) / 2 - x1))
                 x2 = _second_root(dL_dx, near)
+                for shrink in (2**-8, 2**-16, 2**-32):
+                    # Ridders stalls where dL/dln p spans hundreds of decades across the bracket (d = 1e400):
+                    # again on a narrower sign-changing bracket around x1
+                    if x2 is not None and abs(x1 - x2) < mpmath.mpf(10) ** (-digits) * max(1, abs(x1)):
+                        break
+                    tight = (x1 - step * shrink, x1 + step * shrink)
+                    if sign(dL_dx, tight[0]) < 0 < sign(dL_dx, tight[1]):
+                        x2 = _second_root(dL_dx, tight)
                 rel = abs(x1 - x2) if x2 is not None else mpmath.mpf(1)
                 agree = int(min(digits, math.floor(-mpmath.log10(rel)))) if rel > 0 else digits
                 h = mpmath.mpf(10) ** (-(digits // 3)) * max(1, abs(x1))
@@ -220,7 +273,7 @@ def select_route(law: Law, name: str | None) -> tuple[Route, ...]:
 
 
 def _log10_floor(law: Law, values: Mapping) -> float:
-    return math.log10(float(sp.N(smallest_budget(law, values), 20))) + 1e-9
+    return float(mpmath.log10(to_mpf(smallest_budget(law, values)))) + 1e-9
 
 
 @functools.lru_cache(maxsize=64)
@@ -228,10 +281,11 @@ def _float_along(expr: sp.Expr, model: sp.Symbol, data: sp.Symbol, cost: sp.Expr
     """``(f(x, C), T(x, C))``: the route along its budget in ``x = ln p`` with the constants bound, in floats."""
     C_, x_ = sp.Dummy("C", positive=True), sp.Dummy("x", real=True)
     [data_on_budget] = sp.solve(sp.Eq(cost, C_), data)
-    env = {k: sp.Float(sp.N(v, 20)) for k, v in key}
-    along = expr.xreplace({data: data_on_budget}).xreplace(env).xreplace({model: sp.exp(x_)})
-    return (sp.lambdify((x_, C_), along, modules="math"),
-            sp.lambdify((x_, C_), data_on_budget.xreplace(env).xreplace({model: sp.exp(x_)}), modules="math"))
+    env = dict(key)
+    # the constants' parts folded to floats in mpmath (never SymPy's exact gamma at a huge d)
+    along = bind_constants(expr.xreplace({data: data_on_budget}).xreplace({model: sp.exp(x_)}), {x_, C_}, env, 20)
+    data_along = bind_constants(data_on_budget.xreplace({model: sp.exp(x_)}), {x_, C_}, env, 20)
+    return sp.lambdify((x_, C_), along, modules="math"), sp.lambdify((x_, C_), data_along, modules="math")
 
 
 def scan_optimum(law: Law, route: Route, values: Mapping, compute, *, grid: int = 160) -> RouteOptimum:
@@ -252,10 +306,10 @@ def scan_optimum(law: Law, route: Route, values: Mapping, compute, *, grid: int 
     """
     from scipy.optimize import minimize_scalar
 
+    check_evaluable(law, values)
     C = float(compute)
-    lo = float(sp.N(route.min_model.subs(values), 20))
-    t_min = float(sp.N(route.min_data.subs(values), 20))
-    if not (math.isfinite(C) and C / t_min >= lo):
+    lo, t_min = (float(v) for v in _window(route, values, 20))
+    if not (math.isfinite(C) and math.isfinite(lo) and 0 < t_min < math.inf and C / t_min >= lo):
         return route_optimum(law, route, values, compute, digits=15)
     try:
         f, data_of = _float_along(route.expr, law.model, law.data, law.cost, _key(values))
@@ -372,9 +426,9 @@ def route_value(law: Law, route: Route, values: Mapping, model, data, *, dps: in
     >>> 0 < route_value(law, law.route("direct"), v, 6, 1000) < route_value(law, law.route("maurey"), v, 6, 1000)
     True
     """
+    check_evaluable(law, values)
     with mp.workdps(dps):
-        p_lo = to_mpf(sp.N(route.min_model.subs(values), dps))
-        t_lo = to_mpf(sp.N(route.min_data.subs(values), dps))
+        p_lo, t_lo = _window(route, values, dps)
         if not (mpmath.mpf(model) >= p_lo * (1 - mpmath.mpf(10) ** (-dps + 5)) and mpmath.mpf(data) >= t_lo):
             return None
         L = compile_expr(route.expr, law.model, {**values, law.data: exact_number(data)})
@@ -399,14 +453,14 @@ def minimum_over_model(law: Law, route: Route, values: Mapping, data, *, dps: in
     """
     from scaling_theory.numeric.precision.budget import bracketed_root
 
+    check_evaluable(law, values)
     with mp.workdps(dps):
-        t_lo = to_mpf(sp.N(route.min_data.subs(values), dps))
+        p_min, t_lo = _window(route, values, dps)
         if not mpmath.mpf(data) >= t_lo:
             return None
         env = {**values, law.data: exact_number(data)}
         L = compile_expr(route.expr, law.model, env)
         dL = compile_expr(sp.diff(route.expr, law.model), law.model, env)
-        p_min = to_mpf(sp.N(route.min_model.subs(values), dps))
         u0 = mp.log(p_min)
         us = [u0 + mpmath.mpf(i) / 10 for i in range(0, 701)]
 

@@ -47,7 +47,7 @@ def run(args) -> int:
     else:
         where = ""
     status = "verified" if res.verified else "NOT verified"
-    lines = [f"law {res.law}{where}, compute C = {j['compute']}, {res.digits} digits",
+    lines = [f"law {res.law}{where}, {_budget_label(law)} = {j['compute']}, {res.digits} digits",
              "constants: " + ", ".join(f"{k}={v}" for k, v in j["params"].items())]
     if res.routes:
         chosen = "chosen with --route" if args.route else "the best valid route at this budget"
@@ -75,6 +75,15 @@ def run(args) -> int:
                      + ("non-vacuous here (L* below it)" if res.informative else "vacuous at this budget (L* not below it)"))
     emit(j, "\n".join(lines), args.json)
     return 0 if res.verified else 1
+
+
+def _budget_label(law) -> str:
+    """``compute C``, or the budget's own name when the law has a constant called ``C`` (the name ``derive``
+    prints: ``compute C_budget (C is a constant of the law)``)."""
+    from scaling_theory.theory.allocation import budget_symbol
+
+    name = budget_symbol(law).name
+    return "compute C" if name == "C" else f"compute {name} (C is a constant of the law)"
 
 
 def _short(text: str) -> str:

@@ -11,7 +11,9 @@ def register(subparsers) -> None:
         description="For each Pitman-Yor discount sigma (or the finite / DP teacher) and each proof route: the leading "
                     "orders of p*(C), T*(C), L*(C), the model exponent a = lim d ln p*/d ln C derived symbolically, the "
                     "numeric minimiser's local exponent between C = 1e30 and 1e40 (each within 0.02), and the best "
-                    "route as C grows. A sigma costs about two seconds per route.")
+                    "route as C grows. A sigma costs about two seconds per route. The map derives the leading orders "
+                    "with the constants substituted exactly, so it takes d <= 1000, K <= 10000 and, for Pitman-Yor, "
+                    "sigma in 0.05..0.99 in steps of 0.01 with K/sigma^2 <= 40000 (larger constants: allocate).")
     add_exponent_arguments(parser)
     parser.add_argument("--measure", choices=("quick", "default", "full"), default=None, metavar="SETTING",
                         help="also measure the exponent of n*(C) at each discount: the restricted Bayes learner and "
@@ -60,6 +62,7 @@ def build_map(args):
             raise UserInputError(f"--param {name} given twice")
         params[name] = value
     sigmas = None if args.sigma is None else parse_sigmas(args.sigma)
+    check_map_limits(args.teacher, sigmas, params)
     measured = None
     if args.measured:
         try:
@@ -85,6 +88,54 @@ def build_map(args):
         hook = measured_from_studies(studies)
         result = result.with_measured({**(measured or {}), **hook})
     return result
+
+
+# The map derives each route's leading orders with d, K and sigma substituted exactly (SymPy): its work grows with
+# their digits (gamma(d/2) at d = 1e9 is an integer of billions of digits; 1/sigma and K/sigma^2 drive the powers of
+# the Pitman-Yor routes).  Measured on 2 shared cores: inside these limits every map ends within a minute; beyond
+# them d = 1e4, sigma = 0.02, 0.987 or 0.999, K = 3.14159 at sigma = 1/2 or K/sigma^2 = 5e5 ran past 100 s or
+# printed a 4300-digit integer.
+MAP_MAX_D = 1000
+MAP_MAX_K = 10_000
+MAP_MAX_K_OVER_SIGMA2 = 40_000
+
+
+def check_map_limits(teacher: str, sigmas, params) -> None:
+    """One-line :class:`~scaling_theory.errors.UserInputError` before any work when the map's constants are beyond
+    the limits above (values outside a law's domain are left to the map's own messages).
+
+    Examples
+    --------
+    >>> check_map_limits("dp", None, {"d": "1e9"})
+    Traceback (most recent call last):
+    ...
+    scaling_theory.errors.UserInputError: the exponent map takes d <= 1000 (got d=1e9): it derives the leading orders with the constants substituted exactly; for larger constants use allocate, which evaluates them numerically
+    >>> check_map_limits("pitman-yor", (0.5,), {"K": "1000"})
+    """
+    from scaling_theory.errors import UserInputError
+    from scaling_theory.numeric.analysis.exponent_map import DEFAULT_PARAMS, DEFAULT_SIGMAS
+    from scaling_theory.theory.numbers import exact_number
+    from scaling_theory.theory.teachers import canonical_kind
+
+    tail = ("it derives the leading orders with the constants substituted exactly; for larger constants use "
+            "allocate, which evaluates them numerically")
+    values = {k: exact_number(params.get(k, v), what=k) for k, v in DEFAULT_PARAMS.items()}
+    given = {k: params.get(k, v) for k, v in DEFAULT_PARAMS.items()}
+    if values["d"] > MAP_MAX_D:
+        raise UserInputError(f"the exponent map takes d <= {MAP_MAX_D} (got d={given['d']}): {tail}")
+    if values["K"] > MAP_MAX_K:
+        raise UserInputError(f"the exponent map takes K <= {MAP_MAX_K} (got K={given['K']}): {tail}")
+    if canonical_kind(teacher) != "pitman-yor":
+        return
+    for s in (DEFAULT_SIGMAS if sigmas is None else sigmas):
+        if s == 0 or not 0 <= s < 1:   # outside [0, 1): the map's own message
+            continue
+        if not (0.05 <= s <= 0.99 and abs(s * 100 - round(s * 100)) < 1e-9):
+            raise UserInputError(f"the exponent map takes sigma = 0 or 0.05 to 0.99 in steps of 0.01 (got "
+                                 f"sigma={s:g}): {tail}")
+        if values["K"] > MAP_MAX_K_OVER_SIGMA2 * exact_number(round(s * 100)) ** 2 / 10_000:
+            raise UserInputError(f"the exponent map takes K/sigma^2 <= {MAP_MAX_K_OVER_SIGMA2} (got K={given['K']}, "
+                                 f"sigma={s:g}): {tail}")
 
 
 def run(args) -> int:
