@@ -33,7 +33,6 @@ from typing import Mapping
 import mpmath
 import numpy as np
 import sympy as sp
-from scipy.special import expit
 
 from scaling_theory.errors import UserInputError
 from scaling_theory.numeric.precision import routes
@@ -390,9 +389,9 @@ def trivial_error(teacher: str, scale: str, d: int, K, *, teachers: int = 1000, 
                       for _ in range(teachers)])
     else:
         F = sample_outputs_marginal(teacher, scale, d, K, rng, teachers, inputs, sigma)
-    prob = expit(F)
-    q = float(prob.mean())
     log_p, log_1mp = -_softplus(-F), -_softplus(F)
+    prob = np.exp(log_p)   # sigmoid(F) without overflow at |F| up to e^700
+    q = float(prob.mean())
     kl = prob * (log_p - math.log(q)) + (1 - prob) * (log_1mp - math.log1p(-q))
     per_teacher = kl.mean(axis=1)
     return TrivialError(float(per_teacher.mean()), float(per_teacher.std(ddof=1) / math.sqrt(teachers)), q,
