@@ -10,20 +10,10 @@ widths the compute study uses) and the accuracy against SciPy's ``betaincinv`` b
 from __future__ import annotations
 
 import argparse
-import time
-
 import numpy as np
 
+from scaling_theory.numeric.bayes.bench import _best as best
 from scaling_theory.numeric.bayes.kernels import log_keep, log_keep_reference
-
-
-def best(f, rounds):
-    out = float("inf")
-    for _ in range(rounds):
-        t = time.perf_counter()
-        f()
-        out = min(out, time.perf_counter() - t)
-    return out
 
 
 def main() -> None:

@@ -528,3 +528,33 @@ class TeacherSpec:
     def to_json(self) -> dict:
         """``{"kind", "scale"}``."""
         return {"kind": self.kind, "scale": self.scale}
+
+
+def py_cut_atoms(K_: float, sigma_: float, share: float, limit: int = 10**7) -> int | None:
+    """The fewest atoms ``m`` whose cut drops at most ``share`` of a Pitman-Yor teacher's ``E[F^2]`` in expectation:
+    ``t(m)/t(0) = Gamma((K+2)/sigma) Gamma(K/sigma + m + 1) / (Gamma(K/sigma + 1) Gamma((K+2)/sigma + m))``
+    (:func:`py_stick_square_tail`, in floats through ``lgamma``), found by doubling then bisection; ``None`` above
+    ``limit`` atoms (the caller refuses in its own words).  ``sigma > 0``.
+
+    Examples
+    --------
+    >>> py_cut_atoms(2.0, 0.5, 1e-6), py_cut_atoms(2.0, 0.25, 1e-6), py_cut_atoms(32.0, 0.99, 1e-6, limit=1000)
+    (589, 74, None)
+    """
+    a, g = K_ / sigma_, (K_ + 2.0) / sigma_
+    const = math.lgamma(g) - math.lgamma(a + 1.0)
+
+    def log_share(m: int) -> float:
+        return const + math.lgamma(a + m + 1.0) - math.lgamma(g + m)
+
+    target = math.log(share)
+    hi = 1
+    while log_share(hi) > target:
+        hi *= 2
+        if hi > 2 * limit:
+            return None
+    lo = hi // 2
+    while hi - lo > 1:   # the share falls with m: the first m at or below the target
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if log_share(mid) <= target else (mid, hi)
+    return hi if hi <= limit else None

@@ -40,7 +40,7 @@ from scaling_theory.numeric.bayes import kernels
 from scaling_theory.numeric.bayes.kernels import DIRICHLET, DP_RENORMALISED, FINITE, latent_dim
 from scaling_theory.numeric.sim.teacher import Teacher, data_chunks, sample_teacher, teacher_logits
 from scaling_theory.errors import UserInputError
-from scaling_theory.theory.teachers import canonical_kind, check_discount
+from scaling_theory.theory.teachers import canonical_kind, check_discount, py_cut_atoms
 
 __all__ = ["SMCResult", "smc_runs", "dp_atoms", "py_atoms", "PY_MAX_ATOMS", "py_teacher_atoms", "TEACHER_DROPPED_SHARE",
            "teacher_arguments", "learner_prior", "run_teachers", "teacher_data", "SMC_TAG"]
@@ -108,24 +108,11 @@ def py_teacher_atoms(K: float, sigma: float, share: float = TEACHER_DROPPED_SHAR
     """
     if sigma <= 0.0:
         return 100_000                      # the Dirichlet stick ends at its tolerance long before
-    a, g = K / sigma, (K + 2.0) / sigma
-    const = math.lgamma(g) - math.lgamma(a + 1.0)
-
-    def log_share(m: int) -> float:
-        return const + math.lgamma(a + m + 1.0) - math.lgamma(g + m)
-
-    target = math.log(share)
-    hi = 1
-    while log_share(hi) > target:
-        hi *= 2
-        if hi > 10**7:
-            raise UserInputError(f"a Pitman-Yor teacher at K={K:g}, sigma={sigma:g} needs more than 1e7 atoms to "
-                                 f"drop at most {share:g} of its signal")
-    lo = hi // 2
-    while hi - lo > 1:                      # the share falls with m: the first m at or below the target
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if log_share(mid) <= target else (mid, hi)
-    return hi
+    m = py_cut_atoms(K, sigma, share)
+    if m is None:
+        raise UserInputError(f"a Pitman-Yor teacher at K={K:g}, sigma={sigma:g} needs more than 1e7 atoms to "
+                             f"drop at most {share:g} of its signal")
+    return m
 
 
 def teacher_arguments(kind: str, K: float, sigma: float | None = None) -> dict:

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from scaling_theory.errors import UserInputError
-from scaling_theory.theory.teachers import KIND_ALIASES, canonical_kind, check_discount
+from scaling_theory.theory.teachers import KIND_ALIASES, canonical_kind, check_discount, py_cut_atoms
 
 
 __all__ = ["SweepConfig", "Grid", "RunSpec", "EXPERIMENT", "KINDS", "OPTIMIZERS", "SCHEDULES", "DEVICES",
@@ -637,25 +637,12 @@ def pitman_yor_cut(K: float, sigma: float) -> int:
     """
     if sigma <= 0.0:
         return _DP_MAX_ATOMS
-    a, g = K / sigma, (K + 2.0) / sigma
-    const = math.lgamma(g) - math.lgamma(a + 1.0)
-    target = math.log(PY_TEACHER_SHARE)
-
-    def log_share(m: int) -> float:
-        return const + math.lgamma(a + m + 1.0) - math.lgamma(g + m)
-
-    hi = 1
-    while log_share(hi) > target:
-        hi *= 2
-        if hi > _PY_MAX_CUT:
-            raise UserInputError(f"a pitman-yor teacher with K = {K:g}, sigma = {sigma:g} needs more than "
-                                 f"{_PY_MAX_CUT:g} atoms to drop at most {PY_TEACHER_SHARE:g} of its mean signal "
-                                 f"E[F^2] (lower K or sigma)")
-    lo = hi // 2
-    while hi - lo > 1:   # the share falls with m: the first m at or below the target
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if log_share(mid) <= target else (mid, hi)
-    return hi
+    m = py_cut_atoms(float(K), float(sigma), PY_TEACHER_SHARE, limit=int(_PY_MAX_CUT))
+    if m is None:
+        raise UserInputError(f"a pitman-yor teacher with K = {K:g}, sigma = {sigma:g} needs more than "
+                             f"{_PY_MAX_CUT:g} atoms to drop at most {PY_TEACHER_SHARE:g} of its mean signal "
+                             f"E[F^2] (lower K or sigma)")
+    return m
 
 
 def pitman_yor_dropped_share(K: float, sigma: float, n: int = _DP_MAX_ATOMS) -> float:
