@@ -107,7 +107,7 @@ def expected_atoms(n_: sp.Expr, K_: sp.Expr = K, sigma_: sp.Expr = sigma) -> sp.
     (1, 7/4)
     """
     out = K_ / sigma_ * (sp.gamma(K_) * sp.gamma(K_ + sigma_ + n_) / (sp.gamma(K_ + sigma_) * sp.gamma(K_ + n_)) - 1)
-    return sp.gammasimp(out) if all(sp.sympify(x).is_Rational for x in (n_, K_, sigma_)) else out
+    return sp.gammasimp(out) if all(sp.sympify(x).is_Rational for x in (n_, K_, sigma_)) else out  # safe: a SymPy expression or number from our own code, never user text
 
 
 def atoms_upper(n_: sp.Expr, K_: sp.Expr = K, sigma_: sp.Expr = sigma) -> sp.Expr:

@@ -132,7 +132,7 @@ def leading_exponent(expr: sp.Expr, C: sp.Symbol) -> sp.Expr | None:
     >>> leading_exponent(sp.gamma(sp.Rational(1001, 2)) / sp.gamma(500) * k * sp.log(C)**k / C + 1 / C**2, C)
     -1
     """
-    expr, numbers = _abstract_numbers(sp.sympify(expr), C)
+    expr, numbers = _abstract_numbers(sp.sympify(expr), C)  # safe: a SymPy expression or number from our own code, never user text
     log_slope = sp.expand_log(sp.log(expr), force=True)
     try:
         value = sp.limit(sp.simplify(C * sp.diff(log_slope, C)), C, sp.oo)

@@ -328,7 +328,7 @@ def py_stick_mean(k_: sp.Expr, K_: sp.Expr = K_dp, sigma_: sp.Expr = sigma) -> s
         return stick_mean(k_, K_)
     a, b = K_ / sigma_, (K_ + 1) / sigma_
     out = (1 - sigma_) / sigma_ * sp.gamma(a + k_) * sp.gamma(b) / (sp.gamma(a + 1) * sp.gamma(b + k_))
-    return sp.gammasimp(out) if sp.sympify(k_).is_Integer else out
+    return sp.gammasimp(out) if sp.sympify(k_).is_Integer else out  # safe: a SymPy expression or number from our own code, never user text
 
 
 def py_stick_square_mean(k_: sp.Expr, K_: sp.Expr = K_dp, sigma_: sp.Expr = sigma) -> sp.Expr:
@@ -352,7 +352,7 @@ def py_stick_square_mean(k_: sp.Expr, K_: sp.Expr = K_dp, sigma_: sp.Expr = sigm
     a, g = K_ / sigma_, (K_ + 2) / sigma_
     out = (1 - sigma_) * (2 - sigma_) * sp.gamma(g) * sp.gamma(a + k_) / (sigma_ * (K_ + 1) * sp.gamma(a + 1)
                                                                          * sp.gamma(g + k_))
-    return sp.gammasimp(out) if sp.sympify(k_).is_Integer else out
+    return sp.gammasimp(out) if sp.sympify(k_).is_Integer else out  # safe: a SymPy expression or number from our own code, never user text
 
 
 def py_stick_square_tail(n_: sp.Expr, K_: sp.Expr = K_dp, sigma_: sp.Expr = sigma) -> sp.Expr:
@@ -378,7 +378,7 @@ def py_stick_square_tail(n_: sp.Expr, K_: sp.Expr = K_dp, sigma_: sp.Expr = sigm
     if _is_zero(sigma_):
         return stick_square_tail(n_, K_)
     a, g = K_ / sigma_, (K_ + 2) / sigma_
-    if sp.sympify(n_) == 0:
+    if sp.sympify(n_) == 0:  # safe: a SymPy expression or number from our own code, never user text
         return (1 - sigma_) / (K_ + 1)
     out = (1 - sigma_) * sp.gamma(g) * sp.gamma(a + n_ + 1) / ((K_ + 1) * sp.gamma(a + 1) * sp.gamma(g + n_))
     return sp.gammasimp(out) if all(sp.sympify(x).is_Rational for x in (n_, K_, sigma_)) else out
