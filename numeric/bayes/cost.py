@@ -24,11 +24,10 @@ curves.
 
 from __future__ import annotations
 
-import math
-import os
 from dataclasses import dataclass
 
 from scaling_theory.errors import UserInputError
+from scaling_theory.numeric._resources import memory_text, physical_memory
 from scaling_theory.numeric.bayes.kernels import FINITE, latent_dim
 from scaling_theory.numeric.bayes.smc import learner_prior
 
@@ -61,16 +60,13 @@ class CostEstimate:
         when = (f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min" if s < 7200 else f"{s / 3600:.1f} h"
                 if s < 172800 else f"{s / 86400:.1f} days")
         mem = self.memory_bytes
-        size = f"{mem / 2**20:.0f} MiB" if mem < 2**30 else f"{mem / 2**30:.1f} GiB"
+        size = memory_text(mem)
         return f"about {when} and {size} ({self.updates:.2g} particle updates on {self.threads} threads)"
 
 
 def machine_memory() -> float:
     """Physical memory of this machine in bytes (``inf`` where it cannot be read)."""
-    try:
-        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        return math.inf
+    return physical_memory()
 
 
 def estimate(teacher: str, d: int, K: float, T: int, teachers: int, particles: int, *, width: int | None = None,

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -35,6 +34,7 @@ import numpy as np
 import sympy as sp
 
 from scaling_theory.errors import UserInputError
+from scaling_theory.numeric._resources import memory_text, physical_memory
 from scaling_theory.numeric.precision import routes
 from scaling_theory.theory import jeon_van_roy as jvr
 from scaling_theory.theory.laws import Law
@@ -108,7 +108,7 @@ class TrivialErrorCost:
     def describe(self) -> str:
         """One line, e.g. ``explicit sampler: 8.6e+07 operations, 2 MiB``."""
         mem = self.memory_bytes
-        size = f"{mem / 2**20:.0f} MiB" if mem < 2**30 else f"{mem / 2**30:.1f} GiB"
+        size = memory_text(mem)
         return f"{self.sampler} sampler: {self.work:.2g} operations, {size}"
 
 
@@ -380,7 +380,7 @@ def trivial_error(teacher: str, scale: str, d: int, K, *, teachers: int = 1000, 
     """
     _validate(teacher, scale, d, K, sigma)
     cost = trivial_error_cost(teacher, d, K, teachers=teachers, inputs=inputs, sigma=sigma)
-    if cost.memory_bytes > _machine_memory() / 4:
+    if cost.memory_bytes > physical_memory() / 4:
         raise UserInputError(f"the trivial error's Monte Carlo needs {cost.describe()}, more than a quarter of this "
                              f"machine's memory; lower teachers or inputs")
     rng = np.random.default_rng(seed)
@@ -396,14 +396,6 @@ def trivial_error(teacher: str, scale: str, d: int, K, *, teachers: int = 1000, 
     per_teacher = kl.mean(axis=1)
     return TrivialError(float(per_teacher.mean()), float(per_teacher.std(ddof=1) / math.sqrt(teachers)), q,
                         teachers, inputs)
-
-
-def _machine_memory() -> float:
-    """Physical memory in bytes (``inf`` where it cannot be read)."""
-    try:
-        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        return math.inf
 
 
 def law_trivial_error(law: Law, values: Mapping) -> TrivialError:
