@@ -103,8 +103,10 @@ def test_ctrl_c_stops_cleanly_keeps_runs_and_says_how_to_resume(tmp_path, worker
     config = tmp_path / "s.toml"
     config.write_text('d = 4\nK = 2\nbudgets = [1e4, 1e5]\nwidths = [1, 2, 3, 4, 5, 6]\nseeds = [0, 1, 2, 3, 4]\n')
     store = tmp_path / "r.sqlite"
+    # a test run started in the background inherits SIGINT ignored; the child must see Ctrl-C as a user's would
     proc = subprocess.Popen([sys.executable, "-c", _CTRL_C_SCRIPT, str(config), str(store), workers],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 180          # a loaded machine compiles the workers' kernels slowly
     rows = 0
     while rows < 5 and time.monotonic() < deadline:

@@ -24,6 +24,10 @@ from scaling_theory.numeric.sweep.config import SweepConfig
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="counts processes through /proc")
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _tagged(tag: str) -> list[int]:
     """Live (not zombie) processes whose environment holds ST_PROCESS_TAG=tag."""
     want = f"ST_PROCESS_TAG={tag}".encode()
@@ -64,8 +68,9 @@ def _start(tmp_path, script: str, *args, tag: str):
     path.write_text(textwrap.dedent(script))
     # output to files, not pipes: an orphan holding a pipe open would hang the test instead of failing it
     out, err = open(tmp_path / "out.txt", "w"), open(tmp_path / "err.txt", "w")
+    # a test run started in the background inherits SIGINT ignored; the child must see Ctrl-C as a user's would
     proc = subprocess.Popen([sys.executable, str(path), *map(str, args)], stdout=out, stderr=err, cwd=tmp_path,
-                            env={**os.environ, "ST_PROCESS_TAG": tag})
+                            env={**os.environ, "ST_PROCESS_TAG": tag}, preexec_fn=_default_sigint)
     out.close()
     err.close()
     return proc
